@@ -1,0 +1,112 @@
+"""Small text helpers shared by BM25 and answer extraction: tokenising, PDF clean-up, sentence spans."""
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+STOPWORDS = frozenset("""
+a about above after again against all am an and any are as at be because been before being below between
+both but by can could did do does doing down during each few for from further had has have having he her
+here hers herself him himself his how i if in into is it its itself just me more most my myself no nor not
+now of off on once only or other our ours ourselves out over own same she should so some such than that the
+their theirs them themselves then there these they this those through to too under until up very was we
+were what when where which while who whom why will with would you your yours yourself yourselves
+thee thou thy thine hath doth shall may might must also e g i.e eg ie etc
+""".split())
+
+_WORD = re.compile(r"[^\W_]+")
+_WS = re.compile(r"\s+")
+
+
+@lru_cache(maxsize=200_000)
+def stem(word: str) -> str:
+    """Light suffix stripping (plurals, -ing, -ed, -ly, final -e) so 'plotting', 'plots', 'plotted' -> 'plot'."""
+    if len(word) <= 3 or not word.isalpha():
+        return word
+    for suffix, repl in (("ies", "y"), ("sses", "ss"), ("ing", ""), ("edly", ""), ("ed", ""), ("ly", ""),
+                         ("es", ""), ("s", "")):
+        if word.endswith(suffix) and len(word) - len(suffix) + len(repl) >= 3:
+            if suffix == "s" and word[-2] in "su":  # 'class', 'status' keep their s
+                break
+            if suffix == "es" and word[-3] not in "sxz" and word[-4:-2] not in ("ch", "sh"):
+                word = word[:-1]  # 'values' -> 'value' (then the final-e rule below)
+                break
+            word = word[: len(word) - len(suffix)] + repl
+            if suffix in ("ing", "ed", "edly") and len(word) >= 4 and word[-1] == word[-2] and word[-1] not in "lsz":
+                word = word[:-1]  # 'plotting' -> 'plott' -> 'plot'
+            break
+    if len(word) > 4 and word.endswith("e"):
+        word = word[:-1]  # 'compute'/'computed'/'computing' all -> 'comput'
+    return word
+
+
+def words(text: str) -> list[str]:
+    """Lower-cased alphanumeric words, punctuation dropped."""
+    return _WORD.findall(text.lower())
+
+
+def tokenize(text: str) -> list[str]:
+    """Index terms: lower-cased words, stopwords dropped, lightly stemmed."""
+    return [stem(w) for w in _WORD.findall(text.lower()) if w not in STOPWORDS]
+
+
+def collapse_ws(text: str) -> str:
+    """Collapse every run of whitespace to one space (how evidence strings are matched)."""
+    return _WS.sub(" ", text).strip()
+
+
+_HYPHEN_BREAK = re.compile(r"(\w)-\n(\w)")
+
+
+def clean_pdf_text(text: str) -> str:
+    """Join words split by a hyphen at a line end ('pack-\\nages' -> 'packages') and collapse whitespace."""
+    return collapse_ws(_HYPHEN_BREAK.sub(r"\1\2", text))
+
+
+# A sentence ends at . ! ? (optionally followed by closing quotes/brackets) and whitespace, unless the word
+# before is a known abbreviation or a single letter ('e.g.', 'P. L'Ecuyer').
+_END = re.compile(r"[.!?]+[\"'’”)\]]*(?=\s+[\"'‘“(\[]?[A-Z0-9]|\s*$)")
+_ABBREV = frozenset("e.g i.e etc vs fig figs eq eqs no nos cf mr mrs dr st sec ch vol al approx resp p pp".split())
+_PROMPT = re.compile(r"^\s*(?:[>$+#]\s|gnuplot>|R>|\d+(?:\.\d+)*\.?\s+\S|[•◦▪*-]\s)")
+
+
+def _is_heading(line: str) -> bool:
+    stripped = line.strip()
+    return (0 < len(stripped.split()) <= 7 and stripped[0].isupper() and stripped[-1] not in ".,;:!?-—'\""
+            and not stripped.endswith(("--", " and", " or", " of", " the", " to", " a", " in")))
+
+
+def sentence_spans(text: str) -> list[tuple[int, int]]:
+    """(start, end) character spans of sentences in `text`, found on the raw text so offsets stay exact.
+
+    Besides ordinary punctuation, a line break is a boundary before/after code lines ('> x <- 1', '$ R'),
+    numbered or bulleted items, and short heading-like lines that follow a finished sentence.
+    """
+    cuts = {0, len(text)}
+    for m in _END.finditer(text):
+        before = text[: m.start() + 1].rsplit(None, 1)[-1].lower().rstrip(".")
+        if m.group().startswith(".") and (before in _ABBREV or (len(before) == 1 and before.isalpha())):
+            continue
+        cuts.add(m.end())
+    offset, prev_line = 0, ""
+    for line in text.splitlines(keepends=True):
+        if line.strip():
+            prev_done = not prev_line.strip() or prev_line.rstrip()[-1] in ".!?:"
+            if _PROMPT.match(line) or (prev_done and _is_heading(line)) or _PROMPT.match(prev_line):
+                cuts.add(offset)
+            if _is_heading(line) and prev_done or _PROMPT.match(line):
+                cuts.add(offset + len(line.rstrip()))
+        else:
+            cuts.add(offset)
+        offset += len(line)
+        prev_line = line
+    spans = []
+    ordered = sorted(cuts)
+    for start, end in zip(ordered, ordered[1:]):
+        while start < end and text[start].isspace():
+            start += 1
+        while end > start and text[end - 1].isspace():
+            end -= 1
+        if end > start:
+            spans.append((start, end))
+    return spans

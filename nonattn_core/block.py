@@ -1,0 +1,62 @@
+"""One residual block: RMSNorm -> S4D mixer, RMSNorm -> multi-resolution convs, RMSNorm -> gated MLP."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from .config import NonAttnConfig
+from .multires_conv import MultiResolutionConv
+from .s4d import SSMMixer
+
+
+class RMSNorm(nn.Module):
+    def __init__(self, dim: int, eps: float = 1e-5):
+        super().__init__()
+        self.eps = eps
+        self.weight = nn.Parameter(torch.ones(dim))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + self.eps) * self.weight
+
+
+class GatedMLP(nn.Module):
+    def __init__(self, d_model: int, hidden: int):
+        super().__init__()
+        self.up = nn.Linear(d_model, 2 * hidden, bias=False)
+        self.down = nn.Linear(hidden, d_model, bias=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        value, gate = self.up(x).chunk(2, dim=-1)
+        return self.down(value * F.silu(gate))
+
+
+@dataclass
+class BlockState:
+    """What a block carries between pieces of a stream: SSM state and the convolutions' input tail."""
+    ssm: torch.Tensor | None = None      # (B, D, N/2) complex
+    conv_tail: torch.Tensor | None = None  # (B, D, tail)
+
+
+class Block(nn.Module):
+    def __init__(self, cfg: NonAttnConfig):
+        super().__init__()
+        d = cfg.d_model
+        self.norm_ssm = RMSNorm(d, cfg.norm_eps)
+        self.ssm = SSMMixer(d, cfg.d_state, cfg.dt_min, cfg.dt_max)
+        self.norm_conv = RMSNorm(d, cfg.norm_eps)
+        self.conv = MultiResolutionConv(d, cfg.conv_kernel, cfg.conv_dilations)
+        self.norm_mlp = RMSNorm(d, cfg.norm_eps)
+        self.mlp = GatedMLP(d, int(cfg.mlp_ratio * d))
+
+    def forward(self, x: torch.Tensor, state: BlockState | None = None) -> tuple[torch.Tensor, BlockState]:
+        """x (B, L, D) -> (B, L, D), the state after the last position."""
+        state = state or BlockState()
+        mixed, ssm_state = self.ssm(self.norm_ssm(x), state.ssm)
+        x = x + mixed
+        conv_out, conv_tail = self.conv(self.norm_conv(x), state.conv_tail)
+        x = x + conv_out
+        x = x + self.mlp(self.norm_mlp(x))
+        return x, BlockState(ssm_state, conv_tail)

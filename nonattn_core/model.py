@@ -1,0 +1,305 @@
+"""NonAttnLM: a language model with no attention, built to read whole books in linear time.
+
+    tokens -> factorized embedding -> lower blocks (S4D + dilated convs + MLP)
+           -> per chunk: summary -> chunk embedding (memory key) -> retrieve earlier chunks -> fuse -> GRU
+           -> upper blocks, each chunk's tokens conditioned on the supervisor state after the previous chunk
+           -> tied LM head
+
+One code path serves both execution modes: `forward` is `forward_stream` over a single piece from an empty
+state (FFT over the whole sequence), and streaming feeds pieces of any length while carrying SSM states,
+convolution tails, the partial chunk's sum, the supervisor state and the memory.
+"""
+from __future__ import annotations
+
+import io
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from .block import Block, BlockState, RMSNorm
+from .config import NonAttnConfig
+from .memory import ChunkMemory, InProcessMemory
+from .supervisor import ChunkEmbeddingHead, Supervisor
+
+DEFAULT_CHECKPOINT = Path(__file__).parent / "checkpoints" / "default"
+WEIGHTS_FILE = "model.safetensors"
+CONFIG_FILE = "config.json"
+
+
+@dataclass
+class ModelOutput:
+    logits: torch.Tensor | None            # (B, L, vocab), None when not asked for
+    chunk_embeddings: torch.Tensor         # (B, chunks, embed_dim), L2-normalised
+    loss: torch.Tensor | None = None       # next-token cross-entropy, when asked for
+
+
+@dataclass
+class StreamState:
+    """Everything the model carries from one piece of a document to the next."""
+    position: int                          # tokens consumed so far
+    blocks: list[BlockState]
+    chunk_sum: torch.Tensor                # (B, D) sum of lower-block outputs over the unfinished chunk
+    supervisor: torch.Tensor               # (B, S) GRU state after the last finished chunk
+    memory: ChunkMemory                    # embeddings of finished chunks (per batch row)
+
+    def to_bytes(self, include_memory: bool = False) -> bytes:
+        """Serialise (small without the memory: ingest keeps chunk embeddings in Chroma and restores them)."""
+        tensors = {"chunk_sum": self.chunk_sum, "supervisor": self.supervisor}
+        for i, block in enumerate(self.blocks):
+            if block.ssm is not None:
+                tensors[f"ssm.{i}"] = torch.view_as_real(block.ssm)
+                tensors[f"conv_tail.{i}"] = block.conv_tail
+        if include_memory and isinstance(self.memory, InProcessMemory):
+            tensors["memory"] = self.memory.keys
+        buffer = io.BytesIO()
+        torch.save({"position": self.position, "n_blocks": len(self.blocks),
+                    "tensors": {k: v.detach().cpu().contiguous() for k, v in tensors.items()}}, buffer)
+        return buffer.getvalue()
+
+    @classmethod
+    def from_bytes(cls, data: bytes, memory: ChunkMemory | None = None, device="cpu") -> "StreamState":
+        saved = torch.load(io.BytesIO(data), map_location=device, weights_only=True)
+        t = saved["tensors"]
+        blocks = [BlockState(torch.view_as_complex(t[f"ssm.{i}"]), t[f"conv_tail.{i}"]) if f"ssm.{i}" in t
+                  else BlockState() for i in range(saved["n_blocks"])]
+        if memory is None:
+            memory = InProcessMemory(t["memory"]) if "memory" in t else None
+        if memory is None:
+            raise ValueError("this state was saved without its memory: pass memory= (the document's chunk embeddings)")
+        return cls(saved["position"], blocks, t["chunk_sum"], t["supervisor"], memory)
+
+
+@dataclass
+class EncodeResult:
+    embeddings: torch.Tensor               # (n, embed_dim) float32 on CPU, chunks first_chunk, first_chunk+1, ...
+    first_chunk: int                       # index of the first returned chunk in the document
+    state: StreamState                     # continue the document from here (append)
+
+
+class FactorizedEmbedding(nn.Module):
+    """vocab x rank table followed by rank -> d_model; the LM head reuses both (tied), keeping checkpoints small."""
+
+    def __init__(self, vocab_size: int, rank: int, d_model: int):
+        super().__init__()
+        self.table = nn.Embedding(vocab_size, rank)
+        self.up = nn.Linear(rank, d_model, bias=False)
+        nn.init.normal_(self.table.weight, std=0.02)
+        nn.init.normal_(self.up.weight, std=rank ** -0.5)
+
+    def forward(self, ids: torch.Tensor) -> torch.Tensor:
+        return self.up(self.table(ids))
+
+    def logits(self, hidden: torch.Tensor) -> torch.Tensor:
+        return (hidden @ self.up.weight) @ self.table.weight.t()
+
+
+class NonAttnLM(nn.Module):
+    def __init__(self, config: NonAttnConfig | None = None):
+        super().__init__()
+        self.config = cfg = config or NonAttnConfig()
+        self.embedding = FactorizedEmbedding(cfg.vocab_size, cfg.embed_rank, cfg.d_model)
+        self.lower = nn.ModuleList(Block(cfg) for _ in range(cfg.n_lower_layers))
+        self.upper = nn.ModuleList(Block(cfg) for _ in range(cfg.n_layers - cfg.n_lower_layers))
+        self.chunk_head = ChunkEmbeddingHead(cfg.d_model, cfg.embed_dim, cfg.norm_eps)
+        self.supervisor = Supervisor(cfg.d_model, cfg.embed_dim, cfg.supervisor_dim, cfg.memory_topk)
+        self.final_norm = RMSNorm(cfg.d_model, cfg.norm_eps)
+        self._init_weights()
+
+    def _init_weights(self):
+        residual_std = 0.02 / math.sqrt(2 * self.config.n_layers)
+        for name, module in self.named_modules():
+            if isinstance(module, nn.Linear) and not name.startswith(("embedding", "supervisor.inject")):
+                is_residual_out = name.endswith(("ssm.out_proj", "conv.out_proj", "mlp.down"))
+                nn.init.normal_(module.weight, std=residual_std if is_residual_out else 0.02)
+                if module.bias is not None:
+                    nn.init.zeros_(module.bias)
+
+    @property
+    def device(self) -> torch.device:
+        return self.embedding.table.weight.device
+
+    def num_parameters(self) -> int:
+        return sum(p.numel() for p in self.parameters())
+
+    # ---- streaming state -------------------------------------------------------------------------------------
+    def init_state(self, batch_size: int = 1, device=None) -> StreamState:
+        device = device or self.device
+        cfg = self.config
+        return StreamState(
+            position=0,
+            blocks=[BlockState() for _ in range(cfg.n_layers)],
+            chunk_sum=torch.zeros(batch_size, cfg.d_model, device=device),
+            supervisor=torch.zeros(batch_size, cfg.supervisor_dim, device=device),
+            memory=InProcessMemory.empty(batch_size, cfg.embed_dim, device=device),
+        )
+
+    # ---- forward ---------------------------------------------------------------------------------------------
+    def forward(self, input_ids: torch.Tensor, return_loss: bool = False, return_logits: bool = True) -> ModelOutput:
+        """Whole sequences in parallel.  input_ids (B, L) -> logits (B, L, V), chunk_embeddings (B, ceil(L/C), E).
+
+        The loss, when asked for, is next-token: position t predicts token t+1.
+        """
+        out, _ = self.forward_stream(input_ids, self.init_state(input_ids.shape[0], input_ids.device),
+                                     flush=True, return_logits=return_logits or return_loss)
+        if return_loss:
+            out.loss = F.cross_entropy(out.logits[:, :-1].flatten(0, 1).float(), input_ids[:, 1:].flatten())
+        return out
+
+    def forward_stream(self, input_ids: torch.Tensor, state: StreamState, flush: bool = False,
+                       return_logits: bool = True) -> tuple[ModelOutput, StreamState]:
+        """Feed the next piece (B, T) of a stream.  Returns the chunk embeddings of the chunks finished in this piece
+        (and, with flush=True, of the unfinished last chunk as it stands), and the state to continue from."""
+        cfg = self.config
+        x = self.embedding(input_ids)                                  # (B, T, D)
+        block_states = []
+        for block, block_state in zip(self.lower, state.blocks[: len(self.lower)]):
+            x, new_block_state = block(x, block_state)
+            block_states.append(new_block_state)
+
+        chunks = self._chunk_step(x, state)
+        x = x + chunks.injection.to(x.dtype)
+        for block, block_state in zip(self.upper, state.blocks[len(self.lower):]):
+            x, new_block_state = block(x, block_state)
+            block_states.append(new_block_state)
+
+        logits = self.embedding.logits(self.final_norm(x)) if return_logits else None
+        embeddings = chunks.keys if flush else chunks.keys[:, : chunks.n_finished]
+        new_state = StreamState(state.position + input_ids.shape[1], block_states, chunks.chunk_sum,
+                                chunks.supervisor, state.memory)
+        return ModelOutput(logits, embeddings), new_state
+
+    def _chunk_step(self, lower_out: torch.Tensor, state: StreamState) -> "_ChunkStep":
+        """Chunk summaries, embeddings, memory retrieval and the supervisor for the chunks this piece touches."""
+        C = self.config.chunk_size
+        batch, length, _ = lower_out.shape
+        start, end = state.position, state.position + length
+        first_chunk = start // C
+        positions = torch.arange(start, end, device=lower_out.device)
+        local_chunk = positions // C - first_chunk                    # (T,) index among touched chunks
+        n_touched = (end - 1) // C - first_chunk + 1
+        n_finished = end // C - first_chunk
+
+        sums = torch.zeros(batch, n_touched, lower_out.shape[-1], device=lower_out.device)
+        sums.index_add_(1, local_chunk, lower_out.float())
+        sums[:, 0] += state.chunk_sum
+        chunk_ids = torch.arange(first_chunk, first_chunk + n_touched, device=lower_out.device)
+        counts = (torch.clamp(chunk_ids * C + C, max=end) - chunk_ids * C).float()  # tokens seen, earlier pieces included
+        summaries = sums / counts.view(1, -1, 1)
+        keys = self.chunk_head(summaries)                              # (B, touched, E)
+
+        h_before = state.supervisor.unsqueeze(1)                       # (B, 1, S)
+        supervisor = state.supervisor
+        if n_finished:
+            h_after = self.supervisor(summaries[:, :n_finished].to(lower_out.dtype), keys[:, :n_finished],
+                                      state.memory, state.supervisor)   # (B, finished, S)
+            state.memory.add(keys[:, :n_finished])
+            h_before = torch.cat([h_before, h_after.to(h_before.dtype)], dim=1)
+            supervisor = h_after[:, -1].to(state.supervisor.dtype)
+        # Tokens of chunk m see the state after chunk m-1 only, never their own chunk's summary.
+        injection = self.supervisor.inject(h_before[:, :n_touched].to(lower_out.dtype))[:, local_chunk]
+        chunk_sum = sums[:, -1] if end % C else torch.zeros_like(state.chunk_sum)
+        return _ChunkStep(keys, n_finished, injection, chunk_sum, supervisor)
+
+    # ---- encoding for retrieval ------------------------------------------------------------------------------
+    @torch.no_grad()
+    def encode_document(self, token_ids, state: StreamState | None = None, piece_tokens: int = 4096) -> EncodeResult:
+        """Read a whole document (or its continuation from `state`) and return one embedding per chunk.
+
+        Memory use does not grow with length beyond the chunk embeddings: pieces of `piece_tokens` are streamed.
+        """
+        ids = torch.as_tensor(token_ids, dtype=torch.long).reshape(1, -1)
+        state = state or self.init_state(1)
+        first_chunk = state.position // self.config.chunk_size
+        pieces = []
+        autocast = torch.autocast("cuda", dtype=torch.bfloat16, enabled=self.device.type == "cuda")
+        with autocast:
+            for start in range(0, ids.shape[1], piece_tokens):
+                piece = ids[:, start:start + piece_tokens].to(self.device)
+                last = start + piece_tokens >= ids.shape[1]
+                out, state = self.forward_stream(piece, state, flush=last, return_logits=False)
+                pieces.append(out.chunk_embeddings[0].float().cpu())
+        embeddings = torch.cat(pieces) if pieces else torch.zeros(0, self.config.embed_dim)
+        return EncodeResult(embeddings, first_chunk, state)
+
+    @torch.no_grad()
+    def embed_texts(self, token_lists: list[list[int]], max_tokens: int | None = None) -> torch.Tensor:
+        """Embed short texts (questions, passages) alone, into the chunk-embedding space.  -> (n, E) float32 CPU."""
+        max_tokens = max_tokens or self.config.chunk_size
+        token_lists = [ids[:max_tokens] or [self.config.vocab_size - 1] for ids in token_lists]
+        if not token_lists:
+            return torch.zeros(0, self.config.embed_dim)
+        longest = max(map(len, token_lists))
+        ids = torch.zeros(len(token_lists), longest, dtype=torch.long)
+        mask = torch.zeros(len(token_lists), longest)
+        for row, tokens in enumerate(token_lists):
+            ids[row, : len(tokens)] = torch.tensor(tokens)
+            mask[row, : len(tokens)] = 1.0
+        ids, mask = ids.to(self.device), mask.to(self.device)
+        x = self.embedding(ids)
+        for block in self.lower:                                       # causal: right padding never leaks left
+            x, _ = block(x)
+        summary = (x.float() * mask.unsqueeze(-1)).sum(1) / mask.sum(1, keepdim=True)
+        return self.chunk_head(summary).float().cpu()
+
+    # ---- generation ------------------------------------------------------------------------------------------
+    @torch.no_grad()
+    def generate(self, prompt_ids: list[int], max_new_tokens: int = 50, temperature: float = 1.0,
+                 top_k: int | None = 50, generator: torch.Generator | None = None) -> list[int]:
+        """Continue a prompt; each new token costs one streaming step (constant work, whatever the length)."""
+        state = self.init_state(1)
+        ids = torch.as_tensor(prompt_ids, dtype=torch.long, device=self.device).reshape(1, -1)
+        out, state = self.forward_stream(ids, state)
+        generated = []
+        for _ in range(max_new_tokens):
+            logits = out.logits[0, -1, : self.config.vocab_size].float()
+            if temperature <= 0:
+                next_id = int(logits.argmax())
+            else:
+                logits = logits / temperature
+                if top_k:
+                    cutoff = logits.topk(min(top_k, logits.numel())).values[-1]
+                    logits = logits.masked_fill(logits < cutoff, float("-inf"))
+                next_id = int(torch.multinomial(torch.softmax(logits, -1), 1, generator=generator))
+            generated.append(next_id)
+            out, state = self.forward_stream(torch.tensor([[next_id]], device=self.device), state)
+        return generated
+
+    # ---- checkpoints -----------------------------------------------------------------------------------------
+    def save_pretrained(self, directory: str | Path) -> Path:
+        """Weights as safetensors (the embedding table in bfloat16, the rest float32) plus config.json."""
+        from safetensors.torch import save_file
+
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        tensors = {name: (t.to(torch.bfloat16) if name == "embedding.table.weight" else t.float()).contiguous().cpu()
+                   for name, t in self.state_dict().items()}
+        save_file(tensors, str(directory / WEIGHTS_FILE), metadata={"format": "pt"})
+        (directory / CONFIG_FILE).write_text(self.config.to_json())
+        return directory
+
+    @classmethod
+    def from_pretrained(cls, directory: str | Path | None = None, device: str | torch.device = "cpu") -> "NonAttnLM":
+        """Load a checkpoint directory; with no argument, the default checkpoint shipped in the package."""
+        from safetensors.torch import load_file
+
+        directory = Path(directory) if directory else DEFAULT_CHECKPOINT
+        if not (directory / WEIGHTS_FILE).is_file() or not (directory / CONFIG_FILE).is_file():
+            raise FileNotFoundError(f"no checkpoint in {directory} (expected {WEIGHTS_FILE} and {CONFIG_FILE})")
+        model = cls(NonAttnConfig.from_dict(json.loads((directory / CONFIG_FILE).read_text())))
+        weights = {k: v.float() for k, v in load_file(str(directory / WEIGHTS_FILE)).items()}
+        model.load_state_dict(weights)
+        return model.to(device).eval()
+
+
+@dataclass
+class _ChunkStep:
+    keys: torch.Tensor          # (B, touched, E) embeddings of every chunk this piece touches
+    n_finished: int             # the first n_finished of them are complete
+    injection: torch.Tensor     # (B, T, D) supervisor state mapped into the blocks, per token
+    chunk_sum: torch.Tensor     # (B, D) carried sum of the unfinished chunk
+    supervisor: torch.Tensor    # (B, S) state after the last finished chunk

@@ -1,0 +1,42 @@
+"""Multi-resolution dilated causal depthwise convolutions, combined with learned per-channel gates.
+
+Causal by construction: every convolution is padded on the left only, with the carried `tail` of earlier inputs
+(zeros at the start of a document), so a piece fed after its tail gives the same outputs as the whole sequence.
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+class MultiResolutionConv(nn.Module):
+    def __init__(self, d_model: int, kernel_size: int = 3, dilations: tuple[int, ...] = (1, 2, 4, 8, 16)):
+        super().__init__()
+        self.kernel_size = kernel_size
+        self.dilations = tuple(dilations)
+        self.tail_len = (kernel_size - 1) * max(self.dilations)
+        self.convs = nn.ModuleList(
+            nn.Conv1d(d_model, d_model, kernel_size, dilation=d, groups=d_model, padding=0) for d in self.dilations
+        )
+        self.gate_logits = nn.Parameter(torch.zeros(d_model, len(self.dilations)))  # softmax over resolutions
+        self.out_proj = nn.Linear(d_model, d_model)
+
+    def empty_tail(self, batch_size: int, d_model: int, device, dtype=torch.float32) -> torch.Tensor:
+        return torch.zeros(batch_size, d_model, self.tail_len, device=device, dtype=dtype)
+
+    def forward(self, x: torch.Tensor, tail: torch.Tensor | None = None):
+        """x (B, L, D), tail (B, D, tail_len) of the previous inputs -> (B, L, D), new tail."""
+        u = x.transpose(1, 2)                                          # (B, D, L)
+        if tail is None:
+            tail = self.empty_tail(u.shape[0], u.shape[1], u.device, u.dtype)
+        padded = torch.cat([tail.to(u.dtype), u], dim=-1)              # left context only: causal
+        length = u.shape[-1]
+        gates = torch.softmax(self.gate_logits, dim=-1).to(u.dtype)    # (D, R)
+        mixed = 0
+        for r, (conv, dilation) in enumerate(zip(self.convs, self.dilations)):
+            reach = (self.kernel_size - 1) * dilation
+            view = padded[..., padded.shape[-1] - length - reach:]
+            mixed = mixed + conv(view) * gates[:, r].unsqueeze(-1)
+        new_tail = padded[..., padded.shape[-1] - self.tail_len:]
+        return self.out_proj(F.gelu(mixed.transpose(1, 2))), new_tail

@@ -1,0 +1,80 @@
+"""Chunk level of the model: chunk embeddings, retrieval from the memory of earlier chunks, fusion, GRU supervisor.
+
+For chunk m: summary s_m = mean of the lower blocks' outputs over its tokens; embedding e_m = head(s_m)
+(L2-normalised, what Chroma stores, and the memory key); r_m = mean of the top-k earlier chunk embeddings most
+similar to e_m (earlier chunks only, never m itself); fused f_m = tanh(W [s_m, r_m]); h_m = GRU(f_m, h_(m-1)).
+h_(m-1) conditions the tokens of chunk m in the upper blocks, so no token ever sees its own chunk's summary.
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from .memory import ChunkMemory
+
+
+class ChunkEmbeddingHead(nn.Module):
+    """Chunk summary (d_model) -> L2-normalised chunk embedding (embed_dim)."""
+
+    def __init__(self, d_model: int, embed_dim: int, eps: float = 1e-5):
+        super().__init__()
+        self.norm = nn.LayerNorm(d_model, eps=eps)
+        self.hidden = nn.Linear(d_model, d_model)
+        self.out = nn.Linear(d_model, embed_dim)
+
+    def forward(self, summary: torch.Tensor) -> torch.Tensor:
+        return F.normalize(self.out(F.gelu(self.hidden(self.norm(summary)))).float(), dim=-1)
+
+
+def retrieve_earlier(keys: torch.Tensor, memory: ChunkMemory | None, k: int) -> torch.Tensor:
+    """Mean of the top-k most similar earlier chunks for each chunk: from the memory, or earlier in `keys`.
+
+    keys (B, M, E) are this piece's chunk embeddings in order; returns (B, M, E) (zeros where nothing is earlier).
+    """
+    batch, n_chunks, _ = keys.shape
+    scores = keys @ keys.transpose(1, 2)                               # (B, M, M)
+    earlier = torch.ones(n_chunks, n_chunks, dtype=torch.bool, device=keys.device).tril(-1)
+    scores = scores.masked_fill(~earlier, float("-inf"))
+    top = min(k, n_chunks)
+    values, index = scores.topk(top, dim=-1)
+    rows = torch.arange(batch, device=keys.device).view(batch, 1, 1)
+    candidates = keys[rows, index]                                     # (B, M, top, E)
+    if memory is not None and len(memory):
+        mem_values, mem_keys = memory.search(keys, k)
+        values = torch.cat([values, mem_values], dim=-1)
+        candidates = torch.cat([candidates, mem_keys.to(candidates.dtype)], dim=2)
+        values, index = values.topk(k, dim=-1)
+        candidates = torch.gather(candidates, 2, index.unsqueeze(-1).expand(-1, -1, -1, keys.shape[-1]))
+    valid = torch.isfinite(values).unsqueeze(-1).to(keys.dtype)       # (B, M, k', 1)
+    return (candidates * valid).sum(2) / valid.sum(2).clamp(min=1.0)
+
+
+class MemoryFusion(nn.Module):
+    """tanh of a linear map of [chunk summary, mean of retrieved chunk embeddings]."""
+
+    def __init__(self, d_model: int, embed_dim: int, supervisor_dim: int):
+        super().__init__()
+        self.proj = nn.Linear(d_model + embed_dim, supervisor_dim)
+
+    def forward(self, summary: torch.Tensor, retrieved: torch.Tensor) -> torch.Tensor:
+        return torch.tanh(self.proj(torch.cat([summary, retrieved.to(summary.dtype)], dim=-1)))
+
+
+class Supervisor(nn.Module):
+    """A GRU over fused chunk summaries, carrying the running document state; `inject` maps it into the blocks."""
+
+    def __init__(self, d_model: int, embed_dim: int, supervisor_dim: int, topk: int):
+        super().__init__()
+        self.topk = topk
+        self.fusion = MemoryFusion(d_model, embed_dim, supervisor_dim)
+        self.gru = nn.GRU(supervisor_dim, supervisor_dim, batch_first=True)
+        self.inject = nn.Linear(supervisor_dim, d_model, bias=False)
+        nn.init.zeros_(self.inject.weight)  # start as a plain LM; training learns how much document state to use
+
+    def forward(self, summaries: torch.Tensor, keys: torch.Tensor, memory: ChunkMemory | None,
+                state: torch.Tensor) -> torch.Tensor:
+        """summaries (B, M, D), keys (B, M, E), state (B, S) = h before the first chunk -> h after each chunk (B, M, S)."""
+        fused = self.fusion(summaries, retrieve_earlier(keys, memory, self.topk))
+        out, _ = self.gru(fused, state.unsqueeze(0).to(fused.dtype))
+        return out
