@@ -147,7 +147,7 @@ class NonAttnLM(nn.Module):
         out, _ = self.forward_stream(input_ids, self.init_state(input_ids.shape[0], input_ids.device),
                                      flush=True, return_logits=return_logits or return_loss)
         if return_loss:
-            out.loss = F.cross_entropy(out.logits[:, :-1].flatten(0, 1).float(), input_ids[:, 1:].flatten())
+            out.loss = next_token_loss(out.logits, input_ids)
         return out
 
     def forward_stream(self, input_ids: torch.Tensor, state: StreamState, flush: bool = False,
@@ -294,6 +294,11 @@ class NonAttnLM(nn.Module):
         weights = {k: v.float() for k, v in load_file(str(directory / WEIGHTS_FILE)).items()}
         model.load_state_dict(weights)
         return model.to(device).eval()
+
+
+def next_token_loss(logits: torch.Tensor, input_ids: torch.Tensor) -> torch.Tensor:
+    """Cross-entropy of position t's logits against token t+1 (a shift of zero would teach copying)."""
+    return F.cross_entropy(logits[:, :-1].flatten(0, 1).float(), input_ids[:, 1:].flatten())
 
 
 @dataclass

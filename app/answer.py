@@ -1,0 +1,258 @@
+"""Extractive answers: pick the sentence(s) of the top passages that answer the question, or abstain.
+
+No generation: the answer is always text copied from a passage, so it can be highlighted and cited.
+Candidates are single sentences and windows of 2-3 adjacent sentences in the top passages. Each is scored by
+  coverage   idf-weighted share of the question's content terms that it contains (the main signal),
+  phrase     share of adjacent question-term pairs that appear adjacent in it (word order),
+  cue        whether it has what the question type asks for (a name for who, a number for how many, ...),
+  rank       a small prior for candidates from higher-ranked passages,
+and, if a cross-encoder is given, its relevance logit for the candidate.
+Abstention: the answer is None when the best candidate's coverage (or the reranker's logit) is below a threshold:
+if the rarest words of the question appear nowhere near each other in the retrieved text, the corpus is very
+unlikely to state the answer, whatever the question is about.
+"""
+from __future__ import annotations
+
+import html
+import math
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Callable, Protocol
+
+from app.text_utils import clean_pdf_text, sentence_spans, stem, tokenize, words
+
+# Words that say what kind of answer is wanted but are not evidence themselves.
+_QUESTION_FILLER = frozenset(stem(w) for w in "many much name named called mean meaning kind type way happen "
+                                               "happens tell find give say said".split())
+_YEAR_OR_DATE = re.compile(r"\b(1[0-9]{3}|20[0-9]{2})\b|\b(January|February|March|April|May|June|July|August|"
+                           r"September|October|November|December)\b")
+_NUMBER = re.compile(r"\b\d+(?:[.,]\d+)?\b|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|"
+                     r"twenty|hundred|thousand|million|dozen|half)\b", re.I)
+_DEFINITION = re.compile(r"\b(is|are|means|refers to|denotes|stands for|is called|are called|defined as)\b|:\s")
+_NAME = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][a-z]{2,}")
+_PLACE = re.compile(r"\b(in|at|from|to|near|under|inside)\s+(the\s+)?[A-Z][a-z]+")
+
+
+@dataclass
+class Passage:
+    """A retrieved chunk, in rank order. `page_breaks` optionally maps char offsets to pages for exact citing."""
+    id: str
+    text: str
+    source: str = ""
+    page_start: int | None = None
+    page_end: int | None = None
+    page_label_start: str | None = None
+    section: str | None = None
+    score: float = 0.0
+    page_breaks: list[tuple[int, int, str | None]] = field(default_factory=list)  # (char_offset, page, label)
+
+    def page_at(self, char: int) -> tuple[int | None, str | None]:
+        """(physical page, printed label) of the character at `char`."""
+        page, label = self.page_start, self.page_label_start
+        for offset, p, lab in self.page_breaks:
+            if offset > char:
+                break
+            page, label = p, lab
+        return page, label
+
+
+@dataclass
+class Answer:
+    text: str
+    sentences: list[tuple[int, int, int]]  # (passage_index, char_start, char_end) in Passage.text, for highlighting
+    citations: list[dict]                  # {"source", "page", "page_label", "section", "text"}
+    confidence: float                      # idf coverage of the question by the answer, 0..1
+
+
+class SentenceScorer(Protocol):
+    def score(self, query: str, passages: list[str]) -> list[float]: ...
+
+
+@dataclass
+class AnswerConfig:
+    max_words: int = 60
+    top_passages: int = 5       # passages searched for the answer sentence
+    max_window: int = 3         # adjacent sentences a candidate may span
+    min_coverage: float = 0.5   # abstain below this idf-weighted question coverage (see module docstring)
+    min_rerank_logit: float = -4.0  # with a reranker: abstain when its best logit is below this as well
+    rerank_candidates: int = 8  # candidates the cross-encoder rescores
+    w_phrase: float = 0.15
+    w_cue: float = 0.12
+    w_rank: float = 0.04
+    w_window: float = 0.06      # cost per extra sentence, so a window must add coverage to beat one sentence
+    w_rerank: float = 0.08
+
+
+@dataclass
+class _Candidate:
+    passage: int
+    start: int
+    end: int
+    n_sent: int
+    text: str
+    coverage: float = 0.0
+    score: float = 0.0
+
+
+def question_type(question: str) -> str:
+    """Coarse answer type from the wh-word: who | when | where | number | definition | other."""
+    q = question.lower().strip()
+    if re.match(r"(how (many|much|long|old|big|large|far|often)|what (number|percentage|version|size))\b", q):
+        return "number"
+    if re.match(r"(who|whom|whose)\b", q) or re.search(r"\b(which|what) (character|person|king|lord|man|woman)\b", q):
+        return "who"
+    if re.match(r"(when|what year|in what year|what date)\b", q):
+        return "when"
+    if re.match(r"where\b", q):
+        return "where"
+    if re.match(r"what (is|are|does|do)\b.*\b(mean|stand for)?\??$", q) and len(q.split()) <= 8:
+        return "definition"
+    return "other"
+
+
+def _cue(qtype: str, text: str) -> float:
+    if qtype == "number":
+        return 1.0 if _NUMBER.search(text) else 0.0
+    if qtype == "when":
+        return 1.0 if _YEAR_OR_DATE.search(text) else 0.0
+    if qtype == "who":
+        return 1.0 if _NAME.search(text) else 0.0
+    if qtype == "where":
+        return 1.0 if _PLACE.search(text) else 0.0
+    if qtype == "definition":
+        return 1.0 if _DEFINITION.search(text) else 0.0
+    return 0.0
+
+
+def _is_fragment(text: str) -> bool:
+    """Headings, running page headers and speaker tags: too short to answer anything alone."""
+    return len(text.split()) < 4
+
+
+def _pairs(terms: list[str]) -> set[tuple[str, str]]:
+    return set(zip(terms, terms[1:]))
+
+
+def _trim_to_words(raw: str, weights: dict[str, float], max_words: int) -> tuple[int, int]:
+    """Char range of the max_words-word slice of `raw` holding the most question weight."""
+    tokens = [(m.start(), m.end(), {stem(w) for w in words(m.group())}) for m in re.finditer(r"\S+", raw)]
+    if len(tokens) <= max_words:
+        return 0, len(raw)
+    gains = [sum(weights.get(t, 0.0) for t in toks) for _, _, toks in tokens]
+    window = sum(gains[:max_words])
+    best, best_i = window, 0
+    for i in range(1, len(tokens) - max_words + 1):
+        window += gains[i + max_words - 1] - gains[i - 1]
+        if window > best:
+            best, best_i = window, i
+    return tokens[best_i][0], tokens[best_i + max_words - 1][1]
+
+
+def extract_answer(question: str, passages: list[Passage], max_words: int = 60, *,
+                   idf: Callable[[str], float] | None = None, reranker: SentenceScorer | None = None,
+                   config: AnswerConfig | None = None) -> Answer | None:
+    """The sentence(s) of `passages` (best first) that answer `question`, or None when the evidence is weak.
+
+    `idf(term)` should come from the whole corpus (e.g. `BM25Index.term_idf`); without it, idf is estimated
+    from the sentences of the given passages. `reranker` (e.g. CrossEncoderReranker) rescores the best candidates.
+    """
+    cfg = config or AnswerConfig()
+    max_words = max_words or cfg.max_words
+    q_terms = [t for t in tokenize(question) if t not in _QUESTION_FILLER]
+    if not q_terms or not passages:
+        return None
+    qtype = question_type(question)
+
+    # Sentences of the top passages, with their cleaned text and term sets.
+    sentences: list[tuple[int, int, int, str, set[str]]] = []  # (passage, start, end, clean text, terms)
+    for p_index, passage in enumerate(passages[: cfg.top_passages]):
+        for start, end in sentence_spans(passage.text):
+            clean = clean_pdf_text(passage.text[start:end])
+            sentences.append((p_index, start, end, clean, set(tokenize(clean))))
+    if not sentences:
+        return None
+
+    if idf is None:
+        df = Counter(t for *_, terms in sentences for t in set(terms))
+        n = len(sentences)
+        idf = lambda t: math.log1p((n - df.get(t, 0) + 0.5) / (df.get(t, 0) + 0.5))  # noqa: E731
+    weights = {t: max(idf(t), 0.05) for t in set(q_terms)}
+    total = sum(weights.values())
+    q_pairs = _pairs(q_terms)
+
+    candidates: list[_Candidate] = []
+    for i, (p_index, start, _, _, _) in enumerate(sentences):
+        terms: set[str] = set()
+        texts: list[str] = []
+        for n_sent in range(1, cfg.max_window + 1):
+            j = i + n_sent - 1
+            if j >= len(sentences) or sentences[j][0] != p_index:
+                break
+            terms |= sentences[j][4]
+            texts.append(sentences[j][3])
+            text = " ".join(texts)
+            if n_sent == 1 and _is_fragment(text):
+                continue
+            if n_sent > 1 and len(text.split()) > max_words:
+                break
+            cand = _Candidate(p_index, start, sentences[j][2], n_sent, text)
+            cand.coverage = sum(w for t, w in weights.items() if t in terms) / total
+            seq = tokenize(text)
+            phrase = len(q_pairs & _pairs(seq)) / len(q_pairs) if q_pairs else 0.0
+            # A window is free when its first sentence is unfinished ('... the command is' + '> q()').
+            unfinished = not re.search(r"[.!?][\"'’”)\]]*$", texts[0])
+            window_cost = cfg.w_window * (n_sent - 1) * (0.0 if unfinished and n_sent == 2 else 1.0)
+            cand.score = (cand.coverage + cfg.w_phrase * phrase + cfg.w_cue * _cue(qtype, text)
+                          - cfg.w_rank * p_index - window_cost)
+            candidates.append(cand)
+    if not candidates:
+        return None
+    candidates.sort(key=lambda c: -c.score)
+
+    best_logit = None
+    if reranker is not None:
+        top = candidates[: cfg.rerank_candidates]
+        logits = reranker.score(question, [c.text for c in top])
+        best_logit = max(logits)
+        for cand, logit in zip(top, logits):
+            cand.score += cfg.w_rerank * logit
+        top.sort(key=lambda c: -c.score)
+        candidates[: len(top)] = top
+
+    best = candidates[0]
+    if best.coverage < cfg.min_coverage and (best_logit is None or best_logit < cfg.min_rerank_logit + 8.0):
+        return None
+    if best_logit is not None and best_logit < cfg.min_rerank_logit:
+        return None
+
+    passage = passages[best.passage]
+    raw = passage.text[best.start:best.end]
+    lo, hi = _trim_to_words(raw, weights, max_words)
+    start, end = best.start + lo, best.start + hi
+    text = clean_pdf_text(passage.text[start:end])
+    page, label = passage.page_at(start)
+    citation = {"source": passage.source, "page": page, "page_label": label, "section": passage.section,
+                "text": text}
+    return Answer(text=text, sentences=[(best.passage, start, end)], citations=[citation],
+                  confidence=round(best.coverage, 4))
+
+
+def highlight(passage_text: str, spans: list[tuple[int, int]], markup: str = "html") -> str:
+    """Passage text with each (char_start, char_end) span wrapped in <mark>; html escapes the rest."""
+    merged: list[list[int]] = []
+    for s, e in sorted((max(0, s), min(len(passage_text), e)) for s, e in spans):
+        if e <= s:
+            continue
+        if merged and s <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], e)
+        else:
+            merged.append([s, e])
+    esc = html.escape if markup == "html" else (lambda x: x)
+    out, pos = [], 0
+    for s, e in merged:
+        out.append(esc(passage_text[pos:s]))
+        out.append("<mark>" + esc(passage_text[s:e]) + "</mark>")
+        pos = e
+    out.append(esc(passage_text[pos:]))
+    return "".join(out)
