@@ -76,11 +76,12 @@ class AnswerConfig:
     max_window: int = 3         # adjacent sentences a candidate may span
     min_coverage: float = 0.5   # abstain below this idf-weighted question coverage (see module docstring)
     min_rerank_logit: float = -4.0  # with a reranker: abstain when its best logit is below this as well
+    rerank_trust_logit: float = 4.0  # ... and answer despite low coverage when it is at least this
     rerank_candidates: int = 8  # candidates the cross-encoder rescores
     w_phrase: float = 0.15
     w_cue: float = 0.12
     w_rank: float = 0.04
-    w_window: float = 0.06      # cost per extra sentence, so a window must add coverage to beat one sentence
+    w_window: float = 0.12      # cost per extra sentence, so a window must add coverage to beat one sentence
     w_rerank: float = 0.08
 
 
@@ -146,7 +147,11 @@ def _trim_to_words(raw: str, weights: dict[str, float], max_words: int) -> tuple
         window += gains[i + max_words - 1] - gains[i - 1]
         if window > best:
             best, best_i = window, i
-    return tokens[best_i][0], tokens[best_i + max_words - 1][1]
+    # Centre the window on the matched words it holds, so the answer reads with context on both sides.
+    matched = [i for i in range(best_i, best_i + max_words) if gains[i] > 0] or [best_i]
+    slack = max_words - (matched[-1] - matched[0] + 1)
+    start = min(max(0, matched[0] - slack // 2), len(tokens) - max_words)
+    return tokens[start][0], tokens[start + max_words - 1][1]
 
 
 def extract_answer(question: str, passages: list[Passage], max_words: int = 60, *,
@@ -203,6 +208,8 @@ def extract_answer(question: str, passages: list[Passage], max_words: int = 60, 
             # A window is free when its first sentence is unfinished ('... the command is' + '> q()').
             unfinished = not re.search(r"[.!?][\"'’”)\]]*$", texts[0])
             window_cost = cfg.w_window * (n_sent - 1) * (0.0 if unfinished and n_sent == 2 else 1.0)
+            if unfinished and n_sent == 1:
+                window_cost = cfg.w_window / 2  # prefer the window that finishes it
             cand.score = (cand.coverage + cfg.w_phrase * phrase + cfg.w_cue * _cue(qtype, text)
                           - cfg.w_rank * p_index - window_cost)
             candidates.append(cand)
@@ -221,7 +228,8 @@ def extract_answer(question: str, passages: list[Passage], max_words: int = 60, 
         candidates[: len(top)] = top
 
     best = candidates[0]
-    if best.coverage < cfg.min_coverage and (best_logit is None or best_logit < cfg.min_rerank_logit + 8.0):
+    reranker_sure = best_logit is not None and best_logit >= cfg.rerank_trust_logit
+    if best.coverage < cfg.min_coverage and not reranker_sure:  # a confident reranker may vouch for a paraphrase
         return None
     if best_logit is not None and best_logit < cfg.min_rerank_logit:
         return None

@@ -66,7 +66,7 @@ def sentences(passage: str) -> list[str]:
         for sent in _SENTENCE_END.split(re.sub(r"\s*\n\s*", " ", para)):
             out += [sent] if len(sent) <= 300 else para.splitlines()
     out = [re.sub(r"^\d+[.)]?\s+", "", p.strip()) for p in out]
-    return [p for p in out if 25 <= len(p) <= 300 and sum(c.isalpha() for c in p) > 15]
+    return [p for p in out if 25 <= len(p) <= 300 and sum(c.isalpha() or c == " " for c in p) >= 0.8 * len(p)]
 
 
 def headings(passage: str) -> list[str]:

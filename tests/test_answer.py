@@ -1,0 +1,127 @@
+"""Answer extraction on real-looking passages: picks the right sentence, abstains, cites, highlights."""
+from app.answer import Answer, AnswerConfig, Passage, extract_answer, highlight, question_type
+from app.text_utils import clean_pdf_text, sentence_spans
+
+R_PAGE = """Chapter 1: Introduction and preliminaries 6
+1.11 Data permanency and removing objects
+The entities that R creates and manipulates are known as objects. These may be variables,
+arrays of numbers, character strings, functions, or more general structures built from such
+components.
+To remove objects the function rm is available:
+> rm(x, y, z, ink, junk, temp, foo, bar)
+All objects created during an R session can be stored permanently in a file for use in
+future R sessions. If you indicate that you want to do this, the objects are
+written to a file called .RData in the current directory, and the command lines used in the
+session are saved to a file called .Rhistory.
+4. To quit the R program the command is
+> q()
+"""
+GNUPLOT_PAGE = """gnuplot 5.4 195
+Samples
+The default sampling rate of functions, or for interpolating data, may be changed by the set samples
+command. By default, sampling is set to 100 points. A higher sampling rate will produce more accurate
+plots, but will take longer. This parameter has no effect on data file plotting unless one of the interpo-
+lation/approximation options is used.
+"""
+PLAY = """PROSPERO.
+Twelve year since, Miranda, twelve year since,
+Thy father was the Duke of Milan, and
+A prince of power.
+
+MIRANDA.
+Sir, are not you my father?
+"""
+
+
+def passages():
+    return [
+        Passage("g#1", GNUPLOT_PAGE, "gnuplot.pdf", 195, 195, "195", "Samples", 3.0),
+        Passage("r#1", R_PAGE, "R-intro.pdf", 12, 12, "6", "1.11 Data permanency", 2.0),
+        Passage("t#1", PLAY, "tempest.txt", None, None, None, None, 1.0),
+    ]
+
+
+def test_picks_sentence_with_the_number():
+    answer = extract_answer("What is the default number of samples?", passages())
+    assert isinstance(answer, Answer)
+    assert "100 points" in answer.text
+    assert len(answer.text.split()) <= 60
+    assert answer.citations[0] == {"source": "gnuplot.pdf", "page": 195, "page_label": "195", "section": "Samples",
+                                   "text": answer.text}
+
+
+def test_answer_spans_point_into_the_passage():
+    ps = passages()
+    answer = extract_answer("Which file keeps the command lines of the session?", ps)
+    assert ".Rhistory" in answer.text
+    p_index, start, end = answer.sentences[0]
+    assert ps[p_index].id == "r#1"
+    assert clean_pdf_text(ps[p_index].text[start:end]) == answer.text
+
+
+def test_unfinished_sentence_takes_the_code_line():
+    answer = extract_answer("What command quits the R program?", passages())
+    assert "q()" in answer.text
+
+
+def test_hyphenation_is_repaired_in_the_answer():
+    answer = extract_answer("Does the samples parameter affect interpolation options for data files?", passages())
+    assert "interpolation/approximation" in answer.text
+
+
+def test_abstains_on_absent_topic():
+    assert extract_answer("How do I connect to a PostgreSQL database with SSL certificates?", passages()) is None
+    assert extract_answer("the of and", passages()) is None
+    assert extract_answer("anything", []) is None
+
+
+def test_threshold_is_a_parameter():
+    q = "How do I delete objects from a PostgreSQL table?"
+    assert extract_answer(q, passages(), config=AnswerConfig(min_coverage=0.9)) is None
+    assert extract_answer(q, passages(), config=AnswerConfig(min_coverage=0.0)) is not None
+
+
+def test_max_words_trims_to_the_densest_part():
+    long = " ".join(["filler"] * 80) + " the secret ingredient is saffron " + " ".join(["filler"] * 80) + "."
+    answer = extract_answer("What is the secret ingredient?", [Passage("x", long)], max_words=20)
+    assert "saffron" in answer.text and len(answer.text.split()) <= 20
+
+
+def test_uses_reranker_scores():
+    class Fake:
+        def score(self, query, texts):
+            return [10.0 if "Miranda" in t else -10.0 for t in texts]
+
+    answer = extract_answer("Who was Duke of Milan?", passages(), reranker=Fake())
+    assert "Duke of Milan" in answer.text
+
+
+def test_page_breaks_give_the_page_of_the_sentence():
+    text = "First page sentence about apples.\n\nSecond page sentence about pears and plums."
+    p = Passage("x", text, "f.pdf", 4, 5, "iv", page_breaks=[(text.index("Second"), 5, "v")])
+    answer = extract_answer("What about pears and plums?", [p])
+    assert (answer.citations[0]["page"], answer.citations[0]["page_label"]) == (5, "v")
+
+
+def test_question_types():
+    assert question_type("How many independent variables can fit handle?") == "number"
+    assert question_type("Who originally prepared the manual?") == "who"
+    assert question_type("When was it released?") == "when"
+    assert question_type("Where is Macbeth's castle?") == "where"
+    assert question_type("What is a factor?") == "definition"
+
+
+def test_sentence_spans_split_headings_and_code_lines():
+    spans = [R_PAGE[s:e] for s, e in sentence_spans(R_PAGE)]
+    assert "1.11 Data permanency and removing objects" in spans
+    assert "> rm(x, y, z, ink, junk, temp, foo, bar)" in spans
+    assert "To remove objects the function rm is available:" in spans
+    assert all(s == s.strip() for s in spans)
+
+
+def test_highlight_marks_and_escapes():
+    text = "a < b and c > d"
+    assert highlight(text, [(0, 5)]) == "<mark>a &lt; b</mark> and c &gt; d"
+    assert highlight(text, [(10, 15), (0, 1), (12, 15)]) == "<mark>a</mark> &lt; b and <mark>c &gt; d</mark>"
+    assert highlight(text, [(0, 1)], markup="markdown") == "<mark>a</mark> < b and c > d"
+    assert highlight(text, []) == "a &lt; b and c &gt; d"

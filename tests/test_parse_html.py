@@ -1,0 +1,58 @@
+"""HTML: title, visible text only, paragraph breaks, pages split at h1-h3."""
+from __future__ import annotations
+
+from ingest.parse import parse_file
+from ingest.parse.htmltext import html_to_text
+
+PAGE = """<!DOCTYPE html>
+<html><head><title>  The   Manual </title>
+<style>body { color: red }</style><script>var hidden = "<p>not text</p>";</script></head>
+<body>
+<p>Opening <b>bold</b>words &amp; entities&nbsp;here.</p>
+<h1>Chapter <em>One</em></h1>
+<p>First line<br>second line</p>
+<ul><li>item one</li><li>item two</li></ul>
+<h4>Minor heading stays inside</h4>
+<pre>  indented
+    code</pre>
+<h2>Chapter Two</h2>
+<table><tr><td>cell a</td><td>cell b</td></tr></table>
+<noscript>enable javascript</noscript>
+</body></html>
+"""
+
+
+def test_visible_text_with_paragraph_breaks():
+    extracted = html_to_text(PAGE)
+    assert extracted.title == "The Manual"
+    assert extracted.text() == (
+        "Opening boldwords & entities here.\n\nChapter One\n\nFirst line\nsecond line\n\nitem one\n\nitem two"
+        "\n\nMinor heading stays inside\n\n  indented\n    code\n\nChapter Two\n\ncell a cell b"
+    )
+    assert [block.heading_level for block in extracted.blocks if block.heading_level] == [1, 4, 2]
+
+
+def test_html_pages_split_at_h1_to_h3(tmp_path):
+    path = tmp_path / "manual.html"
+    path.write_text(PAGE, encoding="utf-8")
+    doc = parse_file(path)
+    assert doc.format == "html" and doc.title == "The Manual"
+    assert [(page.number, page.section) for page in doc.pages] == [(1, None), (2, "Chapter One"), (3, "Chapter Two")]
+    assert doc.pages[1].text.startswith("Chapter One\n\nFirst line")
+    assert "Minor heading stays inside" in doc.pages[1].text
+
+
+def test_declared_charset_is_used(tmp_path):
+    path = tmp_path / "latin.htm"
+    path.write_bytes('<html><head><meta charset="iso-8859-1"><title>Café</title></head><p>Ça va</p></html>'.encode("latin-1"))
+    doc = parse_file(path)
+    assert doc.title == "Café"
+    assert doc.pages[0].text == "Ça va"
+
+
+def test_html_with_a_txt_extension_is_read_as_html(tmp_path):
+    path = tmp_path / "saved-page.txt"
+    path.write_text("<!doctype html><html><title>T</title><p>Hello <i>there</i></p></html>")
+    doc = parse_file(path)
+    assert doc.format == "html"
+    assert doc.full_text() == "Hello there"
