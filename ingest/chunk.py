@@ -26,14 +26,16 @@ def chunk_document(
 ) -> tuple[list[int], list[Chunk]]:
     """Tokenize the full text once and cut it into chunk_tokens windows (the last may be shorter).
 
-    tokenizer: a tiktoken Encoding, or an object whose `.encoding` is one. overlap_tokens only fills each
-    chunk's context_text with the text of the tokens just before it; windows never overlap.
+    tokenizer: the model's Tokenizer (its `.encode`, and `.encoding` for token byte lengths) or a bare tiktoken
+    Encoding (then `encode_ordinary`: special-token strings in documents are plain text). overlap_tokens only
+    fills each chunk's context_text with the text of the tokens just before it; windows never overlap.
     """
     if chunk_tokens < 1 or overlap_tokens < 0:
         raise ValueError(f"need chunk_tokens >= 1 and overlap_tokens >= 0, got {chunk_tokens}, {overlap_tokens}")
     encoding = getattr(tokenizer, "encoding", tokenizer)
+    encode = tokenizer.encode if encoding is not tokenizer else encoding.encode_ordinary
     text = doc.full_text()
-    tokens = encoding.encode_ordinary(text)  # special-token strings in documents are plain text
+    tokens = list(encode(text))
     char_at_token = _token_char_offsets(text, tokens, encoding)
 
     page_starts = [start for start, _ in doc.page_offsets()]

@@ -11,3 +11,7 @@ class IngestError(Exception):
 
     def __str__(self) -> str:
         return f"{self.source}: {self.reason}"
+
+
+class StoreError(Exception):
+    """The Chroma database cannot be used as asked (missing collection, unreachable server, bad --db); one line."""

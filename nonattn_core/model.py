@@ -46,6 +46,7 @@ class StreamState:
     chunk_sum: torch.Tensor                # (B, D) sum of lower-block outputs over the unfinished chunk
     supervisor: torch.Tensor               # (B, S) GRU state after the last finished chunk
     memory: ChunkMemory                    # embeddings of finished chunks (per batch row)
+    lm_ready: bool = True                  # False once the upper blocks were skipped (embedding-only encoding)
 
     def to_bytes(self, include_memory: bool = False) -> bytes:
         """Serialise (small without the memory: ingest keeps chunk embeddings in Chroma and restores them)."""
@@ -57,7 +58,7 @@ class StreamState:
         if include_memory and isinstance(self.memory, InProcessMemory):
             tensors["memory"] = self.memory.keys
         buffer = io.BytesIO()
-        torch.save({"position": self.position, "n_blocks": len(self.blocks),
+        torch.save({"position": self.position, "n_blocks": len(self.blocks), "lm_ready": self.lm_ready,
                     "tensors": {k: v.detach().cpu().contiguous() for k, v in tensors.items()}}, buffer)
         return buffer.getvalue()
 
@@ -71,7 +72,7 @@ class StreamState:
             memory = InProcessMemory(t["memory"]) if "memory" in t else None
         if memory is None:
             raise ValueError("this state was saved without its memory: pass memory= (the document's chunk embeddings)")
-        return cls(saved["position"], blocks, t["chunk_sum"], t["supervisor"], memory)
+        return cls(saved["position"], blocks, t["chunk_sum"], t["supervisor"], memory, saved.get("lm_ready", True))
 
 
 @dataclass
@@ -153,8 +154,13 @@ class NonAttnLM(nn.Module):
     def forward_stream(self, input_ids: torch.Tensor, state: StreamState, flush: bool = False,
                        return_logits: bool = True) -> tuple[ModelOutput, StreamState]:
         """Feed the next piece (B, T) of a stream.  Returns the chunk embeddings of the chunks finished in this piece
-        (and, with flush=True, of the unfinished last chunk as it stands), and the state to continue from."""
-        cfg = self.config
+        (and, with flush=True, of the unfinished last chunk as it stands), and the state to continue from.
+
+        Without logits the upper blocks are skipped: chunk embeddings and the supervisor do not depend on them,
+        so embedding-only encoding is a third cheaper; the state then serves further encoding, not generation.
+        """
+        if return_logits and not state.lm_ready:
+            raise ValueError("this state was built without the upper blocks (embedding-only); it cannot give logits")
         x = self.embedding(input_ids)                                  # (B, T, D)
         block_states = []
         for block, block_state in zip(self.lower, state.blocks[: len(self.lower)]):
@@ -162,15 +168,19 @@ class NonAttnLM(nn.Module):
             block_states.append(new_block_state)
 
         chunks = self._chunk_step(x, state)
-        x = x + chunks.injection.to(x.dtype)
-        for block, block_state in zip(self.upper, state.blocks[len(self.lower):]):
-            x, new_block_state = block(x, block_state)
-            block_states.append(new_block_state)
-
-        logits = self.embedding.logits(self.final_norm(x)) if return_logits else None
+        logits = None
+        if return_logits:
+            # Tokens of chunk m see the state after chunk m-1 only, never their own chunk's summary.
+            x = x + self.supervisor.inject(chunks.state_before.to(x.dtype))[:, chunks.local_chunk]
+            for block, block_state in zip(self.upper, state.blocks[len(self.lower):]):
+                x, new_block_state = block(x, block_state)
+                block_states.append(new_block_state)
+            logits = self.embedding.logits(self.final_norm(x))
+        else:
+            block_states += [BlockState() for _ in self.upper]
         embeddings = chunks.keys if flush else chunks.keys[:, : chunks.n_finished]
         new_state = StreamState(state.position + input_ids.shape[1], block_states, chunks.chunk_sum,
-                                chunks.supervisor, state.memory)
+                                chunks.supervisor, state.memory, lm_ready=state.lm_ready and return_logits)
         return ModelOutput(logits, embeddings), new_state
 
     def _chunk_step(self, lower_out: torch.Tensor, state: StreamState) -> "_ChunkStep":
@@ -200,10 +210,8 @@ class NonAttnLM(nn.Module):
             state.memory.add(keys[:, :n_finished])
             h_before = torch.cat([h_before, h_after.to(h_before.dtype)], dim=1)
             supervisor = h_after[:, -1].to(state.supervisor.dtype)
-        # Tokens of chunk m see the state after chunk m-1 only, never their own chunk's summary.
-        injection = self.supervisor.inject(h_before[:, :n_touched].to(lower_out.dtype))[:, local_chunk]
         chunk_sum = sums[:, -1] if end % C else torch.zeros_like(state.chunk_sum)
-        return _ChunkStep(keys, n_finished, injection, chunk_sum, supervisor)
+        return _ChunkStep(keys, n_finished, h_before[:, :n_touched], local_chunk, chunk_sum, supervisor)
 
     # ---- encoding for retrieval ------------------------------------------------------------------------------
     @torch.no_grad()
@@ -305,6 +313,8 @@ def next_token_loss(logits: torch.Tensor, input_ids: torch.Tensor) -> torch.Tens
 class _ChunkStep:
     keys: torch.Tensor          # (B, touched, E) embeddings of every chunk this piece touches
     n_finished: int             # the first n_finished of them are complete
-    injection: torch.Tensor     # (B, T, D) supervisor state mapped into the blocks, per token
+    state_before: torch.Tensor  # (B, touched, S) supervisor state each touched chunk's tokens are conditioned on
+    local_chunk: torch.Tensor   # (T,) which touched chunk each token of the piece belongs to
     chunk_sum: torch.Tensor     # (B, D) carried sum of the unfinished chunk
     supervisor: torch.Tensor    # (B, S) state after the last finished chunk
+

@@ -49,6 +49,11 @@ def test_chunks_tile_non_ascii_text_exactly(tokenizer, chunk_tokens):
     _assert_chunks_tile_the_text(doc, tokens, chunks, chunk_tokens)
 
 
+def test_a_bare_tiktoken_encoding_chunks_the_same(tokenizer):
+    doc = _document([MIXED_TEXT])
+    assert chunk_document(doc, tokenizer.encoding, chunk_tokens=7) == chunk_document(doc, tokenizer, chunk_tokens=7)
+
+
 def test_a_character_belongs_to_the_chunk_holding_its_first_byte(tokenizer):
     doc = _document(["😀"])  # one character that cl100k_base splits over several tokens
     tokens, chunks = chunk_document(doc, tokenizer, chunk_tokens=1)

@@ -237,6 +237,16 @@ def test_dilated_convs_are_causal_with_left_padding_only():
     assert not torch.equal(a[0, 20:], b[0, 20:])
 
 
+def test_shifted_taps_match_conv1d_reference():
+    torch.manual_seed(0)
+    conv = MultiResolutionConv(8, kernel_size=3, dilations=(1, 2, 4))
+    with torch.no_grad():
+        conv.gate_logits.normal_()
+        x = torch.randn(2, 40, 8)
+        fast, _ = conv(x)
+        assert (fast - conv.reference(x)).abs().max() <= 1e-5
+
+
 def test_ssm_is_a_state_space_model_not_a_short_conv():
     """The kernel reaches far back: an impulse at t=0 still moves the output hundreds of steps later."""
     torch.manual_seed(0)

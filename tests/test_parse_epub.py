@@ -14,7 +14,7 @@ CONTAINER = """<?xml version="1.0"?>
   <rootfiles><rootfile full-path="OEBPS/content.opf" media-type="application/oebps-package+xml"/></rootfiles>
 </container>"""
 
-CHAPTERS = [  # (file inside OEBPS/, body); spine order is cover, ch2, ch1 to check that the spine wins
+CHAPTERS = [  # (file inside OEBPS/, body[, media type: body stored as is]); spine order is cover, ch2, ch1 to check that the spine wins
     ("cover.xhtml", "<p>The Cover</p>"),
     ("text/ch2.xhtml", "<h1>Second</h1><p>Two &amp; more.</p><script>nope()</script>"),
     ("text/ch1.xhtml", "<h1>First</h1><p>One.</p><p>Also one.</p>"),
@@ -23,7 +23,10 @@ TOC = [("text/ch2.xhtml", "Chapter Two"), ("text/ch2.xhtml#part", "Part of two")
 
 
 def write_epub(path, chapters=CHAPTERS, toc=TOC, toc_kind="nav", title="A Test Book", extra_members=()):
-    manifest = [f'<item id="c{i}" href="{name}" media-type="application/xhtml+xml"/>' for i, (name, _) in enumerate(chapters)]
+    manifest = [
+        f'<item id="c{i}" href="{name}" media-type="{media[0] if media else "application/xhtml+xml"}"/>'
+        for i, (name, _, *media) in enumerate(chapters)
+    ]
     if toc_kind == "nav":
         manifest.append('<item id="nav" href="nav.xhtml" media-type="application/xhtml+xml" properties="nav"/>')
     elif toc_kind == "ncx":
@@ -39,8 +42,8 @@ def write_epub(path, chapters=CHAPTERS, toc=TOC, toc_kind="nav", title="A Test B
         archive.writestr("mimetype", "application/epub+zip", compress_type=zipfile.ZIP_STORED)
         archive.writestr("META-INF/container.xml", CONTAINER)
         archive.writestr("OEBPS/content.opf", opf)
-        for name, body in chapters:
-            archive.writestr(f"OEBPS/{name}", _xhtml(body))
+        for name, body, *media in chapters:
+            archive.writestr(f"OEBPS/{name}", body if media else _xhtml(body))
         if toc_kind == "nav":
             links = "".join(f'<li><a href="{href}">{label}</a></li>' for href, label in toc)
             archive.writestr("OEBPS/nav.xhtml", _xhtml(f'<nav epub:type="toc"><ol>{links}</ol></nav>'))
@@ -82,6 +85,12 @@ def test_epub_without_toc_and_a_chapter_split_over_files(tmp_path):
     assert doc.pages[3].section == "Chapter One"  # carried over from the file before
     no_toc = parse_file(write_epub(tmp_path / "plain.epub", toc_kind=None))
     assert [page.section for page in no_toc.pages] == [None, None, None]
+
+
+def test_image_in_the_spine_is_an_empty_page(tmp_path):
+    chapters = [("images/cover.jpg", b"\xff\xd8\xff\xe0\x00\x10JFIF\x00binary", "image/jpeg")] + CHAPTERS[1:]
+    doc = parse_file(write_epub(tmp_path / "illustrated.epub", chapters=chapters))
+    assert [page.text for page in doc.pages] == ["", "Second\n\nTwo & more.", "First\n\nOne.\n\nAlso one."]
 
 
 def test_zip_bomb_is_refused_before_decompressing(tmp_path):

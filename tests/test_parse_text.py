@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import codecs
+import struct
 
 import pytest
 
@@ -65,6 +66,10 @@ Words.
 SCENE: the whole play happens here.
 
 PROLOGUE
+
+ACT 4
+SCENE 1
+[Enter nobody]
 """
 
 
@@ -79,6 +84,8 @@ def test_chapter_like_lines_become_sections():
         "BOOK II, ACT III",
         "BOOK II, ACT III, SCENE II. A room in the castle",
         "BOOK II, ACT III, PROLOGUE",
+        "BOOK II, ACT 4",
+        "BOOK II, ACT 4, SCENE 1",
     ]
     page_text = content.pages[0].text
     assert all(page_text[section.offset:].startswith(section.title.split(", ")[-1]) for section in content.sections)
@@ -122,9 +129,14 @@ def test_utf8_with_a_cut_off_last_character_stays_utf8():
     assert decode_text(data, "x.txt").startswith("Ünïcödé text")
 
 
-def test_binary_file_with_a_text_extension(tmp_path):
+@pytest.mark.parametrize(
+    "data",
+    [bytes(range(256)) * 64, struct.pack("<4000h", *(number % 30 for number in range(4000)))],
+    ids=["all byte values", "16-bit samples (NUL in every other byte, like UTF-16)"],
+)
+def test_binary_file_with_a_text_extension(tmp_path, data):
     path = tmp_path / "image.txt"
-    path.write_bytes(bytes(range(256)) * 64)
+    path.write_bytes(data)
     with pytest.raises(IngestError, match="binary"):
         parse_file(path)
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import codecs
+import re
 
 from ingest.errors import IngestError
 
@@ -17,18 +18,20 @@ _BINARY_CONTROL_BYTES = bytes(byte for byte in range(32) if byte not in b"\t\n\r
 _ASCII_BYTES = bytes(range(128))
 _MAX_CONTROL_RATIO = 0.05
 _MAX_BAD_UTF8_RATIO = 0.02  # undecodable share of non-ASCII bytes still read as damaged UTF-8
+_BINARY_CONTROL_CHARACTERS = re.compile("[\x00-\x08\x0e-\x1a\x1c-\x1f]")
+_BINARY_MESSAGE = "looks like a binary file, not text (NUL or control bytes)"
 
 
 def decode_text(data: bytes, source: object) -> str:
     """Decode a text file's bytes, raising IngestError only when they are really binary."""
     for bom, encoding in _BOMS:
         if data.startswith(bom):
-            return _decode_strictly(data[len(bom):], encoding, source)
+            return _decode_wide(data[len(bom):], encoding, source)
     utf16 = _utf16_without_bom(data[:_SAMPLE_BYTES])
     if utf16:
-        return _decode_strictly(data, utf16, source)
+        return _decode_wide(data, utf16, source)
     if looks_binary(data):
-        raise IngestError(source, "looks like a binary file, not text (NUL or control bytes)")
+        raise IngestError(source, _BINARY_MESSAGE)
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError:
@@ -50,11 +53,16 @@ def looks_binary(data: bytes) -> bool:
     return controls > _MAX_CONTROL_RATIO * max(len(sample), 1)
 
 
-def _decode_strictly(data: bytes, encoding: str, source: object) -> str:
+def _decode_wide(data: bytes, encoding: str, source: object) -> str:
+    """Decode with an encoding a BOM or NUL pattern announced, then make sure the result reads as text."""
     try:
-        return data.decode(encoding)
+        text = data.decode(encoding)
     except UnicodeDecodeError as error:
-        raise IngestError(source, f"not valid {encoding} text despite its byte-order mark ({error.reason})")
+        raise IngestError(source, f"not valid {encoding} text ({error.reason})") from None
+    sample = text[:_SAMPLE_BYTES]
+    if len(_BINARY_CONTROL_CHARACTERS.findall(sample)) > _MAX_CONTROL_RATIO * max(len(sample), 1):
+        raise IngestError(source, _BINARY_MESSAGE)
+    return text
 
 
 def _utf16_without_bom(sample: bytes) -> str | None:

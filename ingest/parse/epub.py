@@ -27,6 +27,7 @@ RATIO_CHECK_MIN_BYTES = 1024 * 1024  # tiny members may compress absurdly well a
 _CONTAINER_PATH = "META-INF/container.xml"
 _ENCRYPTION_PATH = "META-INF/encryption.xml"
 _NCX_MEDIA_TYPE = "application/x-dtbncx+xml"
+_TEXT_MEDIA_TYPES = frozenset({"application/xhtml+xml", "text/html", "application/xml", "text/xml", ""})
 
 
 def parse_epub(data: bytes, source: object) -> DocumentContent:
@@ -65,16 +66,21 @@ def _read_book(archive: zipfile.ZipFile, source: object) -> DocumentContent:
     opf_path = _package_document_path(archive, names, source)
     package = _parse_xml(_read_member(archive, opf_path, source), opf_path, source)
     manifest = _manifest(package, opf_path)
-    spine_paths = _spine_paths(package, manifest, names)
+    spine = _spine_items(package, manifest, names)
+    spine_paths = [item["path"] for item in spine]
     if not spine_paths:
         raise IngestError(source, "EPUB has no readable chapters (empty spine)")
     _refuse_drm(archive, names, spine_paths, source)
 
     toc_titles = _toc_titles(archive, package, manifest, names, source)
     pages, sections = [], []
-    for number, path in enumerate(spine_paths, 1):
-        markup = decode_html(_read_member(archive, path, source), f"{source}:{path}")
-        pages.append(Page(number=number, label=str(number), text=normalize_text(html_to_text(markup).text())))
+    for number, item in enumerate(spine, 1):
+        path = item["path"]
+        text = ""  # an image or other non-text spine item still counts as a page
+        if item["media-type"] in _TEXT_MEDIA_TYPES:
+            markup = decode_html(_read_member(archive, path, source), f"{source}:{path}")
+            text = normalize_text(html_to_text(markup).text())
+        pages.append(Page(number=number, label=str(number), text=text))
         if path in toc_titles:
             sections.append(SectionStart(number, 0, toc_titles[path]))
     return DocumentContent(title=_dublin_core_title(package), pages=pages, sections=sections)
@@ -108,14 +114,15 @@ def _manifest(package: ElementTree.Element, opf_path: str) -> dict[str, dict[str
     return items
 
 
-def _spine_paths(package: ElementTree.Element, manifest: dict, names: set[str]) -> list[str]:
-    paths = []
+def _spine_items(package: ElementTree.Element, manifest: dict, names: set[str]) -> list[dict[str, str]]:
+    """Manifest items in spine (reading) order, those present in the archive."""
+    items = []
     for element in package.iter():
         if _local_name(element.tag) == "itemref":
             item = manifest.get(element.get("idref", ""))
             if item and item["path"] in names:
-                paths.append(item["path"])
-    return paths
+                items.append(item)
+    return items
 
 
 def _refuse_drm(archive: zipfile.ZipFile, names: set[str], spine_paths: list[str], source: object) -> None:

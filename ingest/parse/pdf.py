@@ -7,16 +7,18 @@ in a calling script.
 """
 from __future__ import annotations
 
+import contextlib
 import io
 import logging
 import multiprocessing
 import os
 import re
+import tempfile
 import threading
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from pathlib import Path
 
 from pypdf import PasswordType, PdfReader
 from pypdf.errors import DependencyError
@@ -220,9 +222,11 @@ def _adopt_reader(reader: PdfReader, source: str) -> None:
     _worker_pdf = (reader, source)
 
 
-def _open_reader_in_worker(data: bytes, source: str, password: str | None) -> None:
+def _open_copy_in_worker(copy_path: str, source: str, password: str | None) -> None:
     """Spawned worker: open the PDF again; file-level warnings were already reported by the parent."""
     logging.getLogger("pypdf").setLevel(logging.ERROR)
+    with open(copy_path, "rb") as copy:
+        data = copy.read()
     _adopt_reader(_open_reader(data, source, password), source)
 
 
@@ -239,16 +243,21 @@ def _can_use_processes() -> bool:
 def _extract_in_processes(pdf: PdfFile, workers: int) -> Iterator[str]:
     count = pdf.page_count
     batches = [(start, min(start + PAGES_PER_TASK, count)) for start in range(0, count, PAGES_PER_TASK)]
-    if threading.active_count() == 1 and "fork" in multiprocessing.get_all_start_methods():
-        # fork copies the opened reader for free; it is only safe while no other thread could hold a lock
-        context, initializer, initargs = "fork", _adopt_reader, (pdf.reader, str(pdf.source))
-    else:  # spawn needs the caller's main module to be import-safe (the usual __main__ guard)
-        context, initializer, initargs = "spawn", _open_reader_in_worker, (pdf.data, str(pdf.source), pdf.password)
-    pool = ProcessPoolExecutor(
-        workers, mp_context=multiprocessing.get_context(context), initializer=initializer, initargs=initargs
-    )
-    try:
+    with contextlib.ExitStack() as cleanup:
+        if threading.active_count() == 1 and "fork" in multiprocessing.get_all_start_methods():
+            # fork copies the opened reader for free; it is only safe while no other thread could hold a lock
+            context, initializer, initargs = "fork", _adopt_reader, (pdf.reader, str(pdf.source))
+        else:  # spawn needs the caller's main module to be import-safe (the usual __main__ guard)
+            # The PDF travels as a file: a large spawn argument deadlocks the parent if a child dies early.
+            scratch = cleanup.enter_context(tempfile.TemporaryDirectory(prefix="ingest-pdf-"))
+            copy_path = os.path.join(scratch, "document.pdf")
+            with open(copy_path, "wb") as copy:
+                copy.write(pdf.data)
+            context, initializer, initargs = "spawn", _open_copy_in_worker, (copy_path, str(pdf.source), pdf.password)
+        pool = ProcessPoolExecutor(
+            workers, mp_context=multiprocessing.get_context(context), initializer=initializer, initargs=initargs
+        )
+        # also when the consumer stops early: drop the batches not started yet (before the copy is deleted)
+        cleanup.callback(pool.shutdown, wait=True, cancel_futures=True)
         for texts in pool.map(_extract_batch, batches):
             yield from texts
-    finally:  # also when the consumer stops early: drop the batches not started yet
-        pool.shutdown(wait=True, cancel_futures=True)

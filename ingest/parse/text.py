@@ -72,15 +72,15 @@ def _page_cut(text: str, start: int, page_chars: int) -> tuple[int, int]:
 
 
 def find_chapter_headings(pages: list[Page]) -> list[SectionStart]:
-    """Short lines after a blank line such as "CHAPTER IV", "Chapter 12. Title", "BOOK II", "ACT III", "SCENE II";
+    """Short lines after a blank line (or another heading) such as "CHAPTER IV", "Chapter 12. Title", "BOOK II", "ACT III", "SCENE II";
     a heading is prefixed with the enclosing ones it does not name itself ("ACT I, SCENE II. A Camp")."""
     sections = []
     enclosing: dict[int, str] = {}  # level -> key ("ACT I") of the heading in force at that level
     for page in pages:
         offset = 0
-        previous_blank = True
+        may_precede_heading = True
         for line in page.text.split("\n"):
-            heading = _heading_in_line(line) if previous_blank else None
+            heading = _heading_in_line(line) if may_precede_heading else None
             if heading is not None:
                 level, key = heading
                 enclosing = {lvl: k for lvl, k in enclosing.items() if lvl < level}
@@ -88,7 +88,7 @@ def find_chapter_headings(pages: list[Page]) -> list[SectionStart]:
                 title = " ".join(line.split()).rstrip(".:")
                 sections.append(SectionStart(page.number, offset, ", ".join(parents + [title])))
                 enclosing[level] = " ".join(key.split())
-            previous_blank = not line.strip()
+            may_precede_heading = not line.strip() or heading is not None  # "ACT 1" right above "SCENE 1"
             offset += len(line) + 1
     return sections
 

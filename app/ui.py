@@ -1,0 +1,609 @@
+"""The Gradio web UI: upload documents into a collection, ask questions, read the answer with its cited pages.
+
+`QAService` is what the UI does, free of Gradio (one engine per collection, safe uploads, ingest, listing);
+`build_app` lays the components out and wires them to it; `launch` starts the server (127.0.0.1 by default).
+Every error a user can cause is shown as one line in the page; internal errors are logged with their traceback
+on the server and shown as one line too.
+"""
+from __future__ import annotations
+
+import functools
+import html
+import logging
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+import threading
+import unicodedata
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # no telemetry calls from an offline tool
+
+import gradio as gr  # noqa: E402
+
+from app.answer import highlight  # noqa: E402
+
+log = logging.getLogger(__name__)
+
+DEFAULT_MAX_FILE_SIZE = "200mb"
+DEFAULT_COLLECTION = "default"
+UPLOAD_TYPES = [".pdf", ".epub", ".txt", ".md", ".markdown", ".html", ".htm"]
+# Chroma's collection-name rule, checked here so a bad name is one clear line instead of a Chroma error.
+_COLLECTION_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{1,510}[A-Za-z0-9]$")
+_UNSAFE_NAME_CHARS = re.compile(r"[^A-Za-z0-9._ -]+")
+_MAX_NAME_CHARS = 120
+
+CSS = """
+mark { background: #ffe066; color: inherit; padding: 0 1px; }
+.source { border-left: 3px solid #8aa4d6; padding: 4px 10px; margin: 10px 0; }
+.source-head { font-weight: 600; margin-bottom: 4px; }
+.source-text, .page-text { white-space: pre-wrap; font-size: 0.92em; }
+.page-text { max-height: 640px; overflow-y: auto; border: 1px solid #ddd; padding: 8px; }
+.ui-error { color: #b00020; font-weight: 600; }
+"""
+
+
+class UserError(Exception):
+    """Something the user can fix (empty question, bad collection name, file too large); shown as one line."""
+
+
+# --- upload names -------------------------------------------------------------------------------------------
+
+
+def safe_upload_name(name: str) -> str:
+    """A file name that cannot leave the upload directory: the base name, in a small character set, not hidden."""
+    base = re.split(r"[\\/]", unicodedata.normalize("NFKC", name or ""))[-1]
+    base = _UNSAFE_NAME_CHARS.sub("_", base).strip(" .")
+    stem, dot, ext = base.rpartition(".")
+    if not dot:
+        stem, ext = base, ""
+    stem = stem.strip(" ._")[: _MAX_NAME_CHARS] or "upload"
+    ext = ext.strip(" ._")[:16].lower()
+    return f"{stem}.{ext}" if ext else stem
+
+
+def place_upload(temp_path: str | Path, original_name: str, upload_dir: Path) -> Path:
+    """Copy an uploaded file into upload_dir under its sanitised name; the same bytes under the same name are reused."""
+    upload_dir = upload_dir.resolve()
+    upload_dir.mkdir(parents=True, exist_ok=True)
+    name = safe_upload_name(original_name)
+    stem, ext = os.path.splitext(name)
+    target = upload_dir / name
+    counter = 1
+    while target.exists() and not _same_bytes(target, Path(temp_path)):
+        target = upload_dir / f"{stem}-{counter}{ext}"
+        counter += 1
+    if target.resolve().parent != upload_dir:  # belt and braces: the name above cannot hold a separator
+        raise UserError(f"refused upload name {original_name!r}")
+    if not target.exists():
+        partial = target.with_name(f".{target.name}.partial")
+        shutil.copyfile(temp_path, partial)
+        os.replace(partial, target)
+    return target
+
+
+def _same_bytes(a: Path, b: Path) -> bool:
+    if a.stat().st_size != b.stat().st_size:
+        return False
+    with a.open("rb") as fa, b.open("rb") as fb:
+        while True:
+            block_a, block_b = fa.read(1 << 20), fb.read(1 << 20)
+            if block_a != block_b:
+                return False
+            if not block_a:
+                return True
+
+
+def parse_size(size: str | int) -> int:
+    """'200mb' / '1 gb' / 1024 -> bytes (the format Gradio's max_file_size takes)."""
+    if isinstance(size, int):
+        return size
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([kmgt]?i?b?)\s*", size.lower())
+    if not match:
+        raise ValueError(f"bad size {size!r}: use e.g. 200mb")
+    units = {"": 1, "b": 1, "k": 2**10, "m": 2**20, "g": 2**30, "t": 2**40}
+    return int(float(match.group(1)) * units[match.group(2)[:1] if match.group(2) else ""])
+
+
+# --- the service behind the UI ------------------------------------------------------------------------------
+
+
+@dataclass
+class QAService:
+    """The UI's operations on one store: collections, documents, uploads + ingest, questions."""
+
+    store: Any
+    upload_dir: Path
+    engine_factory: Callable[[str], Any] | None = None  # collection -> QAEngine; default QAEngine(store, name)
+    max_upload_bytes: int = parse_size(DEFAULT_MAX_FILE_SIZE)
+    _engines: dict[str, Any] = field(default_factory=dict)
+    _lock: threading.RLock = field(default_factory=threading.RLock)
+
+    def engine(self, collection: str) -> Any:
+        with self._lock:
+            if collection not in self._engines:
+                if self.engine_factory is not None:
+                    self._engines[collection] = self.engine_factory(collection)
+                else:
+                    from app.engine import QAEngine
+
+                    self._engines[collection] = QAEngine(self.store, collection)
+            return self._engines[collection]
+
+    def forget_engine(self, collection: str) -> None:
+        """After an ingest or a delete: the next question rebuilds the engine (its BM25 index) from the store."""
+        with self._lock:
+            self._engines.pop(collection, None)
+
+    def collections(self) -> list[str]:
+        names = [getattr(c, "name", c) for c in self.store.collections()]
+        return sorted(set(names))
+
+    def documents(self, collection: str) -> list[Any]:
+        if not collection or collection not in self.collections():
+            return []
+        return list(self.store.documents(collection))
+
+    def delete_document(self, collection: str, doc_id: str) -> None:
+        with self._lock:
+            self.store.delete_document(collection, doc_id)
+            self.forget_engine(collection)
+
+    def ingest(self, files: list[tuple[str, str]], collection: str, progress: Callable | None = None) -> Any:
+        """files: (temporary path, original name) pairs, as Gradio hands them over."""
+        check_collection_name(collection)
+        if not files:
+            raise UserError("choose one or more files to upload first")
+        for temp_path, name in files:
+            size = os.path.getsize(temp_path)
+            if size > self.max_upload_bytes:
+                raise UserError(f"{safe_upload_name(name)} is {size / 2**20:.1f} MB; the limit is "
+                                f"{self.max_upload_bytes / 2**20:.0f} MB")
+        paths = [place_upload(temp_path, name, self.upload_dir) for temp_path, name in files]
+        from ingest.pipeline import ingest_paths
+
+        with self._lock:
+            try:
+                return ingest_paths(paths, self.store, collection=collection, progress=progress)
+            finally:
+                self.forget_engine(collection)
+
+
+def check_collection_name(name: str) -> None:
+    if not name or not _COLLECTION_NAME.match(name) or ".." in name:
+        raise UserError(f"bad collection name {name!r}: 3-512 letters, digits, '.', '_' or '-', "
+                        "starting and ending with a letter or digit")
+
+
+# --- rendering ----------------------------------------------------------------------------------------------
+
+
+def pages_text(page_start: Any, page_end: Any = None, label: Any = None) -> str:
+    """'p. 12' / 'pp. 12-13', with the printed label when it differs ('p. xii (12)')."""
+    if page_start is None:
+        return ""
+    if page_end is not None and page_end != page_start:
+        return f"pp. {page_start}-{page_end}"
+    if label and str(label) != str(page_start):
+        return f"p. {label} ({page_start})"
+    return f"p. {page_start}"
+
+
+def _display_source(source: str) -> str:
+    return Path(source).name if source else "unknown source"
+
+
+def passage_record(passage: Any) -> dict:
+    """A retrieved passage as a plain dict (kept in the page's State between events)."""
+    spans = getattr(passage, "highlights", None) or getattr(passage, "spans", None) or []
+    return {
+        "source": getattr(passage, "source", "") or "",
+        "page": getattr(passage, "page_start", None),
+        "page_end": getattr(passage, "page_end", None),
+        "page_label": getattr(passage, "page_label_start", None),
+        "section": getattr(passage, "section", None),
+        "score": float(getattr(passage, "score", 0.0) or 0.0),
+        "text": getattr(passage, "text", "") or "",
+        "spans": [(int(s), int(e)) for s, e in spans],
+    }
+
+
+def answer_markdown(result: Any) -> str:
+    """The answer with its citations, or a plain statement that the documents do not say."""
+    if result.answer is None:
+        return ("**No answer found in these documents.** The closest passages are listed under Sources; "
+                "try rephrasing the question.")
+    cites = "; ".join(
+        f"{_display_source(c.get('source', ''))}, {pages_text(c.get('page'), None, c.get('page_label'))}"
+        for c in result.citations or []
+    )
+    text = result.answer.strip()
+    return f"{text}\n\n*Source: {cites}*" if cites else text
+
+
+def sources_html(records: list[dict]) -> str:
+    """Each passage: its file, pages and section, and its text with the answering sentences highlighted."""
+    if not records:
+        return "<p>No passages retrieved.</p>"
+    parts = []
+    for rank, rec in enumerate(records, 1):
+        where = pages_text(rec["page"], rec["page_end"], rec["page_label"])
+        section = f" · {html.escape(rec['section'])}" if rec.get("section") else ""
+        parts.append(
+            f"<div class='source'><div class='source-head'>[{rank}] {html.escape(_display_source(rec['source']))}"
+            f", {where}{section} <small>(score {rec['score']:.3f})</small></div>"
+            f"<div class='source-text'>{highlight(rec['text'], rec['spans'])}</div></div>"
+        )
+    return "\n".join(parts)
+
+
+def error_html(message: str) -> str:
+    return f"<p class='ui-error'>{html.escape(message)}</p>"
+
+
+def _sentence_pattern(sentence: str) -> re.Pattern | None:
+    """The sentence's words in order with anything between them: matches across line breaks and hyphens."""
+    tokens = re.findall(r"\w+", sentence)
+    if not tokens:
+        return None
+    return re.compile(r"\W+".join(re.escape(t) for t in tokens[:60]), re.IGNORECASE)
+
+
+def find_sentence(page_text: str, sentence: str) -> tuple[int, int] | None:
+    """Char span of the sentence in the page text, else of its longest matching opening (page breaks)."""
+    tokens = re.findall(r"\w+", sentence)
+    for n in (len(tokens), 12, 6):
+        pattern = _sentence_pattern(" ".join(tokens[:n])) if n <= len(tokens) else None
+        match = pattern.search(page_text) if pattern else None
+        if match:
+            return match.span()
+    return None
+
+
+@functools.lru_cache(maxsize=4)
+def _parsed(source: str, mtime: float, size: int):
+    from ingest.parse import parse_file
+
+    return parse_file(source)
+
+
+def page_text(source: str, page: int) -> tuple[str, str] | None:
+    """(printed label, text) of physical page `page` of the source file, or None when unavailable."""
+    try:
+        stat = os.stat(source)
+        document = _parsed(source, stat.st_mtime, stat.st_size)
+    except Exception:  # moved, deleted or unreadable since ingest: the caller falls back to the passage
+        log.info("cannot re-read %s for the page view", source, exc_info=True)
+        return None
+    for candidate in document.pages:
+        if candidate.number == page:
+            return candidate.label, candidate.text
+    return None
+
+
+def page_image(source: str, page: int, dpi: int = 80):
+    """The page rendered by pdftoppm (poppler-utils) as a PIL image, or None without it or for non-PDFs."""
+    if not source.lower().endswith(".pdf") or shutil.which("pdftoppm") is None or not os.path.isfile(source):
+        return None
+    from PIL import Image
+
+    with tempfile.TemporaryDirectory() as scratch:
+        prefix = os.path.join(scratch, "page")
+        result = subprocess.run(["pdftoppm", "-f", str(page), "-l", str(page), "-r", str(dpi), "-png",
+                                 "-singlefile", source, prefix], capture_output=True, timeout=60)
+        if result.returncode != 0 or not os.path.exists(prefix + ".png"):
+            return None
+        with Image.open(prefix + ".png") as image:
+            return image.copy()
+
+
+def page_view_html(rec: dict, sentence: str | None) -> str:
+    """The cited page's text with the answer sentence (or the passage's highlighted sentences) marked."""
+    page = rec.get("page")
+    header = f"<div class='source-head'>{html.escape(_display_source(rec['source']))}, "
+    found = page_text(rec["source"], page) if page is not None else None
+    if found is None:
+        note = "the source file is no longer readable; showing the retrieved passage"
+        return (header + f"{pages_text(page, rec['page_end'], rec['page_label'])} <small>({note})</small></div>"
+                f"<div class='page-text'>{highlight(rec['text'], rec['spans'])}</div>")
+    label, text = found
+    wanted = [sentence] if sentence else [rec["text"][s:e] for s, e in rec["spans"]]
+    spans = [span for span in (find_sentence(text, w) for w in wanted if w) if span]
+    return (header + f"{pages_text(page, None, label)}</div>"
+            f"<div class='page-text'>{highlight(text, spans)}</div>")
+
+
+# --- the app ------------------------------------------------------------------------------------------------
+
+
+def page_views(result: Any, records: list[dict]) -> list[tuple[str, dict, str | None]]:
+    """What the page view can show, as (label, passage record, sentence to mark): the answer's cited pages
+    first, then each passage's first page."""
+    views = []
+    for citation in result.citations or []:
+        cited_page = citation.get("page")
+        for rec in records:
+            last = rec["page_end"] if rec["page_end"] is not None else rec["page"]
+            if rec["source"] == citation.get("source") and rec["page"] is not None and cited_page is not None \
+                    and rec["page"] <= cited_page <= last:
+                where = pages_text(cited_page, None, citation.get("page_label"))
+                views.append((f"Answer: {_display_source(rec['source'])}, {where}", dict(rec, page=cited_page),
+                              citation.get("text")))
+                break
+    for rank, rec in enumerate(records, 1):
+        where = pages_text(rec["page"], None, rec["page_label"])
+        views.append((f"[{rank}] {_display_source(rec['source'])}, {where}", rec, None))
+    return views
+
+
+def _document_label(record: Any) -> str:
+    title = getattr(record, "title", "") or _display_source(getattr(record, "source", ""))
+    return f"{title} ({_display_source(getattr(record, 'source', ''))}, {getattr(record, 'pages', '?')} pages)"
+
+
+def _documents_table(records: list[Any]) -> list[list[Any]]:
+    return [[r.title, _display_source(r.source), r.format, r.pages, r.chunks, r.tokens,
+             str(getattr(r, "ingested_at", ""))[:19], r.doc_id[:12]] for r in records]
+
+
+DOCUMENT_COLUMNS = ["title", "file", "format", "pages", "chunks", "tokens", "ingested", "id"]
+
+
+def build_app(store: Any, *, engine_factory: Callable[[str], Any] | None = None, upload_dir: str | Path | None = None,
+              max_file_size: str | int = DEFAULT_MAX_FILE_SIZE, default_collection: str = DEFAULT_COLLECTION,
+              default_k: int = 5) -> gr.Blocks:
+    """The Gradio Blocks app over a Store. engine_factory(collection) -> QAEngine (default: QAEngine(store, c))."""
+    service = QAService(store=store, engine_factory=engine_factory,
+                        upload_dir=Path(upload_dir) if upload_dir else default_upload_dir(),
+                        max_upload_bytes=parse_size(max_file_size))
+
+    def collection_choices(current: str | None = None) -> gr.Dropdown:
+        names = service.collections()
+        value = current or (default_collection if default_collection in names or not names else names[0])
+        if value not in names:
+            names = [value, *names]
+        return gr.Dropdown(choices=names, value=value)
+
+    def document_views(collection: str):
+        """The documents as a table, as the ask filter's choices and as the delete list's choices."""
+        try:
+            records = service.documents(collection)
+        except Exception as error:  # an unreachable Chroma server, a corrupt database
+            log.exception("listing documents of %s", collection)
+            return [], gr.Dropdown(choices=[], value=[]), gr.Dropdown(choices=[], value=None), error_html(
+                f"Cannot list documents: {error}")
+        choices = [(_document_label(r), r.doc_id) for r in records]
+        note = f"{len(records)} document(s) in collection '{html.escape(collection or '')}'."
+        return (_documents_table(records), gr.Dropdown(choices=choices, value=[]),
+                gr.Dropdown(choices=choices, value=None), f"<p>{note}</p>")
+
+    def on_collection(collection: str):
+        return document_views(collection)
+
+    def on_refresh(collection: str):
+        return (collection_choices(collection), *document_views(collection))
+
+    def on_upload(files, collection: str, progress=gr.Progress()):
+        try:
+            pairs = [(_upload_path(f), _upload_name(f)) for f in (files or [])]
+            progress(0.0, desc="Starting")
+            summary = service.ingest(pairs, (collection or "").strip(), progress=_progress_adapter(progress))
+            message = f"<p>{html.escape(_summary_text(summary))}</p>"
+        except UserError as error:
+            message = error_html(str(error))
+        except Exception as error:
+            message = _one_line_error("Ingest failed", error)
+        return (collection_choices(collection), *document_views(collection)[:3], message, None)
+
+    def on_delete(collection: str, doc_id: str | None):
+        if not doc_id:
+            return (*document_views(collection)[:3], error_html("Choose a document to delete."))
+        try:
+            service.delete_document(collection, doc_id)
+            message = f"<p>Deleted document {html.escape(doc_id[:12])}.</p>"
+        except Exception as error:
+            message = _one_line_error("Delete failed", error)
+        return (*document_views(collection)[:3], message)
+
+    def on_ask(question: str, collection: str, doc_ids: list[str] | None, k: float) -> Iterator[tuple]:
+        empty_pages = gr.Dropdown(choices=[], value=None)
+        if not (question or "").strip():
+            yield error_html("Type a question first."), "", empty_pages, "", []
+            return
+        if collection not in service.collections():
+            yield error_html(f"Collection '{collection}' does not exist yet: upload documents into it first."), \
+                "", empty_pages, "", []
+            return
+        try:
+            engine = service.engine(collection)
+            result = None
+            for item in engine.ask_stream(question.strip(), k=int(k), doc_ids=doc_ids or None):
+                if isinstance(item, str):
+                    yield html.escape(item), "<p>Searching...</p>", empty_pages, "", []
+                else:
+                    result = item
+            if result is None:
+                raise RuntimeError("the engine returned no result")
+        except Exception as error:
+            yield _one_line_error("Question failed", error), "", empty_pages, "", []
+            return
+        records = [passage_record(p) for p in result.passages]
+        views = page_views(result, records)
+        first_page = page_view_html(views[0][1], views[0][2]) if views else ""
+        picker = gr.Dropdown(choices=[(label, i) for i, (label, _, _) in enumerate(views)],
+                             value=0 if views else None)
+        state = {"views": [[rec, sentence] for _, rec, sentence in views]}
+        yield _markdown_to_html(answer_markdown(result)), sources_html(records), picker, first_page, state
+
+    def on_pick_page(index: int | None, state: dict | None):
+        view = _view(index, state)
+        if view is None:
+            return ""
+        try:
+            return page_view_html(*view)
+        except Exception as error:
+            return _one_line_error("Cannot show the page", error)
+
+    def on_image(index: int | None, state: dict | None):
+        view = _view(index, state)
+        return page_image(view[0]["source"], view[0]["page"]) if view and view[0].get("page") else None
+
+    with gr.Blocks(title="nonattn-qa") as app:
+        gr.Markdown("## nonattn-qa: ask your documents\nAnswers are sentences copied from the documents, "
+                    "with the page they come from.")
+        with gr.Row():
+            collection = gr.Dropdown(label="Collection (type a new name to create one)", allow_custom_value=True,
+                                     interactive=True, scale=4, elem_id="collection")
+            refresh = gr.Button("Refresh", scale=1)
+        with gr.Tab("Ask"):
+            with gr.Row():
+                question = gr.Textbox(label="Question", placeholder="e.g. How do you quit R?", scale=5,
+                                      elem_id="question")
+                k = gr.Slider(1, 20, value=default_k, step=1, label="Passages", scale=1)
+            only_docs = gr.Dropdown(label="Only these documents (empty: all)", multiselect=True, choices=[])
+            ask = gr.Button("Ask", variant="primary", elem_id="ask")
+            answer = gr.HTML(elem_id="answer")
+            with gr.Row():
+                with gr.Column(scale=1):
+                    gr.Markdown("### Sources")
+                    sources = gr.HTML(elem_id="sources")
+                with gr.Column(scale=1):
+                    gr.Markdown("### Cited page")
+                    page_pick = gr.Dropdown(label="Show page", choices=[], interactive=True)
+                    page_view = gr.HTML(elem_id="page-view")
+                    if shutil.which("pdftoppm"):
+                        with gr.Accordion("Page image", open=False):
+                            show_image = gr.Button("Render page image")
+                            image = gr.Image(label="Page", type="pil", interactive=False)
+            state = gr.State({})
+        with gr.Tab("Documents"):
+            upload = gr.File(label="Upload documents (PDF, EPUB, TXT, MD, HTML)", file_count="multiple",
+                             file_types=UPLOAD_TYPES, elem_id="upload")
+            ingest = gr.Button("Ingest into collection", variant="primary")
+            upload_status = gr.HTML(elem_id="upload-status")
+            documents = gr.Dataframe(headers=DOCUMENT_COLUMNS, interactive=False, label="Documents")
+            with gr.Row():
+                to_delete = gr.Dropdown(label="Document", choices=[], scale=4)
+                delete = gr.Button("Delete document", variant="stop", scale=1)
+            delete_status = gr.HTML()
+        doc_outputs = [documents, only_docs, to_delete, delete_status]
+
+        app.load(on_refresh, [collection], [collection, *doc_outputs], api_name="refresh")
+        refresh.click(on_refresh, [collection], [collection, *doc_outputs], api_visibility="private")
+        collection.change(on_collection, [collection], doc_outputs, api_name="documents")
+        ingest.click(on_upload, [upload, collection], [collection, documents, only_docs, to_delete, upload_status,
+                                                       upload], api_name="upload")
+        delete.click(on_delete, [collection, to_delete], [documents, only_docs, to_delete, delete_status],
+                     api_name="delete")
+        ask_inputs = [question, collection, only_docs, k]
+        ask_outputs = [answer, sources, page_pick, page_view, state]
+        ask.click(on_ask, ask_inputs, ask_outputs, api_name="ask")
+        question.submit(on_ask, ask_inputs, ask_outputs, api_visibility="private")
+        page_pick.input(on_pick_page, [page_pick, state], [page_view], api_name="page")
+        if shutil.which("pdftoppm"):
+            show_image.click(on_image, [page_pick, state], [image], api_visibility="private")
+    app.qa_service = service  # for tests and callers that need the service behind the page
+    return app
+
+
+def _view(index: Any, state: dict | None) -> tuple[dict, str | None] | None:
+    views = (state or {}).get("views") or []
+    if index is None or not 0 <= int(index) < len(views):
+        return None
+    rec, sentence = views[int(index)]
+    return rec, sentence
+
+
+def _upload_path(file: Any) -> str:
+    return file if isinstance(file, str) else getattr(file, "name", None) or file["path"]
+
+
+def _upload_name(file: Any) -> str:
+    """The name the user's file had: Gradio keeps it as the last path component of its temporary copy."""
+    orig = getattr(file, "orig_name", None) or (file.get("orig_name") if isinstance(file, dict) else None)
+    return orig or os.path.basename(_upload_path(file))
+
+
+def _progress_adapter(progress: Callable) -> Callable:
+    """ingest_paths progress updates -> the Gradio progress bar."""
+
+    def update(*args: Any, **kwargs: Any) -> None:
+        event = args[0] if args else kwargs
+        done = _field(event, "done", "completed", "current")
+        total = _field(event, "total")
+        message = _field(event, "message", "desc", "stage") or ""
+        if len(args) >= 2 and isinstance(args[0], (int, float)) and isinstance(args[1], (int, float)):
+            done, total = args[0], args[1]
+        if isinstance(args[-1] if args else None, str):
+            message = args[-1]
+        fraction = _field(event, "fraction")
+        if fraction is None and done is not None and total:
+            fraction = min(1.0, done / total)
+        progress(fraction if fraction is not None else 0.0, desc=str(message)[:120])
+
+    return update
+
+
+def _field(event: Any, *names: str) -> Any:
+    for name in names:
+        value = event.get(name) if isinstance(event, dict) else getattr(event, name, None)
+        if value is not None:
+            return value
+    return None
+
+
+def _summary_text(summary: Any) -> str:
+    if summary is None:
+        return "Done."
+    fields = {name: getattr(summary, name) for name in dir(summary)
+              if not name.startswith("_") and not callable(getattr(summary, name))}
+    parts = []
+    for name, value in fields.items():
+        if isinstance(value, (list, tuple)):
+            value = len(value)
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            parts.append(f"{name.replace('_', ' ')}: {value:g}" if isinstance(value, float) else
+                         f"{name.replace('_', ' ')}: {value}")
+    return "Ingested. " + ", ".join(parts) if parts else "Ingested."
+
+
+def _one_line_error(what: str, error: Exception) -> str:
+    """One line for the page; the traceback goes to the server log unless the error is the user's to fix."""
+    if not isinstance(error, (UserError, FileNotFoundError, ValueError)) and type(error).__name__ != "IngestError":
+        log.exception(what)
+    text = " ".join(str(error).split()) or type(error).__name__
+    return error_html(f"{what}: {text}")
+
+
+def _markdown_to_html(text: str) -> str:
+    """The answer block: escaped text, **bold** and *italic* only, paragraphs kept."""
+    escaped = html.escape(text)
+    escaped = re.sub(r"\*\*(.+?)\*\*", r"<b>\1</b>", escaped)
+    escaped = re.sub(r"\*(.+?)\*", r"<i>\1</i>", escaped)
+    return "".join(f"<p>{para}</p>" for para in escaped.split("\n\n"))
+
+
+def default_upload_dir() -> Path:
+    """Where uploaded files are kept (the page view re-reads them): $NONATTN_QA_UPLOADS, else ~/.local/share."""
+    return Path(os.environ.get("NONATTN_QA_UPLOADS") or Path.home() / ".local" / "share" / "nonattn-qa" / "uploads")
+
+
+def theme() -> gr.themes.Base:
+    """The default theme with system fonts: nothing is fetched from a font CDN, so the page works offline."""
+    return gr.themes.Default(font=["ui-sans-serif", "system-ui", "sans-serif"],
+                             font_mono=["ui-monospace", "monospace"])
+
+
+def launch(app: gr.Blocks, *, host: str = "127.0.0.1", port: int = 7860, auth: tuple[str, str] | None = None,
+           max_file_size: str | int = DEFAULT_MAX_FILE_SIZE, inbrowser: bool = False,
+           prevent_thread_lock: bool = False, quiet: bool = False):
+    """Start the server: local only unless host says otherwise, uploads capped at max_file_size."""
+    return app.queue(default_concurrency_limit=4).launch(
+        server_name=host, server_port=port, auth=auth, max_file_size=max_file_size, inbrowser=inbrowser,
+        prevent_thread_lock=prevent_thread_lock, quiet=quiet, show_error=False, ssr_mode=False, share=False,
+        theme=theme(), css=CSS, footer_links=["api", "settings"],
+    )

@@ -1,0 +1,167 @@
+"""Document records, saved streaming states and the commit protocol that makes each document's ingestion atomic.
+
+Every change to a document follows one pattern, so that a crash (kill -9) at any instant is repaired by
+`recover()` on the next run:
+
+1. write a *pending marker* (internal collection) saying what is about to happen;
+2. write the chunks (deterministic ids, upsert);
+3. write the document *record* (the commit point: the document exists from this write on);
+4. finish (delete the document the new one replaces), then delete the marker.
+
+`recover()` reads the markers left behind: a marker whose record was committed is finished (roll forward),
+one whose record was not is undone (its chunks deleted, or, for an append, the re-emitted chunks restored).
+Documents are never half visible to the record list, and a rerun ends with exactly the same rows.
+"""
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import asdict
+
+from ingest.store import DocumentRecord, Store, chunk_id
+
+RECORD, PENDING = "record", "pending"
+
+
+def record_id(collection: str, doc_id: str) -> str:
+    return f"record:{collection}:{doc_id}"
+
+
+def marker_id(collection: str, doc_id: str) -> str:
+    return f"pending:{collection}:{doc_id}"
+
+
+def load_records(store: Store, collection: str) -> dict[str, dict]:
+    """doc_id -> record metadata of every committed document of the collection."""
+    rows = store.get_internal(where={"$and": [{"kind": RECORD}, {"collection": collection}]})
+    return {metadata["doc_id"]: metadata for _, metadata, _ in rows}
+
+
+def load_saved_state(store: Store, collection: str, doc_id: str) -> tuple[dict, dict] | None:
+    """(record metadata, payload with the decoded state under "state") of a document, or None."""
+    rows = store.get_internal(ids=[record_id(collection, doc_id)], with_payload=True)
+    if not rows:
+        return None
+    _, metadata, payload = rows[0]
+    payload = dict(payload)
+    payload["state"] = base64.b64decode(payload["state"]) if payload.get("state") else b""
+    return metadata, payload
+
+
+def _record_metadata(collection: str, record: DocumentRecord) -> dict:
+    return {"kind": RECORD, "collection": collection, **asdict(record)}
+
+
+def _encode_payload(payload: dict) -> dict:
+    payload = dict(payload)
+    payload["state"] = base64.b64encode(payload["state"]).decode("ascii")
+    return payload
+
+
+def commit_document(
+    store: Store, collection: str, record: DocumentRecord, rows: dict, payload: dict, replaces: list[str] = ()
+) -> None:
+    """Write a new document atomically: marker, chunks, record (commit), then remove the documents it replaces.
+
+    rows: {"ids", "embeddings", "documents", "metadatas"} of its chunks; payload: {"state": bytes, ...}."""
+    chunks = store.ensure_collection(collection)
+    store.put_internal(
+        marker_id(collection, record.doc_id),
+        {"kind": PENDING, "collection": collection, "doc_id": record.doc_id, "action": "ingest",
+         "revision": record.revision, "replaces": ",".join(replaces)},
+    )
+    store.upsert(chunks, rows["ids"], rows["embeddings"], rows["documents"], rows["metadatas"])
+    store.put_internal(record_id(collection, record.doc_id), _record_metadata(collection, record),
+                       _encode_payload(payload))
+    _finish_ingest(store, collection, record.doc_id, list(replaces))
+
+
+def commit_append(
+    store: Store, collection: str, record: DocumentRecord, rows: dict, payload: dict, previous_chunks: int,
+    restore: dict,
+) -> None:
+    """Write an append atomically; `restore` holds the rows it overwrites (re-emitted chunks), for an undo."""
+    chunks = store.ensure_collection(collection)
+    marker = marker_id(collection, record.doc_id)
+    store.put_internal(
+        marker,
+        {"kind": PENDING, "collection": collection, "doc_id": record.doc_id, "action": "append",
+         "revision": record.revision, "previous_chunks": previous_chunks, "new_chunks": record.chunks},
+        {"restore": {**restore, "embeddings": [list(map(float, e)) for e in restore["embeddings"]]}},
+    )
+    store.upsert(chunks, rows["ids"], rows["embeddings"], rows["documents"], rows["metadatas"])
+    store.put_internal(record_id(collection, record.doc_id), _record_metadata(collection, record),
+                       _encode_payload(payload))
+    store.delete_internal([marker])
+
+
+def delete_document(store: Store, collection: str, doc_id: str) -> int:
+    """Remove a document: marker, record (from here on it is gone), chunks, marker. Returns chunks removed."""
+    store.put_internal(marker_id(collection, doc_id),
+                       {"kind": PENDING, "collection": collection, "doc_id": doc_id, "action": "delete",
+                        "revision": 0, "replaces": ""})
+    return _finish_delete(store, collection, doc_id)
+
+
+def recover(store: Store, collection: str) -> list[str]:
+    """Finish or undo every write a crash interrupted in this collection; returns what was done, one line each."""
+    markers = store.get_internal(where={"$and": [{"kind": PENDING}, {"collection": collection}]}, with_payload=True)
+    if not markers:
+        return []
+    records = load_records(store, collection)
+    done = []
+    for _, marker, payload in markers:
+        doc_id, action = marker["doc_id"], marker["action"]
+        committed = doc_id in records and records[doc_id].get("revision", 1) >= marker["revision"]
+        if action == "delete":
+            _finish_delete(store, collection, doc_id)
+            done.append(f"finished deleting {doc_id}")
+        elif action == "ingest" and committed:
+            _finish_ingest(store, collection, doc_id, [d for d in marker.get("replaces", "").split(",") if d])
+            done.append(f"finished ingesting {doc_id}")
+        elif action == "ingest":
+            _delete_chunks(store, collection, doc_id)
+            store.delete_internal([marker_id(collection, doc_id)])
+            done.append(f"removed half-written {doc_id}")
+        elif action == "append" and committed:
+            store.delete_internal([marker_id(collection, doc_id)])
+            done.append(f"finished appending to {doc_id}")
+        elif action == "append":
+            chunks = store.ensure_collection(collection)
+            restore = payload["restore"]
+            extra = [chunk_id(doc_id, i) for i in range(marker["previous_chunks"], marker["new_chunks"])]
+            store.delete_ids(chunks, extra)
+            if restore["ids"]:
+                store.upsert(chunks, restore["ids"], restore["embeddings"], restore["documents"], restore["metadatas"])
+            store.delete_internal([marker_id(collection, doc_id)])
+            done.append(f"undid interrupted append to {doc_id}")
+    return done
+
+
+def _finish_ingest(store: Store, collection: str, doc_id: str, replaces: list[str]) -> None:
+    for old in replaces:
+        if old != doc_id:
+            store.delete_internal([record_id(collection, old)])
+            _delete_chunks(store, collection, old)
+    store.delete_internal([marker_id(collection, doc_id)])
+
+
+def _finish_delete(store: Store, collection: str, doc_id: str) -> int:
+    store.delete_internal([record_id(collection, doc_id)])
+    removed = _delete_chunks(store, collection, doc_id)
+    store.delete_internal([marker_id(collection, doc_id)])
+    return removed
+
+
+def _delete_chunks(store: Store, collection: str, doc_id: str) -> int:
+    if collection not in store.collections():
+        return 0
+    chunks = store.collection(collection)
+    ids = chunks.get(where={"doc_id": doc_id}, include=[])["ids"]
+    store.delete_ids(chunks, ids)
+    return len(ids)
+
+
+def payload_json_size(payload: dict) -> int:
+    """Bytes the payload takes in Chroma (for the benchmark's report)."""
+    return len(json.dumps(_encode_payload(payload)))

@@ -1,0 +1,207 @@
+"""The Gradio app launched in-process over a real embedded Chroma store, driven through gradio_client."""
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("gradio")
+from gradio_client import Client, handle_file  # noqa: E402
+
+from app.ui import build_app, launch, parse_size, place_upload, safe_upload_name  # noqa: E402
+
+COLLECTION = "ui-test"
+QUESTION = "How do you quit the R program?"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def r_intro_excerpt(r_intro_pdf, tmp_path_factory) -> Path:
+    """The first 20 pages of R-intro.pdf: a real PDF, small enough to ingest in seconds (q() is on page 9)."""
+    from pypdf import PdfReader, PdfWriter
+
+    writer = PdfWriter()
+    for page in PdfReader(r_intro_pdf).pages[:20]:
+        writer.add_page(page)
+    path = tmp_path_factory.mktemp("docs") / "R-intro-excerpt.pdf"
+    with path.open("wb") as out:
+        writer.write(out)
+    return path
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory):
+    """The app over a fresh embedded store, served on 127.0.0.1; yields (url, app)."""
+    from ingest.store import Store
+
+    root = tmp_path_factory.mktemp("ui")
+    store = Store.open(db=str(root / "db"))
+    app = build_app(store, upload_dir=root / "uploads", max_file_size="20mb", default_collection=COLLECTION)
+    launch(app, port=free_port(), prevent_thread_lock=True, quiet=True, max_file_size="20mb")
+    try:
+        yield app.local_url, app
+    finally:
+        app.close()
+
+
+@pytest.fixture(scope="module")
+def client(served):
+    return Client(served[0], verbose=False, download_files=False)
+
+
+@pytest.fixture(scope="module")
+def uploaded(client, r_intro_excerpt):
+    """Upload the excerpt through the page's upload endpoint; returns the endpoint's outputs."""
+    return client.predict([handle_file(str(r_intro_excerpt))], COLLECTION, api_name="/upload")
+
+
+# --- pure helpers -------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name, expected", [
+    ("../../etc/passwd", "passwd"),
+    ("..\\..\\windows\\evil.PDF", "evil.pdf"),
+    (".bashrc", "bashrc"),
+    ("/abs/path/book.epub", "book.epub"),
+    ("my book (2nd ed.).pdf", "my book _2nd ed.pdf"),
+    ("..", "upload"),
+    ("", "upload"),
+    ("x" * 500 + ".txt", "x" * 120 + ".txt"),
+    ("ﬁle\u0000name.md", "file_name.md"),
+])
+def test_upload_names_are_sanitised(name, expected):
+    assert safe_upload_name(name) == expected
+
+
+def test_uploads_stay_in_the_upload_dir(tmp_path):
+    source = tmp_path / "in.txt"
+    source.write_text("first")
+    uploads = tmp_path / "uploads"
+    placed = place_upload(source, "../../outside.txt", uploads)
+    assert placed.parent == uploads.resolve() and placed.name == "outside.txt"
+    assert not (tmp_path / "outside.txt").exists()
+    assert place_upload(source, "outside.txt", uploads) == placed  # same bytes, same file
+    other = tmp_path / "other.txt"
+    other.write_text("second")
+    assert place_upload(other, "outside.txt", uploads).name == "outside-1.txt"  # never overwritten
+
+
+def test_parse_size():
+    assert parse_size("200mb") == 200 * 2**20
+    assert parse_size("1 GB") == 2**30
+    assert parse_size(4096) == 4096
+    with pytest.raises(ValueError):
+        parse_size("lots")
+
+
+# --- the served app -----------------------------------------------------------------------------------------
+
+
+def test_binds_to_localhost_by_default(served):
+    assert served[1].server_name == "127.0.0.1"
+    assert served[0].startswith("http://127.0.0.1:")
+
+
+def test_upload_lists_the_document(uploaded):
+    collection, table, _, _, status, _ = uploaded
+    assert collection == COLLECTION
+    assert "error" not in status.lower(), status
+    files = [row[1] for row in table["data"]]
+    assert "R-intro-excerpt.pdf" in files
+    pages = table["data"][files.index("R-intro-excerpt.pdf")][3]
+    assert int(pages) == 20
+
+
+def test_ask_answers_with_sources_and_page(client, uploaded):
+    answer, sources, page_choice, page_view = client.predict(QUESTION, COLLECTION, [], 5, api_name="/ask")
+    assert "q()" in answer
+    assert "p. 9" in answer  # the citation: R-intro.pdf's "To quit the R program the command is > q()"
+    assert "R-intro-excerpt.pdf" in sources and "<mark>" in sources
+    assert page_choice == 0
+    assert "<mark>" in page_view and "q()" in page_view and "p. 9" in page_view
+
+
+def test_ask_streams_partial_answers(client, uploaded):
+    job = client.submit(QUESTION, COLLECTION, [], 3, api_name="/ask")
+    outputs = job.result(timeout=60) and job.outputs()
+    assert len(outputs) >= 2  # partial text, then the final answer with its sources
+    assert "q()" in outputs[-1][0]
+
+
+def test_page_endpoint_shows_another_source(client, uploaded):
+    client.predict(QUESTION, COLLECTION, [], 5, api_name="/ask")  # fills the session's state
+    # gradio_client keeps no session state across calls: the page view without state is empty, not an error
+    assert client.predict(1, api_name="/page") == ""
+
+
+def test_ask_restricted_to_documents(client, uploaded):
+    documents = client.predict(COLLECTION, api_name="/documents")
+    doc_filter = documents[1]
+    doc_id = doc_filter["choices"][0][1] if isinstance(doc_filter, dict) else None
+    _, table, *_ = uploaded
+    assert table["data"]
+    answer, sources, *_ = client.predict(QUESTION, COLLECTION, [doc_id] if doc_id else [], 2, api_name="/ask")
+    assert "R-intro-excerpt.pdf" in sources
+
+
+@pytest.mark.parametrize("question, collection, message", [
+    ("   ", COLLECTION, "Type a question"),
+    (QUESTION, "no-such-collection", "does not exist"),
+])
+def test_ask_errors_are_one_line(client, uploaded, question, collection, message):
+    answer, sources, _, _ = client.predict(question, collection, [], 5, api_name="/ask")
+    assert message in answer
+    assert "Traceback" not in answer + sources
+
+
+def test_upload_errors_are_one_line(client, tmp_path):
+    bad = tmp_path / "notes.txt"
+    bad.write_text("some notes")
+    status = client.predict([handle_file(str(bad))], "x", api_name="/upload")[4]
+    assert "bad collection name" in status and "Traceback" not in status
+    status = client.predict([], COLLECTION, api_name="/upload")[4]
+    assert "choose one or more files" in status
+    broken = tmp_path / "broken.pdf"
+    broken.write_bytes(b"%PDF-1.4 this is not really a pdf")
+    status = client.predict([handle_file(str(broken))], COLLECTION, api_name="/upload")[4]
+    assert "Ingest failed" in status and "broken.pdf" in status and "Traceback" not in status
+
+
+def test_uploads_over_the_size_limit_are_refused(client, tmp_path):
+    big = tmp_path / "big.txt"
+    big.write_bytes(b"word " * (5 * 2**20))  # 25 MB > the 20 MB limit
+    with pytest.raises(Exception, match="(?i)size|large|413"):
+        client.predict([handle_file(str(big))], COLLECTION, api_name="/upload")
+
+
+def test_delete_document(served, tmp_path, r_intro_excerpt):
+    url, app = served
+    client = Client(url, verbose=False, download_files=False)
+    small = tmp_path / "tiny-notes.md"
+    small.write_text("# Notes\n\nThe delete test document mentions zebras and giraffes.\n")
+    table = client.predict([handle_file(str(small))], "delete-test", api_name="/upload")[1]
+    assert [row[1] for row in table["data"]] == ["tiny-notes.md"]
+    doc_id = app.qa_service.documents("delete-test")[0].doc_id
+    table, _, _, status = client.predict("delete-test", doc_id, api_name="/delete")
+    assert "Deleted" in status
+    assert not table["data"] or table["data"] == [[]] or all(not any(row) for row in table["data"])
+
+
+def test_auth_is_required_when_set(tmp_path):
+    from ingest.store import Store
+
+    app = build_app(Store.open(db=str(tmp_path / "db")), upload_dir=tmp_path / "uploads")
+    launch(app, port=free_port(), auth=("reader", "s3cret"), prevent_thread_lock=True, quiet=True)
+    try:
+        with pytest.raises(Exception):
+            Client(app.local_url, verbose=False)
+        authed = Client(app.local_url, auth=("reader", "s3cret"), verbose=False, download_files=False)
+        assert "0 document(s)" in authed.predict("default", api_name="/documents")[3]
+    finally:
+        app.close()
