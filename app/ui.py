@@ -32,8 +32,6 @@ log = logging.getLogger(__name__)
 DEFAULT_MAX_FILE_SIZE = "200mb"
 DEFAULT_COLLECTION = "default"
 UPLOAD_TYPES = [".pdf", ".epub", ".txt", ".md", ".markdown", ".html", ".htm"]
-# Chroma's collection-name rule, checked here so a bad name is one clear line instead of a Chroma error.
-_COLLECTION_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{1,510}[A-Za-z0-9]$")
 _UNSAFE_NAME_CHARS = re.compile(r"[^A-Za-z0-9._ -]+")
 _MAX_NAME_CHARS = 120
 
@@ -154,8 +152,15 @@ class QAService:
             self.forget_engine(collection)
 
     def ingest(self, files: list[tuple[str, str]], collection: str, progress: Callable | None = None) -> Any:
-        """files: (temporary path, original name) pairs, as Gradio hands them over."""
-        check_collection_name(collection)
+        """files: (temporary path, original name) pairs, as Gradio hands them over. -> IngestSummary."""
+        from ingest.errors import StoreError
+        from ingest.pipeline import ingest_paths
+        from ingest.store import check_collection_name
+
+        try:
+            check_collection_name(collection)
+        except StoreError as error:
+            raise UserError(str(error)) from None
         if not files:
             raise UserError("choose one or more files to upload first")
         for temp_path, name in files:
@@ -163,20 +168,12 @@ class QAService:
             if size > self.max_upload_bytes:
                 raise UserError(f"{safe_upload_name(name)} is {size / 2**20:.1f} MB; the limit is "
                                 f"{self.max_upload_bytes / 2**20:.0f} MB")
-        paths = [place_upload(temp_path, name, self.upload_dir) for temp_path, name in files]
-        from ingest.pipeline import ingest_paths
-
+        paths = [str(place_upload(temp_path, name, self.upload_dir)) for temp_path, name in files]
         with self._lock:
             try:
                 return ingest_paths(paths, self.store, collection=collection, progress=progress)
             finally:
                 self.forget_engine(collection)
-
-
-def check_collection_name(name: str) -> None:
-    if not name or not _COLLECTION_NAME.match(name) or ".." in name:
-        raise UserError(f"bad collection name {name!r}: 3-512 letters, digits, '.', '_' or '-', "
-                        "starting and ending with a letter or digit")
 
 
 # --- rendering ----------------------------------------------------------------------------------------------
@@ -250,7 +247,8 @@ def _sentence_pattern(sentence: str) -> re.Pattern | None:
     tokens = re.findall(r"\w+", sentence)
     if not tokens:
         return None
-    return re.compile(r"\W+".join(re.escape(t) for t in tokens[:60]), re.IGNORECASE)
+    # Closing punctuation after the last word belongs to the sentence ('q()', 'end.').
+    return re.compile(r"\W+".join(re.escape(t) for t in tokens[:60]) + r"[^\w\s]*", re.IGNORECASE)
 
 
 def find_sentence(page_text: str, sentence: str) -> tuple[int, int] | None:
@@ -392,7 +390,7 @@ def build_app(store: Any, *, engine_factory: Callable[[str], Any] | None = None,
             pairs = [(_upload_path(f), _upload_name(f)) for f in (files or [])]
             progress(0.0, desc="Starting")
             summary = service.ingest(pairs, (collection or "").strip(), progress=_progress_adapter(progress))
-            message = f"<p>{html.escape(_summary_text(summary))}</p>"
+            message = summary_html(summary)
         except UserError as error:
             message = error_html(str(error))
         except Exception as error:
@@ -529,46 +527,31 @@ def _upload_name(file: Any) -> str:
 
 
 def _progress_adapter(progress: Callable) -> Callable:
-    """ingest_paths progress updates -> the Gradio progress bar."""
+    """ingest_paths' ProgressEvents -> the Gradio progress bar (files done of all, pages and tokens so far)."""
 
-    def update(*args: Any, **kwargs: Any) -> None:
-        event = args[0] if args else kwargs
-        done = _field(event, "done", "completed", "current")
-        total = _field(event, "total")
-        message = _field(event, "message", "desc", "stage") or ""
-        if len(args) >= 2 and isinstance(args[0], (int, float)) and isinstance(args[1], (int, float)):
-            done, total = args[0], args[1]
-        if isinstance(args[-1] if args else None, str):
-            message = args[-1]
-        fraction = _field(event, "fraction")
-        if fraction is None and done is not None and total:
-            fraction = min(1.0, done / total)
-        progress(fraction if fraction is not None else 0.0, desc=str(message)[:120])
+    def update(event: Any) -> None:
+        desc = f"{event.files_done}/{event.files_total} file(s), {event.pages} pages, {event.tokens} tokens read"
+        if event.source:
+            desc += f" (last: {_display_source(event.source)})"
+        progress((event.files_done, event.files_total or 1), desc=desc, unit="files")
 
     return update
 
 
-def _field(event: Any, *names: str) -> Any:
-    for name in names:
-        value = event.get(name) if isinstance(event, dict) else getattr(event, name, None)
-        if value is not None:
-            return value
-    return None
-
-
-def _summary_text(summary: Any) -> str:
-    if summary is None:
-        return "Done."
-    fields = {name: getattr(summary, name) for name in dir(summary)
-              if not name.startswith("_") and not callable(getattr(summary, name))}
-    parts = []
-    for name, value in fields.items():
-        if isinstance(value, (list, tuple)):
-            value = len(value)
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            parts.append(f"{name.replace('_', ' ')}: {value:g}" if isinstance(value, float) else
-                         f"{name.replace('_', ' ')}: {value}")
-    return "Ingested. " + ", ".join(parts) if parts else "Ingested."
+def summary_html(summary: Any) -> str:
+    """What an upload did: counts, then one line per skipped or failed file (file names only, never paths)."""
+    parts = [f"<p>{html.escape(summary.text().capitalize())}.</p>"]
+    for entry in summary.ingested:
+        parts.append(f"<p>Ingested {html.escape(_display_source(entry['source']))}: {entry['pages']} pages, "
+                     f"{entry['chunks']} chunks.</p>")
+    for entry in summary.skipped:
+        reason = entry["reason"]
+        if reason.startswith("same content as "):  # names the other file by its server path: keep the name only
+            reason = "same content as " + _display_source(reason.removeprefix("same content as "))
+        parts.append(f"<p>Skipped {html.escape(_display_source(entry['source']))}: {html.escape(reason)}.</p>")
+    for entry in summary.failed:
+        parts.append(error_html(f"Ingest failed: {_display_source(entry['source'])}: {entry['error']}"))
+    return "".join(parts)
 
 
 def _one_line_error(what: str, error: Exception) -> str:
@@ -587,9 +570,16 @@ def _markdown_to_html(text: str) -> str:
     return "".join(f"<p>{para}</p>" for para in escaped.split("\n\n"))
 
 
-def default_upload_dir() -> Path:
-    """Where uploaded files are kept (the page view re-reads them): $NONATTN_QA_UPLOADS, else ~/.local/share."""
-    return Path(os.environ.get("NONATTN_QA_UPLOADS") or Path.home() / ".local" / "share" / "nonattn-qa" / "uploads")
+def default_upload_dir(db: str | Path | None = None) -> Path:
+    """Where uploaded files are kept (the page view re-reads them): $NONATTN_QA_UPLOADS, else DB/uploads for an
+    embedded DB, else next to the default DB directory."""
+    if os.environ.get("NONATTN_QA_UPLOADS"):
+        return Path(os.environ["NONATTN_QA_UPLOADS"]).expanduser()
+    if db:
+        return Path(db).expanduser() / "uploads"
+    from ingest.store import default_db_dir
+
+    return default_db_dir().parent / "uploads"
 
 
 def theme() -> gr.themes.Base:

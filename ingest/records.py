@@ -15,7 +15,6 @@ Documents are never half visible to the record list, and a rerun ends with exact
 from __future__ import annotations
 
 import base64
-import json
 from dataclasses import asdict
 
 from ingest.store import DocumentRecord, Store, chunk_id
@@ -161,7 +160,3 @@ def _delete_chunks(store: Store, collection: str, doc_id: str) -> int:
     store.delete_ids(chunks, ids)
     return len(ids)
 
-
-def payload_json_size(payload: dict) -> int:
-    """Bytes the payload takes in Chroma (for the benchmark's report)."""
-    return len(json.dumps(_encode_payload(payload)))

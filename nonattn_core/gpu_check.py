@@ -36,13 +36,23 @@ def main() -> int:
         rows.append(("cuda fp32 chunk emb vs cpu", relative_error(fp32.chunk_embeddings.cpu(), ref.chunk_embeddings), 1e-4))
         with torch.autocast("cuda", dtype=torch.bfloat16):
             bf16 = gpu(ids_gpu)
-        rows.append(("cuda bf16 logits vs cpu fp32", relative_error(bf16.logits.float().cpu(), ref.logits), 1e-2))
+        # bf16 matrix products in six blocks compound: the whole model gets a looser bound than one layer
+        rows.append(("cuda bf16 logits vs cpu fp32", relative_error(bf16.logits.float().cpu(), ref.logits), 3e-2))
         rows.append(("cuda bf16 chunk emb vs cpu fp32", relative_error(bf16.chunk_embeddings.float().cpu(), ref.chunk_embeddings), 1e-2))
         state, pieces = gpu.init_state(2), []
         for start, end in [(0, 1000), (1000, 1001), (1001, 5000), (5000, 8192)]:
             out, state = gpu.forward_stream(ids_gpu[:, start:end], state, flush=end == 8192)
             pieces.append(out.logits)
         rows.append(("cuda streaming vs parallel", relative_error(torch.cat(pieces, 1).cpu(), fp32.logits.cpu()), 1e-4))
+        layer = gpu.lower[0].ssm.conv
+        u = torch.randn(2, layer.D.shape[0], 512)
+        reference = layer.cpu().reference(u)
+        layer.cuda()
+        fast, _ = layer(u.cuda())
+        rows.append(("S4D layer cuda FFT vs recurrence", relative_error(fast.cpu(), reference), 1e-4))
+        with torch.autocast("cuda", dtype=torch.bfloat16):
+            fast_bf16, _ = layer(u.cuda().bfloat16())
+        rows.append(("S4D layer cuda bf16 input vs recurrence", relative_error(fast_bf16.float().cpu(), reference), 1e-2))
     failed = False
     print(f"{'check':36s} {'rel. error':>12s} {'limit':>8s}")
     for name, err, limit in rows:

@@ -36,6 +36,7 @@ class ModelOutput:
     logits: torch.Tensor | None            # (B, L, vocab), None when not asked for
     chunk_embeddings: torch.Tensor         # (B, chunks, embed_dim), L2-normalised
     loss: torch.Tensor | None = None       # next-token cross-entropy, when asked for
+    hidden: torch.Tensor | None = None     # (B, L, D) final hidden states, when asked for
 
 
 @dataclass
@@ -152,14 +153,15 @@ class NonAttnLM(nn.Module):
         return out
 
     def forward_stream(self, input_ids: torch.Tensor, state: StreamState, flush: bool = False,
-                       return_logits: bool = True) -> tuple[ModelOutput, StreamState]:
+                       return_logits: bool = True, return_hidden: bool = False) -> tuple[ModelOutput, StreamState]:
         """Feed the next piece (B, T) of a stream.  Returns the chunk embeddings of the chunks finished in this piece
         (and, with flush=True, of the unfinished last chunk as it stands), and the state to continue from.
 
         Without logits the upper blocks are skipped: chunk embeddings and the supervisor do not depend on them,
         so embedding-only encoding is a third cheaper; the state then serves further encoding, not generation.
         """
-        if return_logits and not state.lm_ready:
+        run_upper = return_logits or return_hidden
+        if run_upper and not state.lm_ready:
             raise ValueError("this state was built without the upper blocks (embedding-only); it cannot give logits")
         x = self.embedding(input_ids)                                  # (B, T, D)
         block_states = []
@@ -168,20 +170,21 @@ class NonAttnLM(nn.Module):
             block_states.append(new_block_state)
 
         chunks = self._chunk_step(x, state)
-        logits = None
-        if return_logits:
+        logits = hidden = None
+        if run_upper:
             # Tokens of chunk m see the state after chunk m-1 only, never their own chunk's summary.
             x = x + self.supervisor.inject(chunks.state_before.to(x.dtype))[:, chunks.local_chunk]
             for block, block_state in zip(self.upper, state.blocks[len(self.lower):]):
                 x, new_block_state = block(x, block_state)
                 block_states.append(new_block_state)
-            logits = self.embedding.logits(self.final_norm(x))
+            hidden = self.final_norm(x)
+            logits = self.embedding.logits(hidden) if return_logits else None
         else:
             block_states += [BlockState() for _ in self.upper]
         embeddings = chunks.keys if flush else chunks.keys[:, : chunks.n_finished]
         new_state = StreamState(state.position + input_ids.shape[1], block_states, chunks.chunk_sum,
-                                chunks.supervisor, state.memory, lm_ready=state.lm_ready and return_logits)
-        return ModelOutput(logits, embeddings), new_state
+                                chunks.supervisor, state.memory, lm_ready=state.lm_ready and run_upper)
+        return ModelOutput(logits, embeddings, hidden=hidden if return_hidden else None), new_state
 
     def _chunk_step(self, lower_out: torch.Tensor, state: StreamState) -> "_ChunkStep":
         """Chunk summaries, embeddings, memory retrieval and the supervisor for the chunks this piece touches."""

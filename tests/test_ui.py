@@ -15,6 +15,11 @@ COLLECTION = "ui-test"
 QUESTION = "How do you quit the R program?"
 
 
+def value(output):
+    """A component's value from an endpoint output (Dropdowns come back as update dicts)."""
+    return output["value"] if isinstance(output, dict) and output.get("__type__") == "update" else output
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -110,7 +115,7 @@ def test_binds_to_localhost_by_default(served):
 
 def test_upload_lists_the_document(uploaded):
     collection, table, _, _, status, _ = uploaded
-    assert collection == COLLECTION
+    assert value(collection) == COLLECTION
     assert "error" not in status.lower(), status
     files = [row[1] for row in table["data"]]
     assert "R-intro-excerpt.pdf" in files
@@ -123,7 +128,7 @@ def test_ask_answers_with_sources_and_page(client, uploaded):
     assert "q()" in answer
     assert "p. 9" in answer  # the citation: R-intro.pdf's "To quit the R program the command is > q()"
     assert "R-intro-excerpt.pdf" in sources and "<mark>" in sources
-    assert page_choice == 0
+    assert value(page_choice) == 0
     assert "<mark>" in page_view and "q()" in page_view and "p. 9" in page_view
 
 
@@ -134,19 +139,21 @@ def test_ask_streams_partial_answers(client, uploaded):
     assert "q()" in outputs[-1][0]
 
 
-def test_page_endpoint_shows_another_source(client, uploaded):
-    client.predict(QUESTION, COLLECTION, [], 5, api_name="/ask")  # fills the session's state
-    # gradio_client keeps no session state across calls: the page view without state is empty, not an error
-    assert client.predict(1, api_name="/page") == ""
+def test_page_endpoint_shows_another_source(served, r_intro_excerpt, uploaded):
+    client = Client(served[0], verbose=False, download_files=False)  # its own session (the State is per session)
+    _, _, page_choice, _ = client.predict(QUESTION, COLLECTION, [], 5, api_name="/ask")  # fills the session state
+    labels = [label for label, _ in page_choice["choices"]]
+    assert labels[0].startswith("Answer: R-intro-excerpt.pdf, p. 9")
+    assert labels[1].startswith("[1] R-intro-excerpt.pdf, p. ")
+    view = client.predict(1, api_name="/page")
+    assert "source-head" in view and "R-intro-excerpt.pdf" in view
 
 
 def test_ask_restricted_to_documents(client, uploaded):
     documents = client.predict(COLLECTION, api_name="/documents")
-    doc_filter = documents[1]
-    doc_id = doc_filter["choices"][0][1] if isinstance(doc_filter, dict) else None
-    _, table, *_ = uploaded
-    assert table["data"]
-    answer, sources, *_ = client.predict(QUESTION, COLLECTION, [doc_id] if doc_id else [], 2, api_name="/ask")
+    (label, doc_id), = documents[1]["choices"]
+    assert "R-intro-excerpt.pdf" in label
+    answer, sources, *_ = client.predict(QUESTION, COLLECTION, [doc_id], 2, api_name="/ask")
     assert "R-intro-excerpt.pdf" in sources
 
 
@@ -164,13 +171,13 @@ def test_upload_errors_are_one_line(client, tmp_path):
     bad = tmp_path / "notes.txt"
     bad.write_text("some notes")
     status = client.predict([handle_file(str(bad))], "x", api_name="/upload")[4]
-    assert "bad collection name" in status and "Traceback" not in status
+    assert "invalid collection name" in status and "Traceback" not in status
     status = client.predict([], COLLECTION, api_name="/upload")[4]
     assert "choose one or more files" in status
     broken = tmp_path / "broken.pdf"
     broken.write_bytes(b"%PDF-1.4 this is not really a pdf")
     status = client.predict([handle_file(str(broken))], COLLECTION, api_name="/upload")[4]
-    assert "Ingest failed" in status and "broken.pdf" in status and "Traceback" not in status
+    assert "Ingest failed: broken.pdf" in status and "Traceback" not in status
 
 
 def test_uploads_over_the_size_limit_are_refused(client, tmp_path):

@@ -1,0 +1,34 @@
+"""The `nonattn-qa` command: subcommands registered from functions (`ingest`, `docs`; more to come)."""
+from __future__ import annotations
+
+import argparse
+import sys
+from importlib.metadata import PackageNotFoundError, version
+
+
+def _version() -> str:
+    try:
+        return version("nonattn-qa")
+    except PackageNotFoundError:
+        return "0.1.0"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from app.serve_cli import add_serve_parser
+    from ingest.cli import add_docs_parser, add_ingest_parser
+
+    parser = argparse.ArgumentParser(prog="nonattn-qa", description="Question answering over book-length documents.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for register in (add_ingest_parser, add_docs_parser, add_serve_parser):
+        register(subparsers)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return args.handler(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,82 @@
+"""`nonattn-qa serve`: the web UI over a store, local-only by default."""
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import os
+import sys
+
+AUTH_ENV = "NONATTN_QA_AUTH"
+
+
+def add_serve_parser(subparsers) -> argparse.ArgumentParser:
+    """Register `serve` on the CLI's subparsers."""
+    from ingest.cli import add_store_arguments
+
+    parser = subparsers.add_parser(
+        "serve", help="the web UI (upload, ask, sources, cited pages)",
+        description="Serve the Gradio UI. It listens on 127.0.0.1 only unless --host says otherwise; "
+                    "give --auth (or $NONATTN_QA_AUTH) before exposing it.")
+    add_store_arguments(parser)
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default: %(default)s)")
+    parser.add_argument("--port", type=int, default=7860, help="port (default: %(default)s)")
+    parser.add_argument("--auth", metavar="USER:PASS", help=f"require this login (default: ${AUTH_ENV})")
+    parser.add_argument("--max-file-size", default="200mb", metavar="SIZE",
+                        help="largest upload accepted (default: %(default)s)")
+    parser.add_argument("--upload-dir", metavar="DIR", help="where uploads are kept (default: DB/uploads)")
+    parser.add_argument("--open-browser", action="store_true", help="open the page in a browser")
+    parser.set_defaults(handler=run_serve)
+    return parser
+
+
+def parse_auth(text: str | None) -> tuple[str, str] | None:
+    """'user:pass' -> (user, pass); the password may contain ':'."""
+    if not text:
+        return None
+    user, sep, password = text.partition(":")
+    if not sep or not user or not password:
+        raise ValueError("--auth wants USER:PASS with both parts non-empty")
+    return user, password
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def run_serve(args: argparse.Namespace) -> int:
+    from ingest.errors import StoreError
+    from ingest.store import Store
+
+    from app.ui import build_app, default_upload_dir, launch, parse_size
+
+    try:
+        auth = parse_auth(args.auth or os.environ.get(AUTH_ENV))
+        parse_size(args.max_file_size)
+    except ValueError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    if not is_loopback(args.host) and auth is None:
+        print(f"warning: serving on {args.host} without --auth: anyone who can reach it can read and change "
+              "the documents", file=sys.stderr)
+    try:
+        store = Store.open(db=args.db, host=args.chroma_host, port=args.chroma_port)
+    except StoreError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    upload_dir = args.upload_dir or default_upload_dir(None if args.chroma_host else store.location)
+    app = build_app(store, upload_dir=upload_dir, max_file_size=args.max_file_size,
+                    default_collection=args.collection)
+    try:
+        launch(app, host=args.host, port=args.port, auth=auth, max_file_size=args.max_file_size,
+               inbrowser=args.open_browser)
+    except OSError as error:  # the port is taken, the address is not ours
+        print(f"error: cannot serve on {args.host}:{args.port} ({' '.join(str(error).split())})", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        pass
+    return 0

@@ -1,0 +1,252 @@
+"""`nonattn-qa ingest` and `nonattn-qa docs list|delete` (also `python -m ingest ...`, `torchrun -m ingest ...`).
+
+Exit codes: 0 all fine, 1 some files failed (the others were ingested), 2 usage error (bad arguments, a --db
+that is a file, an unreachable server, a missing collection).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+
+from ingest.errors import IngestError, StoreError
+from ingest.store import DEFAULT_COLLECTION, DocumentRecord
+
+USAGE_ERROR = 2
+
+
+def add_store_arguments(parser: argparse.ArgumentParser) -> None:
+    """--db / --chroma-host / --chroma-port / --collection, shared by every command that opens the store."""
+    parser.add_argument("--db", metavar="DIR", help="embedded Chroma directory (default: $NONATTN_QA_DB or "
+                        "~/.local/share/nonattn-qa/chroma)")
+    parser.add_argument("--chroma-host", metavar="HOST", help="use the Chroma server on HOST instead")
+    parser.add_argument("--chroma-port", metavar="PORT", type=int, help="Chroma server port (default 8000)")
+    parser.add_argument("--collection", "-c", default=DEFAULT_COLLECTION, help="collection (default: %(default)s)")
+
+
+def add_ingest_parser(subparsers) -> argparse.ArgumentParser:
+    parser = subparsers.add_parser("ingest", help="read documents with the model into Chroma",
+                                   description="Ingest PDF, EPUB, TXT, Markdown and HTML files, directories "
+                                   "(recursively) and glob patterns; unchanged files are skipped.")
+    parser.add_argument("paths", nargs="*", metavar="PATH", help="files, directories or glob patterns")
+    add_store_arguments(parser)
+    parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    parser.add_argument("--checkpoint", metavar="DIR", help="model checkpoint (default: the shipped one)")
+    parser.add_argument("--append", metavar="DOC_ID", help="continue document DOC_ID (or a unique prefix) "
+                        "with the text of the one PATH given, from its saved state")
+    parser.add_argument("--sync", action="store_true", help="also remove documents whose files are gone")
+    parser.add_argument("--workers", type=int, metavar="N", help="parser processes (default: CPU count)")
+    parser.add_argument("--password", help="password for encrypted PDFs")
+    parser.add_argument("--no-recursive", dest="recursive", action="store_false",
+                        help="do not descend into subdirectories")
+    parser.add_argument("--json", action="store_true", help="print only the JSON summary on stdout")
+    parser.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+    parser.set_defaults(handler=run_ingest)
+    return parser
+
+
+def add_docs_parser(subparsers) -> argparse.ArgumentParser:
+    parser = subparsers.add_parser("docs", help="list or delete ingested documents")
+    actions = parser.add_subparsers(dest="docs_action", required=True, metavar="{list,delete}")
+    listing = actions.add_parser("list", help="show the documents of a collection")
+    add_store_arguments(listing)
+    listing.add_argument("--json", action="store_true", help="print the list as JSON")
+    listing.set_defaults(handler=run_docs_list)
+    delete = actions.add_parser("delete", help="remove documents (by doc_id, a unique prefix, or source path)")
+    add_store_arguments(delete)
+    delete.add_argument("documents", nargs="+", metavar="DOC_ID_OR_PATH")
+    delete.set_defaults(handler=run_docs_delete)
+    return parser
+
+
+def _open_store(args):
+    from ingest.store import Store
+
+    return Store.open(db=args.db, host=args.chroma_host, port=args.chroma_port)
+
+
+def run_ingest(args) -> int:
+    from ingest.pipeline import IngestOptions, IngestSummary, append_document, ingest_paths
+
+    if not args.paths and not args.sync:
+        return _usage("ingest: give at least one PATH (or --sync)")
+    if args.append and len(args.paths) != 1:
+        return _usage("ingest --append DOC_ID takes exactly one PATH")
+    rank, world = int(os.environ.get("RANK", 0)), int(os.environ.get("WORLD_SIZE", 1))
+    if world > 1 and not args.chroma_host:
+        return _usage("a sharded run (torchrun) needs a Chroma server: give --chroma-host/--chroma-port")
+    try:
+        from ingest.encode import resolve_device
+
+        device = resolve_device(args.device)
+        if world > 1 and device == "cuda":
+            device = f"cuda:{int(os.environ.get('LOCAL_RANK', 0))}"
+        store = _open_store(args)
+        from ingest.store import check_collection_name
+
+        check_collection_name(args.collection)
+    except (StoreError, ValueError) as error:
+        return _usage(str(error))
+    options = IngestOptions(device=device, checkpoint=args.checkpoint, parse_workers=args.workers, sync=args.sync,
+                            password=args.password, recursive=args.recursive, rank=rank, world_size=world,
+                            recover=rank == 0)
+
+    if args.append:
+        try:
+            entry = append_document(store, args.collection, args.append, args.paths[0], options)
+        except (IngestError, StoreError) as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 1
+        summary = IngestSummary(ingested=[entry])
+        _print_summary(summary, args)
+        return 0
+
+    group = _init_distributed(world)
+    if group is not None and rank == 0:
+        from ingest import records
+
+        records.recover(store, args.collection)
+    _barrier(group)
+    with _progress_bar(args) as progress:
+        summary = ingest_paths(args.paths, store, args.collection, options, progress=progress)
+    summary = _gather(summary, group, rank)
+    if summary is None:  # ranks other than 0 leave the summary to rank 0
+        return 0
+    for failure in summary.failed:
+        print(f"error: {failure['source']}: {failure['error']}", file=sys.stderr)
+    _print_summary(summary, args)
+    return summary.exit_code
+
+
+def run_docs_list(args) -> int:
+    try:
+        records = _open_store(args).documents(args.collection)
+    except StoreError as error:
+        return _usage(str(error))
+    if args.json:
+        print(json.dumps([record.__dict__ for record in records], indent=2))
+        return 0
+    if not records:
+        print(f"no documents in collection '{args.collection}'")
+        return 0
+    print(f"{'DOC_ID':14} {'PAGES':>6} {'CHUNKS':>7} {'TOKENS':>9}  {'INGESTED':20}  SOURCE")
+    for record in records:
+        print(f"{record.doc_id[:12]:14} {record.pages:6d} {record.chunks:7d} {record.tokens:9d}  "
+              f"{record.ingested_at:20}  {record.source}")
+    return 0
+
+
+def run_docs_delete(args) -> int:
+    try:
+        store = _open_store(args)
+        records = store.documents(args.collection)
+    except StoreError as error:
+        return _usage(str(error))
+    status = 0
+    for wanted in args.documents:
+        matches = _match_documents(records, wanted)
+        if len(matches) != 1:
+            why = "no document" if not matches else f"{len(matches)} documents match"
+            print(f"error: {wanted}: {why} in collection '{args.collection}'", file=sys.stderr)
+            status = 1
+            continue
+        removed = store.delete_document(args.collection, matches[0].doc_id)
+        print(f"deleted {matches[0].doc_id[:12]} {matches[0].source} ({removed} chunks)")
+    return status
+
+
+def _match_documents(records: list[DocumentRecord], wanted: str) -> list[DocumentRecord]:
+    path = os.path.abspath(wanted)
+    by_source = [record for record in records if record.source == path]
+    return by_source or [record for record in records if record.doc_id.startswith(wanted)]
+
+
+def _print_summary(summary, args) -> None:
+    if args.json:
+        print(json.dumps(summary.as_json(), indent=2))
+    else:
+        print(summary.text(), file=sys.stderr if args.quiet else sys.stdout)
+
+
+class _progress_bar:
+    """A tqdm bar on stderr (files, pages/s, tokens/s), or nothing with --quiet/--json or off a terminal."""
+
+    def __init__(self, args):
+        self.enabled = not (args.quiet or args.json) and sys.stderr.isatty()
+        self.bar = None
+
+    def __enter__(self):
+        if not self.enabled:
+            return None
+        from tqdm import tqdm
+
+        def update(event):
+            if self.bar is None:
+                self.bar = tqdm(total=event.files_total, unit="file", file=sys.stderr, dynamic_ncols=True)
+            self.bar.total = event.files_total
+            self.bar.n = event.files_done
+            seconds = max(event.seconds, 1e-9)
+            self.bar.set_postfix_str(f"{event.pages / seconds:.1f} pages/s, {event.tokens / seconds:.0f} tokens/s")
+            self.bar.refresh()
+
+        return update
+
+    def __exit__(self, *exc):
+        if self.bar is not None:
+            self.bar.close()
+
+
+def _init_distributed(world: int):
+    if world <= 1:
+        return None
+    import torch.distributed as dist
+
+    if not dist.is_initialized():
+        dist.init_process_group("gloo")
+    return dist
+
+
+def _barrier(group) -> None:
+    if group is not None:
+        group.barrier()
+
+
+def _gather(summary, group, rank):
+    if group is None:
+        return summary
+    from ingest.pipeline import IngestSummary
+
+    parts = [None] * group.get_world_size()
+    group.all_gather_object(parts, summary)
+    if rank != 0:
+        return None
+    merged = IngestSummary()
+    for part in parts:
+        merged.merge(part)
+    # discovery problems are seen by every rank: report each once
+    merged.failed = [dict(t) for t in dict.fromkeys(tuple(sorted(f.items())) for f in merged.failed)]
+    merged.skipped = [dict(t) for t in dict.fromkeys(tuple(sorted(s.items())) for s in merged.skipped)]
+    return merged
+
+
+def _usage(message: str) -> int:
+    print(f"error: {message}", file=sys.stderr)
+    return USAGE_ERROR
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m ingest")
+    subparsers = parser.add_subparsers(dest="command", required=True)
+    add_ingest_parser(subparsers)
+    add_docs_parser(subparsers)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m ingest ingest ...`; `python -m ingest PATH ...` also works (ingest is the default)."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0] not in ("ingest", "docs", "-h", "--help"):
+        argv = ["ingest", *argv]
+    args = build_parser().parse_args(argv)
+    return args.handler(args)

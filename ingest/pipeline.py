@@ -1,0 +1,414 @@
+"""Ingestion as one library call: discover -> parse + chunk (process pool) -> encode (model) -> store (Chroma).
+
+`ingest_paths` serves the CLI and the UI's upload handler alike (progress through a callback);
+`append_document` continues a stored document from its saved streaming state.
+"""
+from __future__ import annotations
+
+import bisect
+import hashlib
+import os
+import time
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+from ingest import records
+from ingest.documents import PAGE_SEPARATOR, ParsedDocument
+from ingest.errors import IngestError
+from ingest.parse import DEFAULT_MAX_BYTES, discover_files, parse_file
+from ingest.store import DEFAULT_COLLECTION, DocumentRecord, Store, chunk_id
+
+
+@dataclass
+class IngestOptions:
+    """How to ingest: device, parser processes, context overlap, --sync, and the shard of files to take."""
+
+    device: str = "auto"  # auto | cpu | cuda
+    checkpoint: str | None = None  # model directory (None: the shipped default)
+    parse_workers: int | None = None  # processes parsing files while the model encodes (None: CPU count)
+    context_tokens: int = 32  # tokens before each chunk kept as its context_text
+    sync: bool = False  # remove documents whose source file is gone
+    password: str | None = None  # for encrypted PDFs
+    max_bytes: int = DEFAULT_MAX_BYTES
+    recursive: bool = True
+    rank: int = 0  # this process's shard of the files (torchrun)
+    world_size: int = 1
+    recover: bool = True  # repair interrupted writes first (only one process of a sharded run should)
+
+
+@dataclass
+class ProgressEvent:
+    """Where a run stands: files done of all, pages and tokens encoded, seconds since the start."""
+
+    files_done: int
+    files_total: int
+    pages: int
+    tokens: int
+    seconds: float
+    source: str = ""
+
+
+@dataclass
+class IngestSummary:
+    """What a run did; `as_json()` is the --json output."""
+
+    ingested: list[dict] = field(default_factory=list)  # {"source", "doc_id", "pages", "chunks", "tokens"}
+    skipped: list[dict] = field(default_factory=list)  # {"source", "doc_id", "reason"}
+    failed: list[dict] = field(default_factory=list)  # {"source", "error"}
+    removed: list[dict] = field(default_factory=list)  # --sync: {"source", "doc_id", "chunks"}
+    recovered: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def pages(self) -> int:
+        return sum(entry["pages"] for entry in self.ingested)
+
+    @property
+    def tokens(self) -> int:
+        return sum(entry["tokens"] for entry in self.ingested)
+
+    @property
+    def exit_code(self) -> int:
+        return 1 if self.failed else 0
+
+    def as_json(self) -> dict:
+        return {"ingested": self.ingested, "skipped": self.skipped, "failed": self.failed, "removed": self.removed}
+
+    def merge(self, other: "IngestSummary") -> None:
+        for name in ("ingested", "skipped", "failed", "removed", "recovered"):
+            getattr(self, name).extend(getattr(other, name))
+        self.seconds = max(self.seconds, other.seconds)
+
+    def text(self) -> str:
+        rate = f", {self.pages / self.seconds:.1f} pages/s, {self.tokens / self.seconds:.0f} tokens/s" if self.seconds else ""
+        line = (f"ingested {len(self.ingested)} file(s) ({self.pages} pages, {self.tokens} tokens) in "
+                f"{self.seconds:.1f} s{rate}; skipped {len(self.skipped)}; failed {len(self.failed)}")
+        return line + (f"; removed {len(self.removed)}" if self.removed else "")
+
+
+@dataclass
+class PreparedDocument:
+    """A parsed and chunked document, ready for the model (what a parser process sends back)."""
+
+    doc: ParsedDocument
+    tokens: list[int]
+    chunks: list
+    hold_token: int  # where the streaming state is saved (see ingest.encode.holdback_point)
+    hold_char: int
+    text_chars: int
+
+
+Progress = Callable[[ProgressEvent], None]
+
+
+def ingest_paths(
+    paths: list[str],
+    store: Store,
+    collection: str = DEFAULT_COLLECTION,
+    options: IngestOptions | None = None,
+    progress: Progress | None = None,
+    encoder=None,
+) -> IngestSummary:
+    """Ingest files, directories and globs into a collection; never raises for a bad file (see summary.failed)."""
+    options = options or IngestOptions()
+    started = time.perf_counter()
+    summary = IngestSummary()
+    store.ensure_collection(collection)
+    if options.recover:
+        summary.recovered = records.recover(store, collection)
+
+    discovered = discover_files(list(paths), recursive=options.recursive)
+    for problem in discovered.problems:
+        source, _, reason = problem.partition(": ")
+        summary.failed.append({"source": source, "error": reason})
+    for path in discovered.skipped_unknown:
+        summary.skipped.append({"source": str(path), "doc_id": "", "reason": "unsupported file type"})
+    files = discovered.files[options.rank :: options.world_size]
+
+    known = records.load_records(store, collection)
+    by_source: dict[str, list[str]] = {}
+    for doc_id, metadata in known.items():
+        by_source.setdefault(metadata["source"], []).append(doc_id)
+
+    todo = []
+    for path in files:
+        source = os.path.abspath(path)
+        try:
+            digest = _sha256(path)
+        except OSError as error:
+            summary.failed.append({"source": str(path), "error": f"cannot read file ({error.strerror or error})"})
+            continue
+        if digest in known:
+            other = known[digest]["source"]
+            reason = "unchanged" if other == source else f"same content as {other}"
+            summary.skipped.append({"source": str(path), "doc_id": digest, "reason": reason})
+            continue
+        todo.append(path)
+
+    state = ProgressEvent(0, len(todo), 0, 0, 0.0)
+
+    def report(source: str) -> None:
+        state.files_done += 1
+        state.seconds = time.perf_counter() - started
+        state.source = source
+        if progress:
+            progress(ProgressEvent(**asdict(state)))
+
+    if progress:
+        progress(ProgressEvent(**asdict(state)))
+    if todo and encoder is None:
+        from ingest.encode import Encoder
+
+        encoder = Encoder(options.device, options.checkpoint)
+    for path, prepared in _prepare_all(todo, encoder.chunk_size if encoder else 256, options):
+        if isinstance(prepared, IngestError):
+            summary.failed.append({"source": str(path), "error": prepared.reason})
+            report(str(path))
+            continue
+        entry = _encode_and_commit(prepared, store, collection, encoder, by_source.get(prepared.doc.source, []))
+        summary.ingested.append(entry)
+        state.pages += entry["pages"]
+        state.tokens += entry["tokens"]
+        report(str(path))
+
+    if options.sync:
+        summary.removed = sync_collection(store, collection)
+    summary.seconds = time.perf_counter() - started
+    return summary
+
+
+def sync_collection(store: Store, collection: str) -> list[dict]:
+    """Delete the documents whose source file no longer exists."""
+    removed = []
+    for doc_id, metadata in sorted(records.load_records(store, collection).items()):
+        if not os.path.exists(metadata["source"]):
+            chunks = records.delete_document(store, collection, doc_id)
+            removed.append({"source": metadata["source"], "doc_id": doc_id, "chunks": chunks})
+    return removed
+
+
+# ---- parsing (in worker processes) -----------------------------------------------------------------------
+
+_TOKENIZER = None
+
+
+def prepare_document(path, chunk_size: int, context_tokens: int, password=None, max_bytes=DEFAULT_MAX_BYTES,
+                     parse_workers: int | None = 1):
+    """Parse, tokenize and chunk one file; returns a PreparedDocument or the IngestError (picklable)."""
+    global _TOKENIZER
+    from ingest.chunk import chunk_document, default_tokenizer
+    from ingest.encode import holdback_point
+
+    try:
+        doc = parse_file(path, password=password, max_bytes=max_bytes, workers=parse_workers)
+    except IngestError as error:
+        return error
+    except Exception as error:  # a parser library's own failure on a damaged file: one line, the run goes on
+        return IngestError(path, f"cannot parse file ({type(error).__name__}: {error})")
+    if _TOKENIZER is None:
+        _TOKENIZER = default_tokenizer()
+    tokens, chunks = chunk_document(doc, _TOKENIZER, chunk_tokens=chunk_size, overlap_tokens=context_tokens)
+    text = doc.full_text()
+    hold_token, hold_char = holdback_point(text, tokens, _TOKENIZER.encoding)
+    return PreparedDocument(doc, tokens, chunks, hold_token, hold_char, len(text))
+
+
+def _prepare_all(paths: list, chunk_size: int, options: IngestOptions):
+    """(path, PreparedDocument | IngestError) in order; files parse in a process pool while the caller encodes."""
+    workers = options.parse_workers or os.cpu_count() or 1
+    arguments = (chunk_size, options.context_tokens, options.password, options.max_bytes)
+    if len(paths) <= 1 or workers <= 1:
+        for path in paths:  # one file: the PDF parser spreads its pages over processes itself
+            yield path, prepare_document(path, *arguments, parse_workers=workers)
+        return
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        window = workers * 2
+        futures = [pool.submit(prepare_document, path, *arguments) for path in paths[:window]]
+        for index, path in enumerate(paths):
+            result = futures[index].result()
+            futures[index] = None  # free the parsed document once used
+            if index + window < len(paths):
+                futures.append(pool.submit(prepare_document, paths[index + window], *arguments))
+            yield path, result
+
+
+# ---- encoding and writing --------------------------------------------------------------------------------
+
+
+def chunk_metadata(doc_id: str, source: str, title: str, chunk) -> dict:
+    """The metadata stored with a chunk (Chroma takes no None: a missing section is "")."""
+    return {
+        "source": source,
+        "doc_id": doc_id,
+        "title": title,
+        "chunk_index": chunk.index,
+        "page_start": chunk.page_start,
+        "page_end": chunk.page_end,
+        "page_label_start": chunk.page_label_start,
+        "page_label_end": chunk.page_label_end,
+        "char_start": chunk.char_start,
+        "char_end": chunk.char_end,
+        "token_start": chunk.token_start,
+        "token_end": chunk.token_end,
+        "section": chunk.section or "",
+        "context_text": chunk.context_text,
+    }
+
+
+def _rows(doc_id, source, title, chunks, embeddings) -> dict:
+    return {
+        "ids": [chunk_id(doc_id, chunk.index) for chunk in chunks],
+        "embeddings": embeddings,
+        "documents": [chunk.text for chunk in chunks],
+        "metadatas": [chunk_metadata(doc_id, source, title, chunk) for chunk in chunks],
+    }
+
+
+def _tail_pages(doc: ParsedDocument, from_char: int) -> list[dict]:
+    """The pages whose text reaches past from_char, with their offsets (what an append needs to know)."""
+    pages = []
+    for page, (start, end) in zip(doc.pages, doc.page_offsets()):
+        if end + len(PAGE_SEPARATOR) > from_char or page is doc.pages[-1]:
+            pages.append({"number": page.number, "label": page.label, "section": page.section or "",
+                          "char_start": start})
+    return pages
+
+
+def _encode_and_commit(prepared: PreparedDocument, store, collection, encoder, replaces) -> dict:
+    doc = prepared.doc
+    encoded = encoder.encode(prepared.tokens, prepared.hold_token)
+    if len(encoded.embeddings) != len(prepared.chunks):
+        raise RuntimeError(f"{doc.source}: {len(encoded.embeddings)} embeddings for {len(prepared.chunks)} chunks")
+    record = DocumentRecord(
+        doc_id=doc.doc_id, source=doc.source, title=doc.title, format=doc.format, pages=len(doc.pages),
+        chunks=len(prepared.chunks), tokens=len(prepared.tokens), ingested_at=_now(), sha256=doc.doc_id, revision=1,
+    )
+    payload = {"state": encoded.state, "position": prepared.hold_token, "char_position": prepared.hold_char,
+               "text_chars": prepared.text_chars, "tail_pages": _tail_pages(doc, prepared.hold_char)}
+    rows = _rows(doc.doc_id, doc.source, doc.title, prepared.chunks, encoded.embeddings)
+    records.commit_document(store, collection, record, rows, payload, [d for d in replaces if d != doc.doc_id])
+    return {"source": doc.source, "doc_id": doc.doc_id, "pages": record.pages, "chunks": record.chunks,
+            "tokens": record.tokens}
+
+
+# ---- appending -------------------------------------------------------------------------------------------
+
+
+def resolve_doc_id(store: Store, collection: str, doc_id_or_prefix: str) -> str:
+    """The full doc_id for a unique prefix of it (IngestError otherwise)."""
+    matches = [d for d in records.load_records(store, collection) if d.startswith(doc_id_or_prefix)]
+    if len(matches) != 1:
+        why = "no document" if not matches else f"{len(matches)} documents"
+        raise IngestError(doc_id_or_prefix, f"{why} with this id in collection '{collection}'")
+    return matches[0]
+
+
+def append_document(
+    store: Store, collection: str, doc_id: str, path, options: IngestOptions | None = None, encoder=None
+) -> dict:
+    """Continue a stored document with the text of another file, from its saved state: the earlier text is
+    not read again. The result equals ingesting the whole text at once (old pages, then the new file's pages)."""
+    from ingest.chunk import _token_char_offsets
+    from ingest.documents import Chunk
+    from ingest.encode import Encoder, holdback_point
+
+    options = options or IngestOptions()
+    if options.recover:
+        records.recover(store, collection)
+    doc_id = resolve_doc_id(store, collection, doc_id)
+    metadata, payload = records.load_saved_state(store, collection, doc_id)
+    addition = parse_file(path, password=options.password, max_bytes=options.max_bytes, workers=1)
+    encoder = encoder or Encoder(options.device, options.checkpoint)
+    C = encoder.chunk_size
+    chunks_collection = store.collection(collection)
+
+    position, hold_char = payload["position"], payload["char_position"]
+    first = position // C
+    previous_chunks = metadata["chunks"]
+    old_ids = [chunk_id(doc_id, i) for i in range(first, previous_chunks)]
+    old = store.get_rows(chunks_collection, old_ids)
+    old_text = "".join(old[i]["document"] for i in old_ids)
+    first_start = old[old_ids[0]]["metadata"]["char_start"] if old_ids else hold_char
+    head_text, tail_text = old_text[: hold_char - first_start], old_text[hold_char - first_start:]
+    memory_ids = [chunk_id(doc_id, i) for i in range(first)]
+    memory_rows = store.get_rows(chunks_collection, memory_ids, include=("embeddings",))
+    memory = [memory_rows[i]["embedding"] for i in memory_ids]
+
+    segment = tail_text + PAGE_SEPARATOR + addition.full_text()
+    tokens = encoder.tokenizer.encode(segment)
+    hold_token, segment_hold_char = holdback_point(segment, tokens, encoder.tokenizer.encoding)
+    import numpy as np
+
+    encoded = encoder.resume(payload["state"], np.asarray(memory, dtype=np.float32).reshape(-1, encoder.embed_dim),
+                             tokens, hold_token)
+
+    # Pages and sections of the segment, in document characters.
+    page_count = metadata["pages"]
+    pages = [dict(page) for page in payload["tail_pages"]]
+    addition_start = hold_char + len(tail_text) + len(PAGE_SEPARATOR)
+    for page, (start, _) in zip(addition.pages, addition.page_offsets()):
+        number = page.number + page_count
+        label = str(number) if page.label == str(page.number) else page.label
+        pages.append({"number": number, "label": label, "section": page.section or "",
+                      "char_start": addition_start + start})
+    page_starts = [page["char_start"] for page in pages]
+    sections = [(page["char_start"], page["section"]) for page in payload["tail_pages"] if page["section"]]
+    sections += [(addition_start + offset, title) for offset, title in addition.section_offsets()]
+    from ingest.chunk import _section_at
+
+    section_positions = [offset for offset, _ in sections]
+    char_at = _token_char_offsets(segment, tokens, encoder.tokenizer.encoding) + hold_char
+    total_tokens = position + len(tokens)
+    new_chunks = []
+    for index in range(first, -(-total_tokens // C)):
+        token_start, token_end = index * C, min(index * C + C, total_tokens)
+        local_start, local_end = max(token_start - position, 0), token_end - position
+        char_start, char_end = int(char_at[local_start]), int(char_at[local_end])
+        text = segment[char_start - hold_char: char_end - hold_char]
+        context = segment[int(char_at[max(local_start - options.context_tokens, 0)]) - hold_char: char_start - hold_char]
+        if index == first and old_ids:
+            meta = old[old_ids[0]]["metadata"]
+            text, char_start, context = head_text + text, meta["char_start"], meta["context_text"]
+        first_page = pages[max(bisect.bisect_right(page_starts, char_start) - 1, 0)]
+        last_page = pages[max(bisect.bisect_right(page_starts, max(char_end - 1, char_start)) - 1, 0)]
+        section = _section_at(sections, section_positions, char_start, char_end, first_page["section"] or None)
+        if index == first and old_ids:
+            meta = old[old_ids[0]]["metadata"]
+            first_page = {"number": meta["page_start"], "label": meta["page_label_start"]}
+            section = meta["section"]
+        new_chunks.append(Chunk(index, text, context, token_start, token_end, char_start, char_end,
+                                first_page["number"], last_page["number"], first_page["label"], last_page["label"],
+                                section))
+    if len(encoded.embeddings) != len(new_chunks) or encoded.first_chunk != first:
+        raise RuntimeError(f"append: {len(encoded.embeddings)} embeddings for {len(new_chunks)} chunks")
+
+    record = DocumentRecord(**{**DocumentRecord.from_metadata(metadata).__dict__,
+                               "pages": page_count + len(addition.pages), "chunks": first + len(new_chunks),
+                               "tokens": total_tokens, "ingested_at": _now(),
+                               "revision": metadata.get("revision", 1) + 1})
+    new_hold_char = hold_char + segment_hold_char
+    new_payload = {"state": encoded.state, "position": position + hold_token, "char_position": new_hold_char,
+                   "text_chars": hold_char + len(segment),
+                   "tail_pages": [p for i, p in enumerate(pages)
+                                  if i + 1 == len(pages) or pages[i + 1]["char_start"] > new_hold_char]}
+    rows = _rows(doc_id, metadata["source"], metadata["title"], new_chunks, encoded.embeddings)
+    restore = {"ids": old_ids, "embeddings": [old[i]["embedding"] for i in old_ids],
+               "documents": [old[i]["document"] for i in old_ids], "metadatas": [old[i]["metadata"] for i in old_ids]}
+    records.commit_append(store, collection, record, rows, new_payload, previous_chunks, restore)
+    return {"source": str(path), "doc_id": doc_id, "pages": len(addition.pages), "chunks": record.chunks,
+            "tokens": total_tokens - metadata["tokens"]}
+
+
+def _sha256(path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")

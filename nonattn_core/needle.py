@@ -1,0 +1,100 @@
+"""Needle in a haystack: a pass key hidden at 10 depths of real-text haystacks of 1K to 1M tokens.
+
+    python -m nonattn_core.needle --haystack .carry/corpus/val.jsonl.xz --lengths 1024,16384,131072,1048576
+
+Two readers: the model alone (it reads everything, then is asked for the key and generates digits greedily),
+and the model with its retrieval memory (the question is embedded and matched against the document's chunk
+embeddings; the best chunk is read for the digits).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import lzma
+import random
+import re
+
+import torch
+
+from .model import NonAttnLM
+from .tokenizer import Tokenizer
+
+NEEDLE = "The secret pass key is {key}. Remember it: the pass key is {key}."
+QUESTION = "What is the secret pass key?"
+PROMPT = "\nQuestion: What is the secret pass key?\nAnswer: The secret pass key is"
+
+
+def haystack_tokens(path: str, tokenizer: Tokenizer, length: int) -> list[int]:
+    with lzma.open(path, "rt", encoding="utf-8") as f:
+        texts = [json.loads(line)["text"] for line in f]
+    tokens: list[int] = []
+    while len(tokens) < length:
+        for text in texts:
+            tokens += tokenizer.encode(text + "\n\n")
+            if len(tokens) >= length:
+                break
+    return tokens[:length]
+
+
+def with_needle(haystack: list[int], needle: list[int], depth: float, tokenizer: Tokenizer) -> tuple[list[int], int]:
+    """Insert the needle at a paragraph-ish boundary near `depth`; returns tokens and the needle's position."""
+    at = int(depth * (len(haystack) - len(needle)))
+    return haystack[:at] + needle + haystack[at:len(haystack) - len(needle)], at
+
+
+@torch.no_grad()
+def model_alone(model: NonAttnLM, tokens: list[int], tokenizer: Tokenizer, key: str, piece: int) -> bool:
+    state = model.init_state(1)
+    ids = torch.tensor([tokens], device=model.device)
+    autocast = torch.autocast("cuda", dtype=torch.bfloat16, enabled=model.device.type == "cuda")
+    with autocast:
+        for start in range(0, len(tokens), piece):
+            _, state = model.forward_stream(ids[:, start:start + piece], state, return_logits=False, return_hidden=True)
+        out, state = model.forward_stream(torch.tensor([tokenizer.encode(PROMPT)], device=model.device), state)
+        generated = []
+        for _ in range(6):
+            next_id = int(out.logits[0, -1, : tokenizer.n_vocab].argmax())
+            generated.append(next_id)
+            out, state = model.forward_stream(torch.tensor([[next_id]], device=model.device), state)
+    return key in tokenizer.decode(generated)
+
+
+def with_memory(model: NonAttnLM, tokens: list[int], tokenizer: Tokenizer, key: str, piece: int) -> bool:
+    embeddings = model.encode_document(tokens, piece_tokens=piece).embeddings
+    query = model.embed_texts([tokenizer.encode(QUESTION)])[0]
+    best = int((embeddings @ query).argmax())
+    C = model.config.chunk_size
+    found = re.findall(r"\d{5}", tokenizer.decode(tokens[best * C:(best + 2) * C]))
+    return key in found
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--haystack", default=".carry/corpus/val.jsonl.xz", help="JSONL.xz of {'text'} documents")
+    parser.add_argument("--lengths", default="1024,16384,131072,1048576")
+    parser.add_argument("--depths", type=int, default=10)
+    parser.add_argument("--piece", type=int, default=65536)
+    parser.add_argument("--skip-alone-above", type=int, default=1 << 30, help="skip the model-alone reader above N")
+    args = parser.parse_args(argv)
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    model, tokenizer = NonAttnLM.from_pretrained(device=device), Tokenizer()
+    rng = random.Random(0)
+    lengths = [int(v) for v in args.lengths.split(",")]
+    full = haystack_tokens(args.haystack, tokenizer, max(lengths))
+    print(f"| haystack tokens | depths | model alone | model + retrieval memory |")
+    print(f"|---:|---:|---:|---:|")
+    for length in lengths:
+        alone = memory = 0
+        for d in range(args.depths):
+            key = f"{rng.randrange(10000, 99999)}"
+            tokens, _ = with_needle(full[:length], tokenizer.encode(" " + NEEDLE.format(key=key) + " "),
+                                    (d + 0.5) / args.depths, tokenizer)
+            if length <= args.skip_alone_above:
+                alone += model_alone(model, tokens, tokenizer, key, args.piece)
+            memory += with_memory(model, tokens, tokenizer, key, args.piece)
+        alone_cell = f"{alone}/{args.depths}" if length <= args.skip_alone_above else "not run"
+        print(f"| {length:,} | {args.depths} | {alone_cell} | {memory}/{args.depths} |", flush=True)
+
+
+if __name__ == "__main__":
+    main()

