@@ -46,6 +46,11 @@ class Passage:
     section: str | None = None
     score: float = 0.0
     page_breaks: list[tuple[int, int, str | None]] = field(default_factory=list)  # (char_offset, page, label)
+    doc_id: str = ""
+    title: str = ""
+    page_label_end: str | None = None
+    chunk_span: tuple[int, int] | None = None  # where the retrieved chunk itself lies in `text` (rest: neighbours)
+    highlights: list[tuple[int, int]] = field(default_factory=list)  # answer spans in `text`, for the UI
 
     def page_at(self, char: int) -> tuple[int | None, str | None]:
         """(physical page, printed label) of the character at `char`."""
@@ -69,6 +74,11 @@ class SentenceScorer(Protocol):
     def score(self, query: str, passages: list[str]) -> list[float]: ...
 
 
+class SemanticScorer(Protocol):
+    """Cosine similarity (-1..1) of the question to each candidate text, e.g. MiniLM (app.sentence_scorer)."""
+    def similarity(self, query: str, texts: list[str]) -> list[float]: ...
+
+
 @dataclass
 class AnswerConfig:
     max_words: int = 60
@@ -83,6 +93,11 @@ class AnswerConfig:
     w_rank: float = 0.04
     w_window: float = 0.12      # cost per extra sentence, so a window must add coverage to beat one sentence
     w_rerank: float = 0.08
+    semantic_candidates: int = 12   # best lexical candidates the semantic scorer rescores
+    w_semantic: float = 0.5         # weight of its cosine (MiniLM cosines of answers span ~0.3..0.8)
+    min_semantic: float = 0.25      # abstain when the best candidate is less similar than this to the question
+    semantic_trust: float = 0.6     # ... and answer despite low coverage (a paraphrase) when at least this
+    min_coverage_floor: float = 0.2  # never answer below this coverage, however similar
 
 
 @dataclass
@@ -94,6 +109,7 @@ class _Candidate:
     text: str
     coverage: float = 0.0
     score: float = 0.0
+    similarity: float | None = None
 
 
 def question_type(question: str) -> str:
@@ -156,11 +172,12 @@ def _trim_to_words(raw: str, weights: dict[str, float], max_words: int) -> tuple
 
 def extract_answer(question: str, passages: list[Passage], max_words: int = 60, *,
                    idf: Callable[[str], float] | None = None, reranker: SentenceScorer | None = None,
-                   config: AnswerConfig | None = None) -> Answer | None:
+                   config: AnswerConfig | None = None, semantic: SemanticScorer | None = None) -> Answer | None:
     """The sentence(s) of `passages` (best first) that answer `question`, or None when the evidence is weak.
 
     `idf(term)` should come from the whole corpus (e.g. `BM25Index.term_idf`); without it, idf is estimated
-    from the sentences of the given passages. `reranker` (e.g. CrossEncoderReranker) rescores the best candidates.
+    from the sentences of the given passages. `reranker` (e.g. CrossEncoderReranker) rescores the best candidates;
+    `semantic` (MiniLM cosine) rescores them too and adds an abstention signal that survives paraphrase.
     """
     cfg = config or AnswerConfig()
     max_words = max_words or cfg.max_words
@@ -227,9 +244,23 @@ def extract_answer(question: str, passages: list[Passage], max_words: int = 60, 
         top.sort(key=lambda c: -c.score)
         candidates[: len(top)] = top
 
+    best_sim = None
+    if semantic is not None:
+        top = candidates[: cfg.semantic_candidates]
+        sims = semantic.similarity(question, [c.text for c in top])
+        for cand, sim in zip(top, sims):
+            cand.score += cfg.w_semantic * sim
+            cand.similarity = sim
+        top.sort(key=lambda c: -c.score)
+        candidates[: len(top)] = top
+        best_sim = candidates[0].similarity
+
     best = candidates[0]
     reranker_sure = best_logit is not None and best_logit >= cfg.rerank_trust_logit
-    if best.coverage < cfg.min_coverage and not reranker_sure:  # a confident reranker may vouch for a paraphrase
+    semantic_sure = best_sim is not None and best_sim >= cfg.semantic_trust and best.coverage >= cfg.min_coverage_floor
+    if best.coverage < cfg.min_coverage and not (reranker_sure or semantic_sure):  # a paraphrase may be vouched for
+        return None
+    if best_sim is not None and best_sim < cfg.min_semantic:
         return None
     if best_logit is not None and best_logit < cfg.min_rerank_logit:
         return None

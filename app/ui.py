@@ -262,25 +262,35 @@ def find_sentence(page_text: str, sentence: str) -> tuple[int, int] | None:
     return None
 
 
-@functools.lru_cache(maxsize=4)
-def _parsed(source: str, mtime: float, size: int):
+@functools.lru_cache(maxsize=8)
+def _opened(source: str, mtime: float, size: int):
+    """The source re-opened for the page view: a PdfFile (pages read on demand) or the parsed document."""
     from ingest.parse import parse_file
+    from ingest.parse.pdf import PdfFile
+    from ingest.parse.source import detect_format, read_file_bytes
 
+    data = read_file_bytes(source)
+    if detect_format(source, data) == "pdf":
+        return PdfFile(data, source)
     return parse_file(source)
 
 
 def page_text(source: str, page: int) -> tuple[str, str] | None:
-    """(printed label, text) of physical page `page` of the source file, or None when unavailable."""
+    """(printed label, text) of physical page `page` of the source file, as ingest read it; None if unavailable."""
+    from ingest.parse.normalize import normalize_text
+    from ingest.parse.pdf import PdfFile, extract_page_text
+
     try:
         stat = os.stat(source)
-        document = _parsed(source, stat.st_mtime, stat.st_size)
+        opened = _opened(source, stat.st_mtime, stat.st_size)
+        if isinstance(opened, PdfFile):  # one page, the same way ingest reads it: no need to read the book
+            if not 1 <= page <= opened.page_count:
+                return None
+            return opened.page_labels()[page - 1], normalize_text(extract_page_text(opened.reader, page - 1, source))
+        return next(((p.label, p.text) for p in opened.pages if p.number == page), None)
     except Exception:  # moved, deleted or unreadable since ingest: the caller falls back to the passage
         log.info("cannot re-read %s for the page view", source, exc_info=True)
         return None
-    for candidate in document.pages:
-        if candidate.number == page:
-            return candidate.label, candidate.text
-    return None
 
 
 def page_image(source: str, page: int, dpi: int = 80):

@@ -58,7 +58,7 @@ class PowerCache:
     """Remembers power tables between pieces at inference, where the parameters do not change.
 
     Streaming a document calls the same piece length over and over; recomputing exp/cos/sin of (H, n, T) each
-    time dominated CPU encoding. Never used while gradients are on; cleared whenever a parameter changes.
+    time dominated CPU encoding. CPU only, never while gradients are on; cleared whenever a parameter changes.
     """
 
     def __init__(self, owner: nn.Module, max_entries: int = 8):
@@ -68,7 +68,7 @@ class PowerCache:
         self.version = None
 
     def __call__(self, dtA: torch.Tensor, positions: torch.Tensor):
-        if torch.is_grad_enabled():
+        if torch.is_grad_enabled() or dtA.device.type != "cpu":  # GPUs recompute faster than they can hold tables
             return powers(dtA, positions)
         version = tuple(p._version for p in self.owner[0].parameters()) + (dtA.device,)
         if version != self.version:

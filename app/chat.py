@@ -1,0 +1,93 @@
+"""Conversation helpers: follow-up questions made standalone, and optional prose answers from any LangChain
+chat model (BaseChatModel) grounded only in the retrieved passages, citing them as [1], [2], ...
+
+Without a chat model a follow-up is resolved lexically: a question that leans on an earlier turn (a pronoun,
+"what about ...", or almost no content words) gets the content words of the previous question appended, which
+is what retrieval and sentence scoring need; with one, the model rewrites it as a standalone question.
+"""
+from __future__ import annotations
+
+import re
+from typing import Iterator
+
+from app.answer import Passage
+from app.text_utils import STOPWORDS, clean_pdf_text
+
+_DEPENDENT = re.compile(r"\b(it|its|they|them|their|this|that|these|those|he|him|his|she|her|hers|there|one|ones|"
+                        r"same|former|latter|else|too|also)\b|^\s*(and|but|or|what about|how about|why|so)\b", re.I)
+_CONTENT = re.compile(r"[^\W_][\w.'’-]*")
+
+PROSE_SYSTEM = ("You answer questions using only the numbered passages given. Cite every claim with the passage "
+                "number in square brackets, like [1] or [2][3]. If the passages do not contain the answer, reply "
+                "exactly: The documents do not contain the answer. Be concise (at most 4 sentences).")
+CONDENSE_SYSTEM = ("Rewrite the user's last question as a standalone question, resolving pronouns and references "
+                   "from the conversation. Reply with the question only.")
+
+
+def _turns(history) -> list[tuple[str, str | None]]:
+    """History as (question, answer) pairs: accepts tuples, dicts {"question", "answer"} or QAResult objects."""
+    out = []
+    for turn in history or []:
+        if isinstance(turn, dict):
+            out.append((turn.get("question", ""), turn.get("answer")))
+        elif isinstance(turn, (tuple, list)):
+            out.append((turn[0], turn[1] if len(turn) > 1 else None))
+        else:
+            out.append((getattr(turn, "question", ""), getattr(turn, "answer", None)))
+    return [(q, a) for q, a in out if q]
+
+
+def _content_words(text: str) -> list[str]:
+    return [w for w in _CONTENT.findall(text) if w.lower() not in STOPWORDS and len(w) > 1]
+
+
+def is_follow_up(question: str) -> bool:
+    """Does the question lean on an earlier turn (a pronoun, 'what about', or fewer than two content words)?"""
+    return bool(_DEPENDENT.search(question)) or len(_content_words(question)) < 2
+
+
+def resolve_follow_up(question: str, history=None, chat_model=None) -> str:
+    """A standalone version of `question` given earlier turns (unchanged when there are none or it stands alone)."""
+    turns = _turns(history)
+    if not turns or not is_follow_up(question):
+        return question
+    if chat_model is not None:
+        try:
+            from langchain_core.messages import HumanMessage, SystemMessage
+            conversation = "\n".join(f"Q: {q}\nA: {a or '(no answer)'}" for q, a in turns[-3:])
+            reply = chat_model.invoke([SystemMessage(CONDENSE_SYSTEM),
+                                       HumanMessage(f"{conversation}\n\nLast question: {question}")])
+            rewritten = " ".join(str(getattr(reply, "content", reply)).split())
+            if rewritten:
+                return rewritten
+        except Exception:  # a failing chat model must not break question answering
+            pass
+    previous = turns[-1][0]
+    have = {w.lower() for w in _content_words(question)}
+    extra = [w for w in _content_words(previous) if w.lower() not in have]
+    return f"{question.rstrip()} ({' '.join(extra)})" if extra else question
+
+
+def prose_messages(question: str, passages: list[Passage]):
+    """The messages for a grounded prose answer: system rules, then the numbered passages and the question."""
+    from langchain_core.messages import HumanMessage, SystemMessage
+    blocks = []
+    for i, p in enumerate(passages, start=1):
+        where = f"{p.source.rsplit('/', 1)[-1]}" + (f", p. {p.page_label_start or p.page_start}" if p.page_start else "")
+        blocks.append(f"[{i}] ({where})\n{clean_pdf_text(p.text)}")
+    return [SystemMessage(PROSE_SYSTEM), HumanMessage("Passages:\n\n" + "\n\n".join(blocks) +
+                                                      f"\n\nQuestion: {question}")]
+
+
+def prose_answer(chat_model, question: str, passages: list[Passage]) -> str:
+    """A prose answer by the chat model from the passages only, citing them as [n]."""
+    reply = chat_model.invoke(prose_messages(question, passages))
+    return str(getattr(reply, "content", reply)).strip()
+
+
+def stream_prose(chat_model, question: str, passages: list[Passage]) -> Iterator[str]:
+    """The prose answer as it is written: yields the text so far after each streamed piece."""
+    text = ""
+    for piece in chat_model.stream(prose_messages(question, passages)):
+        text += str(getattr(piece, "content", piece))
+        yield text

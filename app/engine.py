@@ -1,0 +1,190 @@
+"""The question-answering engine: hybrid retrieval -> extractive answer with citations, or an abstention.
+
+    engine = QAEngine.open(db=None, collection="default")
+    result = engine.ask("How do I set the x range?")      # QAResult: answer (None = not in the corpus),
+                                                           # citations, passages best first (with highlights)
+
+Each stage beyond BM25 + our dense retrieval is switchable in EngineConfig, so the evaluation can show what
+each one buys (see app/evaluate.py). An optional LangChain chat model adds a prose answer; the extractive
+answer stays the default and is always computed.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Iterator
+
+from app.answer import AnswerConfig, Passage, extract_answer
+from app.chat import prose_answer, resolve_follow_up, stream_prose
+from app.retrieval import HybridRetriever, RetrievalConfig, default_cache_dir
+
+NOT_FOUND = "The documents do not contain the answer."
+
+
+@dataclass
+class EngineConfig:
+    retrieval: RetrievalConfig = field(default_factory=RetrievalConfig)
+    answer: AnswerConfig = field(default_factory=AnswerConfig)
+    semantic_answer: bool = True   # MiniLM cosine rescoring of candidate sentences + abstention signal
+    cross_encoder: bool = False    # int8 ms-marco cross-encoder on candidate sentences (1-2 s/query on 2 cores)
+    answer_passages: int = 5       # passages searched for the answer sentence
+    max_words: int = 60
+    checkpoint: str | None = None  # model directory (None: the shipped checkpoint)
+
+    def needs_model(self) -> bool:
+        return self.retrieval.dense
+
+    def needs_minilm(self) -> bool:
+        r = self.retrieval
+        return self.semantic_answer or r.minilm_rescore or r.minilm_index
+
+
+@dataclass
+class QAResult:
+    question: str
+    answer: str | None                  # None: the corpus does not contain the answer
+    citations: list[dict]               # {"source", "page", "page_label", "section", "text"}
+    passages: list[Passage]             # best first; .highlights = answer spans in .text
+    timings: dict[str, float] = field(default_factory=dict)  # milliseconds per stage, "total_ms"
+    confidence: float | None = None
+    resolved_question: str | None = None  # the standalone question when a follow-up was resolved
+    prose: str | None = None            # the chat model's answer, when one was given
+
+    def to_json(self) -> dict:
+        """The CLI's JSON object for this question."""
+        return {
+            "question": self.question,
+            "answer": self.answer,
+            "citations": [{"source": c.get("source", ""), "page": c.get("page"), "page_label": c.get("page_label"),
+                           "section": c.get("section"), "text": c.get("text", "")} for c in self.citations],
+            "passages": [{"source": p.source, "page_start": p.page_start, "page_end": p.page_end, "text": p.text,
+                          "score": round(float(p.score), 6)} for p in self.passages],
+            **({"prose": self.prose} if self.prose is not None else {}),
+            **({"resolved_question": self.resolved_question}
+               if self.resolved_question and self.resolved_question != self.question else {}),
+        }
+
+
+class QAEngine:
+    """Answers questions over one collection of a Store (ingest.store.Store or anything with its query API)."""
+
+    def __init__(self, store, collection: str = "default", model=None, tokenizer=None,
+                 config: EngineConfig | None = None, *, cache_dir: str | Path | None = None, minilm=None,
+                 chat_model=None, reranker=None):
+        self.store, self.collection = store, collection
+        self.config = config or EngineConfig()
+        self.chat_model = chat_model
+        store.collection(collection)  # StoreError (one line) when it does not exist
+        if self.config.needs_model() and model is None:
+            from nonattn_core import NonAttnLM
+            model = NonAttnLM.from_pretrained(self.config.checkpoint)
+        if (model is not None or self.config.needs_model()) and tokenizer is None:
+            from nonattn_core import Tokenizer
+            tokenizer = Tokenizer()
+        if self.config.needs_minilm() and minilm is None:
+            from app.sentence_scorer import MiniLM
+            minilm = MiniLM.load()
+        if self.config.cross_encoder and reranker is None:
+            from app.rerank import CrossEncoderReranker
+            reranker = CrossEncoderReranker.load()
+        self.model, self.tokenizer, self.minilm, self.reranker = model, tokenizer, minilm, reranker
+        cache = Path(cache_dir) if cache_dir is not None else default_cache_dir(store)
+        self.retriever = HybridRetriever(store, collection, self.config.retrieval, model=model, tokenizer=tokenizer,
+                                         minilm=minilm, cache_dir=cache)
+        self._warm_up()
+
+    @classmethod
+    def open(cls, db=None, host=None, port=None, collection: str = "default", **kwargs) -> "QAEngine":
+        """Open the Store (embedded under `db`, or a Chroma server) and an engine on one of its collections."""
+        from ingest.store import Store
+        return cls(Store.open(db=db, host=host, port=port), collection, **kwargs)
+
+    def _warm_up(self) -> None:
+        """First calls of torch / MiniLM are slow; pay that at open, not on the first question."""
+        if self.model is not None:
+            self.model.embed_texts([self.tokenizer.encode("warm up")])
+        if self.minilm is not None:
+            self.minilm.encode(["warm up"], cache=False)
+
+    def refresh(self) -> bool:
+        """Rebuild the lexical index when the collection changed since open; True when it did."""
+        if str(self.store.version(self.collection)) == self.retriever.version:
+            return False
+        self.retriever = HybridRetriever(self.store, self.collection, self.config.retrieval, model=self.model,
+                                         tokenizer=self.tokenizer, minilm=self.minilm,
+                                         cache_dir=self.retriever.cache_dir)
+        return True
+
+    def with_config(self, config: EngineConfig) -> "QAEngine":
+        """A copy answering with another config, sharing the loaded models (for the evaluation's comparison)."""
+        engine = object.__new__(QAEngine)
+        engine.__dict__.update(self.__dict__)
+        engine.config = config
+        engine.retriever = replace_retriever(self.retriever, config.retrieval)
+        return engine
+
+    # ---- questions -----------------------------------------------------------------------------------------
+    def retrieve(self, question: str, k: int = 5, doc_ids=None) -> list[Passage]:
+        """Passages only (best first): what the LangChain retriever returns."""
+        return self.retriever.search(question, k, doc_ids=doc_ids)
+
+    def ask(self, question: str, k: int = 5, doc_ids=None, history=None) -> QAResult:
+        """Answer a question (a follow-up is resolved against `history`, earlier (question, answer) turns)."""
+        result = None
+        for item in self._ask(question, k, doc_ids, history, stream=False):
+            result = item
+        return result
+
+    def ask_stream(self, question: str, k: int = 5, doc_ids=None, history=None) -> Iterator[str | QAResult]:
+        """Yields the answer text as it grows (str), then the final QAResult."""
+        yield from self._ask(question, k, doc_ids, history, stream=True)
+
+    def _ask(self, question: str, k: int, doc_ids, history, stream: bool) -> Iterator[str | QAResult]:
+        started = time.perf_counter()
+        timings: dict[str, float] = {}
+        query = resolve_follow_up(question, history, self.chat_model)
+        doc_ids = list(doc_ids) if doc_ids else None
+        depth = max(k, self.config.answer_passages)
+        passages = self.retriever.search(query, depth, doc_ids=doc_ids, timings=timings) if query.strip() else []
+        t = time.perf_counter()
+        answer = extract_answer(query, passages[: self.config.answer_passages], self.config.max_words,
+                                idf=self.retriever.bm25.term_idf, reranker=self.reranker,
+                                config=self.config.answer,
+                                semantic=self.minilm if self.config.semantic_answer else None)
+        timings["answer_ms"] = (time.perf_counter() - t) * 1000
+        for index, start, end in (answer.sentences if answer else []):
+            passages[index].highlights.append((start, end))
+        passages = passages[:k]
+        result = QAResult(question=question, answer=answer.text if answer else None,
+                          citations=answer.citations if answer else [], passages=passages,
+                          confidence=answer.confidence if answer else None, resolved_question=query,
+                          timings=timings)
+        if stream:
+            yield result.answer or NOT_FOUND
+        if self.chat_model is not None and passages:
+            t = time.perf_counter()
+            if stream:
+                for text in stream_prose(self.chat_model, query, passages):
+                    result.prose = text
+                    yield text
+            else:
+                result.prose = prose_answer(self.chat_model, query, passages)
+            timings["prose_ms"] = (time.perf_counter() - t) * 1000
+        timings["total_ms"] = (time.perf_counter() - started) * 1000
+        yield result
+
+
+def replace_retriever(retriever: HybridRetriever, config: RetrievalConfig) -> HybridRetriever:
+    """The same loaded index under another RetrievalConfig (the MiniLM index is built if newly asked for)."""
+    clone = object.__new__(HybridRetriever)
+    clone.__dict__.update(retriever.__dict__)
+    clone.config = config
+    if config.minilm_index and clone._minilm_matrix is None:
+        clone._minilm_matrix = clone._load_minilm_index()
+    if not config.minilm_index:
+        clone._minilm_matrix = None
+    return clone
+
+
+__all__ = ["QAEngine", "EngineConfig", "QAResult", "RetrievalConfig", "AnswerConfig", "NOT_FOUND", "replace"]

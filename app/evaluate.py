@@ -1,0 +1,161 @@
+"""QA evaluation of the engine on a JSONL dev set, and the side-by-side comparison of retrieval set-ups.
+
+    nonattn-qa eval examples/devset.jsonl [--collection NAME] [--db DIR] [--json] [--verbose]
+    python -m app.evaluate --compare [--db DIR] [--devset FILE]
+
+--compare ingests the dev set's documents (examples/fetch_docs.py) into the collection `devset` of a scratch DB
+(~/.cache/nonattn-qa/devset-db unless --db; skipped when already there), then prints one row per set-up:
+BM25 alone, MiniLM dense alone, our model's dense alone, the full engine, and the full engine with one stage
+switched off or added, so each stage's contribution is visible.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+
+from app.metrics import score_item, summarize
+
+ROOT = Path(__file__).resolve().parent.parent
+DEVSET = ROOT / "examples" / "devset.jsonl"
+COLUMNS = ["n", "hit@1", "hit@5", "page_acc", "answer_hit", "abstain_acc", "false_abstain", "p50_ms", "p95_ms"]
+
+
+class EvalFileError(ValueError):
+    """The dev-set file cannot be read (a user error: one line, exit code 2)."""
+
+
+def load_items(path: str | Path) -> list[dict]:
+    """The dev-set lines as dicts; EvalFileError names the file and line of the first bad one."""
+    try:
+        lines = Path(path).read_text(encoding="utf-8").splitlines()
+    except OSError as error:
+        raise EvalFileError(f"{path}: cannot read ({error.strerror or error})") from None
+    items = []
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            item = json.loads(line)
+        except json.JSONDecodeError as error:
+            raise EvalFileError(f"{path}:{number}: not JSON ({error.msg})") from None
+        if not isinstance(item, dict) or not isinstance(item.get("question"), str):
+            raise EvalFileError(f"{path}:{number}: expected an object with a \"question\" string")
+        item.setdefault("answers", [])
+        item.setdefault("evidence", None)
+        item.setdefault("page", None)
+        items.append(item)
+    return items
+
+
+def evaluate(engine, items: list[dict], k: int = 5, verbose: bool = False, out=sys.stdout) -> dict:
+    """Run every question through engine.ask and summarise the metrics of app.metrics (plus latency)."""
+    outcomes, latencies = [], []
+    for item in items:
+        t = time.perf_counter()
+        result = engine.ask(item["question"], k=k)
+        latencies.append(time.perf_counter() - t)
+        cited = result.citations[0]["page"] if result.citations else None
+        outcome = score_item(item, [p.text for p in result.passages], result.answer, cited)
+        outcomes.append(outcome)
+        if verbose:
+            flags = " ".join(f"{m}={int(outcome[m])}" for m in ("hit@1", "hit@5", "page", "answer_hit", "abstain_ok")
+                             if outcome[m] is not None)
+            print(f"{item.get('id', ''):5} {item.get('kind', ''):12} {flags:52} conf={result.confidence} "
+                  f"| {item['question']}\n      -> {(result.answer or '')[:160]!r}", file=out)
+    return summarize(outcomes, latencies)
+
+
+def format_table(rows: dict[str, dict]) -> str:
+    """One line per set-up, the metric columns of COLUMNS."""
+    lines = [f"{'setting':34}" + "".join(f"{c:>13}" for c in COLUMNS)]
+    for name, s in rows.items():
+        cells = []
+        for c in COLUMNS:
+            value = s.get(c, float("nan"))
+            cells.append(f"{value:>13.0f}" if c == "n" else f"{value:>13.1f}" if c.endswith("_ms") else f"{value:>13.3f}")
+        lines.append(f"{name:34}" + "".join(cells))
+    return "\n".join(lines)
+
+
+def setups(base):
+    """The compared EngineConfigs, derived from the full engine's config `base`."""
+    r = base.retrieval
+    lexical_only = dict(semantic_answer=False)
+    return {
+        "bm25 alone": replace(base, retrieval=replace(r, dense=False), **lexical_only),
+        "minilm dense alone": replace(base, retrieval=replace(r, bm25=False, dense=False, minilm_index=True),
+                                      **lexical_only),
+        "our dense alone": replace(base, retrieval=replace(r, bm25=False, dense=True), **lexical_only),
+        "full engine": base,
+        "full - semantic answer": replace(base, semantic_answer=False),
+        "full - neighbour context": replace(base, retrieval=replace(r, neighbours=False)),
+        "full - our dense": replace(base, retrieval=replace(r, dense=False)),
+        "full + minilm rescore top20": replace(base, retrieval=replace(r, minilm_rescore=True)),
+        "full + minilm index (3rd list)": replace(base, retrieval=replace(r, minilm_index=True)),
+    }
+
+
+def compare(db: str | None, devset: Path, k: int = 5, only: list[str] | None = None, verbose: bool = False) -> str:
+    """Ingest the dev documents into a scratch DB if needed, evaluate every set-up, return the table."""
+    from app.engine import EngineConfig, QAEngine
+    from ingest.pipeline import IngestOptions, ingest_paths
+    from ingest.store import Store
+
+    sys.path.insert(0, str(ROOT))
+    from examples.fetch_docs import fetch
+
+    items = load_items(devset)
+    db = db or str(Path.home() / ".cache" / "nonattn-qa" / "devset-db")
+    store = Store.open(db=db)
+    paths = [str(fetch(name)) for name in sorted({item["doc"] for item in items})]
+    summary = ingest_paths(paths, store, "devset", IngestOptions())
+    if summary.failed:
+        raise SystemExit(f"error: ingest failed: {summary.failed}")
+    full = QAEngine(store, "devset", config=EngineConfig())
+    rows = {}
+    for name, config in setups(full.config).items():
+        if only and name not in only:
+            continue
+        engine = full.with_config(config)
+        engine.ask("warm up question")
+        rows[name] = evaluate(engine, items, k=k, verbose=verbose)
+        print(format_table({name: rows[name]}).splitlines()[1], flush=True)
+    return format_table(rows)
+
+
+def run_eval_command(args) -> int:
+    """`nonattn-qa eval FILE.jsonl`: the metrics of the engine on one collection."""
+    from app.ask_cli import open_engine, user_errors
+
+    with user_errors():
+        items = load_items(args.file)
+        engine = open_engine(args)
+        summary = evaluate(engine, items, k=args.k, verbose=args.verbose and not args.json, out=sys.stdout)
+    if args.json:
+        print(json.dumps(summary, indent=2))
+    else:
+        print(format_table({f"{args.collection}": summary}))
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--compare", action="store_true", help="print the side-by-side table of set-ups")
+    parser.add_argument("--db", default=None, help="scratch DB for the dev documents")
+    parser.add_argument("--devset", type=Path, default=DEVSET)
+    parser.add_argument("-k", type=int, default=5)
+    parser.add_argument("--only", action="append", help="evaluate only this set-up (repeatable)")
+    parser.add_argument("--verbose", action="store_true")
+    args = parser.parse_args(argv)
+    if not args.compare:
+        parser.error("nothing to do: pass --compare (or use `nonattn-qa eval FILE`)")
+    print(compare(args.db, args.devset, k=args.k, only=args.only, verbose=args.verbose))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

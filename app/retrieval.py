@@ -1,0 +1,292 @@
+"""Hybrid retrieval over a collection: BM25 + the model's dense embeddings (Chroma), fused by weighted RRF.
+
+    ranked lists   bm25 (lexical, built from store.iter_chunks, cached on disk by collection version)
+                   dense (the question embedded by our model, nearest chunk embeddings in Chroma)
+                   minilm (optional: MiniLM cosine of the question to the top fused passages, or to a
+                   whole-collection MiniLM index, for comparison)
+    fusion         weighted reciprocal rank fusion (app.fusion)
+    passages       each fused chunk grown to sentence boundaries with the neighbouring chunks' text, so an
+                   answer sentence cut by a 256-token window boundary is whole again; pages follow the text.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import pickle
+import re
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from app.answer import Passage
+from app.bm25 import BM25Index
+from app.fusion import reciprocal_rank_fusion
+
+_CACHE_FORMAT = 2
+PAGE_SEPARATOR = "\n\n"  # how ingest joins page texts (ingest.documents.PAGE_SEPARATOR)
+_SENTENCE_END = re.compile(r"[.!?][\"'’”)\]]*\s|\n\s*\n")
+
+
+@dataclass
+class RetrievalConfig:
+    bm25: bool = True
+    dense: bool = True                 # our model's question embedding against the stored chunk embeddings
+    minilm_rescore: bool = False       # MiniLM cosine of the question to the top `rescore_top` fused passages
+    minilm_index: bool = False         # MiniLM over every chunk (built once per collection version; slow on CPU)
+    candidates: int = 50               # depth of each ranked list before fusion
+    rrf_k: float = 60.0
+    w_bm25: float = 1.0
+    w_dense: float = 0.5               # our small model is weaker than BM25 on the dev set; it breaks ties
+    w_minilm: float = 1.0
+    rescore_top: int = 20
+    neighbours: bool = True            # grow passages to sentence boundaries from the adjacent chunks
+    neighbour_chars: int = 400         # at most this much text taken from each neighbour
+    index_section: bool = True         # BM25 sees the chunk's section title too (the passage text does not)
+
+
+class ChunkTable:
+    """Every chunk of a collection in memory: ids, texts, metadata, and (doc_id, chunk_index) -> row."""
+
+    def __init__(self, ids: list[str], texts: list[str], metadatas: list[dict]):
+        self.ids, self.texts, self.metadatas = ids, texts, metadatas
+        self.row = {chunk_id: r for r, chunk_id in enumerate(ids)}
+        self.by_position = {(m.get("doc_id"), int(m.get("chunk_index", -1))): r for r, m in enumerate(metadatas)}
+        self.doc_rows: dict[str, list[int]] = {}
+        for r, m in enumerate(metadatas):
+            self.doc_rows.setdefault(m.get("doc_id", ""), []).append(r)
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def ids_of_docs(self, doc_ids) -> set[str]:
+        return {self.ids[r] for d in doc_ids for r in self.doc_rows.get(d, [])}
+
+
+def cache_key(location: str, collection: str) -> str:
+    return hashlib.sha256(f"{location}\0{collection}".encode()).hexdigest()[:16]
+
+
+def default_cache_dir(store) -> Path:
+    """Next to an embedded DB (<db>/.qa-cache); for a server, the per-user cache directory."""
+    location = str(getattr(store, "location", "") or "")
+    if location and Path(location).is_dir():
+        return Path(location) / ".qa-cache"
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "nonattn-qa" / "qa-cache"
+
+
+def load_lexical_index(store, collection: str, cache_dir: Path | None, index_section: bool = True
+                       ) -> tuple[ChunkTable, BM25Index, str]:
+    """The chunk table and BM25 index of a collection, from the on-disk cache when its version matches."""
+    version = str(store.version(collection))
+    path = None
+    if cache_dir is not None:
+        path = Path(cache_dir) / f"{cache_key(str(getattr(store, 'location', '')), collection)}.lexical.pkl"
+        if path.is_file():
+            try:
+                with open(path, "rb") as f:
+                    state = pickle.load(f)
+                if (state.get("format"), state.get("version"), state.get("index_section")) == \
+                        (_CACHE_FORMAT, version, index_section):
+                    return ChunkTable(state["ids"], state["texts"], state["metadatas"]), state["bm25"], version
+            except Exception:  # a corrupt or foreign cache file is rebuilt, never fatal
+                pass
+    ids, texts, metadatas = [], [], []
+    for chunk in store.iter_chunks(collection):
+        ids.append(chunk.id)
+        texts.append(chunk.text)
+        metadatas.append(dict(chunk.metadata))
+    index_texts = [(m.get("section") or "") + "\n" + t if index_section else t for t, m in zip(texts, metadatas)]
+    bm25 = BM25Index.build(index_texts, ids)
+    bm25.search("warm up")  # compiles the postings, so they are pickled compiled
+    if path is not None:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+            with open(tmp, "wb") as f:
+                pickle.dump({"format": _CACHE_FORMAT, "version": version, "index_section": index_section,
+                             "ids": ids, "texts": texts, "metadatas": metadatas, "bm25": bm25}, f,
+                            protocol=pickle.HIGHEST_PROTOCOL)
+            tmp.replace(path)
+        except OSError:
+            pass  # read-only location: work without a cache
+    return ChunkTable(ids, texts, metadatas), bm25, version
+
+
+class HybridRetriever:
+    """question -> passages (best first), fusing the ranked lists switched on in RetrievalConfig."""
+
+    def __init__(self, store, collection: str, config: RetrievalConfig | None = None, model=None, tokenizer=None,
+                 minilm=None, cache_dir: Path | None = None):
+        self.store, self.collection = store, collection
+        self.config = config or RetrievalConfig()
+        self.model, self.tokenizer, self.minilm = model, tokenizer, minilm
+        self.cache_dir = cache_dir
+        self.table, self.bm25, self.version = load_lexical_index(store, collection, cache_dir,
+                                                                 self.config.index_section)
+        self._minilm_matrix = None
+        if self.config.minilm_index:
+            self._minilm_matrix = self._load_minilm_index()
+
+    # ---- ranked lists --------------------------------------------------------------------------------------
+    def bm25_ranking(self, question: str, n: int, doc_ids=None) -> list[str]:
+        allowed = self.table.ids_of_docs(doc_ids) if doc_ids is not None else None
+        return [chunk_id for chunk_id, _ in self.bm25.search(question, n, allowed_ids=allowed)]
+
+    def dense_ranking(self, question: str, n: int, doc_ids=None) -> list[str]:
+        vector = self.model.embed_texts([self.tokenizer.encode(question)])[0]
+        hits = self.store.query(self.collection, vector.tolist(), n, doc_ids=list(doc_ids) if doc_ids else None)
+        return [hit.id for hit in hits]
+
+    def minilm_index_ranking(self, question: str, n: int, doc_ids=None) -> list[str]:
+        scores = self._minilm_matrix @ self.minilm.encode([question])[0]
+        if doc_ids is not None:
+            mask = np.zeros(len(scores), dtype=bool)
+            mask[[r for d in doc_ids for r in self.table.doc_rows.get(d, [])]] = True
+            scores = np.where(mask, scores, -np.inf)
+        top = np.argsort(-scores)[:n]
+        return [self.table.ids[r] for r in top if np.isfinite(scores[r])]
+
+    def _load_minilm_index(self) -> np.ndarray:
+        path = None
+        if self.cache_dir is not None:
+            key = cache_key(str(getattr(self.store, "location", "")), self.collection)
+            path = Path(self.cache_dir) / f"{key}.{self.version}.minilm.npy"
+            if path.is_file():
+                matrix = np.load(path)
+                if len(matrix) == len(self.table):
+                    return matrix
+        matrix = self.minilm.encode(self.table.texts, batch_size=32, cache=False)
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            np.save(path, matrix)
+        return matrix
+
+    # ---- search --------------------------------------------------------------------------------------------
+    def search(self, question: str, k: int = 5, doc_ids=None, timings: dict | None = None) -> list[Passage]:
+        """The k best passages for the question, optionally only from some documents (doc ids)."""
+        cfg = self.config
+        timings = timings if timings is not None else {}
+        ranked: dict[str, list[str]] = {}
+        weights = {"bm25": cfg.w_bm25, "dense": cfg.w_dense, "minilm": cfg.w_minilm}
+        t = time.perf_counter()
+        if cfg.bm25:
+            ranked["bm25"] = self.bm25_ranking(question, cfg.candidates, doc_ids)
+            timings["bm25_ms"] = (time.perf_counter() - t) * 1000
+        if cfg.dense and self.model is not None:
+            t = time.perf_counter()
+            ranked["dense"] = self.dense_ranking(question, cfg.candidates, doc_ids)
+            timings["dense_ms"] = (time.perf_counter() - t) * 1000
+        if self._minilm_matrix is not None:
+            t = time.perf_counter()
+            ranked["minilm"] = self.minilm_index_ranking(question, cfg.candidates, doc_ids)
+            timings["minilm_index_ms"] = (time.perf_counter() - t) * 1000
+        t = time.perf_counter()
+        fused = reciprocal_rank_fusion(ranked, weights, k=cfg.rrf_k)
+        if cfg.minilm_rescore and self.minilm is not None and fused:
+            top = fused[: cfg.rescore_top]
+            sims = self.minilm.similarity(question, [self.table.texts[self.table.row[f.id]] for f in top])
+            ranked["minilm"] = [f.id for _, f in sorted(zip(sims, top), key=lambda x: -x[0])]
+            fused = reciprocal_rank_fusion(ranked, weights, k=cfg.rrf_k)
+            timings["minilm_rescore_ms"] = (time.perf_counter() - t) * 1000
+        passages = [self.passage(self.table.row[f.id], f.score) for f in fused[:k] if f.id in self.table.row]
+        timings["fuse_ms"] = (time.perf_counter() - t) * 1000
+        return passages
+
+    # ---- passages ------------------------------------------------------------------------------------------
+    def passage(self, row: int, score: float = 0.0) -> Passage:
+        """The chunk at `row` as a Passage, with neighbour text up to sentence boundaries and page breaks."""
+        meta, text = self.table.metadatas[row], self.table.texts[row]
+        doc_id, index = meta.get("doc_id", ""), int(meta.get("chunk_index", 0))
+        prefix = suffix = ""
+        prev_meta = next_meta = None
+        if self.config.neighbours:
+            prev_row = self.table.by_position.get((doc_id, index - 1))
+            next_row = self.table.by_position.get((doc_id, index + 1))
+            if prev_row is not None and not _starts_sentence(text):
+                prefix, prev_meta = _tail_from_sentence_start(self.table.texts[prev_row], self.config.neighbour_chars), \
+                    self.table.metadatas[prev_row]
+            if next_row is not None and not _ends_sentence(text):
+                suffix, next_meta = _head_to_sentence_end(self.table.texts[next_row], self.config.neighbour_chars), \
+                    self.table.metadatas[next_row]
+        page_start = int(meta.get("page_start") or 0) or None
+        page_end = int(meta.get("page_end") or 0) or page_start
+        label_start, label_end = meta.get("page_label_start") or None, meta.get("page_label_end") or None
+        breaks: list[tuple[int, int, str | None]] = []
+        if prefix and prev_meta is not None:
+            prev_page = int(prev_meta.get("page_end") or 0) or page_start
+            if prev_page != page_start:  # the prefix is on the previous chunk's last page
+                breaks.append((len(prefix), page_start, label_start))
+                page_start, label_start = prev_page, prev_meta.get("page_label_end") or None
+        breaks += [(len(prefix) + offset, page, label) for offset, page, label in _chunk_page_breaks(text, meta)]
+        if suffix and next_meta is not None:
+            next_page = int(next_meta.get("page_start") or 0) or page_end
+            if next_page != page_end:
+                breaks.append((len(prefix) + len(text), next_page, next_meta.get("page_label_start") or None))
+                page_end, label_end = next_page, next_meta.get("page_label_start") or None
+        return Passage(id=self.table.ids[row], text=prefix + text + suffix, source=meta.get("source", ""),
+                       page_start=page_start, page_end=page_end, page_label_start=label_start,
+                       page_label_end=label_end, section=meta.get("section") or None, score=float(score),
+                       page_breaks=breaks, doc_id=doc_id, title=meta.get("title", ""),
+                       chunk_span=(len(prefix), len(prefix) + len(text)))
+
+
+def _starts_sentence(text: str) -> bool:
+    stripped = text.lstrip()
+    return not stripped or text[: len(text) - len(stripped)].count("\n") >= 2 or \
+        (text[:1].isspace() and stripped[0].isupper())
+
+
+def _ends_sentence(text: str) -> bool:
+    stripped = text.rstrip()
+    return not stripped or stripped[-1] in ".!?\"'’”)]" and text[len(stripped):].count("\n") >= 1
+
+
+def _tail_from_sentence_start(text: str, max_chars: int) -> str:
+    """The end of `text` from the start of its last sentence (at most max_chars, cut at a space)."""
+    window = text[-max_chars:]
+    ends = list(_SENTENCE_END.finditer(window))
+    if ends:
+        return window[ends[-1].end():]
+    space = window.find(" ")
+    return window[space + 1:] if 0 <= space < len(window) - 1 and len(text) > max_chars else window
+
+
+def _head_to_sentence_end(text: str, max_chars: int) -> str:
+    """The start of `text` up to the end of its first sentence (at most max_chars, cut at a space)."""
+    window = text[:max_chars]
+    end = _SENTENCE_END.search(window)
+    if end:
+        return window[: end.end()].rstrip()
+    space = window.rfind(" ")
+    return window[:space] if space > 0 and len(text) > max_chars else window
+
+
+def _chunk_page_breaks(text: str, meta: dict) -> list[tuple[int, int, str | None]]:
+    """(offset, page, label) where a page after the chunk's first begins inside its text.
+
+    The store keeps only the first and last page of a chunk; pages are joined by a blank line, so the breaks are
+    the blank lines (PDF page texts rarely contain one themselves; if they do, the last ones are taken).
+    """
+    first, last = int(meta.get("page_start") or 0), int(meta.get("page_end") or 0)
+    if not first or last <= first:
+        return []
+    gaps = [m.end() for m in re.finditer(r"\n\n", text)]
+    n = last - first
+    gaps = gaps[-n:] if len(gaps) >= n else gaps
+    pages = list(range(last - len(gaps) + 1, last + 1))
+    labels = [None] * len(pages)
+    if pages and pages[-1] == last:
+        labels[-1] = meta.get("page_label_end") or None
+    return [(offset, page, label if label is not None else _guess_label(meta, page))
+            for offset, page, label in zip(gaps, pages, labels)]
+
+
+def _guess_label(meta: dict, page: int) -> str | None:
+    """Printed label of an inner page: numeric labels count on from the first page's label."""
+    start_label, first = meta.get("page_label_start"), int(meta.get("page_start") or 0)
+    if start_label and str(start_label).isdigit():
+        return str(int(start_label) + page - first)
+    return str(page)
