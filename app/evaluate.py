@@ -89,11 +89,11 @@ def setups(base):
         "bm25 alone": replace(base, retrieval=replace(r, dense=False), **lexical_only),
         "minilm dense alone": replace(base, retrieval=replace(r, bm25=False, dense=False, minilm_index=True),
                                       **lexical_only),
-        "our dense alone": replace(base, retrieval=replace(r, bm25=False, dense=True), **lexical_only),
+        "our dense alone": replace(base, retrieval=replace(r, bm25=False, dense=True, w_dense=1.0), **lexical_only),
         "full engine": base,
-        "full - semantic answer": replace(base, semantic_answer=False),
+        "full + semantic answer (MiniLM)": replace(base, semantic_answer=True),
         "full - neighbour context": replace(base, retrieval=replace(r, neighbours=False)),
-        "full - our dense": replace(base, retrieval=replace(r, dense=False)),
+        "full + our dense (w=0.1)": replace(base, retrieval=replace(r, dense=True, w_dense=0.1)),
         "full + minilm rescore top20": replace(base, retrieval=replace(r, minilm_rescore=True)),
         "full + minilm index (3rd list)": replace(base, retrieval=replace(r, minilm_index=True)),
     }
@@ -115,7 +115,8 @@ def compare(db: str | None, devset: Path, k: int = 5, only: list[str] | None = N
     summary = ingest_paths(paths, store, "devset", IngestOptions())
     if summary.failed:
         raise SystemExit(f"error: ingest failed: {summary.failed}")
-    full = QAEngine(store, "devset", config=EngineConfig())
+    from nonattn_core import NonAttnLM
+    full = QAEngine(store, "devset", model=NonAttnLM.from_pretrained(), config=EngineConfig())
     rows = {}
     for name, config in setups(full.config).items():
         if only and name not in only:

@@ -80,9 +80,14 @@ class NonAttnRetriever(BaseRetriever):
     def _get_engine(self):
         with self._lock:
             if self._engine is None:
-                from app.engine import QAEngine
+                from app.engine import EngineConfig, QAEngine
 
-                self._engine = QAEngine.open(db=self.db, host=self.host, port=self.port, collection=self.collection)
+                # Retrieval only: no answer extraction, so no sentence model; the embedding model is shared.
+                self._engine = QAEngine.open(db=self.db, host=self.host, port=self.port, collection=self.collection,
+                                             config=EngineConfig(semantic_answer=False),
+                                             model=_load_model(None, "cpu"), tokenizer=_tokenizer())
+            else:
+                self._engine.refresh()  # documents added or removed since: rebuild the lexical index
             return self._engine
 
     def _get_relevant_documents(

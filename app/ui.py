@@ -42,7 +42,12 @@ mark { background: #ffe066; color: inherit; padding: 0 1px; }
 .source-text, .page-text { white-space: pre-wrap; font-size: 0.92em; }
 .page-text { max-height: 640px; overflow-y: auto; border: 1px solid #ddd; padding: 8px; }
 .ui-error { color: #b00020; font-weight: 600; }
+#answer { border: 1px solid #ccd; border-radius: 6px; padding: 4px 12px; min-height: 2.5em; }
 """
+# After the page view changes: scroll its box so the first highlighted sentence is in sight.
+SCROLL_TO_MARK = """() => { setTimeout(() => {
+  const mark = document.querySelector('#page-view mark'); const box = mark && mark.closest('.page-text');
+  if (box) box.scrollTop = mark.offsetTop - box.offsetTop - 60; }, 50); }"""
 
 
 class UserError(Exception):
@@ -120,22 +125,26 @@ class QAService:
     max_upload_bytes: int = parse_size(DEFAULT_MAX_FILE_SIZE)
     _engines: dict[str, Any] = field(default_factory=dict)
     _lock: threading.RLock = field(default_factory=threading.RLock)
+    _ingest_lock: threading.Lock = field(default_factory=threading.Lock)
 
     def engine(self, collection: str) -> Any:
+        """The collection's engine, up to date with the store (documents may come from the CLI meanwhile)."""
         with self._lock:
-            if collection not in self._engines:
-                if self.engine_factory is not None:
-                    self._engines[collection] = self.engine_factory(collection)
-                else:
-                    from app.engine import QAEngine
+            engine = self._engines.get(collection)
+            if engine is None:
+                engine = self._engines[collection] = self._new_engine(collection)
+            else:
+                engine.refresh()
+            return engine
 
-                    self._engines[collection] = QAEngine(self.store, collection)
-            return self._engines[collection]
+    def _new_engine(self, collection: str) -> Any:
+        if self.engine_factory is not None:
+            return self.engine_factory(collection)
+        from app.engine import QAEngine
 
-    def forget_engine(self, collection: str) -> None:
-        """After an ingest or a delete: the next question rebuilds the engine (its BM25 index) from the store."""
-        with self._lock:
-            self._engines.pop(collection, None)
+        loaded = next(iter(self._engines.values()), None)  # share the models an earlier engine loaded
+        shared = {name: getattr(loaded, name) for name in ("model", "tokenizer", "minilm", "reranker")} if loaded else {}
+        return QAEngine(self.store, collection, **shared)
 
     def collections(self) -> list[str]:
         names = [getattr(c, "name", c) for c in self.store.collections()]
@@ -147,9 +156,8 @@ class QAService:
         return list(self.store.documents(collection))
 
     def delete_document(self, collection: str, doc_id: str) -> None:
-        with self._lock:
+        with self._ingest_lock:
             self.store.delete_document(collection, doc_id)
-            self.forget_engine(collection)
 
     def ingest(self, files: list[tuple[str, str]], collection: str, progress: Callable | None = None) -> Any:
         """files: (temporary path, original name) pairs, as Gradio hands them over. -> IngestSummary."""
@@ -169,11 +177,8 @@ class QAService:
                 raise UserError(f"{safe_upload_name(name)} is {size / 2**20:.1f} MB; the limit is "
                                 f"{self.max_upload_bytes / 2**20:.0f} MB")
         paths = [str(place_upload(temp_path, name, self.upload_dir)) for temp_path, name in files]
-        with self._lock:
-            try:
-                return ingest_paths(paths, self.store, collection=collection, progress=progress)
-            finally:
-                self.forget_engine(collection)
+        with self._ingest_lock:  # one write at a time; questions go on meanwhile (engines refresh by version)
+            return ingest_paths(paths, self.store, collection=collection, progress=progress)
 
 
 # --- rendering ----------------------------------------------------------------------------------------------
@@ -219,6 +224,8 @@ def answer_markdown(result: Any) -> str:
         for c in result.citations or []
     )
     text = result.answer.strip()
+    if getattr(result, "prose", None):
+        text = f"{result.prose.strip()}\n\nFrom the document: {text}"
     return f"{text}\n\n*Source: {cites}*" if cites else text
 
 
@@ -509,9 +516,9 @@ def build_app(store: Any, *, engine_factory: Callable[[str], Any] | None = None,
                      api_name="delete")
         ask_inputs = [question, collection, only_docs, k]
         ask_outputs = [answer, sources, page_pick, page_view, state]
-        ask.click(on_ask, ask_inputs, ask_outputs, api_name="ask")
-        question.submit(on_ask, ask_inputs, ask_outputs, api_visibility="private")
-        page_pick.input(on_pick_page, [page_pick, state], [page_view], api_name="page")
+        ask.click(on_ask, ask_inputs, ask_outputs, api_name="ask").then(None, js=SCROLL_TO_MARK)
+        question.submit(on_ask, ask_inputs, ask_outputs, api_visibility="private").then(None, js=SCROLL_TO_MARK)
+        page_pick.input(on_pick_page, [page_pick, state], [page_view], api_name="page").then(None, js=SCROLL_TO_MARK)
         if shutil.which("pdftoppm"):
             show_image.click(on_image, [page_pick, state], [image], api_visibility="private")
     app.qa_service = service  # for tests and callers that need the service behind the page

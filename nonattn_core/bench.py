@@ -102,33 +102,34 @@ def bench_cuda(lengths: list[int], piece: int, repeats: int) -> None:
     model = load_model("cuda")
     cfg = model.config
     blocks = torch.nn.ModuleList(TransformerBlock(cfg, n_heads=4) for _ in range(cfg.n_layers)).cuda().eval()
-    rows, transformer_ms = [], {}
+    transformer_ms = {}
+    print(f"# {torch.cuda.get_device_name()}, torch {torch.__version__}, {datetime.date.today()}, bf16 autocast, "
+          f"batch 1, d_model {cfg.d_model}, {cfg.n_layers} blocks; ours streams pieces of {piece:,} tokens")
+    print("| tokens | ours ms | ours tokens/s | ours peak GB | Transformer ms | Transformer tokens/s | Transformer peak GB | speed-up |")
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|", flush=True)
     for length in lengths:
-        ours_ms, ours_mem = measure(ours_forward(model, length, piece), repeats if length <= 1 << 20 else 1)
+        try:
+            ours_ms, ours_mem = measure(ours_forward(model, length, piece), repeats if length <= 1 << 20 else 1)
+            ours = (f"{ours_ms:,.1f}", f"{length / ours_ms * 1000:,.0f}", f"{ours_mem:.1f}")
+        except torch.OutOfMemoryError:
+            ours_ms, ours = None, ("out of memory", "-", "-")
+        torch.cuda.empty_cache()
         known = sorted(transformer_ms)
         predicted = transformer_ms[known[-1]] * (length / known[-1]) ** 2 if known else 0.0
         if predicted > MINUTE * 1000:
-            tr = (f"~{predicted / 1000:,.0f} s (extrapolated: quadratic from {known[-1] // 1024}K)", None, None)
-            speedup = predicted / ours_ms
+            tr_ms = predicted
+            tr = (f"~{predicted / 1000:,.0f} s (extrapolated, quadratic from {known[-1]:,})", "-", "-")
         else:
             try:
                 tr_ms, tr_mem = measure(transformer_forward(blocks, length, cfg.d_model),
                                         repeats if length <= 1 << 18 else 1)
                 transformer_ms[length] = tr_ms
                 tr = (f"{tr_ms:,.1f}", f"{length / tr_ms * 1000:,.0f}", f"{tr_mem:.1f}")
-                speedup = tr_ms / ours_ms
             except torch.OutOfMemoryError:
-                tr, speedup = ("out of memory", None, None), None
-        rows.append((length, ours_ms, ours_mem, tr, speedup))
+                tr_ms, tr = None, ("out of memory", "-", "-")
         torch.cuda.empty_cache()
-
-    print(f"# {torch.cuda.get_device_name()}, torch {torch.__version__}, {datetime.date.today()}, bf16 autocast, "
-          f"batch 1, d_model {cfg.d_model}, {cfg.n_layers} blocks; ours streams pieces of {piece:,} tokens")
-    print("| tokens | ours ms | ours tokens/s | ours peak GB | Transformer ms | Transformer tokens/s | Transformer peak GB | speed-up |")
-    print("|---:|---:|---:|---:|---:|---:|---:|---:|")
-    for length, ours_ms, ours_mem, (tr_ms, tr_tps, tr_mem), speedup in rows:
-        print(f"| {length:,} | {ours_ms:,.1f} | {length / ours_ms * 1000:,.0f} | {ours_mem:.1f} | {tr_ms} | {tr_tps or '-'} "
-              f"| {tr_mem or '-'} | {f'{speedup:,.1f}x' if speedup else '-'} |")
+        speedup = f"{tr_ms / ours_ms:,.1f}x" if tr_ms and ours_ms else "-"
+        print(f"| {length:,} | {' | '.join(ours)} | {' | '.join(tr)} | {speedup} |", flush=True)
     bench_fft_layer(cfg)
 
 
@@ -156,7 +157,7 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
     parser.add_argument("--tokens", type=int, default=1_000_000, help="CPU: document length")
-    parser.add_argument("--piece", type=int, default=None, help="tokens per streamed piece (cpu 4096, cuda 1M)")
+    parser.add_argument("--piece", type=int, default=None, help="tokens per streamed piece (cpu 4096, cuda 256K)")
     parser.add_argument("--threads", type=int, default=None, help="CPU threads (default: torch's)")
     parser.add_argument("--lengths", default="8192,32768,131072,1048576,10485760", help="CUDA sequence lengths")
     parser.add_argument("--repeats", type=int, default=3)
@@ -166,7 +167,7 @@ def main(argv=None) -> None:
     elif not torch.cuda.is_available():
         parser.exit(2, "error: --device cuda but no CUDA device is available\n")
     else:
-        bench_cuda([int(v) for v in args.lengths.split(",")], args.piece or (1 << 20), args.repeats)
+        bench_cuda([int(v) for v in args.lengths.split(",")], args.piece or (1 << 18), args.repeats)
 
 
 if __name__ == "__main__":

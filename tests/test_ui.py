@@ -28,11 +28,11 @@ def free_port() -> int:
 
 @pytest.fixture(scope="module")
 def r_intro_excerpt(r_intro_pdf, tmp_path_factory) -> Path:
-    """The first 20 pages of R-intro.pdf: a real PDF, small enough to ingest in seconds (q() is on page 9)."""
+    """The first 10 pages of R-intro.pdf: a real PDF, small enough to ingest in seconds (q() is on page 9)."""
     from pypdf import PdfReader, PdfWriter
 
     writer = PdfWriter()
-    for page in PdfReader(r_intro_pdf).pages[:20]:
+    for page in PdfReader(r_intro_pdf).pages[:10]:
         writer.add_page(page)
     path = tmp_path_factory.mktemp("docs") / "R-intro-excerpt.pdf"
     with path.open("wb") as out:
@@ -120,7 +120,7 @@ def test_upload_lists_the_document(uploaded):
     files = [row[1] for row in table["data"]]
     assert "R-intro-excerpt.pdf" in files
     pages = table["data"][files.index("R-intro-excerpt.pdf")][3]
-    assert int(pages) == 20
+    assert int(pages) == 10
 
 
 def test_ask_answers_with_sources_and_page(client, uploaded):

@@ -1,0 +1,138 @@
+"""`nonattn-qa ask` and `nonattn-qa eval`.
+
+    nonattn-qa ask "QUESTION" [--collection NAME] [--db DIR] [-k K] [--doc DOC] [--json]
+    nonattn-qa ask --questions FILE --json      # one question per line in, one JSON object per line out
+    nonattn-qa eval FILE.jsonl [--collection NAME] [--json]
+
+Exit codes: 0 fine, 2 a user error (missing collection, unreadable file, unreachable server): one line on stderr.
+"""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import sys
+from dataclasses import replace
+
+from ingest.cli import USAGE_ERROR, add_store_arguments
+
+
+class UserError(Exception):
+    """A problem the user can fix; printed as one line, exit code 2."""
+
+
+def _engine_options(parser: argparse.ArgumentParser) -> None:
+    add_store_arguments(parser)
+    parser.add_argument("-k", type=int, default=5, help="passages returned (default: %(default)s)")
+    parser.add_argument("--dense", action="store_true", help="fuse the model's dense ranking with BM25 "
+                        "(off by default: see app/retrieval.py)")
+    parser.add_argument("--semantic", action="store_true", help="rescore answer sentences with MiniLM")
+    parser.add_argument("--checkpoint", metavar="DIR", help="model checkpoint for --dense (default: the shipped one)")
+
+
+def add_ask_parser(subparsers) -> argparse.ArgumentParser:
+    parser = subparsers.add_parser("ask", help="answer questions from a collection, with citations",
+                                   description="Answer a question (or every line of --questions FILE) with the "
+                                   "sentence(s) of the documents that answer it, or say the documents do not.")
+    parser.add_argument("question", nargs="?", help="the question (omit with --questions)")
+    parser.add_argument("--questions", metavar="FILE", help="one question per line ('-' for stdin)")
+    parser.add_argument("--doc", action="append", metavar="DOC", help="only this document: doc_id, a unique "
+                        "prefix of one, or its file name (repeatable)")
+    parser.add_argument("--json", action="store_true", help="one JSON object per question on stdout")
+    _engine_options(parser)
+    parser.set_defaults(handler=run_ask)
+    return parser
+
+
+def add_eval_parser(subparsers) -> argparse.ArgumentParser:
+    parser = subparsers.add_parser("eval", help="evaluate the engine on a JSONL dev set",
+                                   description="hit@1/@5, page accuracy, answer hit, abstention, latency.")
+    parser.add_argument("file", metavar="FILE.jsonl")
+    parser.add_argument("--json", action="store_true", help="print the summary as JSON")
+    parser.add_argument("--verbose", action="store_true", help="one line per question")
+    _engine_options(parser)
+    from app.evaluate import run_eval_command
+    parser.set_defaults(handler=run_eval_command)
+    return parser
+
+
+@contextlib.contextmanager
+def user_errors():
+    """Turn errors a user can cause into one line on stderr and exit code 2."""
+    from app.evaluate import EvalFileError
+    from ingest.errors import StoreError
+    try:
+        yield
+    except (UserError, StoreError, EvalFileError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        raise SystemExit(USAGE_ERROR) from None
+
+
+def open_engine(args):
+    """The engine for the command's --db/--chroma-host/--collection and stage switches."""
+    from app.engine import EngineConfig, QAEngine
+    config = EngineConfig(checkpoint=getattr(args, "checkpoint", None), semantic_answer=bool(args.semantic))
+    config = replace(config, retrieval=replace(config.retrieval, dense=bool(args.dense)))
+    return QAEngine.open(db=args.db, host=args.chroma_host, port=args.chroma_port, collection=args.collection,
+                         config=config)
+
+
+def resolve_docs(engine, wanted: list[str] | None) -> list[str] | None:
+    """--doc values (doc_id, unique prefix, or file name) -> doc ids; UserError when one matches nothing."""
+    if not wanted:
+        return None
+    records = engine.store.documents(engine.collection)
+    out = []
+    for value in wanted:
+        matches = [r.doc_id for r in records if r.doc_id == value or r.source == value
+                   or r.source.rsplit("/", 1)[-1] == value] or [r.doc_id for r in records if r.doc_id.startswith(value)]
+        if len(set(matches)) != 1:
+            reason = "no document" if not matches else f"{len(set(matches))} documents"
+            raise UserError(f"--doc {value!r}: {reason} in collection {engine.collection!r} match")
+        out.append(matches[0])
+    return out
+
+
+def _read_questions(path: str) -> list[str]:
+    try:
+        text = sys.stdin.read() if path == "-" else open(path, encoding="utf-8").read()
+    except OSError as error:
+        raise UserError(f"--questions {path}: cannot read ({error.strerror or error})") from None
+    return [line.strip() for line in text.splitlines() if line.strip()]
+
+
+def format_result(result) -> str:
+    """The human-readable answer: the sentence(s), the citations, then the passages' sources."""
+    lines = [result.answer if result.answer is not None else "Not found: the documents do not contain the answer."]
+    for c in result.citations:
+        page = f", p. {c['page_label'] or c['page']}" + (f" (page {c['page']})" if c["page_label"] and str(
+            c["page_label"]) != str(c["page"]) else "") if c.get("page") else ""
+        section = f", {c['section']}" if c.get("section") else ""
+        lines.append(f"  [{c['source'].rsplit('/', 1)[-1]}{page}{section}]")
+    if result.prose:
+        lines += ["", result.prose]
+    lines.append("")
+    for i, p in enumerate(result.passages, start=1):
+        pages = f"p. {p.page_start}" + (f"-{p.page_end}" if p.page_end and p.page_end != p.page_start else "")
+        lines.append(f"{i}. {p.source.rsplit('/', 1)[-1]}, {pages} (score {p.score:.4f}): "
+                     f"{' '.join(p.text.split())[:160]}...")
+    return "\n".join(lines)
+
+
+def run_ask(args) -> int:
+    if bool(args.question) == bool(args.questions):
+        print("error: give either a QUESTION or --questions FILE", file=sys.stderr)
+        return USAGE_ERROR
+    with user_errors():
+        questions = _read_questions(args.questions) if args.questions else [args.question]
+        if args.k < 1:
+            raise UserError("-k must be at least 1")
+        engine = open_engine(args)
+        doc_ids = resolve_docs(engine, args.doc)
+        for question in questions:
+            result = engine.ask(question, k=args.k, doc_ids=doc_ids)
+            if args.json:
+                print(json.dumps(result.to_json(), ensure_ascii=False), flush=True)
+            else:
+                print(format_result(result) + ("\n" if len(questions) > 1 else ""), flush=True)
+    return 0

@@ -1,0 +1,126 @@
+"""QAEngine on a real embedded Chroma: answers with citations, abstention, filters, index cache, follow-ups, prose."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from app.chat import is_follow_up, resolve_follow_up
+from app.engine import EngineConfig, QAEngine, QAResult
+
+COLLECTION = "qa-test"
+
+
+def build_qa_db(root: Path, r_intro_pdf: Path, macbeth_txt: Path) -> str:
+    """An embedded Chroma with R-intro's pages 1-14 (the session, .RData, the prompt) and Macbeth's first act."""
+    from pypdf import PdfReader, PdfWriter
+
+    from ingest.pipeline import IngestOptions, ingest_paths
+    from ingest.store import Store
+
+    excerpt = root / "R-intro-excerpt.pdf"
+    writer = PdfWriter()
+    for page in PdfReader(r_intro_pdf).pages[:14]:
+        writer.add_page(page)
+    with excerpt.open("wb") as out:
+        writer.write(out)
+    play = root / "macbeth-act1.txt"
+    text = macbeth_txt.read_text(encoding="utf-8", errors="replace")
+    start = text.find("ACT I")
+    play.write_text(text[max(start, 0): max(start, 0) + 40_000], encoding="utf-8")
+    summary = ingest_paths([str(excerpt), str(play)], Store.open(db=str(root / "db")), collection=COLLECTION,
+                           options=IngestOptions(device="cpu"))
+    assert not summary.failed, summary.failed
+    return str(root / "db")
+
+
+@pytest.fixture(scope="module")
+def qa_db(r_intro_pdf, macbeth_txt, tmp_path_factory) -> str:
+    return build_qa_db(tmp_path_factory.mktemp("qa"), r_intro_pdf, macbeth_txt)
+
+
+@pytest.fixture(scope="module")
+def engine(qa_db) -> QAEngine:
+    return QAEngine.open(db=qa_db, collection=COLLECTION)
+
+
+def test_answer_is_a_cited_sentence_highlighted_in_its_passage(engine):
+    result = engine.ask("What is the default R prompt?")
+    assert isinstance(result, QAResult)
+    assert result.answer is not None and "default prompt is" in result.answer
+    assert len(result.answer.split()) <= 60
+    citation = result.citations[0]
+    assert citation["source"].endswith("R-intro-excerpt.pdf")
+    assert citation["page"] == 9 and citation["page_label"] == "3"  # physical page and printed label
+    highlighted = [p for p in result.passages if p.highlights]
+    assert highlighted, "the answer sentence is marked in its passage"
+    s, e = highlighted[0].highlights[0]
+    assert "default prompt" in " ".join(highlighted[0].text[s:e].split())
+    scores = [p.score for p in result.passages]
+    assert scores == sorted(scores, reverse=True) and len(result.passages) <= 5
+    assert result.timings["total_ms"] > 0
+
+
+def test_abstains_on_a_question_about_something_absent(engine):
+    result = engine.ask("How do I export a data frame to a PostgreSQL database table?")
+    assert result.answer is None and result.citations == []
+    assert result.passages, "the closest passages are still returned"
+
+
+def test_doc_filter_keeps_passages_in_the_chosen_document(engine):
+    play = next(r.doc_id for r in engine.store.documents(COLLECTION) if r.source.endswith(".txt"))
+    passages = engine.retrieve("the workspace is saved to a file", k=5, doc_ids=[play])
+    assert passages and all(p.doc_id == play for p in passages)
+
+
+def test_lexical_index_is_cached_by_collection_version(qa_db, engine):
+    cached = list(engine.retriever.cache_dir.glob("*.lexical.pkl"))
+    assert len(cached) == 1
+    stamp = cached[0].stat().st_mtime_ns
+    again = QAEngine.open(db=qa_db, collection=COLLECTION)
+    assert cached[0].stat().st_mtime_ns == stamp, "second open reads the cache instead of rebuilding"
+    assert again.retriever.table.ids == engine.retriever.table.ids
+
+
+def test_passages_are_grown_to_sentence_boundaries(engine):
+    table = engine.retriever.table
+    for row in range(min(len(table), 40)):
+        passage = engine.retriever.passage(row)
+        s, e = passage.chunk_span
+        assert passage.text[s:e] == table.texts[row]  # the chunk itself is inside, unchanged
+
+
+def test_follow_up_is_resolved_against_the_previous_turn(engine):
+    assert not is_follow_up("Which function diverts R output to an external file?")
+    assert is_follow_up("And what does it return?")
+    resolved = resolve_follow_up("Where is it saved?", [("What is the R workspace?", "...")])
+    assert "workspace" in resolved
+    first = engine.ask("Who is the Thane of Cawdor?")
+    follow = engine.ask("What did the witches tell him?", history=[first])
+    assert follow.resolved_question != follow.question
+
+
+def test_prose_answer_from_a_langchain_chat_model_cites_passages(qa_db):
+    from langchain_core.language_models.fake_chat_models import FakeListChatModel
+
+    chat = FakeListChatModel(responses=["R saves the workspace to .RData [1].", "Saved to .RData [1]."])
+    engine = QAEngine.open(db=qa_db, collection=COLLECTION, chat_model=chat)
+    result = engine.ask("What file does R save the workspace objects to?")
+    assert result.prose == "R saves the workspace to .RData [1]."
+    assert result.answer is not None, "the extractive answer is still there"
+    streamed = list(engine.ask_stream("What file does R save the workspace objects to?"))
+    assert isinstance(streamed[-1], QAResult) and all(isinstance(x, str) for x in streamed[:-1])
+    assert streamed[-1].prose == "Saved to .RData [1]."
+
+
+def test_missing_collection_is_one_line_error(qa_db):
+    from ingest.errors import StoreError
+
+    with pytest.raises(StoreError, match="no collection"):
+        QAEngine.open(db=qa_db, collection="nope")
+
+
+def test_stream_without_chat_model_yields_answer_then_result(engine):
+    items = list(engine.ask_stream("What is the default R prompt?"))
+    assert isinstance(items[0], str) and isinstance(items[-1], QAResult)
+    assert EngineConfig().retrieval.bm25
