@@ -201,7 +201,9 @@ def extract_answer(question: str, passages: list[Passage], max_words: int = 60, 
         idf = lambda t: math.log1p((n - df.get(t, 0) + 0.5) / (df.get(t, 0) + 0.5))  # noqa: E731
     weights = {t: max(idf(t), 0.05) for t in set(q_terms)}
     total = sum(weights.values())
-    q_pairs = _pairs(q_terms)
+    # Question pairs at distance 1 or 2, so 'default R prompt' still matches 'default prompt' in the text.
+    q_pairs = _pairs(q_terms) | set(zip(q_terms, q_terms[2:]))
+    n_pairs = max(1, len(q_terms) - 1)
 
     candidates: list[_Candidate] = []
     for i, (p_index, start, _, _, _) in enumerate(sentences):
@@ -221,7 +223,7 @@ def extract_answer(question: str, passages: list[Passage], max_words: int = 60, 
             cand = _Candidate(p_index, start, sentences[j][2], n_sent, text)
             cand.coverage = sum(w for t, w in weights.items() if t in terms) / total
             seq = tokenize(text)
-            phrase = len(q_pairs & _pairs(seq)) / len(q_pairs) if q_pairs else 0.0
+            phrase = min(1.0, len(q_pairs & _pairs(seq)) / n_pairs) if q_pairs else 0.0
             # A window is free when its first sentence is unfinished ('... the command is' + '> q()').
             unfinished = not re.search(r"[.!?][\"'’”)\]]*$", texts[0])
             window_cost = cfg.w_window * (n_sent - 1) * (0.0 if unfinished and n_sent == 2 else 1.0)

@@ -55,7 +55,10 @@ def ingest(path: Path, store, collection: str) -> bool:
     print(f"Ingesting {path} into collection '{collection}' (the model reads the whole document once)")
     summary = ingest_paths([str(path)], store, collection=collection, progress=show)
     print()
-    print(f"  {summary.text()}")
+    if summary.skipped and not summary.ingested and not summary.failed:
+        print(f"  already in the collection ({summary.skipped[0]['reason']}): nothing to read")
+    else:
+        print(f"  {summary.text()}")
     for entry in summary.failed:
         print(f"error: {entry['source']}: {entry['error']}", file=sys.stderr)
     return not summary.failed
@@ -72,8 +75,9 @@ def check(store, collection: str, question: str) -> int:
         return 1
     print(f"A: {result.answer}")
     for citation in result.citations:
-        label = citation.get("page_label") or citation.get("page")
-        print(f"   [{Path(citation.get('source') or '').name}, p. {label}]")
+        page, label = citation.get("page"), citation.get("page_label") or citation.get("page")
+        physical = f" (page {page} of the file)" if str(label) != str(page) else ""
+        print(f"   [{Path(citation.get('source') or '').name}, p. {label}{physical}]")
     return 0
 
 

@@ -71,11 +71,11 @@ def measure(fn, repeats: int) -> tuple[float, float]:
     return ms, torch.cuda.max_memory_allocated() / 1024 ** 3
 
 
-@torch.no_grad()
 def ours_forward(model: NonAttnLM, length: int, piece: int):
     """The whole encoder (all blocks and the supervisor, no LM head), streaming in pieces of at most `piece`."""
     ids = torch.randint(0, 100_000, (1, length), device="cuda")
 
+    @torch.inference_mode()
     def run():
         state = model.init_state(1)
         with torch.autocast("cuda", dtype=torch.bfloat16):
@@ -85,10 +85,10 @@ def ours_forward(model: NonAttnLM, length: int, piece: int):
     return run
 
 
-@torch.no_grad()
 def transformer_forward(blocks, length: int, d_model: int):
     x = torch.randn(1, length, d_model, device="cuda", dtype=torch.bfloat16)
 
+    @torch.inference_mode()
     def run():
         h = x
         with torch.autocast("cuda", dtype=torch.bfloat16):
@@ -133,11 +133,11 @@ def bench_cuda(lengths: list[int], piece: int, repeats: int) -> None:
     bench_fft_layer(cfg)
 
 
-@torch.no_grad()
+@torch.inference_mode()
 def bench_fft_layer(cfg: NonAttnConfig, length: int = 1 << 20) -> None:
     """The FFT long convolution alone against its floor: bytes it must move / measured copy bandwidth."""
     x = torch.randn(1, cfg.d_model, length, device="cuda")
-    copy_ms = cuda_time(lambda: x.clone(), repeats=10)
+    copy_ms = cuda_time(lambda: x.clone(), repeats=10)  # inference mode: nothing kept for a backward pass
     bandwidth = 2 * x.numel() * 4 / (copy_ms / 1000)                   # bytes read + written per second
     floor_ms = 2 * x.numel() * 4 / bandwidth * 1000                    # read u, write y (float32)
     layer = S4DConv(cfg.d_model, cfg.d_state, cfg.dt_min, cfg.dt_max).cuda()

@@ -55,30 +55,39 @@ def state_after(u: torch.Tensor, dtA: torch.Tensor, table=None) -> torch.Tensor:
 
 
 class PowerCache:
-    """Remembers power tables between pieces at inference, where the parameters do not change.
+    """Remembers one power table per piece length at inference, where the parameters do not change.
 
     Streaming a document calls the same piece length over and over; recomputing exp/cos/sin of (H, n, T) each
-    time dominated CPU encoding. CPU only, never while gradients are on; cleared whenever a parameter changes.
+    time dominated CPU encoding. One table of positions 0..T serves the kernel (0..T-1), the carried state's
+    response (1..T) and the state update (T-1..0, flipped). CPU only, pieces of at most one block, never while
+    gradients are on; cleared whenever a parameter changes.
     """
 
-    def __init__(self, owner: nn.Module, max_entries: int = 8):
+    def __init__(self, owner: nn.Module, max_entries: int = 2):
         self.owner = [owner]              # a list, so nn.Module does not register it as a submodule
         self.max_entries = max_entries
-        self.entries: dict = {}
+        self.tables: dict[int, tuple[torch.Tensor, torch.Tensor]] = {}
         self.version = None
 
     def __call__(self, dtA: torch.Tensor, positions: torch.Tensor):
-        if torch.is_grad_enabled() or dtA.device.type != "cpu":  # GPUs recompute faster than they can hold tables
+        first, last = int(positions[0]), int(positions[-1])
+        top = max(first, last)
+        cacheable = not torch.is_grad_enabled() and dtA.device.type == "cpu" and top <= _VANDERMONDE_BLOCK
+        if not cacheable:
             return powers(dtA, positions)
-        version = tuple(p._version for p in self.owner[0].parameters()) + (dtA.device,)
+        version = tuple(p._version for p in self.owner[0].parameters())
         if version != self.version:
-            self.entries, self.version = {}, version
-        key = (int(positions[0]), int(positions[-1]), len(positions))
-        if key not in self.entries:
-            if len(self.entries) >= self.max_entries:
-                self.entries.pop(next(iter(self.entries)))
-            self.entries[key] = powers(dtA, positions)
-        return self.entries[key]
+            self.tables, self.version = {}, version
+        if top not in self.tables:
+            if len(self.tables) >= self.max_entries:
+                self.tables.pop(next(iter(self.tables)))
+            self.tables[top] = powers(dtA, torch.arange(top + 1, dtype=torch.float32))
+        w_re, w_im = self.tables[top]
+        low = min(first, last)
+        w_re, w_im = w_re[..., low:top + 1], w_im[..., low:top + 1]
+        if first > last:
+            w_re, w_im = w_re.flip(-1), w_im.flip(-1)
+        return w_re, w_im
 
 
 def fft_causal_conv(u: torch.Tensor, kernel: torch.Tensor) -> torch.Tensor:
