@@ -115,8 +115,9 @@ def compare(db: str | None, devset: Path, k: int = 5, only: list[str] | None = N
     summary = ingest_paths(paths, store, "devset", IngestOptions())
     if summary.failed:
         raise SystemExit(f"error: ingest failed: {summary.failed}")
+    from app.sentence_scorer import MiniLM
     from nonattn_core import NonAttnLM
-    full = QAEngine(store, "devset", model=NonAttnLM.from_pretrained(), config=EngineConfig())
+    full = QAEngine(store, "devset", model=NonAttnLM.from_pretrained(), minilm=MiniLM.load(), config=EngineConfig())
     rows = {}
     for name, config in setups(full.config).items():
         if only and name not in only:

@@ -26,6 +26,7 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # no telemetry calls
 import gradio as gr  # noqa: E402
 
 from app.answer import highlight  # noqa: E402
+from ingest.errors import IngestError, StoreError  # noqa: E402
 
 log = logging.getLogger(__name__)
 
@@ -147,8 +148,7 @@ class QAService:
         return QAEngine(self.store, collection, **shared)
 
     def collections(self) -> list[str]:
-        names = [getattr(c, "name", c) for c in self.store.collections()]
-        return sorted(set(names))
+        return self.store.collections()
 
     def documents(self, collection: str) -> list[Any]:
         if not collection or collection not in self.collections():
@@ -161,7 +161,6 @@ class QAService:
 
     def ingest(self, files: list[tuple[str, str]], collection: str, progress: Callable | None = None) -> Any:
         """files: (temporary path, original name) pairs, as Gradio hands them over. -> IngestSummary."""
-        from ingest.errors import StoreError
         from ingest.pipeline import ingest_paths
         from ingest.store import check_collection_name
 
@@ -425,26 +424,26 @@ def build_app(store: Any, *, engine_factory: Callable[[str], Any] | None = None,
         return (*document_views(collection)[:3], message)
 
     def on_ask(question: str, collection: str, doc_ids: list[str] | None, k: float) -> Iterator[tuple]:
-        empty_pages = gr.Dropdown(choices=[], value=None)
-        if not (question or "").strip():
-            yield error_html("Type a question first."), "", empty_pages, "", []
-            return
-        if collection not in service.collections():
-            yield error_html(f"Collection '{collection}' does not exist yet: upload documents into it first."), \
-                "", empty_pages, "", []
-            return
+        no_pages = gr.Dropdown(choices=[], value=None)
         try:
+            if not (question or "").strip():
+                raise UserError("Type a question first.")
+            if collection not in service.collections():
+                raise UserError(f"Collection '{collection}' does not exist yet: upload documents into it first.")
             engine = service.engine(collection)
             result = None
             for item in engine.ask_stream(question.strip(), k=int(k), doc_ids=doc_ids or None):
-                if isinstance(item, str):
-                    yield html.escape(item), "<p>Searching...</p>", empty_pages, "", []
+                if isinstance(item, str):  # the answer so far
+                    yield _markdown_to_html(item), "<p>Searching...</p>", no_pages, "", {}
                 else:
                     result = item
             if result is None:
                 raise RuntimeError("the engine returned no result")
+        except UserError as error:
+            yield error_html(str(error)), "", no_pages, "", {}
+            return
         except Exception as error:
-            yield _one_line_error("Question failed", error), "", empty_pages, "", []
+            yield _one_line_error("Question failed", error), "", no_pages, "", {}
             return
         records = [passage_record(p) for p in result.passages]
         views = page_views(result, records)
@@ -573,7 +572,7 @@ def summary_html(summary: Any) -> str:
 
 def _one_line_error(what: str, error: Exception) -> str:
     """One line for the page; the traceback goes to the server log unless the error is the user's to fix."""
-    if not isinstance(error, (UserError, FileNotFoundError, ValueError)) and type(error).__name__ != "IngestError":
+    if not isinstance(error, (UserError, IngestError, StoreError, FileNotFoundError)):
         log.exception(what)
     text = " ".join(str(error).split()) or type(error).__name__
     return error_html(f"{what}: {text}")

@@ -1,0 +1,69 @@
+"""Query latency of the engine on this CPU: p50/p95 over the dev-set questions (a benchmark, not a test).
+
+    python -m app.bench_query [--db DIR] [--collection NAME] [--ingest PATH ...] [--repeat 3] [--dense] [--semantic]
+
+Targets (issue 4): p50 <= 150 ms, p95 <= 400 ms over a corpus of at least 2M tokens. --ingest adds documents
+first (e.g. fullrefman.pdf + gnuplot.pdf + the plays for > 2M tokens); the corpus size is printed with the table.
+"""
+from __future__ import annotations
+
+import argparse
+import time
+from dataclasses import replace
+from pathlib import Path
+
+from app.evaluate import DEVSET, load_items
+from app.metrics import percentile
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--db", default=None)
+    parser.add_argument("--collection", default="bench")
+    parser.add_argument("--ingest", nargs="*", default=[], metavar="PATH")
+    parser.add_argument("--questions", type=Path, default=DEVSET)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--dense", action="store_true")
+    parser.add_argument("--semantic", action="store_true")
+    args = parser.parse_args(argv)
+
+    from app.engine import EngineConfig, QAEngine
+    from ingest.store import Store
+
+    store = Store.open(db=args.db)
+    if args.ingest:
+        from ingest.pipeline import ingest_paths
+        t = time.perf_counter()
+        summary = ingest_paths(args.ingest, store, args.collection)
+        print(f"ingest: {time.perf_counter() - t:.0f} s, failed: {summary.failed}")
+    tokens = sum(r.tokens for r in store.documents(args.collection))
+    config = EngineConfig(semantic_answer=args.semantic)
+    config = replace(config, retrieval=replace(config.retrieval, dense=args.dense))
+    t = time.perf_counter()
+    engine = QAEngine(store, args.collection, config=config)
+    open_s = time.perf_counter() - t
+    t = time.perf_counter()
+    QAEngine(store, args.collection, config=config, model=engine.model, tokenizer=engine.tokenizer,
+             minilm=engine.minilm)
+    reopen_s = time.perf_counter() - t
+    questions = [item["question"] for item in load_items(args.questions)]
+    engine.ask(questions[0])
+    latencies, stages = [], {}
+    for _ in range(args.repeat):
+        for question in questions:
+            result = engine.ask(question)
+            latencies.append(result.timings["total_ms"])
+            for stage, ms in result.timings.items():
+                stages.setdefault(stage, []).append(ms)
+    print(f"corpus: {tokens:,} tokens, {len(engine.retriever.table):,} chunks; open {open_s:.1f} s "
+          f"(second open, cached index: {reopen_s:.1f} s)")
+    print(f"{'stage':18}{'p50_ms':>10}{'p95_ms':>10}")
+    for stage, values in sorted(stages.items()):
+        print(f"{stage:18}{percentile(values, 50):>10.1f}{percentile(values, 95):>10.1f}")
+    p50, p95 = percentile(latencies, 50), percentile(latencies, 95)
+    print(f"queries: {len(latencies)}; p50 {p50:.1f} ms (target 150), p95 {p95:.1f} ms (target 400)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,73 @@
+"""`nonattn-qa ask`: the JSON schema, --questions (order kept, one object per line), one-line user errors."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from test_engine import COLLECTION, build_qa_db
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module")
+def qa_db(r_intro_pdf, macbeth_txt, tmp_path_factory) -> str:
+    return build_qa_db(tmp_path_factory.mktemp("ask"), r_intro_pdf, macbeth_txt)
+
+
+def cli(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "app.cli", *args], cwd=ROOT, capture_output=True, text=True,
+                          input=stdin, timeout=600, env={**__import__("os").environ, "HF_HUB_OFFLINE": "1"})
+
+
+def check_schema(obj: dict) -> None:
+    assert set(obj) >= {"question", "answer", "citations", "passages"}
+    assert obj["answer"] is None or isinstance(obj["answer"], str)
+    for c in obj["citations"]:
+        assert set(c) >= {"source", "page", "page_label", "text"}
+    scores = [p["score"] for p in obj["passages"]]
+    assert scores == sorted(scores, reverse=True)
+    for p in obj["passages"]:
+        assert set(p) >= {"source", "page_start", "page_end", "text", "score"}
+        assert isinstance(p["text"], str) and isinstance(p["score"], float)
+
+
+def test_ask_json_schema_and_abstention(qa_db, tmp_path):
+    questions = tmp_path / "q.txt"
+    questions.write_text("What is the default R prompt?\n\nHow do I export a data frame to PostgreSQL?\n"
+                         "Who is the Thane of Cawdor?\n")
+    done = cli("ask", "--questions", str(questions), "--json", "--db", qa_db, "--collection", COLLECTION, "-k", "3")
+    assert done.returncode == 0, done.stderr
+    lines = [json.loads(line) for line in done.stdout.splitlines()]
+    assert [o["question"] for o in lines] == ["What is the default R prompt?",
+                                              "How do I export a data frame to PostgreSQL?",
+                                              "Who is the Thane of Cawdor?"]
+    for obj in lines:
+        check_schema(obj)
+        assert len(obj["passages"]) <= 3
+    assert lines[0]["answer"] and lines[0]["citations"][0]["page"] == 9
+    assert lines[1]["answer"] is None and lines[1]["citations"] == []
+
+
+def test_ask_single_question_text_and_doc_filter(qa_db):
+    done = cli("ask", "What is the default R prompt?", "--db", qa_db, "--collection", COLLECTION,
+               "--doc", "R-intro-excerpt.pdf")
+    assert done.returncode == 0, done.stderr
+    assert "R-intro-excerpt.pdf" in done.stdout and "macbeth" not in done.stdout
+
+
+@pytest.mark.parametrize("args, message", [
+    (["ask", "q?", "--collection", "missing"], "no collection"),
+    (["ask", "q?", "--doc", "nothing-like-this"], "--doc"),
+    (["ask", "--questions", "/nonexistent/q.txt"], "cannot read"),
+    (["ask"], "either a QUESTION"),
+])
+def test_user_errors_are_one_line_and_exit_2(qa_db, args, message):
+    if "--collection" not in args:
+        args = args + ["--collection", COLLECTION]
+    done = cli(*args, "--db", qa_db)
+    assert done.returncode == 2
+    assert message in done.stderr and len(done.stderr.strip().splitlines()) == 1 and "Traceback" not in done.stderr

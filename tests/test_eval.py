@@ -1,0 +1,41 @@
+"""`nonattn-qa eval`: metrics over a JSONL file, --json summary, bad files as one-line errors."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from app.evaluate import EvalFileError, load_items
+from test_ask_cli import cli
+from test_engine import COLLECTION, build_qa_db
+
+
+@pytest.fixture(scope="module")
+def qa_db(r_intro_pdf, macbeth_txt, tmp_path_factory) -> str:
+    return build_qa_db(tmp_path_factory.mktemp("eval"), r_intro_pdf, macbeth_txt)
+
+
+def test_eval_json_summary(qa_db, tmp_path):
+    items = [
+        {"id": "a", "doc": "R-intro-excerpt.pdf", "question": "What is the default R prompt?", "answers": ["‘>’"],
+         "evidence": "The default prompt is ‘>’", "page": 9, "kind": "factoid"},
+        {"id": "b", "doc": "R-intro-excerpt.pdf", "question": "How do I export a data frame to PostgreSQL?",
+         "answers": [], "evidence": None, "page": None, "kind": "unanswerable"},
+    ]
+    path = tmp_path / "dev.jsonl"
+    path.write_text("\n".join(json.dumps(i) for i in items) + "\n")
+    done = cli("eval", str(path), "--json", "--db", qa_db, "--collection", COLLECTION)
+    assert done.returncode == 0, done.stderr
+    summary = json.loads(done.stdout)
+    for key in ("n", "hit@1", "hit@5", "page_acc", "answer_hit", "abstain_acc", "p50_ms", "p95_ms"):
+        assert key in summary
+    assert summary["n"] == 2 and summary["hit@5"] == 1.0 and summary["abstain_acc"] == 1.0
+
+
+def test_bad_eval_file_is_a_one_line_error(qa_db, tmp_path):
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"question": "ok?"}\nnot json\n')
+    with pytest.raises(EvalFileError, match="bad.jsonl:2"):
+        load_items(bad)
+    done = cli("eval", str(bad), "--db", qa_db, "--collection", COLLECTION)
+    assert done.returncode == 2 and "bad.jsonl:2" in done.stderr and "Traceback" not in done.stderr
