@@ -13,8 +13,14 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-# Positions per block when evaluating sums over Abar^l: bounds memory to (H, N/2, BLOCK) values.
+# Positions per block when evaluating sums over Abar^l: bounds memory to (H, N/2, BLOCK) values. GPUs take
+# larger blocks: fewer, fuller launches.
 _VANDERMONDE_BLOCK = 8192
+_VANDERMONDE_BLOCK_GPU = 1 << 16
+
+
+def _block(device: torch.device) -> int:
+    return _VANDERMONDE_BLOCK if device.type == "cpu" else _VANDERMONDE_BLOCK_GPU
 
 
 def powers(dtA: torch.Tensor, positions: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -31,8 +37,9 @@ def vandermonde(coef: torch.Tensor, dtA: torch.Tensor, length: int, offset: int 
     """2 Re(sum_n coef_n exp(dtA_n * (offset + l))) for l in [0, length).  coef (..., H, n), dtA (H, n) -> (..., H, L)."""
     table = table or powers
     out = []
-    for start in range(0, length, _VANDERMONDE_BLOCK):
-        stop = min(length, start + _VANDERMONDE_BLOCK)
+    block = _block(dtA.device)
+    for start in range(0, length, block):
+        stop = min(length, start + block)
         w_re, w_im = table(dtA, torch.arange(offset + start, offset + stop, device=dtA.device, dtype=torch.float32))
         out.append(2 * (torch.einsum("...hn,hnl->...hl", coef.real, w_re)
                         - torch.einsum("...hn,hnl->...hl", coef.imag, w_im)))
@@ -45,12 +52,15 @@ def state_after(u: torch.Tensor, dtA: torch.Tensor, table=None) -> torch.Tensor:
     length = u.shape[-1]
     acc_re = torch.zeros(u.shape[0], *dtA.shape, device=u.device)
     acc_im = torch.zeros_like(acc_re)
-    for start in range(0, length, _VANDERMONDE_BLOCK):
-        stop = min(length, start + _VANDERMONDE_BLOCK)
-        lags = torch.arange(length - 1 - start, length - 1 - stop, -1, device=u.device, dtype=torch.float32)
+    block = _block(u.device)
+    for start in range(0, length, block):
+        stop = min(length, start + block)
+        # lags T-1-s for s in [start, stop), taken in ascending order: flip the inputs, not the (H, n, l) table
+        lags = torch.arange(length - stop, length - start, device=u.device, dtype=torch.float32)
         w_re, w_im = table(dtA, lags)
-        acc_re = acc_re + torch.einsum("bhl,hnl->bhn", u[..., start:stop], w_re)
-        acc_im = acc_im + torch.einsum("bhl,hnl->bhn", u[..., start:stop], w_im)
+        reversed_u = u[..., start:stop].flip(-1)
+        acc_re = acc_re + torch.einsum("bhl,hnl->bhn", reversed_u, w_re)
+        acc_im = acc_im + torch.einsum("bhl,hnl->bhn", reversed_u, w_im)
     return torch.complex(acc_re, acc_im)
 
 
@@ -59,8 +69,8 @@ class PowerCache:
 
     Streaming a document calls the same piece length over and over; recomputing exp/cos/sin of (H, n, T) each
     time dominated CPU encoding. One table of positions 0..T serves the kernel (0..T-1), the carried state's
-    response (1..T) and the state update (T-1..0, flipped). CPU only, pieces of at most one block, never while
-    gradients are on; cleared whenever a parameter changes.
+    response (1..T) and the state update (0..T-1 over flipped inputs), and every shorter piece. CPU only, pieces of
+    at most one block, never while gradients are on; cleared whenever a parameter changes.
     """
 
     def __init__(self, owner: nn.Module, max_entries: int = 2):
@@ -70,24 +80,22 @@ class PowerCache:
         self.version = None
 
     def __call__(self, dtA: torch.Tensor, positions: torch.Tensor):
+        """Tables for ascending `positions` (callers keep them ascending so that a slice serves them all)."""
         first, last = int(positions[0]), int(positions[-1])
-        top = max(first, last)
-        cacheable = not torch.is_grad_enabled() and dtA.device.type == "cpu" and top <= _VANDERMONDE_BLOCK
+        cacheable = not torch.is_grad_enabled() and dtA.device.type == "cpu" and last <= _VANDERMONDE_BLOCK
         if not cacheable:
             return powers(dtA, positions)
         version = tuple(p._version for p in self.owner[0].parameters())
         if version != self.version:
             self.tables, self.version = {}, version
-        if top not in self.tables:
+        top = next((t for t in self.tables if t >= last), None)
+        if top is None:
             if len(self.tables) >= self.max_entries:
-                self.tables.pop(next(iter(self.tables)))
+                self.tables.pop(min(self.tables))
+            top = last
             self.tables[top] = powers(dtA, torch.arange(top + 1, dtype=torch.float32))
         w_re, w_im = self.tables[top]
-        low = min(first, last)
-        w_re, w_im = w_re[..., low:top + 1], w_im[..., low:top + 1]
-        if first > last:
-            w_re, w_im = w_re.flip(-1), w_im.flip(-1)
-        return w_re, w_im
+        return w_re[..., first:last + 1], w_im[..., first:last + 1]
 
 
 def fft_causal_conv(u: torch.Tensor, kernel: torch.Tensor) -> torch.Tensor:

@@ -1,6 +1,7 @@
 """The Gradio app launched in-process over a real embedded Chroma store, driven through gradio_client."""
 from __future__ import annotations
 
+import shutil
 import socket
 from pathlib import Path
 
@@ -212,3 +213,35 @@ def test_auth_is_required_when_set(tmp_path):
         assert "0 document(s)" in authed.predict("default", api_name="/documents")[3]
     finally:
         app.close()
+
+
+def test_serve_command_defaults_to_localhost():
+    from app.cli import build_parser
+    from app.serve_cli import is_loopback, parse_auth
+
+    args = build_parser().parse_args(["serve"])
+    assert (args.host, args.port, args.auth, args.max_file_size) == ("127.0.0.1", 7860, None, "200mb")
+    assert parse_auth("reader:pa:ss") == ("reader", "pa:ss")
+    for bad in ("reader", ":pass", "reader:"):
+        with pytest.raises(ValueError):
+            parse_auth(bad)
+    assert is_loopback("127.0.0.1") and is_loopback("localhost") and not is_loopback("0.0.0.0")
+
+
+def test_serve_command_errors_are_one_line(tmp_path, capsys):
+    from app.cli import main
+
+    assert main(["serve", "--auth", "nopassword"]) == 2
+    (tmp_path / "file").write_text("not a directory")
+    assert main(["serve", "--db", str(tmp_path / "file")]) == 1
+    err = capsys.readouterr().err
+    assert "--auth wants USER:PASS" in err and "is a file, not a directory" in err and "Traceback" not in err
+
+
+@pytest.mark.skipif(not shutil.which("pdftoppm"), reason="pdftoppm (poppler-utils) not installed")
+def test_cited_page_image(r_intro_excerpt):
+    from app.ui import page_image
+
+    image = page_image(str(r_intro_excerpt), 9)
+    assert image is not None and image.size[0] > 100
+    assert page_image(str(r_intro_excerpt), 99) is None
