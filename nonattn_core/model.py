@@ -237,13 +237,10 @@ class NonAttnLM(nn.Module):
         embeddings = torch.cat(pieces) if pieces else torch.zeros(0, self.config.embed_dim)
         return EncodeResult(embeddings, first_chunk, state)
 
-    @torch.no_grad()
-    def embed_texts(self, token_lists: list[list[int]], max_tokens: int | None = None) -> torch.Tensor:
-        """Embed short texts (questions, passages) alone, into the chunk-embedding space.  -> (n, E) float32 CPU."""
+    def embed_tokens(self, token_lists: list[list[int]], max_tokens: int | None = None) -> torch.Tensor:
+        """Texts alone through the lower blocks, mean-pooled, chunk head: (n, E) on the model's device, differentiable."""
         max_tokens = max_tokens or self.config.chunk_size
         token_lists = [ids[:max_tokens] or [self.config.vocab_size - 1] for ids in token_lists]
-        if not token_lists:
-            return torch.zeros(0, self.config.embed_dim)
         longest = max(map(len, token_lists))
         ids = torch.zeros(len(token_lists), longest, dtype=torch.long)
         mask = torch.zeros(len(token_lists), longest)
@@ -255,7 +252,14 @@ class NonAttnLM(nn.Module):
         for block in self.lower:                                       # causal: right padding never leaks left
             x, _ = block(x)
         summary = (x.float() * mask.unsqueeze(-1)).sum(1) / mask.sum(1, keepdim=True)
-        return self.chunk_head(summary).float().cpu()
+        return self.chunk_head(summary)
+
+    @torch.no_grad()
+    def embed_texts(self, token_lists: list[list[int]], max_tokens: int | None = None) -> torch.Tensor:
+        """Embed short texts (questions, passages) alone, into the chunk-embedding space.  -> (n, E) float32 CPU."""
+        if not token_lists:
+            return torch.zeros(0, self.config.embed_dim)
+        return self.embed_tokens(token_lists, max_tokens).float().cpu()
 
     # ---- generation ------------------------------------------------------------------------------------------
     @torch.no_grad()

@@ -85,22 +85,6 @@ def lr_at(step: int, cfg: TrainConfig, total_steps: int) -> float:
     return cfg.lr * (cfg.min_lr_ratio + (1 - cfg.min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * progress)))
 
 
-def embed_with_grad(model: NonAttnLM, token_lists: list[list[int]], device) -> torch.Tensor:
-    """Like NonAttnLM.embed_texts, but differentiable: texts alone through the lower blocks, mean-pooled, head."""
-    longest = max(map(len, token_lists))
-    ids = torch.zeros(len(token_lists), longest, dtype=torch.long)
-    mask = torch.zeros(len(token_lists), longest)
-    for row, tokens in enumerate(token_lists):
-        ids[row, : len(tokens)] = torch.tensor(tokens)
-        mask[row, : len(tokens)] = 1.0
-    ids, mask = ids.to(device), mask.to(device)
-    x = model.embedding(ids)
-    for block in model.lower:
-        x, _ = block(x)
-    summary = (x.float() * mask.unsqueeze(-1)).sum(1) / mask.sum(1, keepdim=True).clamp(min=1)
-    return model.chunk_head(summary)
-
-
 def embedding_losses(model, batch_ids, chunk_embeddings, docs, step, cfg, tokenizer, teacher, device, rank):
     """Distil in-context chunk embeddings and standalone (query, passage) embeddings to the teacher; contrast them."""
     C = model.config.chunk_size
@@ -119,7 +103,7 @@ def embedding_losses(model, batch_ids, chunk_embeddings, docs, step, cfg, tokeni
     ours_chunks = chunk_embeddings[:, : batch_ids.shape[1] // C].reshape(-1, chunk_embeddings.shape[-1]).float()
     q_tokens = [ids[:64] or [0] for ids in tokenizer.encode_batch(queries)]
     p_tokens = [ids[: 2 * C] or [0] for ids in tokenizer.encode_batch(passages)]
-    ours = embed_with_grad(model, q_tokens + p_tokens, device).float()
+    ours = model.embed_tokens(q_tokens + p_tokens, max_tokens=2 * C).float()
     ours_q, ours_p = ours.split([len(q_tokens), len(p_tokens)])
 
     distill = (1 - (ours_chunks * t_chunks).sum(-1)).mean() + (1 - (ours_q * t_queries).sum(-1)).mean() \

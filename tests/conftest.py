@@ -52,6 +52,23 @@ def r_intro_document(r_intro_pdf):
 
 
 @pytest.fixture(scope="session")
+def pdf_excerpt():
+    """(source PDF, target path, n) -> target: the first n pages of a real PDF, small enough to ingest in seconds."""
+
+    def write(source: Path, target: Path, pages: int) -> Path:
+        from pypdf import PdfReader, PdfWriter
+
+        writer = PdfWriter()
+        for page in PdfReader(source).pages[:pages]:
+            writer.add_page(page)
+        with target.open("wb") as out:
+            writer.write(out)
+        return target
+
+    return write
+
+
+@pytest.fixture(scope="session")
 def gnuplot_pdf(fetch_doc) -> Path:
     """gnuplot.pdf (311 pages)."""
     return fetch_doc("gnuplot.pdf")

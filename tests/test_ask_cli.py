@@ -14,8 +14,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(scope="module")
-def qa_db(r_intro_pdf, macbeth_txt, tmp_path_factory) -> str:
-    return build_qa_db(tmp_path_factory.mktemp("ask"), r_intro_pdf, macbeth_txt)
+def qa_db(r_intro_pdf, pdf_excerpt, macbeth_txt, tmp_path_factory) -> str:
+    return build_qa_db(tmp_path_factory.mktemp("ask"), r_intro_pdf, macbeth_txt, pdf_excerpt)
 
 
 def cli(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess:

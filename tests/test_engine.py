@@ -11,19 +11,12 @@ from app.engine import EngineConfig, QAEngine, QAResult
 COLLECTION = "qa-test"
 
 
-def build_qa_db(root: Path, r_intro_pdf: Path, macbeth_txt: Path) -> str:
+def build_qa_db(root: Path, r_intro_pdf: Path, macbeth_txt: Path, pdf_excerpt) -> str:
     """An embedded Chroma with R-intro's pages 1-14 (the session, .RData, the prompt) and Macbeth's first act."""
-    from pypdf import PdfReader, PdfWriter
-
     from ingest.pipeline import IngestOptions, ingest_paths
     from ingest.store import Store
 
-    excerpt = root / "R-intro-excerpt.pdf"
-    writer = PdfWriter()
-    for page in PdfReader(r_intro_pdf).pages[:14]:
-        writer.add_page(page)
-    with excerpt.open("wb") as out:
-        writer.write(out)
+    excerpt = pdf_excerpt(r_intro_pdf, root / "R-intro-excerpt.pdf", 14)
     play = root / "macbeth-act1.txt"
     text = macbeth_txt.read_text(encoding="utf-8", errors="replace")
     start = text.find("ACT I")
@@ -35,8 +28,8 @@ def build_qa_db(root: Path, r_intro_pdf: Path, macbeth_txt: Path) -> str:
 
 
 @pytest.fixture(scope="module")
-def qa_db(r_intro_pdf, macbeth_txt, tmp_path_factory) -> str:
-    return build_qa_db(tmp_path_factory.mktemp("qa"), r_intro_pdf, macbeth_txt)
+def qa_db(r_intro_pdf, pdf_excerpt, macbeth_txt, tmp_path_factory) -> str:
+    return build_qa_db(tmp_path_factory.mktemp("qa"), r_intro_pdf, macbeth_txt, pdf_excerpt)
 
 
 @pytest.fixture(scope="module")

@@ -11,8 +11,8 @@ from test_engine import COLLECTION, build_qa_db
 
 
 @pytest.fixture(scope="module")
-def qa_db(r_intro_pdf, macbeth_txt, tmp_path_factory) -> str:
-    return build_qa_db(tmp_path_factory.mktemp("eval"), r_intro_pdf, macbeth_txt)
+def qa_db(r_intro_pdf, pdf_excerpt, macbeth_txt, tmp_path_factory) -> str:
+    return build_qa_db(tmp_path_factory.mktemp("eval"), r_intro_pdf, macbeth_txt, pdf_excerpt)
 
 
 def test_eval_json_summary(qa_db, tmp_path):

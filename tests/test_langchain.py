@@ -22,20 +22,13 @@ async_suite = [pytest.mark.asyncio, pytest.mark.filterwarnings(
 
 
 @pytest.fixture(scope="module")
-def ingested_db(r_intro_pdf, tmp_path_factory) -> str:
+def ingested_db(r_intro_pdf, pdf_excerpt, tmp_path_factory) -> str:
     """An embedded Chroma holding R-intro's first 10 pages (q() is on page 9)."""
-    from pypdf import PdfReader, PdfWriter
-
     from ingest.pipeline import ingest_paths
     from ingest.store import Store
 
     root = tmp_path_factory.mktemp("langchain")
-    excerpt = root / "R-intro-excerpt.pdf"
-    writer = PdfWriter()
-    for page in PdfReader(r_intro_pdf).pages[:10]:
-        writer.add_page(page)
-    with excerpt.open("wb") as out:
-        writer.write(out)
+    excerpt = pdf_excerpt(r_intro_pdf, root / "R-intro-excerpt.pdf", 10)
     summary = ingest_paths([str(excerpt)], Store.open(db=str(root / "db")), collection=COLLECTION)
     assert not summary.failed, summary.failed
     return str(root / "db")

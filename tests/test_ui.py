@@ -28,17 +28,9 @@ def free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def r_intro_excerpt(r_intro_pdf, tmp_path_factory) -> Path:
+def r_intro_excerpt(r_intro_pdf, pdf_excerpt, tmp_path_factory) -> Path:
     """The first 10 pages of R-intro.pdf: a real PDF, small enough to ingest in seconds (q() is on page 9)."""
-    from pypdf import PdfReader, PdfWriter
-
-    writer = PdfWriter()
-    for page in PdfReader(r_intro_pdf).pages[:10]:
-        writer.add_page(page)
-    path = tmp_path_factory.mktemp("docs") / "R-intro-excerpt.pdf"
-    with path.open("wb") as out:
-        writer.write(out)
-    return path
+    return pdf_excerpt(r_intro_pdf, tmp_path_factory.mktemp("docs") / "R-intro-excerpt.pdf", 10)
 
 
 @pytest.fixture(scope="module")

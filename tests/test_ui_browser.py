@@ -72,21 +72,14 @@ def free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def served(r_intro_pdf, tmp_path_factory):
+def served(r_intro_pdf, pdf_excerpt, tmp_path_factory):
     """The UI over a store holding R-intro's first 10 pages (q() is on page 9), served on 127.0.0.1."""
-    from pypdf import PdfReader, PdfWriter
-
     from app.ui import build_app, launch
     from ingest.pipeline import ingest_paths
     from ingest.store import Store
 
     root = tmp_path_factory.mktemp("browser")
-    excerpt = root / "R-intro-excerpt.pdf"
-    writer = PdfWriter()
-    for page in PdfReader(r_intro_pdf).pages[:10]:
-        writer.add_page(page)
-    with excerpt.open("wb") as out:
-        writer.write(out)
+    excerpt = pdf_excerpt(r_intro_pdf, root / "R-intro-excerpt.pdf", 10)
     store = Store.open(db=str(root / "db"))
     summary = ingest_paths([str(excerpt)], store, collection=COLLECTION)
     assert not summary.failed, summary.failed
