@@ -43,7 +43,7 @@ class TrainConfig:
     min_lr_ratio: float = 0.1
     warmup_steps: int = 200
     max_steps: int = 20000
-    max_minutes: float = 9.0                  # stop cleanly (and save) when the wall clock says so
+    max_minutes: float = 9.0                  # stop cleanly (and save) when the wall clock says so; 0: no limit
     weight_decay: float = 0.1
     grad_clip: float = 1.0
     embed_weight: float = 1.0                 # weight of the embedding losses against the LM loss
@@ -51,6 +51,7 @@ class TrainConfig:
     eval_every: int = 250
     eval_tokens: int = 262144
     seed: int = 0
+    model_overrides: str = ""                 # JSON of NonAttnConfig fields for a non-default shape (tests, ablations)
 
 
 def read_documents(path: Path) -> list[dict]:
@@ -135,12 +136,13 @@ def bits_per_byte(model, stream: TokenStream, seq_len: int, max_tokens: int, dev
 
 
 def build_model(cfg: TrainConfig):
+    model_config = NonAttnConfig(**json.loads(cfg.model_overrides or "{}"))
     if cfg.arch == "transformer":
         from .baseline import TransformerLM
-        return TransformerLM(NonAttnConfig(), max_len=cfg.seq_len)
+        return TransformerLM(model_config, max_len=cfg.seq_len)
     if cfg.resume:
         return NonAttnLM.from_pretrained(cfg.resume)
-    return NonAttnLM(NonAttnConfig())
+    return NonAttnLM(model_config)
 
 
 def train(cfg: TrainConfig) -> dict:
@@ -190,7 +192,7 @@ def train(cfg: TrainConfig) -> dict:
 
     log = open(out / "log.jsonl", "a")
     tokens_seen, step, last_eval = 0, start_step, {}
-    deadline = started + cfg.max_minutes * 60
+    deadline = started + cfg.max_minutes * 60 if cfg.max_minutes > 0 else float("inf")
     # Estimate the schedule length from the time budget after the first steps; max_steps caps it.
     total_steps = cfg.max_steps
     step_times = []
@@ -238,14 +240,17 @@ def train(cfg: TrainConfig) -> dict:
                "gpu": torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu", "world_size": world,
                "parameters": raw_model.num_parameters(), "config": asdict(cfg)}
     if rank == 0:
+        summary["final_lm_loss"] = lm_loss.item()
         summary["val_bpb"] = bits_per_byte(raw_model, val_stream, cfg.seq_len, cfg.eval_tokens, device)
+        # out/checkpoint is what --resume takes: weights, the step reached, and the optimizer state (the last is
+        # left behind when only the weights travel, e.g. back from a lent GPU; the schedule then restarts warm-up).
         if cfg.arch == "nonattn":
             raw_model.save_pretrained(out / "checkpoint")
         else:
             torch.save(raw_model.state_dict(), out / "transformer.pt")
         (out / "checkpoint").mkdir(exist_ok=True)
         (out / "checkpoint" / "progress.json").write_text(json.dumps({"step": step}))
-        torch.save({"optimizer": optimizer.state_dict(), "step": step}, out / "train_state.pt")
+        torch.save({"optimizer": optimizer.state_dict(), "step": step}, out / "checkpoint" / "train_state.pt")
         (out / "summary.json").write_text(json.dumps(summary, indent=2))
         print(json.dumps(summary), flush=True)
     if distributed:
