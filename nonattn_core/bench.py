@@ -44,8 +44,8 @@ def bench_cpu(tokens: int, piece_tokens: int, threads: int | None) -> None:
     elapsed = time.perf_counter() - start
     print(f"# CPU streaming encoding, {platform.processor() or platform.machine()}, {torch.get_num_threads()} threads, "
           f"torch {torch.__version__}, {datetime.date.today()}")
-    print(f"| tokens | piece | chunks | seconds | tokens/s | peak RSS GB |")
-    print(f"|---:|---:|---:|---:|---:|---:|")
+    print("| tokens | piece | chunks | seconds | tokens/s | peak RSS GB |")
+    print("|---:|---:|---:|---:|---:|---:|")
     print(f"| {tokens:,} | {piece_tokens} | {result.embeddings.shape[0]:,} | {elapsed:.1f} | {tokens / elapsed:,.0f} "
           f"| {peak_rss_gb():.2f} |")
 

@@ -10,10 +10,8 @@ content. Output: train.jsonl.xz and val.jsonl.xz ({"name", "text"} per line, spl
 from __future__ import annotations
 
 import argparse
-import base64
 import gzip
 import hashlib
-import io
 import json
 import lzma
 import re

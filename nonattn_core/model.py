@@ -281,7 +281,8 @@ class NonAttnLM(nn.Module):
                     logits = logits.masked_fill(logits < cutoff, float("-inf"))
                 next_id = int(torch.multinomial(torch.softmax(logits, -1), 1, generator=generator))
             generated.append(next_id)
-            out, state = self.forward_stream(torch.tensor([[next_id]], device=self.device), state)
+            if len(generated) < max_new_tokens:  # the last token needs no logits after it
+                out, state = self.forward_stream(torch.tensor([[next_id]], device=self.device), state)
         return generated
 
     # ---- checkpoints -----------------------------------------------------------------------------------------

@@ -25,21 +25,21 @@ PROMPT = "\nQuestion: What is the secret pass key?\nAnswer: The secret pass key 
 
 
 def haystack_tokens(path: str, tokenizer: Tokenizer, length: int) -> list[int]:
+    """Real text from a JSONL.xz of documents, encoded once and repeated until `length` tokens."""
+    text_tokens: list[int] = []
     with lzma.open(path, "rt", encoding="utf-8") as f:
-        texts = [json.loads(line)["text"] for line in f]
-    tokens: list[int] = []
-    while len(tokens) < length:
-        for text in texts:
-            tokens += tokenizer.encode(text + "\n\n")
-            if len(tokens) >= length:
-                break
-    return tokens[:length]
+        for line in f:
+            text_tokens += tokenizer.encode(json.loads(line)["text"] + "\n\n")
+            if len(text_tokens) >= length:
+                return text_tokens[:length]
+    repeats = -(-length // len(text_tokens))
+    return (text_tokens * repeats)[:length]
 
 
-def with_needle(haystack: list[int], needle: list[int], depth: float, tokenizer: Tokenizer) -> tuple[list[int], int]:
-    """Insert the needle at a paragraph-ish boundary near `depth`; returns tokens and the needle's position."""
+def with_needle(haystack: list[int], needle: list[int], depth: float) -> list[int]:
+    """The haystack with the needle inserted at `depth` (0..1), same total length."""
     at = int(depth * (len(haystack) - len(needle)))
-    return haystack[:at] + needle + haystack[at:len(haystack) - len(needle)], at
+    return haystack[:at] + needle + haystack[at:len(haystack) - len(needle)]
 
 
 @torch.no_grad()
@@ -81,14 +81,14 @@ def main(argv=None) -> None:
     rng = random.Random(0)
     lengths = [int(v) for v in args.lengths.split(",")]
     full = haystack_tokens(args.haystack, tokenizer, max(lengths))
-    print(f"| haystack tokens | depths | model alone | model + retrieval memory |")
-    print(f"|---:|---:|---:|---:|")
+    print("| haystack tokens | depths | model alone | model + retrieval memory |")
+    print("|---:|---:|---:|---:|")
     for length in lengths:
         alone = memory = 0
         for d in range(args.depths):
             key = f"{rng.randrange(10000, 99999)}"
-            tokens, _ = with_needle(full[:length], tokenizer.encode(" " + NEEDLE.format(key=key) + " "),
-                                    (d + 0.5) / args.depths, tokenizer)
+            tokens = with_needle(full[:length], tokenizer.encode(" " + NEEDLE.format(key=key) + " "),
+                                 (d + 0.5) / args.depths)
             if length <= args.skip_alone_above:
                 alone += model_alone(model, tokens, tokenizer, key, args.piece)
             memory += with_memory(model, tokens, tokenizer, key, args.piece)

@@ -191,7 +191,7 @@ def train(cfg: TrainConfig) -> dict:
         start_step = json.loads((Path(cfg.resume) / "progress.json").read_text())["step"]
 
     log = open(out / "log.jsonl", "a")
-    tokens_seen, step, last_eval = 0, start_step, {}
+    tokens_seen, step = 0, start_step
     deadline = started + cfg.max_minutes * 60 if cfg.max_minutes > 0 else float("inf")
     # Estimate the schedule length from the time budget after the first steps; max_steps caps it.
     total_steps = cfg.max_steps
@@ -228,8 +228,7 @@ def train(cfg: TrainConfig) -> dict:
                       "lr": optimizer.param_groups[0]["lr"], "tokens": tokens_seen,
                       "tokens_per_s": ids.numel() * world / step_times[-1], "elapsed_s": time.time() - started}
             if step % cfg.eval_every == 0:
-                last_eval = {"val_bpb": bits_per_byte(raw_model, val_stream, cfg.seq_len, cfg.eval_tokens, device)}
-                record.update(last_eval)
+                record["val_bpb"] = bits_per_byte(raw_model, val_stream, cfg.seq_len, cfg.eval_tokens, device)
             log.write(json.dumps(record) + "\n")
             log.flush()
             print(json.dumps(record), flush=True)
