@@ -66,15 +66,7 @@ class Encoder:
 
     def encode(self, tokens: list[int], hold_position: int) -> Encoded:
         """Embeddings of every chunk of a whole document, and the state after tokens[:hold_position]."""
-        head = self.model.encode_document(tokens[:hold_position], piece_tokens=self.piece_tokens)
-        state = head.state.to_bytes()
-        finished = hold_position // self.chunk_size
-        tail = self.model.encode_document(tokens[hold_position:], state=head.state, piece_tokens=self.piece_tokens)
-        if len(tokens) == hold_position:
-            embeddings = head.embeddings.numpy()
-        else:
-            embeddings = np.concatenate([head.embeddings[:finished].numpy(), tail.embeddings.numpy()])
-        return Encoded(np.asarray(embeddings, dtype=np.float32), 0, state)
+        return self._encode_from(None, tokens, hold_position)
 
     def resume(self, state: bytes, memory_keys: np.ndarray, tokens: list[int], hold_offset: int) -> Encoded:
         """Continue a document from a saved state (memory_keys: its finished chunks' embeddings, in order).
@@ -86,13 +78,21 @@ class Encoder:
 
         keys = torch.as_tensor(np.asarray(memory_keys, dtype=np.float32).reshape(1, -1, self.embed_dim))
         stream = StreamState.from_bytes(state, memory=InProcessMemory(keys.to(self.device)), device=self.device)
-        first_chunk = stream.position // self.chunk_size
-        head = self.model.encode_document(tokens[:hold_offset], state=stream, piece_tokens=self.piece_tokens)
-        new_state = head.state.to_bytes()
-        finished = (stream.position + hold_offset) // self.chunk_size - first_chunk
-        tail = self.model.encode_document(tokens[hold_offset:], state=head.state, piece_tokens=self.piece_tokens)
-        if len(tokens) == hold_offset:
+        return self._encode_from(stream, tokens, hold_offset)
+
+    def _encode_from(self, stream, tokens: list[int], hold: int) -> Encoded:
+        """Read tokens from `stream` (None: a document's start), saving the state after tokens[:hold].
+
+        The state is taken mid-way so a later append can re-read the held-back tail; the tail's chunks replace
+        the head's unfinished last chunk."""
+        position = stream.position if stream is not None else 0
+        first_chunk = position // self.chunk_size
+        head = self.model.encode_document(tokens[:hold], state=stream, piece_tokens=self.piece_tokens)
+        state = head.state.to_bytes()
+        if len(tokens) == hold:
             embeddings = head.embeddings.numpy()
         else:
+            finished = (position + hold) // self.chunk_size - first_chunk
+            tail = self.model.encode_document(tokens[hold:], state=head.state, piece_tokens=self.piece_tokens)
             embeddings = np.concatenate([head.embeddings[:finished].numpy(), tail.embeddings.numpy()])
-        return Encoded(np.asarray(embeddings, dtype=np.float32), first_chunk, new_state)
+        return Encoded(np.asarray(embeddings, dtype=np.float32), first_chunk, state)
