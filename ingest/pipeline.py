@@ -103,6 +103,27 @@ class PreparedDocument:
 Progress = Callable[[ProgressEvent], None]
 
 
+def shard_by_size(files: list[Path], rank: int, world_size: int) -> list[Path]:
+    """This rank's share of the files, balanced by bytes (largest first to the least-loaded rank), same on every rank."""
+    if world_size <= 1:
+        return list(files)
+    loads = [0] * world_size
+    mine = []
+    for path in sorted(files, key=lambda p: (-_size_or_zero(p), str(p))):
+        least = loads.index(min(loads))
+        loads[least] += max(_size_or_zero(path), 1)
+        if least == rank:
+            mine.append(path)
+    return sorted(mine, key=str)
+
+
+def _size_or_zero(path: Path) -> int:
+    try:
+        return os.path.getsize(path)
+    except OSError:  # reported as unreadable by the rank that owns it
+        return 0
+
+
 def ingest_paths(
     paths: list[str],
     store: Store,
@@ -125,7 +146,7 @@ def ingest_paths(
         summary.failed.append({"source": source, "error": reason})
     for path in discovered.skipped_unknown:
         summary.skipped.append({"source": str(path), "doc_id": "", "reason": "unsupported file type"})
-    files = discovered.files[options.rank :: options.world_size]
+    files = shard_by_size(discovered.files, options.rank, options.world_size)
 
     known = records.load_records(store, collection)
     by_source: dict[str, list[str]] = {}

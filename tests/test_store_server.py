@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 import socket
 import subprocess
 import sys
@@ -62,3 +63,43 @@ def test_ingest_into_server_then_skip_and_list(tmp_path, chroma_server, capsys):
     chunk = next(store.iter_chunks("srv"))
     embedding = store.collection("srv").get(ids=[chunk.id], include=["embeddings"])["embeddings"][0]
     assert store.query("srv", list(embedding), k=1)[0].id == chunk.id
+
+
+def test_torchrun_shards_files_across_two_ranks(tmp_path, chroma_server):
+    """`torchrun --nproc_per_node 2 -m ingest` on CPU: every file ingested once, by one rank, as a single run would."""
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    for name, lines in (("long.txt", 400), ("mid.md", 150), ("short.txt", 40), ("tiny.txt", 12)):
+        (docs / name).write_text("\n".join(f"{name} line {i}: sharded ingestion check" for i in range(lines)))
+    (docs / "binary.txt").write_bytes(bytes(range(256)) * 8)
+    torchrun = Path(sys.executable).with_name("torchrun")
+    server = ["--chroma-host", "127.0.0.1", "--chroma-port", str(chroma_server)]
+    sharded = subprocess.run(
+        [str(torchrun), "--nproc_per_node", "2", "-m", "ingest", str(docs), *server, "--collection", "sharded",
+         "--device", "cpu", "--json"],
+        capture_output=True, text=True, timeout=600, cwd=Path(__file__).resolve().parents[1],
+        env={**os.environ, "OMP_NUM_THREADS": "1"},
+    )
+    assert sharded.returncode == 1, sharded.stderr  # the binary file fails, the rest go in
+    summary = json.loads(sharded.stdout)
+    assert sorted(Path(e["source"]).name for e in summary["ingested"]) == ["long.txt", "mid.md", "short.txt", "tiny.txt"]
+    assert [Path(f["source"]).name for f in summary["failed"]] == ["binary.txt"]
+    assert sharded.stderr.count("binary.txt") == 1
+
+    assert ingest_main([str(docs), *server, "--collection", "single", "--device", "cpu", "--json", "-q"]) == 1
+    store = Store.open(host="127.0.0.1", port=chroma_server)
+    ids = {name: sorted(c.id for c in store.iter_chunks(name)) for name in ("sharded", "single")}
+    assert ids["sharded"] == ids["single"] and len(ids["sharded"]) == store.collection("sharded").count()
+
+
+def test_shards_are_disjoint_balanced_by_bytes_and_cover_all_files(tmp_path):
+    from ingest.pipeline import shard_by_size
+
+    files = []
+    for i, size in enumerate([9000, 100, 5000, 4000, 50, 30, 20]):
+        files.append(tmp_path / f"f{i}.txt")
+        files[-1].write_bytes(b"x" * size)
+    shards = [shard_by_size(files, rank, 3) for rank in range(3)]
+    assert sorted(p for shard in shards for p in shard) == sorted(files)
+    loads = sorted(sum(p.stat().st_size for p in shard) for shard in shards)
+    assert loads[-1] == 9000 and loads[0] >= 4000
