@@ -18,6 +18,7 @@ from .baseline import TransformerBlock
 from .config import NonAttnConfig
 from .model import NonAttnLM
 from .s4d import S4DConv, fft_causal_conv
+from .s4d_chunked import chunked_s4d_conv
 
 MINUTE = 60.0
 
@@ -97,7 +98,31 @@ def transformer_forward(blocks, length: int, d_model: int):
     return run
 
 
-def bench_cuda(lengths: list[int], piece: int, repeats: int) -> None:
+GRAPH_MAX_TOKENS = 1 << 17  # whole forwards captured as one CUDA graph up to this length (launch-bound sizes)
+
+
+def graph_ms(fn, repeats: int) -> float | None:
+    """Median ms of replaying fn() captured as one CUDA graph (same input buffer), or None if capture fails."""
+    try:
+        side = torch.cuda.Stream()
+        side.wait_stream(torch.cuda.current_stream())
+        with torch.cuda.stream(side):                                  # warm-up: compile, plans, caches
+            fn()
+            fn()
+        torch.cuda.current_stream().wait_stream(side)
+        graph = torch.cuda.CUDAGraph()
+        with torch.cuda.graph(graph):
+            fn()
+        ms = cuda_time(graph.replay, max(repeats, 10))
+    except RuntimeError as error:                                      # capture not supported by some op
+        print(f"# CUDA graph capture failed: {str(error).splitlines()[0][:200]}", flush=True)
+        return None
+    del graph
+    torch.cuda.empty_cache()
+    return ms
+
+
+def bench_cuda(lengths: list[int], piece: int, repeats: int, transformer: bool = True, layer: bool = True) -> None:
     torch.backends.cuda.matmul.allow_tf32 = True
     model = load_model("cuda")
     cfg = model.config
@@ -105,8 +130,9 @@ def bench_cuda(lengths: list[int], piece: int, repeats: int) -> None:
     transformer_ms = {}
     print(f"# {torch.cuda.get_device_name()}, torch {torch.__version__}, {datetime.date.today()}, bf16 autocast, "
           f"batch 1, d_model {cfg.d_model}, {cfg.n_layers} blocks; ours streams pieces of {piece:,} tokens")
-    print("| tokens | ours ms | ours tokens/s | ours peak GB | Transformer ms | Transformer tokens/s | Transformer peak GB | speed-up |")
-    print("|---:|---:|---:|---:|---:|---:|---:|---:|", flush=True)
+    print("| tokens | ours ms | ours tokens/s | ours peak GB | Transformer ms | Transformer tokens/s | Transformer peak GB "
+          "| speed-up | ours ms, CUDA graph | Transformer ms, CUDA graph | speed-up, both graphed |")
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|", flush=True)
     for length in lengths:
         try:
             ours_ms, ours_mem = measure(ours_forward(model, length, piece), repeats if length <= 1 << 20 else 1)
@@ -116,7 +142,9 @@ def bench_cuda(lengths: list[int], piece: int, repeats: int) -> None:
         torch.cuda.empty_cache()
         known = sorted(transformer_ms)
         predicted = transformer_ms[known[-1]] * (length / known[-1]) ** 2 if known else 0.0
-        if predicted > MINUTE * 1000:
+        if not transformer:
+            tr_ms, tr = None, ("not run", "-", "-")
+        elif predicted > MINUTE * 1000:
             tr_ms = predicted
             tr = (f"~{predicted / 1000:,.0f} s (extrapolated, quadratic from {known[-1]:,})", "-", "-")
         else:
@@ -129,28 +157,143 @@ def bench_cuda(lengths: list[int], piece: int, repeats: int) -> None:
                 tr_ms, tr = None, ("out of memory", "-", "-")
         torch.cuda.empty_cache()
         speedup = f"{tr_ms / ours_ms:,.1f}x" if tr_ms and ours_ms else "-"
-        print(f"| {length:,} | {' | '.join(ours)} | {' | '.join(tr)} | {speedup} |", flush=True)
-    bench_fft_layer(cfg)
+        graphed = ["-", "-", "-"]
+        if length <= min(piece, GRAPH_MAX_TOKENS) and ours_ms and transformer:
+            ours_graph = graph_ms(ours_forward(model, length, piece), repeats)
+            tr_graph = graph_ms(transformer_forward(blocks, length, cfg.d_model), repeats)
+            graphed = [f"{ours_graph:,.2f}" if ours_graph else "capture failed",
+                       f"{tr_graph:,.2f}" if tr_graph else "capture failed",
+                       f"{tr_graph / ours_graph:,.1f}x" if ours_graph and tr_graph else "-"]
+        print(f"| {length:,} | {' | '.join(ours)} | {' | '.join(tr)} | {speedup} | {' | '.join(graphed)} |", flush=True)
+    if layer:
+        bench_fft_layer(cfg)
 
 
-@torch.inference_mode()
 def bench_fft_layer(cfg: NonAttnConfig, length: int = 1 << 20) -> None:
-    """The FFT long convolution alone against its floor: bytes it must move / measured copy bandwidth."""
+    """The long convolution layer alone against its floor: bytes it must move / measured copy bandwidth.
+
+    Two implementations of the same convolution: the FFT path (training, gradients on) and the chunked path
+    (inference on GPUs, s4d_chunked.py); both are timed, each row says which.
+    """
     x = torch.randn(1, cfg.d_model, length, device="cuda")
-    copy_ms = cuda_time(lambda: x.clone(), repeats=10)  # inference mode: nothing kept for a backward pass
+    with torch.no_grad():
+        copy_ms = cuda_time(lambda: x.clone(), repeats=10)
     bandwidth = 2 * x.numel() * 4 / (copy_ms / 1000)                   # bytes read + written per second
     floor_ms = 2 * x.numel() * 4 / bandwidth * 1000                    # read u, write y (float32)
     layer = S4DConv(cfg.d_model, cfg.d_state, cfg.dt_min, cfg.dt_max).cuda()
-    kernel = layer.kernel.kernel(length)
-    conv_ms = cuda_time(lambda: fft_causal_conv(x, kernel), repeats=10)
-    full_ms = cuda_time(lambda: layer(x), repeats=3)
-    print(f"\n# FFT long convolution, {cfg.d_model} channels x {length:,} tokens, float32; "
-          f"copy bandwidth {bandwidth / 1e12:.2f} TB/s")
+    rows = []
+    with torch.no_grad():
+        kernel = layer.kernel.kernel(length)
+        rows.append(("FFT causal conv, kernel precomputed (torch.fft)", cuda_time(lambda: fft_causal_conv(x, kernel), 10)))
+        n = 2 * length
+        kernel_f = torch.fft.rfft(kernel, n=n)
+        rows.append(("FFT causal conv, kernel's rFFT precomputed", cuda_time(
+            lambda: torch.fft.irfft(torch.fft.rfft(x, n=n) * kernel_f, n=n)[..., :length], 10)))
+        for block, group in [(64, 32), (128, 32), (256, 16)]:
+            rows.append((f"chunked S4D layer, T={block} G={group} (plan cached; D term and state out)",
+                         cuda_time(lambda: chunked_s4d_conv(layer, x, None, block, group), 10)))
+        rows.append(("whole S4D layer, inference path (what the model runs)", cuda_time(lambda: layer(x), 10)))
+    layer.requires_grad_(False)                                         # gradients on selects the FFT path;
+    with torch.enable_grad():                                           # frozen weights: no graph is recorded
+        rows.append(("whole S4D layer, FFT path (training's; kernel generated each call)", cuda_time(lambda: layer(x), 3)))
+    print(f"\n# S4D long convolution, {cfg.d_model} channels x {length:,} tokens, float32 in and out; "
+          f"copy bandwidth {bandwidth / 1e12:.2f} TB/s; tf32 matmuls {torch.backends.cuda.matmul.allow_tf32}")
     print("| op | ms | x floor |")
     print("|---|---:|---:|")
     print(f"| memory-bandwidth floor (read u + write y) | {floor_ms:.2f} | 1.0 |")
-    print(f"| FFT causal conv, kernel precomputed | {conv_ms:.2f} | {conv_ms / floor_ms:.1f} |")
-    print(f"| whole S4D layer (kernel generated + state) | {full_ms:.2f} | {full_ms / floor_ms:.1f} |")
+    for name, ms in rows:
+        print(f"| {name} | {ms:.2f} | {ms / floor_ms:.1f} |", flush=True)
+
+
+def plain_path(module):
+    """Call `module` through its plain torch path on a GPU: gradients on select it, frozen weights record nothing."""
+    module.requires_grad_(False)
+
+    def call(*args):
+        with torch.enable_grad():
+            return module(*args)
+    return call
+
+
+def bench_ops(length: int = 1 << 20) -> None:
+    """Each fused inference op against its plain torch version and its floor (bytes it must move / bandwidth)."""
+    from . import triton_ops
+    from .block import GatedMLP, RMSNorm
+    from .cuda_graphs import graphed_gru
+    from .multires_conv import MultiResolutionConv
+    from .s4d import SSMMixer
+
+    torch.backends.cuda.matmul.allow_tf32 = True
+    cfg = NonAttnConfig()
+    D = cfg.d_model
+    probe = torch.randn(1 << 28, device="cuda")
+    bandwidth = 2 * probe.numel() * 4 / (cuda_time(lambda: probe.clone(), 10) / 1000)
+    del probe
+    x = torch.randn(1, length, D, device="cuda", dtype=torch.bfloat16)
+    rows = []
+
+    def row(op, variant, ms, nbytes):
+        floor = nbytes / bandwidth * 1000
+        rows.append((op, variant, ms, floor))
+        print(f"| {op} | {variant} | {ms:.3f} | {floor:.3f} | {ms / floor:.1f} |", flush=True)
+
+    print(f"# fused ops, {length:,} tokens x d_model {D}, bf16 activations; copy bandwidth {bandwidth / 1e12:.2f} TB/s")
+    print("| op | variant | ms | floor ms | x floor |")
+    print("|---|---|---:|---:|---:|")
+    conv = MultiResolutionConv(D, cfg.conv_kernel, cfg.conv_dilations).cuda()
+    taps_bytes = 2 * x.numel() * 2
+    with torch.no_grad(), torch.autocast("cuda", dtype=torch.bfloat16):
+        for block_l, block_d, warps in [(32, 128, 4), (64, 128, 4), (16, 256, 4), (64, 256, 8), (128, 64, 4)]:
+            ms = cuda_time(lambda: triton_ops.dilated_taps_gelu(conv, x, None, x.dtype, block_l, block_d, warps), 10)
+            row("dilated taps + bias + GELU", f"Triton {block_l}x{block_d}, {warps} warps", ms, taps_bytes)
+    with torch.autocast("cuda", dtype=torch.bfloat16):
+        plain = plain_path(conv)
+        row("dilated taps + GELU + out_proj", "plain torch (shifted multiply-adds)", cuda_time(lambda: plain(x), 3),
+            taps_bytes)
+    with torch.no_grad(), torch.autocast("cuda", dtype=torch.bfloat16):
+        row("dilated taps + GELU + out_proj", "fused (what inference runs)", cuda_time(lambda: conv(x), 10), taps_bytes)
+    norm = RMSNorm(D).cuda()
+    with torch.no_grad(), torch.autocast("cuda", dtype=torch.bfloat16):
+        row("RMSNorm", "Triton", cuda_time(lambda: norm(x), 10), 2 * x.numel() * 2)
+    with torch.autocast("cuda", dtype=torch.bfloat16):
+        plain = plain_path(norm)
+        row("RMSNorm", "plain torch", cuda_time(lambda: plain(x), 10), 2 * x.numel() * 2)
+    h = torch.randn(1, length, 4 * D, device="cuda", dtype=torch.bfloat16)
+    with torch.no_grad():
+        row("MLP value * silu(gate)", "Triton", cuda_time(lambda: triton_ops.silu_mul(h), 10), 3 * h.numel())
+        row("MLP value * silu(gate)", "plain torch", cuda_time(lambda: triton_ops.silu_mul_reference(h), 10),
+            3 * h.numel())
+        y = torch.randn(1, D, length, device="cuda")
+        row("mixer gelu(y) * silu(gate)", "Triton", cuda_time(lambda: triton_ops.gelu_gate(y, x), 10),
+            y.numel() * 4 + 2 * x.numel() * 2)
+        row("mixer gelu(y) * silu(gate)", "plain torch", cuda_time(lambda: triton_ops.gelu_gate_reference(y, x), 10),
+            y.numel() * 4 + 2 * x.numel() * 2)
+    mixer = SSMMixer(D, cfg.d_state, cfg.dt_min, cfg.dt_max).cuda()
+    with torch.no_grad(), torch.autocast("cuda", dtype=torch.bfloat16):
+        row("SSM mixer (S4D + gate + projections)", "inference path", cuda_time(lambda: mixer(x), 10),
+            2 * x.numel() * 2)
+    gru = torch.nn.GRU(cfg.supervisor_dim, cfg.supervisor_dim, batch_first=True).cuda()
+    steps = length // cfg.chunk_size
+    xs = torch.randn(1, steps, cfg.supervisor_dim, device="cuda", dtype=torch.bfloat16)
+    h0 = torch.zeros(1, 1, cfg.supervisor_dim, device="cuda", dtype=torch.bfloat16)
+    with torch.no_grad(), torch.autocast("cuda", dtype=torch.bfloat16):
+        row(f"GRU, {steps} steps", "cuDNN call", cuda_time(lambda: gru(xs, h0), 5), xs.numel() * 4)
+        row(f"GRU, {steps} steps", "CUDA-graph replay", cuda_time(lambda: graphed_gru(gru, xs, h0), 5), xs.numel() * 4)
+
+
+def profile_cuda(length: int, piece: int) -> None:
+    """torch.profiler's table of one forward of the encoder (kernels by total CUDA time)."""
+    from torch.profiler import ProfilerActivity, profile
+
+    torch.backends.cuda.matmul.allow_tf32 = True
+    model = load_model("cuda")
+    run = ours_forward(model, length, piece)
+    run()
+    torch.cuda.synchronize()
+    with profile(activities=[ProfilerActivity.CPU, ProfilerActivity.CUDA]) as prof:
+        run()
+        torch.cuda.synchronize()
+    print(prof.key_averages().table(sort_by="cuda_time_total", row_limit=30, max_name_column_width=70))
 
 
 def main(argv=None) -> None:
@@ -161,13 +304,26 @@ def main(argv=None) -> None:
     parser.add_argument("--threads", type=int, default=None, help="CPU threads (default: torch's)")
     parser.add_argument("--lengths", default="8192,32768,131072,1048576,10485760", help="CUDA sequence lengths")
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--profile", type=int, default=None, metavar="TOKENS",
+                        help="CUDA: print torch.profiler's kernel table for one forward of this many tokens")
+    parser.add_argument("--layer-only", action="store_true", help="CUDA: only the long-convolution layer table")
+    parser.add_argument("--ours-only", action="store_true", help="CUDA: neither the Transformer nor the layer table")
+    parser.add_argument("--ops", action="store_true", help="CUDA: each fused op against its plain version and floor")
     args = parser.parse_args(argv)
     if args.device == "cpu":
         bench_cpu(args.tokens, args.piece or 4096, args.threads)
     elif not torch.cuda.is_available():
         parser.exit(2, "error: --device cuda but no CUDA device is available\n")
+    elif args.profile:
+        profile_cuda(args.profile, args.piece or (1 << 18))
+    elif args.ops:
+        bench_ops()
+    elif args.layer_only:
+        torch.backends.cuda.matmul.allow_tf32 = True
+        bench_fft_layer(NonAttnConfig())
     else:
-        bench_cuda([int(v) for v in args.lengths.split(",")], args.piece or (1 << 18), args.repeats)
+        bench_cuda([int(v) for v in args.lengths.split(",")], args.piece or (1 << 18), args.repeats,
+                   transformer=not args.ours_only, layer=not args.ours_only)
 
 
 if __name__ == "__main__":

@@ -19,6 +19,10 @@ class RMSNorm(nn.Module):
         self.weight = nn.Parameter(torch.ones(dim))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.is_cuda and not torch.is_grad_enabled():
+            from . import triton_ops
+            if triton_ops.available():                                 # GPU inference: one pass (triton_ops.py)
+                return triton_ops.rms_norm(x, self.weight, self.eps)
         return x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + self.eps) * self.weight
 
 
@@ -29,6 +33,10 @@ class GatedMLP(nn.Module):
         self.down = nn.Linear(hidden, d_model, bias=False)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.is_cuda and not torch.is_grad_enabled():
+            from . import triton_ops
+            if triton_ops.available():                                 # GPU inference: one pass (triton_ops.py)
+                return self.down(triton_ops.silu_mul(self.up(x)))
         value, gate = self.up(x).chunk(2, dim=-1)
         return self.down(value * F.silu(gate))
 

@@ -13,7 +13,20 @@ from .model import NonAttnLM
 
 
 def relative_error(out: torch.Tensor, ref: torch.Tensor) -> float:
-    return float((out.double() - ref.double()).norm() / ref.double().norm())
+    wide = torch.complex128 if out.is_complex() or ref.is_complex() else torch.float64
+    return float((out.to(wide) - ref.to(wide)).norm() / ref.to(wide).norm())
+
+
+def fft_path(layer, u, state=None):
+    """S4DConv through its FFT path (taken whenever gradients are on), recording no graph: parameters frozen."""
+    flags = [p.requires_grad for p in layer.parameters()]
+    layer.requires_grad_(False)
+    try:
+        with torch.enable_grad():
+            return layer(u, state)
+    finally:
+        for p, flag in zip(layer.parameters(), flags):
+            p.requires_grad_(flag)
 
 
 def main() -> int:
@@ -48,18 +61,92 @@ def main() -> int:
         u = torch.randn(2, layer.D.shape[0], 512)
         reference = layer.cpu().reference(u)
         layer.cuda()
-        fast, _ = layer(u.cuda())
+        fast, _ = fft_path(layer, u.cuda())
         rows.append(("S4D layer cuda FFT vs recurrence", relative_error(fast.cpu(), reference), 1e-4))
+        fast, _ = layer(u.cuda())                                      # no gradients: the chunked path
+        rows.append(("S4D layer cuda chunked vs recurrence", relative_error(fast.cpu(), reference), 1e-4))
         with torch.autocast("cuda", dtype=torch.bfloat16):
             fast_bf16, _ = layer(u.cuda().bfloat16())
         rows.append(("S4D layer cuda bf16 input vs recurrence", relative_error(fast_bf16.float().cpu(), reference), 1e-2))
+        rows += check_chunked_s4d(layer) + check_triton_ops(gpu)
     failed = False
-    print(f"{'check':36s} {'rel. error':>12s} {'limit':>8s}")
+    print(f"{'check':48s} {'rel. error':>12s} {'limit':>8s}")
     for name, err, limit in rows:
-        ok = err <= limit
+        ok = err <= limit                                              # NaN fails
         failed |= not ok
-        print(f"{name:36s} {err:12.2e} {limit:8.0e} {'ok' if ok else 'FAIL'}")
+        print(f"{name:48s} {err:12.2e} {limit:8.0e} {'ok' if ok else 'FAIL'}")
     return 1 if failed else 0
+
+
+def check_chunked_s4d(layer) -> list[tuple[str, float, float]]:
+    """Chunked S4D (inference path) against the FFT path in float32, with and without a carried state."""
+    from .s4d_chunked import chunked_s4d_conv
+
+    rows = []
+    H = layer.D.shape[0]
+    for batch, length in [(1, 1), (2, 127), (1, 4096 + 77), (1, 1 << 18)]:
+        u = torch.randn(batch, H, length, device="cuda")
+        state = torch.randn(batch, H, layer.kernel.log_A_real.shape[1], dtype=torch.complex64, device="cuda")
+        ref_y, ref_state = fft_path(layer, u, state)
+        for block, group in [(256, 16), (128, 32), (64, 16)]:
+            y, new_state = chunked_s4d_conv(layer, u, state, block, group)
+            err = max(relative_error(y, ref_y), relative_error(new_state, ref_state))
+            rows.append((f"chunked S4D T={block} G={group} vs FFT, B={batch} L={length}", err, 1e-4))
+    return rows
+
+
+def check_triton_ops(model) -> list[tuple[str, float, float]]:
+    """Each fused kernel against its plain torch version, float32 and bf16, whole and streamed in two pieces."""
+    from . import triton_ops
+
+    if not triton_ops.available():
+        return [("triton not importable: fused kernels not checked", float("nan"), 0.0)]
+    rows = []
+    conv = model.lower[0].conv
+    D = conv.out_proj.in_features
+    for length in [1, 31, 5000]:
+        x = torch.randn(2, length, D, device="cuda")
+        reference = conv.reference(x)
+        out, _ = conv(x)
+        rows.append((f"fused dilated taps fp32 vs Conv1d, L={length}", relative_error(out, reference), 1e-4))
+        with torch.autocast("cuda", dtype=torch.bfloat16):
+            out_bf16, _ = conv(x.bfloat16())
+        rows.append((f"fused dilated taps bf16 vs Conv1d fp32, L={length}", relative_error(out_bf16, reference), 1e-2))
+        cut = length // 2
+        first, tail = conv(x[:, :cut])
+        second, _ = conv(x[:, cut:], tail)
+        rows.append((f"fused dilated taps streamed vs whole, L={length}",
+                     relative_error(torch.cat([first, second], 1), out), 1e-5))
+    y = torch.randn(2, D, 3000, device="cuda")
+    gate = torch.randn(2, 3000, D, device="cuda")
+    rows.append(("fused gelu*silu gate fp32 vs torch",
+                 relative_error(triton_ops.gelu_gate(y, gate), triton_ops.gelu_gate_reference(y, gate)), 1e-6))
+    rows.append(("fused gelu*silu gate bf16 vs torch fp32",
+                 relative_error(triton_ops.gelu_gate(y, gate.bfloat16()), triton_ops.gelu_gate_reference(y, gate)), 1e-2))
+    for dtype in (torch.float32, torch.bfloat16):
+        x = torch.randn(2, 3000, D, device="cuda", dtype=dtype)
+        weight = torch.randn(D, device="cuda")
+        limit = 1e-5 if dtype == torch.float32 else 1e-2
+        with torch.autocast("cuda", dtype=torch.bfloat16, enabled=dtype == torch.bfloat16):
+            fused = triton_ops.rms_norm(x, weight, 1e-5)
+        rows.append((f"fused RMSNorm {str(dtype)[6:]} vs fp32", relative_error(fused, triton_ops.rms_norm_reference(x, weight, 1e-5)), limit))
+        h = torch.randn(2, 3000, 4 * D, device="cuda", dtype=dtype)
+        rows.append((f"fused silu gate (MLP) {str(dtype)[6:]} vs torch fp32",
+                     relative_error(triton_ops.silu_mul(h), triton_ops.silu_mul_reference(h.float())), limit))
+    from .cuda_graphs import graphed_gru
+    gru = model.supervisor.gru
+    S = gru.hidden_size
+    for length in (1, 37, 1024):
+        x = torch.randn(1, length, S, device="cuda")
+        h0 = torch.randn(1, 1, S, device="cuda")
+        for _ in range(2):                                             # capture, then replay the captured graph
+            replayed = graphed_gru(gru, x, h0)
+        rows.append((f"graphed GRU vs cuDNN call, {length} steps", relative_error(replayed, gru(x, h0)[0]), 1e-6))
+    x = torch.randn(2, 3000, D, device="cuda", dtype=torch.bfloat16)
+    padded = triton_ops.to_channels_first(x, 3072)
+    exact = torch.cat([x.float().permute(2, 0, 1), x.new_zeros(D, 2, 72, dtype=torch.float32)], -1)
+    rows.append(("channels-first copy (exact)", relative_error(padded, exact), 0.0))
+    return rows
 
 
 if __name__ == "__main__":

@@ -143,6 +143,16 @@ class S4DConv(nn.Module):
 
     def forward(self, u: torch.Tensor, state: torch.Tensor | None = None):
         """u (B, H, L) -> y (B, H, L), new state (B, H, n).  The FFT runs in float32 whatever the autocast dtype."""
+        if u.is_cuda and not torch.is_grad_enabled():
+            # GPU inference: the same convolution by blocks (cached matrices, matmuls); see s4d_chunked.py
+            from .s4d_chunked import chunked_s4d_conv
+            with torch.autocast(device_type="cuda", enabled=False):
+                return chunked_s4d_conv(self, u, state)
+        if u.device.type == "cpu" and not torch.is_grad_enabled():
+            # CPU inference: the same block form; small cached matrices instead of (H, n, L) power tables
+            from .s4d_chunked import chunked_s4d_conv
+            with torch.autocast(device_type="cpu", enabled=False):
+                return chunked_s4d_conv(self, u.float(), state)
         with torch.autocast(device_type=u.device.type, enabled=False):
             u = u.float()
             length = u.shape[-1]
@@ -181,6 +191,27 @@ class SSMMixer(nn.Module):
 
     def forward(self, x: torch.Tensor, state: torch.Tensor | None = None):
         """x (B, L, D) -> (B, L, D), new state."""
+        if x.device.type == "cpu" and not torch.is_grad_enabled():
+            return self._forward_cpu(x, state)
         y, new_state = self.conv(x.transpose(1, 2), state)            # (B, D, L)
+        if y.is_cuda and not torch.is_grad_enabled() and y.stride(2) == 1:
+            from . import triton_ops
+            if triton_ops.available():                                 # the same, in one pass (triton_ops.py)
+                return self.out_proj(triton_ops.gelu_gate(y, self.gate_proj(x))), new_state
         y = F.gelu(y.transpose(1, 2)).to(x.dtype) * F.silu(self.gate_proj(x))
         return self.out_proj(y), new_state
+
+    def _forward_cpu(self, x: torch.Tensor, state: torch.Tensor | None):
+        """CPU inference, the same maths: activations transposed by tiles (a plain transposing copy of (L, D)
+        float32 thrashes the cache at power-of-two L), GELU before the transpose back, the gate applied in place."""
+        y, new_state = self.conv(transpose_tiled(x.float()), state)    # (B, D, L)
+        y = transpose_tiled(F.gelu(y)).to(x.dtype)                     # (B, L, D)
+        return self.out_proj(y.mul_(F.silu(self.gate_proj(x)))), new_state
+
+
+def transpose_tiled(x: torch.Tensor, tile: int = 256) -> torch.Tensor:
+    """x (B, M, N) -> contiguous (B, N, M), copied in tiles of `tile` rows of x."""
+    out = x.new_empty(x.shape[0], x.shape[2], x.shape[1])
+    for start in range(0, x.shape[1], tile):
+        out[:, :, start:start + tile].copy_(x[:, start:start + tile].transpose(1, 2))
+    return out

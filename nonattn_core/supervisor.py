@@ -76,5 +76,9 @@ class Supervisor(nn.Module):
                 state: torch.Tensor) -> torch.Tensor:
         """summaries (B, M, D), keys (B, M, E), state (B, S) = h before the first chunk -> h after each chunk (B, M, S)."""
         fused = self.fusion(summaries, retrieve_earlier(keys, memory, self.topk))
-        out, _ = self.gru(fused, state.unsqueeze(0).to(fused.dtype))
+        h0 = state.unsqueeze(0).to(fused.dtype)
+        if fused.is_cuda and not torch.is_grad_enabled():              # GPU inference: graph replay (cuda_graphs.py)
+            from .cuda_graphs import graphed_gru
+            return graphed_gru(self.gru, fused, h0)
+        out, _ = self.gru(fused, h0)
         return out

@@ -1,0 +1,145 @@
+"""Chunked S4D convolution for inference: the same causal convolution as `fft_causal_conv` with the S4D kernel,
+computed block by block with matrix products (the chunked form of a linear recurrence, as in Mamba-2's SSD).
+
+Within a block of T tokens each channel applies a (T, T) lower-triangular Toeplitz matrix of the kernel's first T
+taps (D on its diagonal). Across blocks the diagonal complex state (H, n) carries the rest: the kernel IS
+2 Re(sum_n C_n Bbar_n Abar_n^l), so the taps beyond T are exactly the state's response, nothing is truncated.
+The state after block c is Abar^T (state after block c-1) + (block c's own contribution): again a linear
+recurrence, solved with dense (G, G) decay matrices over groups of G blocks and a doubling scan over the groups.
+
+Everything but the inputs depends on the weights alone, so a plan of matrices is built once per layer and reused
+for every piece length. `S4DConv.forward` takes this path on GPUs when no gradient is needed; the FFT path (and
+`S4DConv.reference`, the recurrence) stay the specification, and `gpu_check` / tests compare them.
+
+    u (B, H, L) -> blocks (H, B*nb, T) -> local states  = blocks @ state_in          (H, B*nb, 2n)
+                                       -> states before each block (scan)             (H, n, B, nb) complex
+                                       -> y = before @ state_out + blocks @ toeplitz  (H, B*nb, T)
+"""
+from __future__ import annotations
+
+import weakref
+from dataclasses import dataclass
+
+import torch
+
+from . import triton_ops
+from .s4d import powers
+
+BLOCK = 256         # tokens per block: the Toeplitz matrices are (BLOCK, BLOCK) per channel
+GROUP = 16          # blocks per group in the scan across blocks (T=256, G=16 was the fastest of three, H100)
+
+
+@dataclass
+class ChunkPlan:
+    """Matrices of one S4D layer for blocks of `block` tokens (all float32 / complex64, on the layer's device)."""
+    block: int
+    group: int
+    dtA: torch.Tensor           # (H, n) complex: dt * A, so Abar = exp(dtA)
+    toeplitz: torch.Tensor      # (H, T, T) [s, t] = K_(t-s) for t >= s, plus D at t == s: y_block = u_block @ toeplitz
+    state_in: torch.Tensor      # (H, T, 2n) [s, (k, re/im)] = Bbar_k Abar_k^(T-1-s): a block's own end state
+    state_out: torch.Tensor     # (H, 2n, T) [(k, re/im), t]: y_t += 2 Re(C_k Abar_k^(t+1) x_k) for a state x at block start
+    group_decay: torch.Tensor   # (H, n, G, G) complex [j, i] = Abar^(T (i-j)) for i >= j, else 0
+    group_rise: torch.Tensor    # (H, n, G) complex [i] = Abar^(T (i+1))
+
+
+def build_plan(conv, block: int = BLOCK, group: int = GROUP, device=None) -> ChunkPlan:
+    """The matrices of `conv` (an S4DConv) for blocks of `block` tokens."""
+    with torch.no_grad(), torch.autocast(device_type=torch.device(device or "cpu").type, enabled=False):
+        dtA, C, Bbar = conv.kernel.discretize()
+        dtA, C, Bbar = dtA.to(device), C.to(device), Bbar.to(device)
+        H, n = dtA.shape
+        re, im = powers(dtA, torch.arange(block + 1, device=dtA.device, dtype=torch.float32))
+        abar_pow = torch.complex(re, im)                                       # (H, n, T+1): Abar^l
+        kernel = 2 * (C * Bbar).unsqueeze(-1).mul(abar_pow[..., :block]).sum(1).real   # (H, T): K_l
+        lag = torch.arange(block, device=dtA.device)
+        lag = lag.view(1, -1) - lag.view(-1, 1)                                # [s, t] = t - s
+        toeplitz = kernel[:, lag.clamp(min=0)] * (lag >= 0)                    # (H, T, T)
+        toeplitz = toeplitz + torch.diag_embed(conv.D.float().to(device).unsqueeze(-1).expand(H, block))
+        own = Bbar.unsqueeze(-1) * abar_pow[..., :block].flip(-1)              # (H, n, T): Bbar Abar^(T-1-s)
+        state_in = torch.view_as_real(own.transpose(1, 2).contiguous()).reshape(H, block, 2 * n)
+        response = C.unsqueeze(-1) * abar_pow[..., 1:]                         # (H, n, T): C Abar^(t+1)
+        state_out = torch.stack([2 * response.real, -2 * response.imag], dim=2).reshape(H, 2 * n, block)
+        steps = torch.arange(group, device=dtA.device)
+        steps = steps.view(1, -1) - steps.view(-1, 1)                          # [j, i] = i - j
+        decay = torch.exp(dtA[..., None, None] * (block * steps.clamp(min=0)))
+        group_decay = decay * (steps >= 0)
+        group_rise = torch.exp(dtA.unsqueeze(-1) * (block * torch.arange(1, group + 1, device=dtA.device)))
+    return ChunkPlan(block, group, dtA, toeplitz.contiguous(), state_in.contiguous(), state_out.contiguous(),
+                     group_decay.contiguous(), group_rise.contiguous())
+
+
+_plans: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+
+def plan_for(conv, device, block: int = BLOCK, group: int = GROUP) -> ChunkPlan:
+    """The cached plan of `conv`, rebuilt whenever one of its parameters changed (in place or replaced)."""
+    params = tuple(conv.parameters())
+    key = (block, group, str(device), tuple((p.data_ptr(), p._version) for p in params))
+    cached = _plans.get(conv)
+    if cached is None or cached[0] != key:
+        cached = (key, build_plan(conv, block, group, device))
+        _plans[conv] = cached
+    return cached[1]
+
+
+def scan_blocks(local: torch.Tensor, plan: ChunkPlan, initial: torch.Tensor | None) -> torch.Tensor:
+    """States after each block: s_c = Abar^T s_(c-1) + local_c, s_(-1) = initial.
+
+    local (H, n, B, m) complex, initial (H, n, B) complex or None -> (H, n, B, m).
+    """
+    H, n, B, m = local.shape
+    G, T = plan.group, plan.block
+    groups = -(-m // G)
+    if groups * G != m:
+        local = torch.cat([local, local.new_zeros(H, n, B, groups * G - m)], dim=-1)
+    within = torch.matmul(local.reshape(H, n, B * groups, G), plan.group_decay).view(H, n, B, groups, G)
+    carry = within[..., -1]                                                    # (H, n, B, groups)
+    step = 1
+    while step < groups:                                                       # doubling scan over groups
+        decay = torch.exp(plan.dtA * (T * G * step))[..., None, None]
+        carry = torch.cat([carry[..., :step], carry[..., step:] + decay * carry[..., :-step]], dim=-1)
+        step *= 2
+    if initial is not None:
+        reach = torch.arange(1, groups + 1, device=local.device) * (T * G)
+        carry = carry + torch.exp(plan.dtA.unsqueeze(-1) * reach).unsqueeze(2) * initial.unsqueeze(-1)
+        first = initial.unsqueeze(-1)
+    else:
+        first = carry.new_zeros(H, n, B, 1)
+    before_group = torch.cat([first, carry[..., :-1]], dim=-1)                 # (H, n, B, groups)
+    after = within + before_group.unsqueeze(-1) * plan.group_rise[:, :, None, None, :]
+    return after.reshape(H, n, B, groups * G)[..., :m]
+
+
+def chunked_s4d_conv(conv, u: torch.Tensor, state: torch.Tensor | None = None,
+                     block: int = BLOCK, group: int = GROUP) -> tuple[torch.Tensor, torch.Tensor]:
+    """What `S4DConv.forward` returns (y (B, H, L) float32 incl. the D term, new state (B, H, n)), by blocks."""
+    plan = plan_for(conv, u.device, block, group)
+    B, H, L = u.shape
+    T = plan.block
+    n = plan.dtA.shape[1]
+    nb = -(-L // T)
+    if u.is_cuda and u.transpose(1, 2).is_contiguous() and triton_ops.available():
+        blocks = triton_ops.to_channels_first(u.transpose(1, 2), nb * T)      # (H, B, nb*T) float32
+    else:
+        blocks = u.new_empty(H, B, nb * T, dtype=torch.float32)
+        blocks[..., :L].copy_(u.transpose(0, 1))                               # one (transposing) copy to fp32
+        blocks[..., L:].zero_()
+    blocks = blocks.view(H, B * nb, T)
+    local = torch.view_as_complex(torch.bmm(blocks, plan.state_in).view(H, B, nb, n, 2))  # (H, B, nb, n)
+    initial = state.permute(1, 2, 0) if state is not None else None           # (H, n, B)
+    after = scan_blocks(local.permute(0, 3, 1, 2), plan, initial)             # (H, n, B, nb)
+    first = initial.unsqueeze(-1) if initial is not None else after.new_zeros(H, n, B, 1)
+    before = torch.cat([first, after[..., :-1]], dim=-1)                       # state entering each block
+    before = torch.view_as_real(before.permute(0, 2, 3, 1)).reshape(H, B * nb, 2 * n)
+    y = torch.bmm(before, plan.state_out).baddbmm_(blocks, plan.toeplitz)      # (H, B*nb, T)
+    rest = L - (nb - 1) * T                                                    # tokens in the last block
+    if rest == T:
+        final = after[..., -1]
+    else:                                                                      # the padding must not decay it
+        last = blocks.view(H, B, nb, T)[:, :, -1, :rest]                       # (H, B, rest)
+        own = torch.view_as_complex(torch.bmm(last, plan.state_in[:, T - rest:]).view(H, B, n, 2))
+        entering = torch.view_as_complex(before.view(H, B, nb, n, 2)[:, :, -1].contiguous()).transpose(1, 2)
+        final = torch.exp(plan.dtA * rest).unsqueeze(-1) * entering + own.transpose(1, 2)
+    y = y.view(H, B, nb * T)[..., :L].transpose(0, 1)                          # (B, H, L) view
+    return y, final.permute(2, 0, 1).contiguous()
+

@@ -1,0 +1,229 @@
+"""Fused GPU kernels (Triton) for inference, each next to the plain torch expression it replaces.
+
+- `dilated_taps_gelu`: MultiResolutionConv's gated sum of all dilated depthwise taps, bias and GELU in one pass
+  over the (B, L, D) input (the five dilations' 15 taps fall on 7 distinct shifts, their gated weights summed
+  per shift). Plain version: the shifted multiply-adds of `MultiResolutionConv.forward`; spec: `.reference`.
+- `gelu_gate`: SSMMixer's `gelu(y) * silu(gate)` reading the long convolution's (B, H, L) float32 output in place
+  and writing (B, L, H) in the gate's dtype: transpose, two activations, product and cast in one pass.
+- `to_channels_first`: (B, L, H) activations -> (H, B, Lp) float32, zero-padded: the long convolution's input.
+- `rms_norm`: RMSNorm in one pass (float32 arithmetic); plain version: `block.RMSNorm`'s expression.
+- `silu_mul`: GatedMLP's `value * silu(gate)` from the up projection's output in one pass.
+
+Triton is imported lazily; `available()` says whether these can run (a CUDA device and Triton present).
+"""
+from __future__ import annotations
+
+import torch
+
+try:
+    import triton
+    import triton.language as tl
+except ImportError:                                                    # CPU-only installs
+    triton = None
+
+
+def available() -> bool:
+    return triton is not None and torch.cuda.is_available()
+
+
+# ---- merged dilated taps ------------------------------------------------------------------------------------------
+def merged_taps(conv) -> tuple[list[int], torch.Tensor, torch.Tensor]:
+    """Distinct shifts of a MultiResolutionConv, gated weights per shift (D, S) and the gated bias (D,), float32."""
+    gates = torch.softmax(conv.gate_logits.float(), dim=-1)           # (D, R)
+    shifts = sorted({(conv.kernel_size - 1 - tap) * d for d in conv.dilations for tap in range(conv.kernel_size)})
+    weights = gates.new_zeros(gates.shape[0], len(shifts))
+    bias = 0
+    for r, (module, dilation) in enumerate(zip(conv.convs, conv.dilations)):
+        for tap in range(conv.kernel_size):
+            column = shifts.index((conv.kernel_size - 1 - tap) * dilation)
+            weights[:, column] += module.weight[:, 0, tap].float() * gates[:, r]
+        bias = bias + module.bias.float() * gates[:, r]
+    return shifts, weights.contiguous(), bias.contiguous()
+
+
+_merged: dict = {}
+
+
+def _cached_taps(conv, device):
+    key = (id(conv), str(device), tuple((p.data_ptr(), p._version) for p in conv.parameters()))
+    if key not in _merged:
+        if len(_merged) > 64:
+            _merged.clear()
+        with torch.no_grad():
+            shifts, weights, bias = merged_taps(conv)
+        _merged[key] = (tuple(shifts), weights.t().contiguous().to(device), bias.to(device))   # weights (S, D)
+    return _merged[key]
+
+
+if triton is not None:
+    @triton.jit
+    def _taps_gelu_kernel(x_ptr, tail_ptr, w_ptr, bias_ptr, out_ptr, L, D: tl.constexpr, TAIL: tl.constexpr,
+                          SHIFTS: tl.constexpr, BLOCK_L: tl.constexpr, BLOCK_D: tl.constexpr):
+        # SHIFTS is a tuple of compile-time shifts: row offsets, masks and alignment are known to the compiler
+        first_row = tl.program_id(0) * BLOCK_L
+        b = tl.program_id(2).to(tl.int64)
+        local = tl.arange(0, BLOCK_L)                                   # rows of this tile, relative to first_row
+        cols = tl.program_id(1) * BLOCK_D + tl.arange(0, BLOCK_D)      # BLOCK_D divides D: no column mask
+        live_row = first_row + local < L
+        x_tile = x_ptr + (b * L + first_row) * D                        # 64-bit base, 32-bit offsets in the tile
+        acc = tl.zeros((BLOCK_L, BLOCK_D), tl.float32) + tl.load(bias_ptr + cols)[None, :]
+        for j in tl.static_range(len(SHIFTS)):
+            src = local - SHIFTS[j]
+            in_x = (live_row & (first_row + src >= 0))[:, None]
+            value = tl.load(x_tile + src[:, None] * D + cols[None, :], mask=in_x, other=0.0).to(tl.float32)
+            if first_row < TAIL:                                        # only the first tiles look into the tail
+                in_tail = (live_row & (first_row + src < 0))[:, None]
+                at = first_row + src + TAIL                             # position in the tail
+                value += tl.load(tail_ptr + b * D * TAIL + cols[None, :] * TAIL + at[:, None], mask=in_tail,
+                                 other=0.0).to(tl.float32)
+            acc += value * tl.load(w_ptr + j * D + cols)[None, :]
+        out = 0.5 * acc * (1.0 + tl.erf(acc * 0.7071067811865476))    # exact GELU, as F.gelu
+        tl.store(out_ptr + (b * L + first_row) * D + local[:, None] * D + cols[None, :],
+                 out.to(out_ptr.dtype.element_ty), mask=live_row[:, None])
+
+
+def dilated_taps_gelu(conv, x: torch.Tensor, tail: torch.Tensor | None, out_dtype: torch.dtype,
+                      block_l: int = 32, block_d: int = 128, num_warps: int = 4):
+    """gelu(sum of gated dilated taps + bias) (B, L, D) in `out_dtype`, and the new tail (B, D, tail_len)."""
+    B, L, D = x.shape
+    x = x.contiguous()
+    if tail is None:
+        tail = conv.empty_tail(B, D, x.device, x.dtype)
+    tail = tail.contiguous()
+    shifts, weights, bias = _cached_taps(conv, x.device)
+    out = torch.empty(B, L, D, device=x.device, dtype=out_dtype)
+    block_d = min(block_d, D & -D)                                     # a power of two that divides D
+    grid = (triton.cdiv(L, block_l), D // block_d, B)
+    _taps_gelu_kernel[grid](x, tail, weights, bias, out, L, D=D, TAIL=conv.tail_len, SHIFTS=shifts,
+                            BLOCK_L=block_l, BLOCK_D=block_d, num_warps=num_warps)
+    if L >= conv.tail_len:
+        new_tail = x[:, L - conv.tail_len:].transpose(1, 2).contiguous()
+    else:
+        new_tail = torch.cat([tail.to(x.dtype), x.transpose(1, 2)], dim=-1)[..., -conv.tail_len:].contiguous()
+    return out, new_tail
+
+
+# ---- the SSM mixer's gate -----------------------------------------------------------------------------------------
+if triton is not None:
+    @triton.jit
+    def _gelu_gate_kernel(y_ptr, gate_ptr, out_ptr, L, D, stride_yb, stride_yh,
+                          BLOCK_L: tl.constexpr, BLOCK_D: tl.constexpr):
+        b = tl.program_id(2)
+        rows = (tl.program_id(0) * BLOCK_L + tl.arange(0, BLOCK_L)).to(tl.int64)
+        cols = tl.program_id(1) * BLOCK_D + tl.arange(0, BLOCK_D)
+        mask = (rows < L)[:, None] & (cols < D)[None, :]
+        y = tl.load(y_ptr + b.to(tl.int64) * stride_yb + cols[None, :].to(tl.int64) * stride_yh + rows[:, None],
+                    mask=mask, other=0.0).to(tl.float32)
+        offsets = b.to(tl.int64) * L * D + rows[:, None] * D + cols[None, :]
+        g = tl.load(gate_ptr + offsets, mask=mask, other=0.0).to(tl.float32)
+        out = 0.5 * y * (1.0 + tl.erf(y * 0.7071067811865476)) * (g / (1.0 + tl.exp(-g)))
+        tl.store(out_ptr + offsets, out.to(out_ptr.dtype.element_ty), mask=mask)
+
+
+def gelu_gate(y: torch.Tensor, gate: torch.Tensor) -> torch.Tensor:
+    """gelu(y.transpose(1, 2)) * silu(gate) in gate's dtype.  y (B, H, L) with unit stride along L, gate (B, L, H)."""
+    B, H, L = y.shape
+    assert y.stride(2) == 1
+    gate = gate.contiguous()
+    out = torch.empty_like(gate)
+    block_l, block_d = 64, 64
+    grid = (triton.cdiv(L, block_l), triton.cdiv(H, block_d), B)
+    _gelu_gate_kernel[grid](y, gate, out, L, H, y.stride(0), y.stride(1), BLOCK_L=block_l, BLOCK_D=block_d,
+                            num_warps=4)
+    return out
+
+
+def gelu_gate_reference(y: torch.Tensor, gate: torch.Tensor) -> torch.Tensor:
+    return (torch.nn.functional.gelu(y.transpose(1, 2)).to(gate.dtype) * torch.nn.functional.silu(gate))
+
+
+# ---- channels-first float32 input of the long convolution --------------------------------------------------------
+if triton is not None:
+    @triton.jit
+    def _channels_first_kernel(x_ptr, out_ptr, L, D, B, Lp, BLOCK_L: tl.constexpr, BLOCK_D: tl.constexpr):
+        b = tl.program_id(2)
+        rows = (tl.program_id(0) * BLOCK_L + tl.arange(0, BLOCK_L)).to(tl.int64)
+        cols = tl.program_id(1) * BLOCK_D + tl.arange(0, BLOCK_D)
+        live = (rows < L)[:, None] & (cols < D)[None, :]
+        x = tl.load(x_ptr + b.to(tl.int64) * L * D + rows[:, None] * D + cols[None, :], mask=live, other=0.0)
+        # out (D, B, Lp): rows past L (padding, up to Lp) get zeros
+        keep = (rows < Lp)[:, None] & (cols < D)[None, :]
+        tl.store(out_ptr + cols[None, :].to(tl.int64) * B * Lp + b.to(tl.int64) * Lp + rows[:, None],
+                 x.to(tl.float32), mask=keep)
+
+
+def to_channels_first(x: torch.Tensor, padded_length: int) -> torch.Tensor:
+    """x (B, L, D) -> (D, B, padded_length) float32, zeros after L."""
+    B, L, D = x.shape
+    x = x.contiguous()
+    out = torch.empty(D, B, padded_length, device=x.device, dtype=torch.float32)
+    block_l, block_d = 64, 64
+    grid = (triton.cdiv(padded_length, block_l), triton.cdiv(D, block_d), B)
+    _channels_first_kernel[grid](x, out, L, D, B, padded_length, BLOCK_L=block_l, BLOCK_D=block_d, num_warps=4)
+    return out
+
+
+# ---- RMSNorm ------------------------------------------------------------------------------------------------------
+if triton is not None:
+    @triton.jit
+    def _rms_norm_kernel(x_ptr, w_ptr, out_ptr, N, D, eps, BLOCK_R: tl.constexpr, BLOCK_D: tl.constexpr):
+        first_row = tl.program_id(0).to(tl.int64) * BLOCK_R
+        local = tl.arange(0, BLOCK_R)
+        cols = tl.arange(0, BLOCK_D)
+        mask = (first_row + local < N)[:, None] & (cols < D)[None, :]
+        offsets = local[:, None] * D + cols[None, :]
+        x = tl.load(x_ptr + first_row * D + offsets, mask=mask, other=0.0).to(tl.float32)
+        scale = 1.0 / tl.sqrt(tl.sum(x * x, axis=1) / D + eps)
+        w = tl.load(w_ptr + cols, mask=cols < D, other=0.0).to(tl.float32)
+        tl.store(out_ptr + first_row * D + offsets, (x * scale[:, None] * w[None, :]).to(out_ptr.dtype.element_ty),
+                 mask=mask)
+
+
+def rms_norm(x: torch.Tensor, weight: torch.Tensor, eps: float) -> torch.Tensor:
+    """x * rsqrt(mean(x^2) + eps) * weight over the last dim; under autocast the result keeps x's dtype."""
+    out_dtype = x.dtype if torch.is_autocast_enabled("cuda") else torch.promote_types(x.dtype, weight.dtype)
+    D = x.shape[-1]
+    flat = x.reshape(-1, D).contiguous()
+    out = torch.empty(flat.shape, device=x.device, dtype=out_dtype)
+    block_r = 16
+    _rms_norm_kernel[(triton.cdiv(flat.shape[0], block_r),)](flat, weight, out, flat.shape[0], D, eps,
+                                                            BLOCK_R=block_r, BLOCK_D=triton.next_power_of_2(D),
+                                                            num_warps=4)
+    return out.view(x.shape)
+
+
+def rms_norm_reference(x: torch.Tensor, weight: torch.Tensor, eps: float) -> torch.Tensor:
+    x = x.float()
+    return x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + eps) * weight.float()
+
+
+# ---- GatedMLP's gate ----------------------------------------------------------------------------------------------
+if triton is not None:
+    @triton.jit
+    def _silu_mul_kernel(h_ptr, out_ptr, N, HIDDEN, BLOCK_R: tl.constexpr, BLOCK_C: tl.constexpr):
+        first_row = tl.program_id(0).to(tl.int64) * BLOCK_R
+        local = tl.arange(0, BLOCK_R)
+        cols = tl.program_id(1) * BLOCK_C + tl.arange(0, BLOCK_C)
+        mask = (first_row + local < N)[:, None] & (cols < HIDDEN)[None, :]
+        h_tile = h_ptr + first_row * 2 * HIDDEN + local[:, None] * (2 * HIDDEN) + cols[None, :]
+        value = tl.load(h_tile, mask=mask, other=0.0).to(tl.float32)
+        gate = tl.load(h_tile + HIDDEN, mask=mask, other=0.0).to(tl.float32)
+        out = value * gate / (1.0 + tl.exp(-gate))
+        tl.store(out_ptr + first_row * HIDDEN + local[:, None] * HIDDEN + cols[None, :],
+                 out.to(out_ptr.dtype.element_ty), mask=mask)
+
+
+def silu_mul(h: torch.Tensor) -> torch.Tensor:
+    """value * silu(gate) for (value, gate) = h.chunk(2, dim=-1), in h's dtype."""
+    hidden = h.shape[-1] // 2
+    flat = h.reshape(-1, 2 * hidden).contiguous()
+    out = torch.empty(flat.shape[0], hidden, device=h.device, dtype=h.dtype)
+    block_r, block_c = 16, 128
+    grid = (triton.cdiv(flat.shape[0], block_r), triton.cdiv(hidden, block_c))
+    _silu_mul_kernel[grid](flat, out, flat.shape[0], hidden, BLOCK_R=block_r, BLOCK_C=block_c, num_warps=4)
+    return out.view(*h.shape[:-1], hidden)
+
+
+def silu_mul_reference(h: torch.Tensor) -> torch.Tensor:
+    value, gate = h.chunk(2, dim=-1)
+    return value * torch.nn.functional.silu(gate)
