@@ -92,6 +92,10 @@ def check_chunked_s4d(layer) -> list[tuple[str, float, float]]:
             y, new_state = chunked_s4d_conv(layer, u, state, block, group)
             err = max(relative_error(y, ref_y), relative_error(new_state, ref_state))
             rows.append((f"chunked S4D T={block} G={group} vs FFT, B={batch} L={length}", err, 1e-4))
+        y, new_state = chunked_s4d_conv(layer, u.bfloat16(), state)    # bf16 operands (the model's path)
+        ref_bf16, ref_state_bf16 = fft_path(layer, u.bfloat16().float(), state)
+        err = max(relative_error(y, ref_bf16), relative_error(new_state, ref_state_bf16))
+        rows.append((f"chunked S4D bf16 vs FFT fp32 (same inputs), B={batch} L={length}", err, 1e-2))
     return rows
 
 

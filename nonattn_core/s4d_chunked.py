@@ -25,8 +25,9 @@ import torch
 from . import triton_ops
 from .s4d import powers
 
-BLOCK = 256         # tokens per block: the Toeplitz matrices are (BLOCK, BLOCK) per channel
-GROUP = 16          # blocks per group in the scan across blocks (T=256, G=16 was the fastest of three, H100)
+BLOCK = 128         # tokens per block: the Toeplitz matrices are (BLOCK, BLOCK) per channel
+GROUP = 32          # blocks per group in the scan across blocks
+BLOCK_GPU, GROUP_GPU = 256, 16   # the fastest of three settings for 1M tokens on an H100 (BENCH_NOTES.md)
 
 
 @dataclass
@@ -40,6 +41,14 @@ class ChunkPlan:
     state_out: torch.Tensor     # (H, 2n, T) [(k, re/im), t]: y_t += 2 Re(C_k Abar_k^(t+1) x_k) for a state x at block start
     group_decay: torch.Tensor   # (H, n, G, G) complex [j, i] = Abar^(T (i-j)) for i >= j, else 0
     group_rise: torch.Tensor    # (H, n, G) complex [i] = Abar^(T (i+1))
+
+    def matrices(self, dtype: torch.dtype) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """toeplitz, state_in, state_out in `dtype` (copies made once per dtype)."""
+        if dtype == torch.float32:
+            return self.toeplitz, self.state_in, self.state_out
+        if not hasattr(self, "_cast") or self._cast[0] != dtype:
+            self._cast = (dtype, self.toeplitz.to(dtype), self.state_in.to(dtype), self.state_out.to(dtype))
+        return self._cast[1:]
 
 
 def build_plan(conv, block: int = BLOCK, group: int = GROUP, device=None) -> ChunkPlan:
@@ -111,35 +120,42 @@ def scan_blocks(local: torch.Tensor, plan: ChunkPlan, initial: torch.Tensor | No
 
 
 def chunked_s4d_conv(conv, u: torch.Tensor, state: torch.Tensor | None = None,
-                     block: int = BLOCK, group: int = GROUP) -> tuple[torch.Tensor, torch.Tensor]:
-    """What `S4DConv.forward` returns (y (B, H, L) float32 incl. the D term, new state (B, H, n)), by blocks."""
+                     block: int | None = None, group: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """What `S4DConv.forward` returns (y (B, H, L) incl. the D term, new state (B, H, n) complex64), by blocks.
+
+    float32 matmuls, except for bf16 inputs on GPUs: then the block matmuls take bf16 operands (float32
+    accumulation) and y is bf16; the scan across blocks and the returned state stay complex64.
+    """
+    block = block or (BLOCK_GPU if u.is_cuda else BLOCK)
+    group = group or (GROUP_GPU if u.is_cuda else GROUP)
     plan = plan_for(conv, u.device, block, group)
+    dtype = torch.bfloat16 if u.is_cuda and u.dtype == torch.bfloat16 else torch.float32
+    toeplitz, state_in, state_out = plan.matrices(dtype)
     B, H, L = u.shape
     T = plan.block
     n = plan.dtA.shape[1]
     nb = -(-L // T)
     if u.is_cuda and u.transpose(1, 2).is_contiguous() and triton_ops.available():
-        blocks = triton_ops.to_channels_first(u.transpose(1, 2), nb * T)      # (H, B, nb*T) float32
+        blocks = triton_ops.to_channels_first(u.transpose(1, 2), nb * T, dtype)  # (H, B, nb*T)
     else:
-        blocks = u.new_empty(H, B, nb * T, dtype=torch.float32)
-        blocks[..., :L].copy_(u.transpose(0, 1))                               # one (transposing) copy to fp32
+        blocks = u.new_empty(H, B, nb * T, dtype=dtype)
+        blocks[..., :L].copy_(u.transpose(0, 1))                               # one (transposing) copy
         blocks[..., L:].zero_()
     blocks = blocks.view(H, B * nb, T)
-    local = torch.view_as_complex(torch.bmm(blocks, plan.state_in).view(H, B, nb, n, 2))  # (H, B, nb, n)
+    local = torch.view_as_complex(torch.bmm(blocks, state_in).float().view(H, B, nb, n, 2))  # (H, B, nb, n)
     initial = state.permute(1, 2, 0) if state is not None else None           # (H, n, B)
     after = scan_blocks(local.permute(0, 3, 1, 2), plan, initial)             # (H, n, B, nb)
     first = initial.unsqueeze(-1) if initial is not None else after.new_zeros(H, n, B, 1)
     before = torch.cat([first, after[..., :-1]], dim=-1)                       # state entering each block
     before = torch.view_as_real(before.permute(0, 2, 3, 1)).reshape(H, B * nb, 2 * n)
-    y = torch.bmm(before, plan.state_out).baddbmm_(blocks, plan.toeplitz)      # (H, B*nb, T)
+    y = torch.bmm(before.to(dtype), state_out).baddbmm_(blocks, toeplitz)    # (H, B*nb, T)
     rest = L - (nb - 1) * T                                                    # tokens in the last block
     if rest == T:
         final = after[..., -1]
     else:                                                                      # the padding must not decay it
         last = blocks.view(H, B, nb, T)[:, :, -1, :rest]                       # (H, B, rest)
-        own = torch.view_as_complex(torch.bmm(last, plan.state_in[:, T - rest:]).view(H, B, n, 2))
+        own = torch.view_as_complex(torch.bmm(last, state_in[:, T - rest:]).float().view(H, B, n, 2))
         entering = torch.view_as_complex(before.view(H, B, nb, n, 2)[:, :, -1].contiguous()).transpose(1, 2)
         final = torch.exp(plan.dtA * rest).unsqueeze(-1) * entering + own.transpose(1, 2)
     y = y.view(H, B, nb * T)[..., :L].transpose(0, 1)                          # (B, H, L) view
     return y, final.permute(2, 0, 1).contiguous()
-

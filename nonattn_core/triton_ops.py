@@ -5,7 +5,7 @@
   per shift). Plain version: the shifted multiply-adds of `MultiResolutionConv.forward`; spec: `.reference`.
 - `gelu_gate`: SSMMixer's `gelu(y) * silu(gate)` reading the long convolution's (B, H, L) float32 output in place
   and writing (B, L, H) in the gate's dtype: transpose, two activations, product and cast in one pass.
-- `to_channels_first`: (B, L, H) activations -> (H, B, Lp) float32, zero-padded: the long convolution's input.
+- `to_channels_first`: (B, L, H) activations -> (H, B, Lp), zero-padded: the long convolution's input.
 - `rms_norm`: RMSNorm in one pass (float32 arithmetic); plain version: `block.RMSNorm`'s expression.
 - `silu_mul`: GatedMLP's `value * silu(gate)` from the up projection's output in one pass.
 
@@ -149,14 +149,14 @@ if triton is not None:
         # out (D, B, Lp): rows past L (padding, up to Lp) get zeros
         keep = (rows < Lp)[:, None] & (cols < D)[None, :]
         tl.store(out_ptr + cols[None, :].to(tl.int64) * B * Lp + b.to(tl.int64) * Lp + rows[:, None],
-                 x.to(tl.float32), mask=keep)
+                 x.to(out_ptr.dtype.element_ty), mask=keep)
 
 
-def to_channels_first(x: torch.Tensor, padded_length: int) -> torch.Tensor:
-    """x (B, L, D) -> (D, B, padded_length) float32, zeros after L."""
+def to_channels_first(x: torch.Tensor, padded_length: int, dtype: torch.dtype = torch.float32) -> torch.Tensor:
+    """x (B, L, D) -> (D, B, padded_length) in `dtype`, zeros after L."""
     B, L, D = x.shape
     x = x.contiguous()
-    out = torch.empty(D, B, padded_length, device=x.device, dtype=torch.float32)
+    out = torch.empty(D, B, padded_length, device=x.device, dtype=dtype)
     block_l, block_d = 64, 64
     grid = (triton.cdiv(padded_length, block_l), triton.cdiv(D, block_d), B)
     _channels_first_kernel[grid](x, out, L, D, B, padded_length, BLOCK_L=block_l, BLOCK_D=block_d, num_warps=4)
