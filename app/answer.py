@@ -93,11 +93,66 @@ class AnswerConfig:
     w_rank: float = 0.04
     w_window: float = 0.12      # cost per extra sentence, so a window must add coverage to beat one sentence
     w_rerank: float = 0.08
+    w_lead: float = 0.1         # bonus for opening with a rare question term: definitions start with their subject
     semantic_candidates: int = 12   # best lexical candidates the semantic scorer rescores
     w_semantic: float = 0.5         # weight of its cosine (MiniLM cosines of answers span ~0.3..0.8)
     min_semantic: float = 0.25      # abstain when the best candidate is less similar than this to the question
     semantic_trust: float = 0.6     # ... and answer despite low coverage (a paraphrase) when at least this
     min_coverage_floor: float = 0.2  # never answer below this coverage, however similar
+    context_words: int | None = None  # the answer grows with the sentences after the best one up to this many
+                                      # words (None: up to max_words)
+
+
+class QuestionMatch:
+    """How well a piece of text matches a question: idf-weighted coverage of its content terms and word order.
+
+    Shared by answer extraction and by retrieval's sentence-level rerank, so both judge evidence the same way.
+    `idf(term)` should come from the whole corpus (e.g. `BM25Index.term_idf`).
+    """
+
+    def __init__(self, question: str, idf: Callable[[str], float]):
+        self.terms = [t for t in tokenize(question) if t not in _QUESTION_FILLER]
+        self.weights = {t: max(idf(t), 0.05) for t in set(self.terms)}
+        self.total = sum(self.weights.values()) or 1.0
+        # Question pairs at distance 1 or 2, so 'default R prompt' still matches 'default prompt' in the text.
+        self.pairs = _pairs(self.terms) | set(zip(self.terms, self.terms[2:]))
+        self.n_pairs = max(1, len(self.terms) - 1)
+
+    def coverage(self, terms: set[str], context: set[str] = frozenset(), context_weight: float = 0.5) -> float:
+        """Share of the question's weight in `terms`; terms only in `context` (e.g. a section title) count less."""
+        return sum(w if t in terms else context_weight * w if t in context else 0.0
+                   for t, w in self.weights.items()) / self.total
+
+    def leads(self, opening: list[str]) -> float:
+        """1 when the text opens with one of the question's rarer terms (its subject: 'rand(-1) resets ...')."""
+        if not self.weights:
+            return 0.0
+        median = sorted(self.weights.values())[len(self.weights) // 2]
+        return 1.0 if any(self.weights.get(t, 0.0) >= median for t in opening) else 0.0
+
+    def phrase(self, sequence: list[str]) -> float:
+        """Share of the question's adjacent term pairs that are adjacent in the text too."""
+        return min(1.0, len(self.pairs & _pairs(sequence)) / self.n_pairs) if self.pairs else 0.0
+
+
+def best_sentence_match(match: QuestionMatch, text: str, section: str | None = None, w_phrase: float = 0.15,
+                        window: int = 2) -> float:
+    """The best coverage + phrase score of a window of up to `window` adjacent sentences of `text`.
+
+    Retrieval uses it to rerank BM25's candidates: a chunk that answers has the question's terms close together,
+    in one or two sentences, where BM25 only counts them anywhere in the chunk.
+    """
+    context = set(tokenize(section)) if section else set()
+    sentences = [tokenize(clean_pdf_text(text[s:e])) for s, e in sentence_spans(text)]
+    best = 0.0
+    for i in range(len(sentences)):
+        terms: set[str] = set()
+        sequence: list[str] = []
+        for j in range(i, min(i + window, len(sentences))):
+            terms |= set(sentences[j])
+            sequence += sentences[j]
+            best = max(best, match.coverage(terms, context) + w_phrase * match.phrase(sequence))
+    return best
 
 
 @dataclass
@@ -181,8 +236,7 @@ def extract_answer(question: str, passages: list[Passage], max_words: int = 60, 
     """
     cfg = config or AnswerConfig()
     max_words = max_words or cfg.max_words
-    q_terms = [t for t in tokenize(question) if t not in _QUESTION_FILLER]
-    if not q_terms or not passages:
+    if not passages or not [t for t in tokenize(question) if t not in _QUESTION_FILLER]:
         return None
     qtype = question_type(question)
 
@@ -199,11 +253,7 @@ def extract_answer(question: str, passages: list[Passage], max_words: int = 60, 
         df = Counter(t for *_, terms in sentences for t in set(terms))
         n = len(sentences)
         idf = lambda t: math.log1p((n - df.get(t, 0) + 0.5) / (df.get(t, 0) + 0.5))  # noqa: E731
-    weights = {t: max(idf(t), 0.05) for t in set(q_terms)}
-    total = sum(weights.values())
-    # Question pairs at distance 1 or 2, so 'default R prompt' still matches 'default prompt' in the text.
-    q_pairs = _pairs(q_terms) | set(zip(q_terms, q_terms[2:]))
-    n_pairs = max(1, len(q_terms) - 1)
+    match = QuestionMatch(question, idf)
 
     candidates: list[_Candidate] = []
     for i, (p_index, start, _, _, _) in enumerate(sentences):
@@ -221,15 +271,15 @@ def extract_answer(question: str, passages: list[Passage], max_words: int = 60, 
             if n_sent > 1 and len(text.split()) > max_words:
                 break
             cand = _Candidate(p_index, start, sentences[j][2], n_sent, text)
-            cand.coverage = sum(w for t, w in weights.items() if t in terms) / total
-            seq = tokenize(text)
-            phrase = min(1.0, len(q_pairs & _pairs(seq)) / n_pairs) if q_pairs else 0.0
+            cand.coverage = match.coverage(terms)
+            phrase = match.phrase(tokenize(text))
             # A window is free when its first sentence is unfinished ('... the command is' + '> q()').
             unfinished = not re.search(r"[.!?][\"'’”)\]]*$", texts[0])
             window_cost = cfg.w_window * (n_sent - 1) * (0.0 if unfinished and n_sent == 2 else 1.0)
             if unfinished and n_sent == 1:
                 window_cost = cfg.w_window / 2  # prefer the window that finishes it
             cand.score = (cand.coverage + cfg.w_phrase * phrase + cfg.w_cue * _cue(qtype, text)
+                          + cfg.w_lead * match.leads(tokenize(texts[0])[:3])
                           - cfg.w_rank * p_index - window_cost)
             candidates.append(cand)
     if not candidates:
@@ -268,15 +318,43 @@ def extract_answer(question: str, passages: list[Passage], max_words: int = 60, 
         return None
 
     passage = passages[best.passage]
-    raw = passage.text[best.start:best.end]
-    lo, hi = _trim_to_words(raw, weights, max_words)
-    start, end = best.start + lo, best.start + hi
+    first, last = _with_context(sentences, best, min(cfg.context_words or max_words, max_words))
+    raw = passage.text[first:last]
+    lo, hi = _trim_to_words(raw, match.weights, max_words)
+    start, end = first + lo, first + hi
     text = clean_pdf_text(passage.text[start:end])
     page, label = passage.page_at(start)
     citation = {"source": passage.source, "page": page, "page_label": label, "section": passage.section,
                 "text": text}
     return Answer(text=text, sentences=[(best.passage, start, end)], citations=[citation],
                   confidence=round(best.coverage, 4))
+
+
+def _with_context(sentences: list[tuple[int, int, int, str, set[str]]], best: _Candidate,
+                  context_words: int) -> tuple[int, int]:
+    """Char range of the best candidate grown into an answer a reader can use on its own.
+
+    A short label just before it (a speaker tag, a heading, an item name) says whose words or which item they
+    are; the sentences right after it usually hold what a sentence restating the question only announces
+    ('... you are given the opportunity to save all objects.' -> 'they are written to a file called .RData').
+    Whole sentences are added while the answer stays within `context_words` words.
+    """
+    rows = [i for i, (p, s, *_) in enumerate(sentences) if p == best.passage]
+    first_row = next(i for i in rows if sentences[i][1] == best.start)
+    last_row = next(i for i in rows if sentences[i][2] == best.end)
+    start, end = best.start, best.end
+    n_words = sum(len(sentences[i][3].split()) for i in range(first_row, last_row + 1))
+    before = first_row - 1
+    if before in rows and _is_fragment(sentences[before][3]) and \
+            n_words + len(sentences[before][3].split()) <= context_words:
+        start = sentences[before][1]
+        n_words += len(sentences[before][3].split())
+    for i in range(last_row + 1, rows[-1] + 1):
+        n_words += len(sentences[i][3].split())
+        if n_words > context_words:
+            break
+        end = sentences[i][2]
+    return start, end
 
 
 def highlight(passage_text: str, spans: list[tuple[int, int]], markup: str = "html") -> str:

@@ -15,12 +15,12 @@ import os
 import pickle
 import re
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 
-from app.answer import Passage
+from app.answer import Passage, QuestionMatch, best_sentence_match
 from app.bm25 import BM25Index
 from app.fusion import reciprocal_rank_fusion
 
@@ -46,6 +46,9 @@ class RetrievalConfig:
     neighbours: bool = True            # grow passages to sentence boundaries from the adjacent chunks
     neighbour_chars: int = 400         # at most this much text taken from each neighbour
     index_section: bool = True         # BM25 sees the chunk's section title too (the passage text does not)
+    sentence_rerank: bool = True       # rerank the top fused chunks by their best 1-2 sentence match to the question
+    sentence_rerank_top: int = 30
+    w_first_stage: float = 1.0         # weight of the fused score (scaled to 0..1) next to the sentence match
 
 
 class ChunkTable:
@@ -193,9 +196,33 @@ class HybridRetriever:
             ranked["minilm"] = [f.id for _, f in sorted(zip(sims, top), key=lambda x: -x[0])]
             fused = reciprocal_rank_fusion(ranked, weights, k=cfg.rrf_k)
             timings["minilm_rescore_ms"] = (time.perf_counter() - t) * 1000
+        if cfg.sentence_rerank and fused:
+            t_rerank = time.perf_counter()
+            fused = self.sentence_rerank(question, fused)
+            timings["sentence_rerank_ms"] = (time.perf_counter() - t_rerank) * 1000
         passages = [self.passage(self.table.row[f.id], f.score) for f in fused[:k] if f.id in self.table.row]
         timings["fuse_ms"] = (time.perf_counter() - t) * 1000
         return passages
+
+    def sentence_rerank(self, question: str, fused: list) -> list:
+        """The top fused chunks reordered by their best sentence-window match (+ a share of the fused score)."""
+        cfg = self.config
+        top = [f for f in fused[: cfg.sentence_rerank_top] if f.id in self.table.row]
+        if not top:
+            return fused
+        match = QuestionMatch(question, self.bm25.term_idf)
+        if not match.terms:
+            return fused
+        high = max(f.score for f in top) or 1.0
+        scored = []
+        for f in top:
+            row = self.table.row[f.id]
+            section = self.table.metadatas[row].get("section") if cfg.index_section else None
+            sentence = best_sentence_match(match, self.table.texts[row], section)
+            scored.append((sentence + cfg.w_first_stage * f.score / high, f))
+        scored.sort(key=lambda x: -x[0])
+        reranked = [replace(f, score=score) for score, f in scored]
+        return reranked + fused[cfg.sentence_rerank_top:]
 
     # ---- passages ------------------------------------------------------------------------------------------
     def passage(self, row: int, score: float = 0.0) -> Passage:
