@@ -17,6 +17,8 @@ import torch.nn.functional as F
 # larger blocks: fewer, fuller launches.
 _VANDERMONDE_BLOCK = 8192
 _VANDERMONDE_BLOCK_GPU = 1 << 16
+# Block form on CPUs (s4d_chunked.py): the fastest of 64/128/256 x 4..32 for 4096-token pieces, 2-core Xeon.
+_CPU_BLOCK, _CPU_GROUP = 128, 16
 
 
 def _block(device: torch.device) -> int:
@@ -33,22 +35,21 @@ def powers(dtA: torch.Tensor, positions: torch.Tensor) -> tuple[torch.Tensor, to
     return magnitude * torch.cos(angle), magnitude * torch.sin(angle)
 
 
-def vandermonde(coef: torch.Tensor, dtA: torch.Tensor, length: int, offset: int = 0, table=None) -> torch.Tensor:
+def vandermonde(coef: torch.Tensor, dtA: torch.Tensor, length: int, offset: int = 0) -> torch.Tensor:
     """2 Re(sum_n coef_n exp(dtA_n * (offset + l))) for l in [0, length).  coef (..., H, n), dtA (H, n) -> (..., H, L)."""
-    table = table or powers
     out = []
     block = _block(dtA.device)
     for start in range(0, length, block):
         stop = min(length, start + block)
-        w_re, w_im = table(dtA, torch.arange(offset + start, offset + stop, device=dtA.device, dtype=torch.float32))
-        out.append(2 * (torch.einsum("...hn,hnl->...hl", coef.real, w_re)
-                        - torch.einsum("...hn,hnl->...hl", coef.imag, w_im)))
+        w_re, w_im = powers(dtA, torch.arange(offset + start, offset + stop, device=dtA.device, dtype=torch.float32))
+        # contiguous real/imag parts: einsum over a strided view of a complex tensor copies per channel (250x slower)
+        out.append(2 * (torch.einsum("...hn,hnl->...hl", coef.real.contiguous(), w_re)
+                        - torch.einsum("...hn,hnl->...hl", coef.imag.contiguous(), w_im)))
     return torch.cat(out, dim=-1)
 
 
-def state_after(u: torch.Tensor, dtA: torch.Tensor, table=None) -> torch.Tensor:
+def state_after(u: torch.Tensor, dtA: torch.Tensor) -> torch.Tensor:
     """sum_s exp(dtA * (T-1-s)) u_s: the state contribution of a piece, without Bbar.  u (B, H, T) -> (B, H, n)."""
-    table = table or powers
     length = u.shape[-1]
     acc_re = torch.zeros(u.shape[0], *dtA.shape, device=u.device)
     acc_im = torch.zeros_like(acc_re)
@@ -57,45 +58,11 @@ def state_after(u: torch.Tensor, dtA: torch.Tensor, table=None) -> torch.Tensor:
         stop = min(length, start + block)
         # lags T-1-s for s in [start, stop), taken in ascending order: flip the inputs, not the (H, n, l) table
         lags = torch.arange(length - stop, length - start, device=u.device, dtype=torch.float32)
-        w_re, w_im = table(dtA, lags)
+        w_re, w_im = powers(dtA, lags)
         reversed_u = u[..., start:stop].flip(-1)
         acc_re = acc_re + torch.einsum("bhl,hnl->bhn", reversed_u, w_re)
         acc_im = acc_im + torch.einsum("bhl,hnl->bhn", reversed_u, w_im)
     return torch.complex(acc_re, acc_im)
-
-
-class PowerCache:
-    """Remembers one power table per piece length at inference, where the parameters do not change.
-
-    Streaming a document calls the same piece length over and over; recomputing exp/cos/sin of (H, n, T) each
-    time dominated CPU encoding. One table of positions 0..T serves the kernel (0..T-1), the carried state's
-    response (1..T) and the state update (0..T-1 over flipped inputs), and every shorter piece. CPU only, pieces of
-    at most one block, never while gradients are on; cleared whenever a parameter changes.
-    """
-
-    def __init__(self, owner: nn.Module, max_entries: int = 2):
-        self.owner = [owner]              # a list, so nn.Module does not register it as a submodule
-        self.max_entries = max_entries
-        self.tables: dict[int, tuple[torch.Tensor, torch.Tensor]] = {}
-        self.version = None
-
-    def __call__(self, dtA: torch.Tensor, positions: torch.Tensor):
-        """Tables for ascending `positions` (callers keep them ascending so that a slice serves them all)."""
-        first, last = int(positions[0]), int(positions[-1])
-        cacheable = not torch.is_grad_enabled() and dtA.device.type == "cpu" and last <= _VANDERMONDE_BLOCK
-        if not cacheable:
-            return powers(dtA, positions)
-        version = tuple(p._version for p in self.owner[0].parameters())
-        if version != self.version:
-            self.tables, self.version = {}, version
-        top = next((t for t in self.tables if t >= last), None)
-        if top is None:
-            if len(self.tables) >= self.max_entries:
-                self.tables.pop(min(self.tables))
-            top = last
-            self.tables[top] = powers(dtA, torch.arange(top + 1, dtype=torch.float32))
-        w_re, w_im = self.tables[top]
-        return w_re[..., first:last + 1], w_im[..., first:last + 1]
 
 
 def fft_causal_conv(u: torch.Tensor, kernel: torch.Tensor) -> torch.Tensor:
@@ -117,7 +84,6 @@ class S4DKernel(nn.Module):
         self.log_A_real = nn.Parameter(torch.log(0.5 * torch.ones(channels, modes)))
         self.A_imag = nn.Parameter(math.pi * torch.arange(modes, dtype=torch.float32).repeat(channels, 1))
         self.C = nn.Parameter(torch.view_as_real(torch.randn(channels, modes, dtype=torch.cfloat) * 0.5 ** 0.5))
-        self.power_table = PowerCache(self)
 
     def discretize(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Returns dtA (H, n), C (H, n), Bbar (H, n), all complex64."""
@@ -130,7 +96,7 @@ class S4DKernel(nn.Module):
     def kernel(self, length: int) -> torch.Tensor:
         """K (H, L) for any length."""
         dtA, C, Bbar = self.discretize()
-        return vandermonde(C * Bbar, dtA, length, table=self.power_table)
+        return vandermonde(C * Bbar, dtA, length)
 
 
 class S4DConv(nn.Module):
@@ -152,18 +118,17 @@ class S4DConv(nn.Module):
             # CPU inference: the same block form; small cached matrices instead of (H, n, L) power tables
             from .s4d_chunked import chunked_s4d_conv
             with torch.autocast(device_type="cpu", enabled=False):
-                return chunked_s4d_conv(self, u.float(), state)
+                return chunked_s4d_conv(self, u.float(), state, block=_CPU_BLOCK, group=_CPU_GROUP)
         with torch.autocast(device_type=u.device.type, enabled=False):
             u = u.float()
             length = u.shape[-1]
             dtA, C, Bbar = self.kernel.discretize()
-            table = self.kernel.power_table
-            y = fft_causal_conv(u, vandermonde(C * Bbar, dtA, length, table=table))
+            y = fft_causal_conv(u, vandermonde(C * Bbar, dtA, length))
             if state is not None:
                 # What the carried state contributes at local step t: 2 Re(C Abar^(t+1) x).
-                y = y + vandermonde(C * state, dtA, length, offset=1, table=table)
+                y = y + vandermonde(C * state, dtA, length, offset=1)
             y = y + u * self.D.float().unsqueeze(-1)
-            new_state = Bbar * state_after(u, dtA, table=table)
+            new_state = Bbar * state_after(u, dtA)
             if state is not None:
                 new_state = new_state + state * torch.exp(dtA * length)
         return y, new_state
@@ -210,8 +175,9 @@ class SSMMixer(nn.Module):
 
 
 def transpose_tiled(x: torch.Tensor, tile: int = 256) -> torch.Tensor:
-    """x (B, M, N) -> contiguous (B, N, M), copied in tiles of `tile` rows of x."""
+    """x (B, M, N) -> contiguous (B, N, M), copied in (tile, tile) tiles."""
     out = x.new_empty(x.shape[0], x.shape[2], x.shape[1])
-    for start in range(0, x.shape[1], tile):
-        out[:, :, start:start + tile].copy_(x[:, start:start + tile].transpose(1, 2))
+    for row in range(0, x.shape[1], tile):
+        for col in range(0, x.shape[2], tile):
+            out[:, col:col + tile, row:row + tile].copy_(x[:, row:row + tile, col:col + tile].transpose(1, 2))
     return out

@@ -273,3 +273,32 @@ def test_tokenizer_works_offline(tmp_path, monkeypatch):
     text = "Hello, wörld! 東京 — \u00e9\u0301 emoji 🙂\n\ttabs"
     assert tok.decode(tok.encode(text)) == text
     assert tok.n_vocab == 100277
+
+
+@pytest.mark.parametrize("length", [1, 77, 128, 300, 4096])
+def test_cpu_inference_paths_equal_training_paths(length):
+    """Without gradients the CPU takes faster paths (block-form S4D, merged dilated taps, tiled transposes); with
+    gradients it takes the FFT / shifted-tap paths. Both, with carried states, give the same numbers."""
+    torch.manual_seed(length)
+    model = random_model(4, d_model=64, d_state=16, conv_dilations=(1, 2, 4, 8, 16))
+    block = model.lower[0]
+    x = torch.randn(2, length, 64)
+    with torch.no_grad():
+        _, warm = block(torch.randn(2, 50, 64))                        # a carried SSM state and conv tail
+    with torch.enable_grad():
+        slow_y, slow_state = block(x, warm)
+    with torch.no_grad():
+        fast_y, fast_state = block(x, warm)
+    assert (fast_y - slow_y).abs().max() <= 1e-4 * slow_y.abs().max()
+    assert (fast_state.ssm - slow_state.ssm).abs().max() <= 1e-4 * slow_state.ssm.abs().max()
+    assert (fast_state.conv_tail - slow_state.conv_tail).abs().max() <= 1e-4 * slow_state.conv_tail.abs().max()
+
+
+def test_cpu_inference_embeddings_equal_training_path_on_shipped_model():
+    """The shipped checkpoint's chunk embeddings by the CPU inference path equal the training path's (1e-4)."""
+    model = NonAttnLM.from_pretrained()
+    ids = random_ids(1, 1500, seed=3, vocab=100_000)
+    with torch.enable_grad():
+        slow = model(ids, return_logits=False).chunk_embeddings.detach()
+    fast = model.encode_document(ids[0].tolist(), piece_tokens=512).embeddings
+    assert (fast - slow[0]).abs().max() <= 1e-4
