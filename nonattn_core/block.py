@@ -23,6 +23,9 @@ class RMSNorm(nn.Module):
             from . import triton_ops
             if triton_ops.available():                                 # GPU inference: one pass (triton_ops.py)
                 return triton_ops.rms_norm(x, self.weight, self.eps)
+        if x.device.type == "cpu" and not torch.is_grad_enabled():   # CPU inference: no (B, L, D) temporaries
+            mean_square = torch.linalg.vector_norm(x, dim=-1, keepdim=True).square_().div_(x.shape[-1])
+            return torch.mul(x, mean_square.add_(self.eps).rsqrt_()).mul_(self.weight)
         return x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + self.eps) * self.weight
 
 
@@ -38,6 +41,8 @@ class GatedMLP(nn.Module):
             if triton_ops.available():                                 # GPU inference: one pass (triton_ops.py)
                 return self.down(triton_ops.silu_mul(self.up(x)))
         value, gate = self.up(x).chunk(2, dim=-1)
+        if not torch.is_grad_enabled():
+            return self.down(F.silu(gate).mul_(value))                 # inference: the product in place
         return self.down(value * F.silu(gate))
 
 
