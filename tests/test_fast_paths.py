@@ -1,0 +1,120 @@
+"""Inference fast paths against their references: chunked S4D (any device), merged dilated taps, and the GPU-only
+Triton kernels and graphed GRU (skipped without a CUDA device and Triton)."""
+import pytest
+import torch
+import torch.nn.functional as F
+
+from nonattn_core.multires_conv import MultiResolutionConv
+from nonattn_core.s4d import S4DConv
+from nonattn_core.s4d_chunked import chunked_s4d_conv, plan_for
+from nonattn_core.triton_ops import merged_taps
+
+
+def relative_error(out, ref):
+    return float((out - ref).abs().norm() / ref.abs().norm())
+
+
+def fft_path(conv, u, state=None):
+    """S4DConv's FFT path (gradients on), recording no graph."""
+    conv.requires_grad_(False)
+    with torch.enable_grad():
+        return conv(u, state)
+
+
+@pytest.mark.parametrize("length", [1, 7, 128, 300, 2 * 128 * 4 + 5])
+@pytest.mark.parametrize("block,group", [(128, 32), (16, 4), (8, 2)])
+def test_chunked_s4d_equals_fft_path(length, block, group):
+    torch.manual_seed(length)
+    conv = S4DConv(channels=6, d_state=8, dt_min=1e-3, dt_max=0.5)
+    u = torch.randn(2, 6, length)
+    state = torch.randn(2, 6, 4, dtype=torch.complex64)
+    for carried in (None, state):
+        ref_y, ref_state = fft_path(conv, u, carried)
+        with torch.no_grad():
+            y, new_state = chunked_s4d_conv(conv, u, carried, block, group)
+        assert relative_error(y, ref_y) <= 1e-5
+        assert relative_error(new_state, ref_state) <= 1e-5
+
+
+def test_chunked_s4d_matches_recurrence_and_streams():
+    torch.manual_seed(0)
+    conv = S4DConv(channels=4, d_state=8, dt_min=1e-2, dt_max=0.5)
+    u = torch.randn(1, 4, 200)
+    with torch.no_grad():
+        reference = conv.reference(u)
+        whole, _ = chunked_s4d_conv(conv, u, None, 16, 4)
+        first, state = chunked_s4d_conv(conv, u[..., :77], None, 16, 4)
+        second, _ = chunked_s4d_conv(conv, u[..., 77:], state, 16, 4)
+    assert relative_error(whole, reference) <= 1e-5
+    assert relative_error(torch.cat([first, second], -1), reference) <= 1e-5
+
+
+def test_chunk_plan_rebuilt_when_weights_change():
+    conv = S4DConv(channels=4, d_state=8, dt_min=1e-2, dt_max=0.5)
+    u = torch.randn(1, 4, 50)
+    with torch.no_grad():
+        before = plan_for(conv, u.device, 16, 4)
+        assert plan_for(conv, u.device, 16, 4) is before
+        conv.D.add_(1.0)
+        y, _ = chunked_s4d_conv(conv, u, None, 16, 4)
+    assert plan_for(conv, u.device, 16, 4) is not before
+    assert relative_error(y, fft_path(conv, u)[0]) <= 1e-5
+
+
+def test_merged_taps_equal_conv1d_reference():
+    """The 15 gated taps summed onto their 7 distinct shifts give the same convolution."""
+    torch.manual_seed(0)
+    conv = MultiResolutionConv(12, 3, (1, 2, 4, 8, 16))
+    with torch.no_grad():
+        conv.gate_logits.normal_()
+        x = torch.randn(2, 70, 12)
+        shifts, weights, bias = merged_taps(conv)
+        assert shifts == [0, 1, 2, 4, 8, 16, 32]
+        padded = F.pad(x, (0, 0, max(shifts), 0))                       # (B, pad + L, D)
+        mixed = bias + sum(weights[:, j] * padded[:, max(shifts) - s: max(shifts) - s + 70] for j, s in enumerate(shifts))
+        out = conv.out_proj(F.gelu(mixed))
+        assert relative_error(out, conv.reference(x)) <= 1e-5
+
+
+def _gpu_triton():
+    from nonattn_core import triton_ops
+    if not triton_ops.available():
+        pytest.skip("needs a CUDA device and Triton")
+    return triton_ops
+
+
+def test_gpu_fused_kernels_match_references():
+    triton_ops = _gpu_triton()
+    torch.manual_seed(0)
+    conv = MultiResolutionConv(64, 3, (1, 2, 4, 8, 16)).cuda()
+    x = torch.randn(2, 300, 64, device="cuda")
+    with torch.no_grad():
+        out, tail = conv(x)
+        assert relative_error(out, conv.reference(x)) <= 1e-4
+        first, tail = conv(x[:, :100])
+        second, _ = conv(x[:, 100:], tail)
+        assert relative_error(torch.cat([first, second], 1), out) <= 1e-5
+        weight = torch.randn(64, device="cuda")
+        assert relative_error(triton_ops.rms_norm(x, weight, 1e-5), triton_ops.rms_norm_reference(x, weight, 1e-5)) <= 1e-5
+        h = torch.randn(2, 300, 128, device="cuda")
+        assert relative_error(triton_ops.silu_mul(h), triton_ops.silu_mul_reference(h)) <= 1e-5
+        y = torch.randn(2, 64, 300, device="cuda")
+        assert relative_error(triton_ops.gelu_gate(y, x), triton_ops.gelu_gate_reference(y, x)) <= 1e-5
+
+
+def test_gpu_chunked_s4d_and_graphed_gru():
+    _gpu_triton()
+    from nonattn_core.cuda_graphs import graphed_gru
+    torch.manual_seed(0)
+    conv = S4DConv(channels=32, d_state=8, dt_min=1e-3, dt_max=0.5).cuda()
+    u = torch.randn(2, 32, 1000, device="cuda")
+    ref_y, ref_state = fft_path(conv, u)
+    with torch.no_grad():
+        y, state = conv(u)                                             # the chunked inference path
+    assert relative_error(y, ref_y) <= 1e-4 and relative_error(state, ref_state) <= 1e-4
+    gru = torch.nn.GRU(16, 16, batch_first=True).cuda()
+    xs, h0 = torch.randn(1, 40, 16, device="cuda"), torch.randn(1, 1, 16, device="cuda")
+    with torch.no_grad():
+        for _ in range(2):
+            replayed = graphed_gru(gru, xs, h0)
+        assert relative_error(replayed, gru(xs, h0)[0]) <= 1e-6
