@@ -54,7 +54,8 @@ class Encoded:
 class Encoder:
     """The model on a device, encoding token lists into chunk embeddings."""
 
-    def __init__(self, device: str = "auto", checkpoint: str | None = None, piece_tokens: int = 4096):
+    def __init__(self, device: str = "auto", checkpoint: str | None = None, piece_tokens: int = 4096,
+                 batch_documents: int | None = None):
         from nonattn_core import NonAttnLM, Tokenizer
 
         self.device = resolve_device(device)
@@ -63,6 +64,12 @@ class Encoder:
         self.chunk_size = self.model.config.chunk_size
         self.embed_dim = self.model.config.embed_dim
         self.piece_tokens = piece_tokens
+        # Short documents read side by side (see encode_many): a GPU is far from full with one; a CPU is not
+        self.batch_documents = batch_documents or (8 if self.device.startswith("cuda") else 1)
+
+    def is_short(self, tokens: list[int]) -> bool:
+        """Whether a document is short enough to be read in a batch with others (one piece or less)."""
+        return len(tokens) <= self.piece_tokens
 
     def encode(self, tokens: list[int], hold_position: int) -> Encoded:
         """Embeddings of every chunk of a whole document, and the state after tokens[:hold_position]."""
@@ -96,3 +103,62 @@ class Encoder:
             tail = self.model.encode_document(tokens[hold:], state=head.state, piece_tokens=self.piece_tokens)
             embeddings = np.concatenate([head.embeddings[:finished].numpy(), tail.embeddings.numpy()])
         return Encoded(np.asarray(embeddings, dtype=np.float32), first_chunk, state)
+
+    def encode_many(self, documents: list[tuple[list[int], int]]) -> list[Encoded]:
+        """encode(tokens, hold) for several documents, read side by side as rows of one batch.
+
+        Rows are right-padded to the longest and stepped in lockstep from one position where some row holds or
+        ends to the next: every row is cut at every such position (streaming gives the same numbers for any
+        cuts), and a row's state and last chunk are taken from the step that ends at its own hold and length.
+        Padding after a row's end only follows it, never precedes it, so nothing leaks into what is kept."""
+        import torch
+
+        if len(documents) == 1:
+            return [self.encode(*documents[0])]
+        C = self.chunk_size
+        lengths = [len(tokens) for tokens, _ in documents]
+        ids = torch.zeros(len(documents), max(lengths), dtype=torch.long)
+        for row, (tokens, _) in enumerate(documents):
+            ids[row, : len(tokens)] = torch.as_tensor(tokens, dtype=torch.long)
+        cuts = sorted({hold for _, hold in documents} | set(lengths) | set(range(0, max(lengths), self.piece_tokens)))
+        cuts = [cut for cut in cuts if cut > 0]
+        states: list[bytes | None] = [None] * len(documents)
+        chunks: list[dict[int, np.ndarray]] = [{} for _ in documents]
+        stream = self.model.init_state(len(documents))
+        autocast = torch.autocast("cuda", dtype=torch.bfloat16, enabled=self.device.startswith("cuda"))
+        start = 0
+        with torch.no_grad(), autocast:
+            for end in cuts:
+                first = start // C
+                out, stream = self.model.forward_stream(ids[:, start:end].to(self.device), stream, flush=True,
+                                                        return_logits=False)
+                keys = out.chunk_embeddings.float().cpu().numpy()        # (B, chunks touched, E)
+                for row, (length, (_, hold)) in enumerate(zip(lengths, documents)):
+                    if end == hold:
+                        states[row] = _row_state(stream, row).to_bytes()
+                    for local in range(keys.shape[1]):
+                        chunk = first + local
+                        # a chunk is taken in the step where it is complete for this row (its last one is
+                        # complete where the row's text ends)
+                        if start < min(chunk * C + C, length) <= end:
+                            chunks[row][chunk] = keys[row, local]
+                start = end
+        for row, (_, hold) in enumerate(documents):
+            if states[row] is None:  # hold == 0: the state before any token
+                states[row] = self.model.init_state(1).to_bytes()
+        return [Encoded(np.stack([found[i] for i in range(len(found))]).astype(np.float32), 0, state)
+                for found, state in zip(chunks, states)]
+
+
+def _row_state(stream, row: int):
+    """One row of a batched StreamState, as a batch of one."""
+    from nonattn_core import InProcessMemory, StreamState
+    from nonattn_core.block import BlockState
+
+    def take(tensor):
+        return None if tensor is None else tensor[row:row + 1].clone()
+
+    blocks = [BlockState(take(block.ssm), take(block.conv_tail)) for block in stream.blocks]
+    memory = InProcessMemory(stream.memory.keys[row:row + 1].clone())
+    return StreamState(stream.position, blocks, take(stream.chunk_sum), take(stream.supervisor), memory,
+                       stream.lm_ready)

@@ -183,16 +183,31 @@ def ingest_paths(
         from ingest.encode import Encoder
 
         encoder = Encoder(options.device, options.checkpoint)
+    waiting: list[tuple[str, PreparedDocument]] = []  # short documents to be read side by side
+
+    def encode_waiting() -> None:
+        encoded = encoder.encode_many([(p.tokens, p.hold_token) for _, p in waiting])
+        for (source, prepared), result in zip(waiting, encoded):
+            entry = _commit(prepared, result, store, collection, by_source.get(prepared.doc.source, []))
+            summary.ingested.append(entry)
+            state.pages += entry["pages"]
+            state.tokens += entry["tokens"]
+            report(source)
+        waiting.clear()
+
     for path, prepared in _prepare_all(todo, encoder.chunk_size if encoder else 256, options):
         if isinstance(prepared, IngestError):
             summary.failed.append({"source": str(path), "error": prepared.reason})
             report(str(path))
             continue
-        entry = _encode_and_commit(prepared, store, collection, encoder, by_source.get(prepared.doc.source, []))
-        summary.ingested.append(entry)
-        state.pages += entry["pages"]
-        state.tokens += entry["tokens"]
-        report(str(path))
+        short = encoder.is_short(prepared.tokens)
+        if waiting and not short:
+            encode_waiting()  # a long document is read alone
+        waiting.append((str(path), prepared))
+        if len(waiting) >= encoder.batch_documents or not short:
+            encode_waiting()
+    if waiting:
+        encode_waiting()
 
     if options.sync:
         summary.removed = sync_collection(store, collection)
@@ -297,9 +312,9 @@ def _tail_pages(doc: ParsedDocument, from_char: int) -> list[dict]:
     return pages
 
 
-def _encode_and_commit(prepared: PreparedDocument, store, collection, encoder, replaces) -> dict:
+def _commit(prepared: PreparedDocument, encoded, store, collection, replaces) -> dict:
+    """Write an encoded document's chunks, record and saved state (atomically, see ingest.records)."""
     doc = prepared.doc
-    encoded = encoder.encode(prepared.tokens, prepared.hold_token)
     if len(encoded.embeddings) != len(prepared.chunks):
         raise RuntimeError(f"{doc.source}: {len(encoded.embeddings)} embeddings for {len(prepared.chunks)} chunks")
     record = DocumentRecord(
