@@ -10,6 +10,7 @@ answer stays the default and is always computed.
 """
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -138,7 +139,7 @@ class QAEngine:
         return result
 
     def ask_stream(self, question: str, k: int = 5, doc_ids=None, history=None) -> Iterator[str | QAResult]:
-        """Yields the answer text as it grows (str), then the final QAResult."""
+        """Yields the answer text as it grows word by word (str), then the final QAResult."""
         yield from self._ask(question, k, doc_ids, history, stream=True)
 
     def _ask(self, question: str, k: int, doc_ids, history, stream: bool) -> Iterator[str | QAResult]:
@@ -162,7 +163,7 @@ class QAEngine:
                           confidence=answer.confidence if answer else None, resolved_question=query,
                           timings=timings)
         if stream:
-            yield result.answer or NOT_FOUND
+            yield from growing_text(result.answer or NOT_FOUND)
         if self.chat_model is not None and passages:
             t = time.perf_counter()
             if stream:
@@ -174,6 +175,12 @@ class QAEngine:
             timings["prose_ms"] = (time.perf_counter() - t) * 1000
         timings["total_ms"] = (time.perf_counter() - started) * 1000
         yield result
+
+
+def growing_text(text: str) -> Iterator[str]:
+    """The text word by word as it grows (each prefix keeps the original spacing), for streaming displays."""
+    for match in re.finditer(r"\S+", text):
+        yield text[: match.end()]
 
 
 def replace_retriever(retriever: HybridRetriever, config: RetrievalConfig) -> HybridRetriever:

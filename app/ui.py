@@ -33,6 +33,7 @@ log = logging.getLogger(__name__)
 DEFAULT_MAX_FILE_SIZE = "200mb"
 DEFAULT_COLLECTION = "default"
 UPLOAD_TYPES = [".pdf", ".epub", ".txt", ".md", ".markdown", ".html", ".htm"]
+MAX_HISTORY_TURNS = 6  # earlier turns kept for resolving follow-up questions
 _UNSAFE_NAME_CHARS = re.compile(r"[^A-Za-z0-9._ -]+")
 _MAX_NAME_CHARS = 120
 
@@ -223,6 +224,9 @@ def answer_markdown(result: Any) -> str:
         for c in result.citations or []
     )
     text = result.answer.strip()
+    resolved = getattr(result, "resolved_question", None)
+    if resolved and resolved != result.question:
+        text = f"*Understood as: {resolved}*\n\n{text}"
     if getattr(result, "prose", None):
         text = f"{result.prose.strip()}\n\nFrom the document: {text}"
     return f"{text}\n\n*Source: {cites}*" if cites else text
@@ -423,8 +427,11 @@ def build_app(store: Any, *, engine_factory: Callable[[str], Any] | None = None,
             message = _one_line_error("Delete failed", error)
         return (*document_views(collection)[:3], message)
 
-    def on_ask(question: str, collection: str, doc_ids: list[str] | None, k: float) -> Iterator[tuple]:
+    def on_ask(question: str, collection: str, doc_ids: list[str] | None, k: float,
+               history: list | None) -> Iterator[tuple]:
+        """Streams the answer word by word, then its sources; the turn joins `history` for follow-ups."""
         no_pages = gr.Dropdown(choices=[], value=None)
+        history = list(history or [])
         try:
             if not (question or "").strip():
                 raise UserError("Type a question first.")
@@ -432,18 +439,19 @@ def build_app(store: Any, *, engine_factory: Callable[[str], Any] | None = None,
                 raise UserError(f"Collection '{collection}' does not exist yet: upload documents into it first.")
             engine = service.engine(collection)
             result = None
-            for item in engine.ask_stream(question.strip(), k=int(k), doc_ids=doc_ids or None):
+            for item in engine.ask_stream(question.strip(), k=int(k), doc_ids=doc_ids or None,
+                                          history=[tuple(turn) for turn in history]):
                 if isinstance(item, str):  # the answer so far
-                    yield _markdown_to_html(item), "<p>Searching...</p>", no_pages, "", {}
+                    yield _markdown_to_html(item), "<p>Searching...</p>", no_pages, "", {}, history
                 else:
                     result = item
             if result is None:
                 raise RuntimeError("the engine returned no result")
         except UserError as error:
-            yield error_html(str(error)), "", no_pages, "", {}
+            yield error_html(str(error)), "", no_pages, "", {}, history
             return
         except Exception as error:
-            yield _one_line_error("Question failed", error), "", no_pages, "", {}
+            yield _one_line_error("Question failed", error), "", no_pages, "", {}, history
             return
         records = [passage_record(p) for p in result.passages]
         views = page_views(result, records)
@@ -451,7 +459,12 @@ def build_app(store: Any, *, engine_factory: Callable[[str], Any] | None = None,
         picker = gr.Dropdown(choices=[(label, i) for i, (label, _, _) in enumerate(views)],
                              value=0 if views else None)
         state = {"views": [[rec, sentence] for _, rec, sentence in views]}
-        yield _markdown_to_html(answer_markdown(result)), sources_html(records), picker, first_page, state
+        history = (history + [[question.strip(), result.answer]])[-MAX_HISTORY_TURNS:]
+        yield (_markdown_to_html(answer_markdown(result)), sources_html(records), picker, first_page, state,
+               history)
+
+    def on_new_conversation():
+        return [], "", "<p>New conversation: the next question stands alone.</p>"
 
     def on_pick_page(index: int | None, state: dict | None):
         view = _view(index, state)
@@ -479,7 +492,9 @@ def build_app(store: Any, *, engine_factory: Callable[[str], Any] | None = None,
                                       elem_id="question")
                 k = gr.Slider(1, 20, value=default_k, step=1, label="Passages", scale=1)
             only_docs = gr.Dropdown(label="Only these documents (empty: all)", multiselect=True, choices=[])
-            ask = gr.Button("Ask", variant="primary", elem_id="ask")
+            with gr.Row():
+                ask = gr.Button("Ask", variant="primary", elem_id="ask", scale=4)
+                new_conversation = gr.Button("New conversation", elem_id="new-conversation", scale=1)
             answer = gr.HTML(elem_id="answer")
             with gr.Row():
                 with gr.Column(scale=1):
@@ -494,6 +509,7 @@ def build_app(store: Any, *, engine_factory: Callable[[str], Any] | None = None,
                             show_image = gr.Button("Render page image")
                             image = gr.Image(label="Page", type="pil", interactive=False)
             state = gr.State({})
+            history = gr.State([])  # [question, answer] turns of this browser session, for follow-ups
         with gr.Tab("Documents"):
             upload = gr.File(label="Upload documents (PDF, EPUB, TXT, MD, HTML)", file_count="multiple",
                              file_types=UPLOAD_TYPES, elem_id="upload")
@@ -513,8 +529,9 @@ def build_app(store: Any, *, engine_factory: Callable[[str], Any] | None = None,
                                                        upload], api_name="upload")
         delete.click(on_delete, [collection, to_delete], [documents, only_docs, to_delete, delete_status],
                      api_name="delete")
-        ask_inputs = [question, collection, only_docs, k]
-        ask_outputs = [answer, sources, page_pick, page_view, state]
+        ask_inputs = [question, collection, only_docs, k, history]
+        ask_outputs = [answer, sources, page_pick, page_view, state, history]
+        new_conversation.click(on_new_conversation, [], [history, sources, answer], api_name="new_conversation")
         ask.click(on_ask, ask_inputs, ask_outputs, api_name="ask").then(None, js=SCROLL_TO_MARK)
         question.submit(on_ask, ask_inputs, ask_outputs, api_visibility="private").then(None, js=SCROLL_TO_MARK)
         page_pick.input(on_pick_page, [page_pick, state], [page_view], api_name="page").then(None, js=SCROLL_TO_MARK)

@@ -128,8 +128,21 @@ def test_ask_answers_with_sources_and_page(client, uploaded):
 def test_ask_streams_partial_answers(client, uploaded):
     job = client.submit(QUESTION, COLLECTION, [], 3, api_name="/ask")
     outputs = job.result(timeout=60) and job.outputs()
-    assert len(outputs) >= 2  # partial text, then the final answer with its sources
+    assert len(outputs) >= 3  # the answer word by word, then the final answer with its sources
+    partial = [out[0] for out in outputs[:-1]]
+    assert all(len(a) < len(b) for a, b in zip(partial, partial[1:])), "each update adds words"
     assert "q()" in outputs[-1][0]
+
+
+def test_follow_up_question_uses_the_conversation(served, uploaded):
+    client = Client(served[0], verbose=False, download_files=False)  # its own session: its own history
+    client.predict(QUESTION, COLLECTION, [], 5, api_name="/ask")
+    follow_up = "And what are you asked when you do that?"
+    answer = client.predict(follow_up, COLLECTION, [], 5, api_name="/ask")[0]
+    assert "Understood as:" in answer and "quit" in answer.split("Understood as:")[1].lower()
+    client.predict(api_name="/new_conversation")
+    answer = client.predict(follow_up, COLLECTION, [], 5, api_name="/ask")[0]
+    assert "Understood as:" not in answer  # a new conversation: the question stands alone
 
 
 def test_page_endpoint_shows_another_source(served, r_intro_excerpt, uploaded):
