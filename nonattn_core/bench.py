@@ -224,7 +224,7 @@ def bench_ops(length: int = 1 << 20) -> None:
     """Each fused inference op against its plain torch version and its floor (bytes it must move / bandwidth)."""
     from . import triton_ops
     from .block import GatedMLP, RMSNorm
-    from .cuda_graphs import graphed_gru
+    from .cuda_graphs import _capture, graphed_gru
     from .multires_conv import MultiResolutionConv
     from .s4d import SSMMixer
 
@@ -283,7 +283,14 @@ def bench_ops(length: int = 1 << 20) -> None:
     h0 = torch.zeros(1, 1, cfg.supervisor_dim, device="cuda", dtype=torch.bfloat16)
     with torch.no_grad(), torch.autocast("cuda", dtype=torch.bfloat16):
         row(f"GRU, {steps} steps", "cuDNN call", cuda_time(lambda: gru(xs, h0), 5), xs.numel() * 4)
-        row(f"GRU, {steps} steps", "CUDA-graph replay", cuda_time(lambda: graphed_gru(gru, xs, h0), 5), xs.numel() * 4)
+        graph = _capture(lambda a, b: gru(a, b)[0], xs, h0)[0]
+        row(f"GRU, {steps} steps", "cuDNN, CUDA-graph replay", cuda_time(graph.replay, 5), xs.numel() * 4)
+        graph = _capture(lambda a, b: triton_ops.gru_by_steps(gru, a, b), xs, h0)[0]
+        row(f"GRU, {steps} steps", "fused Triton step kernel, CUDA-graph replay", cuda_time(graph.replay, 5),
+            xs.numel() * 4)
+        del graph
+        row(f"GRU, {steps} steps", "graphed_gru (the faster of the two; what inference runs)",
+            cuda_time(lambda: graphed_gru(gru, xs, h0), 5), xs.numel() * 4)
 
 
 def profile_cuda(length: int, piece: int) -> None:

@@ -137,19 +137,33 @@ def check_triton_ops(model) -> list[tuple[str, float, float]]:
         h = torch.randn(2, 3000, 4 * D, device="cuda", dtype=dtype)
         rows.append((f"fused silu gate (MLP) {str(dtype)[6:]} vs torch fp32",
                      relative_error(triton_ops.silu_mul(h), triton_ops.silu_mul_reference(h.float())), limit))
+    import copy
+
     from .cuda_graphs import graphed_gru
     gru = model.supervisor.gru
+    gru64 = copy.deepcopy(gru).double().cpu()                          # the reference: float64 on the CPU
     S = gru.hidden_size
     for length in (1, 37, 1024):
         x = torch.randn(1, length, S, device="cuda")
         h0 = torch.randn(1, 1, S, device="cuda")
+        ref = gru64(x.double().cpu(), h0.double().cpu())[0]
+        # cuDNN runs float32 RNNs with TF32 unless torch.backends.cudnn.allow_tf32 is False: ~3e-4 here
+        rows.append((f"cuDNN GRU fp32 (TF32 default) vs fp64, {length} steps", relative_error(gru(x, h0)[0].cpu(), ref), 1e-3))
         for _ in range(2):                                             # capture, then replay the captured graph
             replayed = graphed_gru(gru, x, h0)
-        rows.append((f"graphed GRU vs cuDNN call, {length} steps", relative_error(replayed, gru(x, h0)[0]), 1e-6))
+        rows.append((f"graphed GRU (fastest of cuDNN/fused) vs fp64, {length} steps", relative_error(replayed.cpu(), ref), 1e-3))
+        rows.append((f"fused GRU step kernel fp32 vs fp64, {length} steps",
+                     relative_error(triton_ops.gru_by_steps(gru, x, h0).cpu(), ref), 1e-4))
+        with torch.autocast("cuda", dtype=torch.bfloat16):
+            fused_bf16 = triton_ops.gru_by_steps(gru, x.bfloat16(), h0.bfloat16())
+        rows.append((f"fused GRU step kernel bf16 vs fp64, {length} steps", relative_error(fused_bf16.cpu(), ref), 1e-2))
     x = torch.randn(2, 3000, D, device="cuda", dtype=torch.bfloat16)
     padded = triton_ops.to_channels_first(x, 3072)
     exact = torch.cat([x.float().permute(2, 0, 1), x.new_zeros(D, 2, 72, dtype=torch.float32)], -1)
     rows.append(("channels-first copy (exact)", relative_error(padded, exact), 0.0))
+    wide = triton_ops.to_channels_first(x, 3072, torch.bfloat16, row=256, width=288)[..., :256]
+    rows.append(("channels-first copy into wide rows (exact)",
+                 relative_error(wide.float(), exact.reshape(D, 24, 256)), 0.0))
     return rows
 
 

@@ -42,6 +42,13 @@ class ChunkPlan:
     group_decay: torch.Tensor   # (H, n, G, G) complex [j, i] = Abar^(T (i-j)) for i >= j, else 0
     group_rise: torch.Tensor    # (H, n, G) complex [i] = Abar^(T (i+1))
 
+    def stacked(self, dtype: torch.dtype) -> torch.Tensor:
+        """(H, T + 2n, T): toeplitz over state_out, for rows [u block | entering state] (made once per dtype)."""
+        if not hasattr(self, "_stacked") or self._stacked.dtype != dtype:
+            toeplitz, _, state_out = self.matrices(dtype)
+            self._stacked = torch.cat([toeplitz, state_out], dim=1).contiguous()
+        return self._stacked
+
     def matrices(self, dtype: torch.dtype) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """toeplitz, state_in, state_out in `dtype` (copies made once per dtype)."""
         if dtype == torch.float32:
@@ -135,20 +142,26 @@ def chunked_s4d_conv(conv, u: torch.Tensor, state: torch.Tensor | None = None,
     T = plan.block
     n = plan.dtA.shape[1]
     nb = -(-L // T)
-    if u.is_cuda and u.transpose(1, 2).is_contiguous() and triton_ops.available():
-        blocks = triton_ops.to_channels_first(u.transpose(1, 2), nb * T, dtype)  # (H, B, nb*T)
+    wide = u.is_cuda and u.transpose(1, 2).is_contiguous() and triton_ops.available()
+    if wide:    # rows [u block (T) | state entering the block (2n)]: y is then one matmul, written once
+        rows = triton_ops.to_channels_first(u.transpose(1, 2), nb * T, dtype, row=T, width=T + 2 * n)
+        blocks = rows[..., :T]                                                 # (H, B*nb, T), row stride T + 2n
     else:
         blocks = u.new_empty(H, B, nb * T, dtype=dtype)
         blocks[..., :L].copy_(u.transpose(0, 1))                               # one (transposing) copy
         blocks[..., L:].zero_()
-    blocks = blocks.view(H, B * nb, T)
+        blocks = blocks.view(H, B * nb, T)
     local = torch.view_as_complex(torch.bmm(blocks, state_in).float().view(H, B, nb, n, 2))  # (H, B, nb, n)
     initial = state.permute(1, 2, 0) if state is not None else None           # (H, n, B)
     after = scan_blocks(local.permute(0, 3, 1, 2), plan, initial)             # (H, n, B, nb)
     first = initial.unsqueeze(-1) if initial is not None else after.new_zeros(H, n, B, 1)
     before = torch.cat([first, after[..., :-1]], dim=-1)                       # state entering each block
     before = torch.view_as_real(before.permute(0, 2, 3, 1)).reshape(H, B * nb, 2 * n)
-    y = torch.bmm(before.to(dtype), state_out).baddbmm_(blocks, toeplitz)    # (H, B*nb, T)
+    if wide:
+        rows[..., T:].copy_(before)
+        y = torch.bmm(rows, plan.stacked(dtype))                               # (H, B*nb, T)
+    else:
+        y = torch.bmm(before.to(dtype), state_out).baddbmm_(blocks, toeplitz)  # (H, B*nb, T)
     rest = L - (nb - 1) * T                                                    # tokens in the last block
     if rest == T:
         final = after[..., -1]

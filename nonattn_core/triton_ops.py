@@ -8,6 +8,7 @@
 - `to_channels_first`: (B, L, H) activations -> (H, B, Lp), zero-padded: the long convolution's input.
 - `rms_norm`: RMSNorm in one pass (float32 arithmetic); plain version: `block.RMSNorm`'s expression.
 - `silu_mul`: GatedMLP's `value * silu(gate)` from the up projection's output in one pass.
+- `gru_by_steps`: the supervisor's GRU as one fused kernel per step (matvec + gates), for CUDA-graph capture.
 
 Triton is imported lazily; `available()` says whether these can run (a CUDA device and Triton present).
 """
@@ -83,7 +84,7 @@ if triton is not None:
 
 
 def dilated_taps_gelu(conv, x: torch.Tensor, tail: torch.Tensor | None, out_dtype: torch.dtype,
-                      block_l: int = 32, block_d: int = 128, num_warps: int = 4):
+                      block_l: int = 8, block_d: int = 256, num_warps: int = 4):
     """gelu(sum of gated dilated taps + bias) (B, L, D) in `out_dtype`, and the new tail (B, D, tail_len)."""
     B, L, D = x.shape
     x = x.contiguous()
@@ -140,27 +141,38 @@ def gelu_gate_reference(y: torch.Tensor, gate: torch.Tensor) -> torch.Tensor:
 # ---- channels-first float32 input of the long convolution --------------------------------------------------------
 if triton is not None:
     @triton.jit
-    def _channels_first_kernel(x_ptr, out_ptr, L, D, B, Lp, BLOCK_L: tl.constexpr, BLOCK_D: tl.constexpr):
+    def _channels_first_kernel(x_ptr, out_ptr, L, D, B, Lp, ROW: tl.constexpr, WIDTH: tl.constexpr,
+                               BLOCK_L: tl.constexpr, BLOCK_D: tl.constexpr):
         b = tl.program_id(2)
         rows = (tl.program_id(0) * BLOCK_L + tl.arange(0, BLOCK_L)).to(tl.int64)
         cols = tl.program_id(1) * BLOCK_D + tl.arange(0, BLOCK_D)
         live = (rows < L)[:, None] & (cols < D)[None, :]
         x = tl.load(x_ptr + b.to(tl.int64) * L * D + rows[:, None] * D + cols[None, :], mask=live, other=0.0)
-        # out (D, B, Lp): rows past L (padding, up to Lp) get zeros
+        # out (D, B * Lp / ROW, WIDTH): position p of row b goes to [b * Lp / ROW + p // ROW, p % ROW]; zeros after L
         keep = (rows < Lp)[:, None] & (cols < D)[None, :]
-        tl.store(out_ptr + cols[None, :].to(tl.int64) * B * Lp + b.to(tl.int64) * Lp + rows[:, None],
+        n_rows = B * (Lp // ROW)
+        target = (b.to(tl.int64) * (Lp // ROW) + rows // ROW) * WIDTH + rows % ROW
+        tl.store(out_ptr + cols[None, :].to(tl.int64) * n_rows * WIDTH + target[:, None],
                  x.to(out_ptr.dtype.element_ty), mask=keep)
 
 
-def to_channels_first(x: torch.Tensor, padded_length: int, dtype: torch.dtype = torch.float32) -> torch.Tensor:
-    """x (B, L, D) -> (D, B, padded_length) in `dtype`, zeros after L."""
+def to_channels_first(x: torch.Tensor, padded_length: int, dtype: torch.dtype = torch.float32,
+                      row: int | None = None, width: int | None = None) -> torch.Tensor:
+    """x (B, L, D) -> (D, B, padded_length) in `dtype`, zeros after L.
+
+    With `row` and `width`: (D, B * padded_length / row, width), each position's row-sized run in the first `row`
+    columns of a row (the rest is left for the caller to fill).
+    """
     B, L, D = x.shape
+    row = row or padded_length
+    width = width or row
     x = x.contiguous()
-    out = torch.empty(D, B, padded_length, device=x.device, dtype=dtype)
+    out = torch.empty(D, B * (padded_length // row), width, device=x.device, dtype=dtype)
     block_l, block_d = 64, 64
     grid = (triton.cdiv(padded_length, block_l), triton.cdiv(D, block_d), B)
-    _channels_first_kernel[grid](x, out, L, D, B, padded_length, BLOCK_L=block_l, BLOCK_D=block_d, num_warps=4)
-    return out
+    _channels_first_kernel[grid](x, out, L, D, B, padded_length, ROW=row, WIDTH=width, BLOCK_L=block_l,
+                                 BLOCK_D=block_d, num_warps=4)
+    return out if width != row or row != padded_length else out.view(D, B, padded_length)
 
 
 # ---- RMSNorm ------------------------------------------------------------------------------------------------------
@@ -227,3 +239,42 @@ def silu_mul(h: torch.Tensor) -> torch.Tensor:
 def silu_mul_reference(h: torch.Tensor) -> torch.Tensor:
     value, gate = h.chunk(2, dim=-1)
     return value * torch.nn.functional.silu(gate)
+
+
+# ---- one GRU step -------------------------------------------------------------------------------------------------
+if triton is not None:
+    @triton.jit
+    def _gru_step_kernel(gi_ptr, w_ptr, bias_ptr, h_in_ptr, h_out_ptr, S: tl.constexpr, UNITS: tl.constexpr):
+        # torch.nn.GRU: r, z = sigmoid(gi_rz + W_hrz h + b_hrz); n = tanh(gi_n + r * (W_hn h + b_hn));
+        # h' = (1 - z) n + z h.  Each program owns UNITS hidden units; gi already holds W_ih x + b_ih.
+        units = tl.program_id(0) * UNITS + tl.arange(0, UNITS)
+        cols = tl.arange(0, S)
+        h = tl.load(h_in_ptr + cols).to(tl.float32)[None, :]
+        rows = units[:, None] * S + cols[None, :]
+        a_r = tl.sum(tl.load(w_ptr + rows).to(tl.float32) * h, axis=1) + tl.load(bias_ptr + units)
+        a_z = tl.sum(tl.load(w_ptr + S * S + rows).to(tl.float32) * h, axis=1) + tl.load(bias_ptr + S + units)
+        a_n = tl.sum(tl.load(w_ptr + 2 * S * S + rows).to(tl.float32) * h, axis=1) + tl.load(bias_ptr + 2 * S + units)
+        r = tl.sigmoid(tl.load(gi_ptr + units).to(tl.float32) + a_r)
+        z = tl.sigmoid(tl.load(gi_ptr + S + units).to(tl.float32) + a_z)
+        pre_n = tl.load(gi_ptr + 2 * S + units).to(tl.float32) + r * a_n
+        n = 2.0 * tl.sigmoid(2.0 * pre_n) - 1.0                        # tanh
+        h_old = tl.load(h_in_ptr + units).to(tl.float32)
+        tl.store(h_out_ptr + units, (1.0 - z) * n + z * h_old)
+
+
+def gru_by_steps(gru, x: torch.Tensor, h0: torch.Tensor, units: int = 16) -> torch.Tensor:
+    """gru(x, h0)[0] for batch 1, one layer: the input projection as one matmul, then one fused kernel per step.
+
+    Meant to be captured in a CUDA graph (cuda_graphs.graphed_gru): eagerly it is launch-bound. Plain version: gru.
+    """
+    S = gru.hidden_size
+    gi = torch.nn.functional.linear(x[0], gru.weight_ih_l0, gru.bias_ih_l0).float().contiguous()  # (M, 3S)
+    weight = gru.weight_hh_l0.float().contiguous()                                 # (3S, S)
+    bias = gru.bias_hh_l0.float().contiguous()
+    steps = gi.shape[0]
+    out = torch.empty(steps + 1, S, device=x.device, dtype=torch.float32)
+    out[0] = h0.reshape(S)
+    for t in range(steps):
+        _gru_step_kernel[(S // units,)](gi[t], weight, bias, out[t], out[t + 1], S=S, UNITS=units, num_warps=4)
+    return out[1:].to(x.dtype).unsqueeze(0)
+
