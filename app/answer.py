@@ -135,23 +135,28 @@ class QuestionMatch:
         return min(1.0, len(self.pairs & _pairs(sequence)) / self.n_pairs) if self.pairs else 0.0
 
 
-def best_sentence_match(match: QuestionMatch, text: str, section: str | None = None, w_phrase: float = 0.15,
-                        window: int = 2) -> float:
-    """The best coverage + phrase score of a window of up to `window` adjacent sentences of `text`.
+def best_window_match(match: QuestionMatch, text: str, section: str | None = None, w_phrase: float = 0.15,
+                      window: int = 30) -> float:
+    """The best coverage + phrase score of any `window` consecutive index terms of `text` (about two sentences).
 
     Retrieval uses it to rerank BM25's candidates: a chunk that answers has the question's terms close together,
-    in one or two sentences, where BM25 only counts them anywhere in the chunk.
+    where BM25 only counts them anywhere in the chunk. The section title counts as a weaker field.
     """
     context = set(tokenize(section)) if section else set()
-    sentences = [tokenize(clean_pdf_text(text[s:e])) for s, e in sentence_spans(text)]
-    best = 0.0
-    for i in range(len(sentences)):
-        terms: set[str] = set()
-        sequence: list[str] = []
-        for j in range(i, min(i + window, len(sentences))):
-            terms |= set(sentences[j])
-            sequence += sentences[j]
-            best = max(best, match.coverage(terms, context) + w_phrase * match.phrase(sequence))
+    hits = [(i, t) for i, t in enumerate(tokenize(text)) if t in match.weights]
+    best = match.coverage(set(), context)
+    inside: Counter = Counter()
+    lo = 0
+    for hi, (i, term) in enumerate(hits):
+        inside[term] += 1
+        while hits[lo][0] <= i - window:
+            inside[hits[lo][1]] -= 1
+            lo += 1
+        coverage = match.coverage({t for t, n in inside.items() if n > 0}, context)
+        if coverage + w_phrase > best:  # only then can word order make this window the best
+            run = hits[lo: hi + 1]
+            pairs = {(a, b) for (x, a), (y, b) in zip(run, run[1:]) if y - x <= 2}
+            best = max(best, coverage + w_phrase * min(1.0, len(match.pairs & pairs) / match.n_pairs))
     return best
 
 

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from app.answer import Passage, QuestionMatch, best_sentence_match
+from app.answer import Passage, QuestionMatch, best_window_match
 from app.bm25 import BM25Index
 from app.fusion import reciprocal_rank_fusion
 
@@ -46,7 +46,7 @@ class RetrievalConfig:
     neighbours: bool = True            # grow passages to sentence boundaries from the adjacent chunks
     neighbour_chars: int = 400         # at most this much text taken from each neighbour
     index_section: bool = True         # BM25 sees the chunk's section title too (the passage text does not)
-    sentence_rerank: bool = True       # rerank the top fused chunks by their best 1-2 sentence match to the question
+    sentence_rerank: bool = True       # rerank the top fused chunks by their best ~2-sentence window match (app.answer)
     sentence_rerank_top: int = 30
     w_first_stage: float = 1.0         # weight of the fused score (scaled to 0..1) next to the sentence match
 
@@ -218,7 +218,7 @@ class HybridRetriever:
         for f in top:
             row = self.table.row[f.id]
             section = self.table.metadatas[row].get("section") if cfg.index_section else None
-            sentence = best_sentence_match(match, self.table.texts[row], section)
+            sentence = best_window_match(match, self.table.texts[row], section)
             scored.append((sentence + cfg.w_first_stage * f.score / high, f))
         scored.sort(key=lambda x: -x[0])
         reranked = [replace(f, score=score) for score, f in scored]
