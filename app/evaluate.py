@@ -83,7 +83,7 @@ def format_table(rows: dict[str, dict]) -> str:
 
 def setups(base):
     """The compared EngineConfigs, derived from the full engine's config `base`."""
-    r = base.retrieval
+    r = replace(base.retrieval, sentence_rerank=False)  # the single-list rows: that list's ranking, unreranked
     lexical_only = dict(semantic_answer=False)
     return {
         "bm25 alone": replace(base, retrieval=replace(r, dense=False), **lexical_only),
@@ -91,11 +91,12 @@ def setups(base):
                                       **lexical_only),
         "our dense alone": replace(base, retrieval=replace(r, bm25=False, dense=True, w_dense=1.0), **lexical_only),
         "full engine": base,
+        "full - sentence rerank": replace(base, retrieval=replace(base.retrieval, sentence_rerank=False)),
         "full + semantic answer (MiniLM)": replace(base, semantic_answer=True),
-        "full - neighbour context": replace(base, retrieval=replace(r, neighbours=False)),
-        "full + our dense (w=0.1)": replace(base, retrieval=replace(r, dense=True, w_dense=0.1)),
-        "full + minilm rescore top20": replace(base, retrieval=replace(r, minilm_rescore=True)),
-        "full + minilm index (3rd list)": replace(base, retrieval=replace(r, minilm_index=True)),
+        "full - neighbour context": replace(base, retrieval=replace(base.retrieval, neighbours=False)),
+        "full + our dense (w=0.1)": replace(base, retrieval=replace(base.retrieval, dense=True, w_dense=0.1)),
+        "full + minilm rescore top20": replace(base, retrieval=replace(base.retrieval, minilm_rescore=True)),
+        "full + minilm index (3rd list)": replace(base, retrieval=replace(base.retrieval, minilm_index=True)),
     }
 
 

@@ -125,3 +125,39 @@ def test_highlight_marks_and_escapes():
     assert highlight(text, [(10, 15), (0, 1), (12, 15)]) == "<mark>a</mark> &lt; b and <mark>c &gt; d</mark>"
     assert highlight(text, [(0, 1)], markup="markdown") == "<mark>a</mark> < b and c > d"
     assert highlight(text, []) == "a &lt; b and c &gt; d"
+
+
+def test_window_match_prefers_question_terms_close_together():
+    from app.answer import QuestionMatch, best_window_match
+
+    match = QuestionMatch("Which function gives the levels of a factor?", lambda term: 1.0)
+    filler = " ".join(["other words here"] * 20)
+    close = f"{filler} To find out the levels of a factor the function levels() can be used. {filler}"
+    apart = f"The function is described later. {filler} Levels are sorted. {filler} A factor is a vector."
+    assert best_window_match(match, close) > best_window_match(match, apart)
+    assert best_window_match(match, apart, section="Levels of a factor") > best_window_match(match, apart)
+
+
+def test_answer_keeps_the_sentence_after_one_that_restates_the_question():
+    text = ("At the end of each R session you are given the opportunity to save all the currently available "
+            "objects. If you indicate that you want to do this, the objects are written to a file called .RData "
+            "in the current directory.")
+    answer = extract_answer("Where are the available objects saved at the end of a session?", [Passage("x", text)])
+    assert answer.text.startswith("At the end") and ".RData" in answer.text
+
+
+def test_answer_starts_with_the_speaker_of_the_line():
+    answer = extract_answer("Who asks when the three shall meet again in thunder?", [Passage("p", PLAY_OPENING)])
+    assert answer.text.startswith("FIRST WITCH.")
+
+
+PLAY_OPENING = """ACT I. SCENE I. An open Place.
+
+FIRST WITCH.
+When shall we three meet again?
+In thunder, lightning, or in rain?
+
+SECOND WITCH.
+When the hurlyburly's done,
+When the battle's lost and won.
+"""
