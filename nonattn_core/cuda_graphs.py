@@ -4,14 +4,27 @@ The supervisor's GRU steps once per 256-token chunk: cuDNN launches a few kernel
 an H100, so a 1M-token document spends tens of ms in launch gaps. `graphed_gru` captures one GRU call per input
 shape once and replays it (static input/output buffers; the result is copied out), keeping the faster of cuDNN's
 GRU and a fused one-kernel-per-step GRU (triton_ops.gru_by_steps). Plain version: `gru(x, h0)`.
+
+`graphed_blocks` does the same for a stack of blocks (the model's lower and upper blocks in `forward_stream`):
+at 8K-32K tokens a piece's GPU work is a few ms and launching its ~60 kernels per block from Python costs more.
+A shape is captured the second time it is seen (the first call runs eagerly, so one-off shapes such as a
+document's last piece never pay for a capture) and replayed after that; the replay runs the same kernels on the
+same values as the eager call. Set NONATTN_CUDA_GRAPHS=0 (or `cuda_graphs.ENABLED = False`) to run eagerly.
 """
 from __future__ import annotations
+
+import os
 
 import torch
 import torch.nn as nn
 
 _graphs: dict = {}
 MAX_GRAPHS = 16
+ENABLED = os.environ.get("NONATTN_CUDA_GRAPHS", "1") != "0"
+GRAPH_MAX_TOKENS = 1 << 17     # larger pieces are not launch-bound, and a graph keeps its intermediates' memory
+MAX_STACK_GRAPHS = 8
+_stack_graphs: dict = {}
+_seen: dict = {}
 
 
 def _weights_key(module: nn.Module) -> tuple:
@@ -19,16 +32,24 @@ def _weights_key(module: nn.Module) -> tuple:
 
 
 def _capture(fn, *inputs):
-    """(graph, static inputs, static output) of fn(*inputs), warmed up on a side stream first."""
+    """(graph, static inputs, static output) of fn(*inputs), warmed up on a side stream first.
+
+    Autocast's cache of low-precision weight copies is off while capturing: a graph that read a cached copy would
+    read freed memory once the autocast context that made it exits (the cache is cleared then), so the casts are
+    recorded in the graph instead (the same values, a few small kernels per replay).
+    """
     static = [t.clone() for t in inputs]
     side = torch.cuda.Stream()
     side.wait_stream(torch.cuda.current_stream())
-    with torch.cuda.stream(side):                                      # warm-up: cuDNN plans, Triton compiles
-        fn(*static)
-    torch.cuda.current_stream().wait_stream(side)
-    graph = torch.cuda.CUDAGraph()
-    with torch.cuda.graph(graph):
-        out = fn(*static)
+    no_cache = torch.autocast("cuda", dtype=torch.get_autocast_dtype("cuda"),
+                              enabled=torch.is_autocast_enabled("cuda"), cache_enabled=False)
+    with no_cache:
+        with torch.cuda.stream(side):                                  # warm-up: cuDNN plans, Triton compiles
+            fn(*static)
+        torch.cuda.current_stream().wait_stream(side)
+        graph = torch.cuda.CUDAGraph()
+        with torch.cuda.graph(graph):
+            out = fn(*static)
     return graph, static, out
 
 
@@ -72,3 +93,54 @@ def graphed_gru(gru: nn.GRU, x: torch.Tensor, h0: torch.Tensor) -> torch.Tensor:
     static_h.copy_(h0)
     graph.replay()
     return static_out.clone()
+
+
+def graphed_blocks(model: nn.Module, tag: str, run, first: torch.Tensor, states: list) -> tuple:
+    """`run(first, states) -> (out, new_states)` by graph replay, or eagerly (see the module's docstring).
+
+    `first` is the stack's input tensor, `states` its BlockStates (all carrying ssm and conv_tail, or all empty);
+    `model` owns the weights (a capture is rebuilt when they change). The returned tensors are copies, never the
+    graph's static buffers, so states kept by the caller stay valid after later replays.
+    """
+    from .block import BlockState
+
+    has_state = all(s.ssm is not None and s.conv_tail is not None for s in states)
+    empty = all(s.ssm is None and s.conv_tail is None for s in states)
+    if (not ENABLED or not first.is_cuda or torch.is_grad_enabled() or torch.cuda.is_current_stream_capturing()
+            or first.shape[0] * first.shape[1] > GRAPH_MAX_TOKENS or not (has_state or empty)):
+        return run(first, states)
+    inputs = [first] + ([t for s in states for t in (s.ssm, s.conv_tail)] if has_state else [])
+    key = (id(model), tag, tuple((tuple(t.shape), t.dtype, str(t.device)) for t in inputs),
+           torch.is_autocast_enabled("cuda"), torch.get_autocast_dtype("cuda"))
+    entry = _stack_graphs.get(key)
+    weights = _weights_key(model)
+    if entry is None or entry[0] != weights:
+        _seen[key] = _seen.get(key, 0) + 1
+        if _seen[key] < 2 or _seen[key] > 3:                          # first sight, or capture failed twice
+            if len(_seen) > 256:
+                _seen.clear()
+            return run(first, states)
+        n = len(states)
+
+        def flat(first, *state_tensors):
+            given = [BlockState(state_tensors[2 * i], state_tensors[2 * i + 1]) for i in range(n)] if has_state \
+                else [BlockState() for _ in range(n)]
+            out, new_states = run(first, given)
+            return [out] + [t for s in new_states for t in (s.ssm, s.conv_tail)]
+        try:
+            graph, static_in, static_out = _capture(flat, *inputs)
+        except RuntimeError:                                           # an op that cannot be captured: eager
+            return run(first, states)
+        if len(_stack_graphs) >= MAX_STACK_GRAPHS:
+            _stack_graphs.clear()
+        # the graph reads cached matrices by address: hold them, so that a cache that replaces one (a weight
+        # change elsewhere, a cleared cache) cannot free memory this graph still reads
+        from . import s4d_chunked, triton_ops
+        held = s4d_chunked.cached_tensors() + triton_ops.cached_tensors()
+        entry = _stack_graphs[key] = (weights, graph, static_in, static_out, held)
+    _, graph, static_in, static_out, _ = entry
+    for buffer, value in zip(static_in, inputs):
+        buffer.copy_(value)
+    graph.replay()
+    out = [t.clone() for t in static_out]
+    return out[0], [BlockState(out[1 + 2 * i], out[2 + 2 * i]) for i in range(len(states))]

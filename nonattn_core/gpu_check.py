@@ -68,7 +68,7 @@ def main() -> int:
         with torch.autocast("cuda", dtype=torch.bfloat16):
             fast_bf16, _ = layer(u.cuda().bfloat16())
         rows.append(("S4D layer cuda bf16 input vs recurrence", relative_error(fast_bf16.float().cpu(), reference), 1e-2))
-        rows += check_chunked_s4d(layer) + check_triton_ops(gpu)
+        rows += check_chunked_s4d(layer) + check_triton_ops(gpu) + check_graphed_stream(gpu)
     failed = False
     print(f"{'check':48s} {'rel. error':>12s} {'limit':>8s}")
     for name, err, limit in rows:
@@ -88,7 +88,7 @@ def check_chunked_s4d(layer) -> list[tuple[str, float, float]]:
         u = torch.randn(batch, H, length, device="cuda")
         state = torch.randn(batch, H, layer.kernel.log_A_real.shape[1], dtype=torch.complex64, device="cuda")
         ref_y, ref_state = fft_path(layer, u, state)
-        for block, group in [(256, 16), (128, 32), (64, 16)]:
+        for block, group in [(512, 16), (256, 16), (128, 32), (64, 16)]:
             y, new_state = chunked_s4d_conv(layer, u, state, block, group)
             err = max(relative_error(y, ref_y), relative_error(new_state, ref_state))
             rows.append((f"chunked S4D T={block} G={group} vs FFT, B={batch} L={length}", err, 1e-4))
@@ -157,6 +157,16 @@ def check_triton_ops(model) -> list[tuple[str, float, float]]:
         with torch.autocast("cuda", dtype=torch.bfloat16):
             fused_bf16 = triton_ops.gru_by_steps(gru, x.bfloat16(), h0.bfloat16())
         rows.append((f"fused GRU step kernel bf16 vs fp64, {length} steps", relative_error(fused_bf16.cpu(), ref), 1e-2))
+    # bf16 under autocast, captured in one autocast context and replayed in another (the cached weight casts of
+    # the first context are freed by then): against the fused kernel run eagerly in the second
+    x = torch.randn(1, 300, S, device="cuda")
+    h0 = torch.randn(1, 1, S, device="cuda")
+    with torch.autocast("cuda", dtype=torch.bfloat16):
+        graphed_gru(gru, x.bfloat16(), h0.bfloat16())
+    with torch.autocast("cuda", dtype=torch.bfloat16):
+        replayed = graphed_gru(gru, x.bfloat16(), h0.bfloat16())
+        eager = triton_ops.gru_by_steps(gru, x.bfloat16(), h0.bfloat16())
+    rows.append(("graphed GRU bf16, replayed in a new autocast context", relative_error(replayed, eager), 1e-2))
     x = torch.randn(2, 3000, D, device="cuda", dtype=torch.bfloat16)
     padded = triton_ops.to_channels_first(x, 3072)
     exact = torch.cat([x.float().permute(2, 0, 1), x.new_zeros(D, 2, 72, dtype=torch.float32)], -1)
@@ -164,6 +174,49 @@ def check_triton_ops(model) -> list[tuple[str, float, float]]:
     wide = triton_ops.to_channels_first(x, 3072, torch.bfloat16, row=256, width=288)[..., :256]
     rows.append(("channels-first copy into wide rows (exact)",
                  relative_error(wide.float(), exact.reshape(D, 24, 256)), 0.0))
+    return rows
+
+
+def check_graphed_stream(model) -> list[tuple[str, float, float]]:
+    """forward_stream with its block stacks replayed as CUDA graphs against the same calls run eagerly.
+
+    The replays run the same kernels on the same values, so the limit is 0: any difference is a bug (a stale
+    buffer, a state aliased between calls, a freed cached matrix). Pieces of 4096 from an empty state and with a
+    carried state, then an odd last piece; each document read in its own autocast context, graphs captured on the
+    second read and replayed on a later one, after a float32 call that builds float32 matrices of the same layers.
+    """
+    from . import cuda_graphs
+
+    ids = torch.randint(0, 100000, (2, 3 * 4096 + 1000), device="cuda")
+    cuts = [0, 4096, 8192, 12288, ids.shape[1]]
+
+    def read(return_logits):
+        state, outs = model.init_state(2), []
+        for start, end in zip(cuts, cuts[1:]):
+            out, state = model.forward_stream(ids[:, start:end], state, flush=end == cuts[-1],
+                                              return_logits=return_logits, return_hidden=return_logits)
+            outs += [out.chunk_embeddings] + ([out.logits, out.hidden] if return_logits else [])
+        outs += [t for b in state.blocks if b.ssm is not None for t in (torch.view_as_real(b.ssm), b.conv_tail)]
+        return outs + [state.supervisor, state.chunk_sum]
+
+    def read_bf16(return_logits):                                       # each read in its own autocast context
+        with torch.autocast("cuda", dtype=torch.bfloat16):
+            return read(return_logits)
+
+    rows = []
+    for return_logits in (False, True):
+        cuda_graphs.ENABLED = False
+        eager = read_bf16(return_logits)
+        cuda_graphs.ENABLED = True
+        replays_before = len(cuda_graphs._stack_graphs)
+        read_bf16(return_logits)
+        read_bf16(return_logits)                                      # captures
+        model.forward_stream(ids[:, :512], model.init_state(2))        # float32 in between: its own matrices
+        graphed = read_bf16(return_logits)                             # replays
+        captured = len(cuda_graphs._stack_graphs) - replays_before
+        err = max(relative_error(g.float(), e.float()) for g, e in zip(graphed, eager))
+        what = "logits, hidden, embeddings, states" if return_logits else "embeddings and states, encode path"
+        rows.append((f"graphed forward_stream vs eager ({what}; {captured} graphs)", err, 0.0))
     return rows
 
 

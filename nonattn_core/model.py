@@ -163,21 +163,18 @@ class NonAttnLM(nn.Module):
         run_upper = return_logits or return_hidden
         if run_upper and not state.lm_ready:
             raise ValueError("this state was built without the upper blocks (embedding-only); it cannot give logits")
-        x = self.embedding(input_ids)                                  # (B, T, D)
-        block_states = []
-        for block, block_state in zip(self.lower, state.blocks[: len(self.lower)]):
-            x, new_block_state = block(x, block_state)
-            block_states.append(new_block_state)
+        stack = _plain_stack
+        if input_ids.is_cuda and not torch.is_grad_enabled():          # GPU inference: CUDA-graph replay
+            from .cuda_graphs import graphed_blocks as stack
+        x, block_states = stack(self, "lower", self._lower_blocks, input_ids, state.blocks[: len(self.lower)])
 
         chunks = self._chunk_step(x, state)
         logits = hidden = None
         if run_upper:
             # Tokens of chunk m see the state after chunk m-1 only, never their own chunk's summary.
             x = x + self.supervisor.inject(chunks.state_before.to(x.dtype))[:, chunks.local_chunk]
-            for block, block_state in zip(self.upper, state.blocks[len(self.lower):]):
-                x, new_block_state = block(x, block_state)
-                block_states.append(new_block_state)
-            hidden = self.final_norm(x)
+            hidden, upper_states = stack(self, "upper", self._upper_blocks, x, state.blocks[len(self.lower):])
+            block_states += upper_states
             logits = self.embedding.logits(hidden) if return_logits else None
         else:
             block_states += [BlockState() for _ in self.upper]
@@ -185,6 +182,23 @@ class NonAttnLM(nn.Module):
         new_state = StreamState(state.position + input_ids.shape[1], block_states, chunks.chunk_sum,
                                 chunks.supervisor, state.memory, lm_ready=state.lm_ready and run_upper)
         return ModelOutput(logits, embeddings, hidden=hidden if return_hidden else None), new_state
+
+    def _lower_blocks(self, input_ids: torch.Tensor, states: list[BlockState]) -> tuple[torch.Tensor, list]:
+        """Embedding and lower blocks: (B, T) ids -> (B, T, D), their new states."""
+        x = self.embedding(input_ids)                                  # (B, T, D)
+        new_states = []
+        for block, block_state in zip(self.lower, states):
+            x, new_block_state = block(x, block_state)
+            new_states.append(new_block_state)
+        return x, new_states
+
+    def _upper_blocks(self, x: torch.Tensor, states: list[BlockState]) -> tuple[torch.Tensor, list]:
+        """Upper blocks and the final norm: (B, T, D) -> hidden (B, T, D), their new states."""
+        new_states = []
+        for block, block_state in zip(self.upper, states):
+            x, new_block_state = block(x, block_state)
+            new_states.append(new_block_state)
+        return self.final_norm(x), new_states
 
     def _chunk_step(self, lower_out: torch.Tensor, state: StreamState) -> "_ChunkStep":
         """Chunk summaries, embeddings, memory retrieval and the supervisor for the chunks this piece touches."""
@@ -310,6 +324,11 @@ class NonAttnLM(nn.Module):
         weights = {k: v.float() for k, v in load_file(str(directory / WEIGHTS_FILE)).items()}
         model.load_state_dict(weights)
         return model.to(device).eval()
+
+
+def _plain_stack(model, tag, run, first, states):
+    """A block stack called directly (`cuda_graphs.graphed_blocks` replays it as a CUDA graph on GPUs)."""
+    return run(first, states)
 
 
 def next_token_loss(logits: torch.Tensor, input_ids: torch.Tensor) -> torch.Tensor:

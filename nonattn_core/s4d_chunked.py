@@ -27,7 +27,10 @@ from .s4d import powers
 
 BLOCK = 128         # tokens per block: the Toeplitz matrices are (BLOCK, BLOCK) per channel
 GROUP = 32          # blocks per group in the scan across blocks
-BLOCK_GPU, GROUP_GPU = 256, 16   # the fastest of three settings for 1M tokens on an H100 (BENCH_NOTES.md)
+# GPUs: blocks of 512 for long pieces (the fastest of five settings at 1M bf16 tokens on an H100), of 256 below
+# LONG_PIECE tokens, where the (T + 2n, T) matmul over few rows per channel runs slowly (BENCH_NOTES.md)
+BLOCK_GPU, GROUP_GPU = 512, 16
+BLOCK_GPU_SHORT, LONG_PIECE = 256, 1 << 18
 
 
 @dataclass
@@ -42,20 +45,32 @@ class ChunkPlan:
     group_decay: torch.Tensor   # (H, n, G, G) complex [j, i] = Abar^(T (i-j)) for i >= j, else 0
     group_rise: torch.Tensor    # (H, n, G) complex [i] = Abar^(T (i+1))
 
+    def __post_init__(self):
+        # per dtype, never replaced: callers alternating float32 and bf16 do not rebuild them, and CUDA graphs
+        # that captured their addresses (cuda_graphs.py) keep reading live memory
+        self.cast: dict = {}
+
     def stacked(self, dtype: torch.dtype) -> torch.Tensor:
         """(H, T + 2n, T): toeplitz over state_out, for rows [u block | entering state] (made once per dtype)."""
-        if not hasattr(self, "_stacked") or self._stacked.dtype != dtype:
-            toeplitz, _, state_out = self.matrices(dtype)
-            self._stacked = torch.cat([toeplitz, state_out], dim=1).contiguous()
-        return self._stacked
+        key = ("stacked", dtype)
+        if key not in self.cast:
+            self.cast[key] = torch.cat([self.toeplitz, self.state_out], dim=1).to(dtype).contiguous()
+        return self.cast[key]
 
     def matrices(self, dtype: torch.dtype) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """toeplitz, state_in, state_out in `dtype` (copies made once per dtype)."""
         if dtype == torch.float32:
             return self.toeplitz, self.state_in, self.state_out
-        if not hasattr(self, "_cast") or self._cast[0] != dtype:
-            self._cast = (dtype, self.toeplitz.to(dtype), self.state_in.to(dtype), self.state_out.to(dtype))
-        return self._cast[1:]
+        if dtype not in self.cast:
+            self.cast[dtype] = (self.toeplitz.to(dtype), self.state_in.to(dtype), self.state_out.to(dtype))
+        return self.cast[dtype]
+
+    def tensors(self) -> list[torch.Tensor]:
+        """Every tensor of the plan, cached casts included."""
+        held = [self.dtA, self.toeplitz, self.state_in, self.state_out, self.group_decay, self.group_rise]
+        for value in self.cast.values():
+            held += list(value) if isinstance(value, tuple) else [value]
+        return held
 
 
 def build_plan(conv, block: int = BLOCK, group: int = GROUP, device=None) -> ChunkPlan:
@@ -88,14 +103,21 @@ _plans: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 
 
 def plan_for(conv, device, block: int = BLOCK, group: int = GROUP) -> ChunkPlan:
-    """The cached plan of `conv`, rebuilt whenever one of its parameters changed (in place or replaced)."""
-    params = tuple(conv.parameters())
-    key = (block, group, str(device), tuple((p.data_ptr(), p._version) for p in params))
+    """The cached plan of `conv` for (block, group, device), all rebuilt whenever one of its parameters changed
+    (in place or replaced); plans for other block sizes are kept alongside."""
+    weights = tuple((p.data_ptr(), p._version) for p in conv.parameters())
     cached = _plans.get(conv)
-    if cached is None or cached[0] != key:
-        cached = (key, build_plan(conv, block, group, device))
-        _plans[conv] = cached
-    return cached[1]
+    if cached is None or cached[0] != weights:
+        cached = _plans[conv] = (weights, {})
+    key = (block, group, str(device))
+    if key not in cached[1]:
+        cached[1][key] = build_plan(conv, block, group, device)
+    return cached[1][key]
+
+
+def cached_tensors() -> list[torch.Tensor]:
+    """Every tensor of every cached plan (cuda_graphs keeps these alive while a graph that may read them lives)."""
+    return [t for _, plans in list(_plans.values()) for plan in plans.values() for t in plan.tensors()]
 
 
 def scan_blocks(local: torch.Tensor, plan: ChunkPlan, initial: torch.Tensor | None) -> torch.Tensor:
@@ -133,7 +155,8 @@ def chunked_s4d_conv(conv, u: torch.Tensor, state: torch.Tensor | None = None,
     float32 matmuls, except for bf16 inputs on GPUs: then the block matmuls take bf16 operands (float32
     accumulation) and y is bf16; the scan across blocks and the returned state stay complex64.
     """
-    block = block or (BLOCK_GPU if u.is_cuda else BLOCK)
+    block = block or ((BLOCK_GPU if u.shape[0] * u.shape[-1] >= LONG_PIECE else BLOCK_GPU_SHORT) if u.is_cuda
+                      else BLOCK)
     group = group or (GROUP_GPU if u.is_cuda else GROUP)
     plan = plan_for(conv, u.device, block, group)
     dtype = torch.bfloat16 if u.is_cuda and u.dtype == torch.bfloat16 else torch.float32

@@ -56,6 +56,11 @@ def _cached_taps(conv, device):
     return _merged[key]
 
 
+def cached_tensors() -> list[torch.Tensor]:
+    """The merged tap weights and biases cached for the fused taps kernel (see cuda_graphs.graphed_blocks)."""
+    return [t for _, weights, bias in list(_merged.values()) for t in (weights, bias)]
+
+
 if triton is not None:
     @triton.jit
     def _taps_gelu_kernel(x_ptr, tail_ptr, w_ptr, bias_ptr, out_ptr, L, D: tl.constexpr, TAIL: tl.constexpr,
