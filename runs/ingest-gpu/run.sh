@@ -27,6 +27,7 @@ from nonattn_core.config import NonAttnConfig
 from nonattn_core.model import DEFAULT_CHECKPOINT, NonAttnLM
 config = NonAttnConfig.from_dict(json.loads((DEFAULT_CHECKPOINT / "config.json").read_text()))
 torch.manual_seed(0)
+(DEFAULT_CHECKPOINT / "model.safetensors").unlink(missing_ok=True)  # a link to nowhere here
 NonAttnLM(config).save_pretrained(DEFAULT_CHECKPOINT)
 print("random-init checkpoint of the shipped shape written")
 PY
