@@ -216,17 +216,16 @@ def passage_record(passage: Any) -> dict:
 
 def answer_markdown(result: Any) -> str:
     """The answer with its citations, or a plain statement that the documents do not say."""
+    resolved = getattr(result, "resolved_question", None)
+    understood = f"*Understood as: {resolved}*\n\n" if resolved and resolved != result.question else ""
     if result.answer is None:
-        return ("**No answer found in these documents.** The closest passages are listed under Sources; "
-                "try rephrasing the question.")
+        return (f"{understood}**No answer found in these documents.** The closest passages are listed under "
+                "Sources; try rephrasing the question.")
     cites = "; ".join(
         f"{_display_source(c.get('source', ''))}, {pages_text(c.get('page'), None, c.get('page_label'))}"
         for c in result.citations or []
     )
-    text = result.answer.strip()
-    resolved = getattr(result, "resolved_question", None)
-    if resolved and resolved != result.question:
-        text = f"*Understood as: {resolved}*\n\n{text}"
+    text = understood + result.answer.strip()
     if getattr(result, "prose", None):
         text = f"{result.prose.strip()}\n\nFrom the document: {text}"
     return f"{text}\n\n*Source: {cites}*" if cites else text
