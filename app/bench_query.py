@@ -38,19 +38,8 @@ def fetched_paths(names: list[str]) -> list[str]:
         raise SystemExit(f"error: {error}") from None
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--db", default=None)
-    parser.add_argument("--collection", default="bench")
-    parser.add_argument("--ingest", nargs="*", default=[], metavar="PATH")
-    parser.add_argument("--docs", nargs="*", default=[], metavar="NAME",
-                        help="documents by examples/fetch_docs.py name, or `large` for LARGE_CORPUS")
-    parser.add_argument("--questions", type=Path, default=DEVSET)
-    parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--dense", action="store_true")
-    parser.add_argument("--semantic", action="store_true")
-    args = parser.parse_args(argv)
-
+def run(args) -> None:
+    """Ingest what is asked for, open the engine, ask every question --repeat times, print the table."""
     from app.engine import EngineConfig, QAEngine
     from ingest.store import Store
 
@@ -88,6 +77,25 @@ def main(argv: list[str] | None = None) -> int:
     p50, p95 = percentile(latencies, 50), percentile(latencies, 95)
     print(f"queries: {len(latencies)}; p50 {p50:.1f} ms (target 150), p95 {p95:.1f} ms (target 400); "
           f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--db", default=None)
+    parser.add_argument("--collection", default="bench")
+    parser.add_argument("--ingest", nargs="*", default=[], metavar="PATH")
+    parser.add_argument("--docs", nargs="*", default=[], metavar="NAME",
+                        help="documents by examples/fetch_docs.py name, or `large` for LARGE_CORPUS")
+    parser.add_argument("--questions", type=Path, default=DEVSET)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--dense", action="store_true")
+    parser.add_argument("--semantic", action="store_true")
+    args = parser.parse_args(argv)
+
+    from app.ask_cli import user_errors
+
+    with user_errors():  # a bad --db, a missing collection or questions file: one line, exit code 2
+        run(args)
     return 0
 
 
