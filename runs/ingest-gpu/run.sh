@@ -19,7 +19,7 @@ for wheel in glob.glob(".carry/gpuingest/wheels/*.whl"):
     except md.PackageNotFoundError:
         print(wheel)
 PY
-pip install -q --no-deps --no-index $(cat /tmp/missing.txt) 2>&1 | tail -3
+python3 -m pip install -q --no-deps --no-index $(cat /tmp/missing.txt) 2>&1 | tail -3
 python3 -c "import chromadb, pypdf, torch; print('chromadb', chromadb.__version__, 'torch', torch.__version__)"
 python3 - <<'PY'
 import json, torch
