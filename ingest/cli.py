@@ -81,7 +81,11 @@ def run_ingest(args) -> int:
 
         device = resolve_device(args.device)
         if world > 1 and device == "cuda":
-            device = f"cuda:{int(os.environ.get('LOCAL_RANK', 0))}"
+            import torch
+
+            local_rank = int(os.environ.get("LOCAL_RANK", 0))
+            torch.cuda.set_device(local_rank)  # Triton launches and CUDA graphs go to the current device
+            device = f"cuda:{local_rank}"
         store = _open_store(args)
         from ingest.store import check_collection_name
 

@@ -102,6 +102,10 @@ class PreparedDocument:
 
 Progress = Callable[[ProgressEvent], None]
 
+# Short documents wait to be read side by side and are written together: one commit protocol (a few Chroma
+# writes) per group instead of per file. A crash loses at most one group's encoding, never a half document.
+SHORT_DOCUMENTS_PER_WRITE = 32
+
 
 def shard_by_size(files: list[Path], rank: int, world_size: int) -> list[Path]:
     """This rank's share of the files, balanced by bytes (largest first to the least-loaded rank), same on every rank."""
@@ -154,6 +158,7 @@ def ingest_paths(
         by_source.setdefault(metadata["source"], []).append(doc_id)
 
     todo = []
+    first_with_content: dict[str, str] = {}
     for path in files:
         source = os.path.abspath(path)
         try:
@@ -166,6 +171,11 @@ def ingest_paths(
             reason = "unchanged" if other == source else f"same content as {other}"
             summary.skipped.append({"source": str(path), "doc_id": digest, "reason": reason})
             continue
+        if digest in first_with_content:
+            reason = f"same content as {first_with_content[digest]}"
+            summary.skipped.append({"source": str(path), "doc_id": digest, "reason": reason})
+            continue
+        first_with_content[digest] = source
         todo.append(path)
 
     state = ProgressEvent(0, len(todo), 0, 0, 0.0)
@@ -186,9 +196,14 @@ def ingest_paths(
     waiting: list[tuple[str, PreparedDocument]] = []  # short documents to be read side by side
 
     def encode_waiting() -> None:
-        encoded = encoder.encode_many([(p.tokens, p.hold_token) for _, p in waiting])
-        for (source, prepared), result in zip(waiting, encoded):
-            entry = _commit(prepared, result, store, collection, by_source.get(prepared.doc.source, []))
+        encoded = []
+        for start in range(0, len(waiting), encoder.batch_documents):
+            batch = waiting[start:start + encoder.batch_documents]
+            encoded += encoder.encode_many([(p.tokens, p.hold_token) for _, p in batch])
+        written = [_new_document(prepared, result, by_source.get(prepared.doc.source, []))
+                   for (_, prepared), result in zip(waiting, encoded)]
+        records.commit_documents(store, collection, [document for document, _ in written])
+        for (source, _), (_, entry) in zip(waiting, written):
             summary.ingested.append(entry)
             state.pages += entry["pages"]
             state.tokens += entry["tokens"]
@@ -204,7 +219,7 @@ def ingest_paths(
         if waiting and not short:
             encode_waiting()  # a long document is read alone
         waiting.append((str(path), prepared))
-        if len(waiting) >= encoder.batch_documents or not short:
+        if len(waiting) >= SHORT_DOCUMENTS_PER_WRITE or not short:
             encode_waiting()
     if waiting:
         encode_waiting()
@@ -312,8 +327,8 @@ def _tail_pages(doc: ParsedDocument, from_char: int) -> list[dict]:
     return pages
 
 
-def _commit(prepared: PreparedDocument, encoded, store, collection, replaces) -> dict:
-    """Write an encoded document's chunks, record and saved state (atomically, see ingest.records)."""
+def _new_document(prepared: PreparedDocument, encoded, replaces) -> tuple[records.NewDocument, dict]:
+    """What an encoded document writes (chunks, record, saved state; see ingest.records) and its summary entry."""
     doc = prepared.doc
     if len(encoded.embeddings) != len(prepared.chunks):
         raise RuntimeError(f"{doc.source}: {len(encoded.embeddings)} embeddings for {len(prepared.chunks)} chunks")
@@ -324,9 +339,9 @@ def _commit(prepared: PreparedDocument, encoded, store, collection, replaces) ->
     payload = {"state": encoded.state, "position": prepared.hold_token, "char_position": prepared.hold_char,
                "text_chars": prepared.text_chars, "tail_pages": _tail_pages(doc, prepared.hold_char)}
     rows = _rows(doc.doc_id, doc.source, doc.title, prepared.chunks, encoded.embeddings)
-    records.commit_document(store, collection, record, rows, payload, [d for d in replaces if d != doc.doc_id])
-    return {"source": doc.source, "doc_id": doc.doc_id, "pages": record.pages, "chunks": record.chunks,
-            "tokens": record.tokens}
+    new = records.NewDocument(record, rows, payload, [d for d in replaces if d != doc.doc_id])
+    return new, {"source": doc.source, "doc_id": doc.doc_id, "pages": record.pages, "chunks": record.chunks,
+                 "tokens": record.tokens}
 
 
 # ---- appending -------------------------------------------------------------------------------------------

@@ -236,9 +236,12 @@ class Store:
 
     def put_internal(self, id_: str, metadata: dict, payload: dict | None = None) -> None:
         """Write one internal entry (a record or a marker): metadata plus a JSON payload."""
-        self.internal.upsert(
-            ids=[id_], embeddings=[_INTERNAL_VECTOR], documents=[json.dumps(payload or {})], metadatas=[metadata]
-        )
+        self.put_internal_many([id_], [metadata], [payload])
+
+    def put_internal_many(self, ids: list[str], metadatas: list[dict], payloads: list[dict | None]) -> None:
+        """Write several internal entries, in as few client calls as the batch size allows."""
+        documents = [json.dumps(payload or {}) for payload in payloads]
+        self.upsert(self.internal, ids, [_INTERNAL_VECTOR] * len(ids), documents, metadatas)
 
     def get_internal(self, ids=None, where=None, with_payload=False) -> list[tuple[str, dict, dict | None]]:
         """(id, metadata, payload or None) of internal entries by ids or by a metadata filter."""
@@ -255,8 +258,7 @@ class Store:
             offset += _READ_PAGE
 
     def delete_internal(self, ids: list[str]) -> None:
-        if ids:
-            self.internal.delete(ids=ids)
+        self.delete_ids(self.internal, ids)
 
 
 def _first_line(error: BaseException) -> str:

@@ -39,7 +39,7 @@ def bench_cpu(tokens: int, piece_tokens: int, threads: int | None) -> None:
         torch.set_num_threads(threads)
     model = load_model("cpu")
     ids = torch.randint(0, 100_000, (tokens,), generator=torch.Generator().manual_seed(0))
-    model.encode_document(ids[: 2 * piece_tokens], piece_tokens=piece_tokens)  # warm the power-table cache
+    model.encode_document(ids[: 2 * piece_tokens], piece_tokens=piece_tokens)  # warm the cached block matrices (and graphs)
     start = time.perf_counter()
     result = model.encode_document(ids, piece_tokens=piece_tokens)
     elapsed = time.perf_counter() - start

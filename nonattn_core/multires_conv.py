@@ -56,8 +56,6 @@ class MultiResolutionConv(nn.Module):
     def _forward_merged(self, x: torch.Tensor, tail: torch.Tensor | None):
         """CPU inference: the 15 taps fall on 7 distinct shifts, summed in place in the (B, L, D) layout (no
         transposes of the activations, one pass per shift)."""
-        from .triton_ops import merged_taps
-
         version = tuple(p._version for p in self.parameters())
         if getattr(self, "_merged", (None,))[0] != version:
             shifts, weights, bias = merged_taps(self)
@@ -84,3 +82,16 @@ class MultiResolutionConv(nn.Module):
             mixed = mixed + conv(F.pad(u, (reach, 0))) * gates[:, r].unsqueeze(-1)
         return self.out_proj(F.gelu(mixed.transpose(1, 2)))
 
+
+def merged_taps(conv) -> tuple[list[int], torch.Tensor, torch.Tensor]:
+    """Distinct shifts of a MultiResolutionConv, gated weights per shift (D, S) and the gated bias (D,), float32."""
+    gates = torch.softmax(conv.gate_logits.float(), dim=-1)           # (D, R)
+    shifts = sorted({(conv.kernel_size - 1 - tap) * d for d in conv.dilations for tap in range(conv.kernel_size)})
+    weights = gates.new_zeros(gates.shape[0], len(shifts))
+    bias = 0
+    for r, (module, dilation) in enumerate(zip(conv.convs, conv.dilations)):
+        for tap in range(conv.kernel_size):
+            column = shifts.index((conv.kernel_size - 1 - tap) * dilation)
+            weights[:, column] += module.weight[:, 0, tap].float() * gates[:, r]
+        bias = bias + module.bias.float() * gates[:, r]
+    return shifts, weights.contiguous(), bias.contiguous()

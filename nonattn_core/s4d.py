@@ -109,15 +109,13 @@ class S4DConv(nn.Module):
 
     def forward(self, u: torch.Tensor, state: torch.Tensor | None = None):
         """u (B, H, L) -> y (B, H, L), new state (B, H, n).  The FFT runs in float32 whatever the autocast dtype."""
-        if u.is_cuda and not torch.is_grad_enabled():
-            # GPU inference: the same convolution by blocks (cached matrices, matmuls); see s4d_chunked.py
+        if not torch.is_grad_enabled():
+            # Inference: the same convolution by blocks (cached matrices, matmuls; see s4d_chunked.py), on GPUs in
+            # the input's dtype, on CPUs in float32 with the blocks that suit them. Training keeps the FFT below.
             from .s4d_chunked import chunked_s4d_conv
-            with torch.autocast(device_type="cuda", enabled=False):
-                return chunked_s4d_conv(self, u, state)
-        if u.device.type == "cpu" and not torch.is_grad_enabled():
-            # CPU inference: the same block form; small cached matrices instead of (H, n, L) power tables
-            from .s4d_chunked import chunked_s4d_conv
-            with torch.autocast(device_type="cpu", enabled=False):
+            with torch.autocast(device_type=u.device.type, enabled=False):
+                if u.is_cuda:
+                    return chunked_s4d_conv(self, u, state)
                 return chunked_s4d_conv(self, u.float(), state, block=_CPU_BLOCK, group=_CPU_GROUP)
         with torch.autocast(device_type=u.device.type, enabled=False):
             u = u.float()

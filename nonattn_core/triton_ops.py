@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import torch
 
+from .multires_conv import merged_taps
+
 try:
     import triton
     import triton.language as tl
@@ -28,20 +30,6 @@ def available() -> bool:
 
 
 # ---- merged dilated taps ------------------------------------------------------------------------------------------
-def merged_taps(conv) -> tuple[list[int], torch.Tensor, torch.Tensor]:
-    """Distinct shifts of a MultiResolutionConv, gated weights per shift (D, S) and the gated bias (D,), float32."""
-    gates = torch.softmax(conv.gate_logits.float(), dim=-1)           # (D, R)
-    shifts = sorted({(conv.kernel_size - 1 - tap) * d for d in conv.dilations for tap in range(conv.kernel_size)})
-    weights = gates.new_zeros(gates.shape[0], len(shifts))
-    bias = 0
-    for r, (module, dilation) in enumerate(zip(conv.convs, conv.dilations)):
-        for tap in range(conv.kernel_size):
-            column = shifts.index((conv.kernel_size - 1 - tap) * dilation)
-            weights[:, column] += module.weight[:, 0, tap].float() * gates[:, r]
-        bias = bias + module.bias.float() * gates[:, r]
-    return shifts, weights.contiguous(), bias.contiguous()
-
-
 _merged: dict = {}
 
 

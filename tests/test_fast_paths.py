@@ -7,7 +7,7 @@ import torch.nn.functional as F
 from nonattn_core.multires_conv import MultiResolutionConv
 from nonattn_core.s4d import S4DConv
 from nonattn_core.s4d_chunked import chunked_s4d_conv, plan_for
-from nonattn_core.triton_ops import merged_taps
+from nonattn_core.multires_conv import merged_taps
 
 
 def relative_error(out, ref):

@@ -160,3 +160,25 @@ def test_docs_list_and_delete(tmp_path, capsys):
     store = Store.open(db=db)
     assert [d.source for d in store.documents("default")] == [str(tmp_path / "b.txt")]
     assert store.collection("default").count() == store.documents("default")[0].chunks
+
+
+def test_short_files_written_together_equal_files_written_alone(tmp_path, encoder):
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    for index in range(12):
+        (docs / f"note{index:02d}.txt").write_text(lines(100 + index, 3 + 4 * index))
+    (docs / "copy.txt").write_text(lines(100, 3))  # the same content as note00.txt
+    together = Store.open(db=tmp_path / "together")
+    summary = ingest_paths([str(docs)], together, options=IngestOptions(device="cpu"), encoder=encoder)
+    assert len(summary.ingested) == 12 and not summary.failed
+    skipped = [(s["source"], s["reason"]) for s in summary.skipped]
+    assert skipped == [(str(docs / "note00.txt"), f"same content as {docs / 'copy.txt'}")]  # found first (sorted)
+
+    alone = Store.open(db=tmp_path / "alone")
+    for path in sorted(docs.glob("note*.txt")):
+        ingest_paths([str(path)], alone, options=IngestOptions(device="cpu"), encoder=encoder)
+    ids_t, emb_t, text_t = all_rows(together)
+    ids_a, emb_a, text_a = all_rows(alone)
+    assert ids_t == ids_a and text_t == text_a and np.abs(emb_t - emb_a).max() < 1e-5
+    assert {r.doc_id: r.chunks for r in together.documents("default")} == {r.doc_id: r.chunks for r in alone.documents("default")}
+    assert not together.internal.get(where={"kind": "pending"})["ids"]
