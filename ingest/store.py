@@ -257,6 +257,10 @@ class Store:
                 return rows
             offset += _READ_PAGE
 
+    def internal_ids(self, where: dict) -> list[str]:
+        """Ids of the internal entries matching a metadata filter (nothing else is read)."""
+        return list(self.internal.get(where=where, include=[])["ids"])
+
     def delete_internal(self, ids: list[str]) -> None:
         self.delete_ids(self.internal, ids)
 

@@ -105,6 +105,11 @@ def test_append_equals_whole_file(tmp_path, encoder):
     for a, w in zip(meta_a, meta_w):
         for key in ("page_start", "page_end", "char_start", "char_end", "token_start", "token_end"):
             assert a[key] == w[key], key
+    # one saved state per document, the appended revision's; none once the document is deleted
+    states = {"$and": [{"kind": "state"}, {"collection": "default"}]}
+    assert appended.internal_ids(states) == [f"state:default:{doc_id}:2"]
+    appended.delete_document("default", doc_id)
+    assert appended.internal_ids(states) == [] and appended.documents("default") == []
 
 
 def test_bad_inputs_each_one_line_and_the_run_goes_on(tmp_path, make_pdf, capsys):
