@@ -63,7 +63,7 @@ for docs in "$C/docs" /tmp/many; do
   log "3. torchrun 2 GPUs, $name"
   start=$SECONDS; torchrun --nproc_per_node 2 -m ingest --chroma-host 127.0.0.1 --chroma-port 8000 \
      --collection two-$name --device cuda --json -q $docs > $OUT/two-$name.json 2> /tmp/err2.log
-  echo "rc=$? wall $((SECONDS - start)) s"; grep -v "^W\|^\*" /tmp/err2.log | tail -3
+  echo "rc=$? wall $((SECONDS - start)) s"; grep -v "^W\|^\*" /tmp/err2.log | tail -40; cp /tmp/err2.log $OUT/torchrun-$name.err
   log "4. one process, one GPU, $name"
   start=$SECONDS; python3 -m ingest --chroma-host 127.0.0.1 --chroma-port 8000 \
      --collection one-$name --device cuda --json -q $docs > $OUT/one-$name.json 2> /tmp/err1.log
