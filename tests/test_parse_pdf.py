@@ -182,3 +182,12 @@ def test_pdf_file_exposes_outline_and_labels(make_pdf):
     assert pdf.page_count == 2
     assert pdf.page_labels() == ["1", "2"]
     assert pdf.outline_starts() == [(1, "Only")]
+
+
+def test_running_headers_and_page_numbers_are_dropped(make_pdf):
+    body = ["The meadow was wide and green.\nIt ran down to the river.", "Sheep grazed there all summer.",
+            "A shepherd counted 12 of them.\nThe rest had wandered off.", "Night fell over the hills."]
+    pages = [f"Manual of Fields 2.1 {n + 1}\n{text}\n{n + 1}" for n, text in enumerate(body)]
+    pages[1] = f"Chapter 2: Grazing {2}\n{body[1]}"                       # own page number at the header's end
+    parsed = parse_file(make_pdf(pages))
+    assert [page.text for page in parsed.pages] == body                  # "12 of them" in the text stays

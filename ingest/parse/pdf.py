@@ -28,6 +28,7 @@ from ingest.errors import IngestError
 from ingest.parse.content import DocumentContent
 from ingest.parse.normalize import normalize_text
 from ingest.parse.source import DEFAULT_MAX_BYTES, read_file_bytes
+from ingest.parse.running_lines import strip_running_lines
 
 logger = logging.getLogger(__name__)
 
@@ -136,6 +137,7 @@ def parse_pdf(
             progress(len(pages), pdf.page_count)
     if not any(page.text.strip() for page in pages):
         raise IngestError(source, "no extractable text (scanned or image-only PDF?), needs OCR first")
+    pages = strip_running_lines(pages)
     return DocumentContent(title=pdf.title(), pages=pages, sections=locate_sections(pdf.outline_starts(), pages))
 
 
