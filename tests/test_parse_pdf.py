@@ -191,3 +191,11 @@ def test_running_headers_and_page_numbers_are_dropped(make_pdf):
     pages[1] = f"Chapter 2: Grazing {2}\n{body[1]}"                       # own page number at the header's end
     parsed = parse_file(make_pdf(pages))
     assert [page.text for page in parsed.pages] == body                  # "12 of them" in the text stays
+
+
+def test_real_manual_loses_its_running_headers(r_intro_document):
+    """R-intro.pdf heads its pages "Chapter 1: Introduction and preliminaries 4" or "4 An Introduction to R"."""
+    for page in r_intro_document.pages[8:40]:
+        first = page.text.split("\n")[0].split()
+        assert first and page.label not in (first[0], first[-1]), (page.number, page.text[:80])
+    assert any("To quit the R program the command is" in page.text for page in r_intro_document.pages)
