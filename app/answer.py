@@ -51,6 +51,7 @@ class Passage:
     page_label_end: str | None = None
     chunk_span: tuple[int, int] | None = None  # where the retrieved chunk itself lies in `text` (rest: neighbours)
     highlights: list[tuple[int, int]] = field(default_factory=list)  # answer spans in `text`, for the UI
+    section_breaks: list[tuple[int, str]] = field(default_factory=list)  # (char_offset, title) of later sections
 
     def page_at(self, char: int) -> tuple[int | None, str | None]:
         """(physical page, printed label) of the character at `char`."""
@@ -60,6 +61,15 @@ class Passage:
                 break
             page, label = p, lab
         return page, label
+
+    def section_at(self, char: int) -> str | None:
+        """Title of the section in force at the character at `char`."""
+        section = self.section
+        for offset, title in self.section_breaks:
+            if offset > char:
+                break
+            section = title
+        return section
 
 
 @dataclass
@@ -329,7 +339,7 @@ def extract_answer(question: str, passages: list[Passage], max_words: int = 60, 
     start, end = first + lo, first + hi
     text = clean_pdf_text(passage.text[start:end])
     page, label = passage.page_at(start)
-    citation = {"source": passage.source, "page": page, "page_label": label, "section": passage.section,
+    citation = {"source": passage.source, "page": page, "page_label": label, "section": passage.section_at(start),
                 "text": text}
     return Answer(text=text, sentences=[(best.passage, start, end)], citations=[citation],
                   confidence=round(best.coverage, 4))

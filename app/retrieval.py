@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import pickle
 import re
@@ -259,6 +260,8 @@ class HybridRetriever:
                        page_start=page_start, page_end=page_end, page_label_start=label_start,
                        page_label_end=label_end, section=meta.get("section") or None, score=float(score),
                        page_breaks=breaks, doc_id=doc_id, title=meta.get("title", ""),
+                       section_breaks=[(len(prefix) + offset, title)
+                                       for offset, title in json.loads(meta.get("inner_sections") or "[]")],
                        chunk_span=(len(prefix), len(prefix) + len(text)))
 
 

@@ -48,6 +48,7 @@ def chunk_document(
         context_start = int(char_at_token[max(token_start - overlap_tokens, 0)])
         first_page = doc.pages[_page_index(page_starts, char_start)]
         last_page = doc.pages[_page_index(page_starts, max(char_end - 1, char_start))]
+        section = _section_at(section_starts, section_positions, char_start, char_end, first_page.section)
         chunks.append(
             Chunk(
                 index=index,
@@ -61,7 +62,8 @@ def chunk_document(
                 page_end=last_page.number,
                 page_label_start=first_page.label,
                 page_label_end=last_page.label,
-                section=_section_at(section_starts, section_positions, char_start, char_end, first_page.section),
+                section=section,
+                inner_sections=sections_inside(section_starts, section_positions, char_start, char_end, section),
             )
         )
     return tokens, chunks
@@ -97,6 +99,20 @@ def _token_byte_lengths(encoding) -> np.ndarray:
 def _page_index(page_starts: list[int], char_offset: int) -> int:
     """Index of the page whose text (or following separator) holds char_offset."""
     return max(bisect.bisect_right(page_starts, char_offset) - 1, 0)
+
+
+def sections_inside(section_starts, section_positions, char_start: int, char_end: int,
+                    in_force: str | None) -> list[tuple[int, str]]:
+    """(offset from char_start, title) where the section changes inside (char_start, char_end), starting from the
+    section `in_force` at char_start (a repeated title is no change)."""
+    first = bisect.bisect_right(section_positions, char_start)
+    last = bisect.bisect_left(section_positions, char_end)
+    changes = []
+    for position, title in section_starts[first:last]:
+        if title != in_force:
+            changes.append((position - char_start, title))
+            in_force = title
+    return changes
 
 
 def _section_at(section_starts, section_positions, char_start: int, char_end: int, page_section: str | None):

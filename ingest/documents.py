@@ -77,3 +77,4 @@ class Chunk:
     page_label_start: str
     page_label_end: str
     section: str | None  # section in force at the chunk start, else the first one starting inside it
+    inner_sections: list[tuple[int, str]] = field(default_factory=list)  # (offset in text, title) of later starts

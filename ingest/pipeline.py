@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import bisect
 import hashlib
+import json
 import os
 import time
 from collections.abc import Callable
@@ -304,6 +305,7 @@ def chunk_metadata(doc_id: str, source: str, title: str, chunk) -> dict:
         "token_start": chunk.token_start,
         "token_end": chunk.token_end,
         "section": chunk.section or "",
+        "inner_sections": json.dumps(chunk.inner_sections) if chunk.inner_sections else "",
         "context_text": chunk.context_text,
     }
 
@@ -407,7 +409,7 @@ def append_document(
     page_starts = [page["char_start"] for page in pages]
     sections = [(page["char_start"], page["section"]) for page in payload["tail_pages"] if page["section"]]
     sections += [(addition_start + offset, title) for offset, title in addition.section_offsets()]
-    from ingest.chunk import _section_at
+    from ingest.chunk import _section_at, sections_inside
 
     section_positions = [offset for offset, _ in sections]
     char_at = _token_char_offsets(segment, tokens, encoder.tokenizer.encoding) + hold_char
@@ -425,13 +427,17 @@ def append_document(
         first_page = pages[max(bisect.bisect_right(page_starts, char_start) - 1, 0)]
         last_page = pages[max(bisect.bisect_right(page_starts, max(char_end - 1, char_start)) - 1, 0)]
         section = _section_at(sections, section_positions, char_start, char_end, first_page["section"] or None)
+        inner = sections_inside(sections, section_positions, char_start, char_end, section)
         if index == first and old_ids:
             meta = old[old_ids[0]]["metadata"]
             first_page = {"number": meta["page_start"], "label": meta["page_label_start"]}
             section = meta["section"]
+            earlier = [tuple(entry) for entry in json.loads(meta.get("inner_sections") or "[]")]
+            in_force = earlier[-1][1] if earlier else section
+            inner = earlier + sections_inside(sections, section_positions, char_start, char_end, in_force)
         new_chunks.append(Chunk(index, text, context, token_start, token_end, char_start, char_end,
                                 first_page["number"], last_page["number"], first_page["label"], last_page["label"],
-                                section))
+                                section, inner))
     if len(encoded.embeddings) != len(new_chunks) or encoded.first_chunk != first:
         raise RuntimeError(f"append: {len(encoded.embeddings)} embeddings for {len(new_chunks)} chunks")
 

@@ -128,3 +128,13 @@ def test_real_manual_chunks_carry_printed_labels(tokenizer, r_intro_document):
     chunk = next(chunk for chunk in chunks if "interlocking suite" in chunk.text)
     assert 59 <= chunk.page_start <= 61 and chunk.page_label_start == str(chunk.page_start - 6)  # where it starts
     assert chunk.page_end == 61 and chunk.page_label_end == "55"
+
+
+def test_sections_starting_inside_a_chunk_are_listed_at_their_offsets(tokenizer):
+    body = "HEADING ONE " + "first part words. " * 30 + "HEADING TWO " + "second part words. " * 30
+    starts = [SectionStart(1, 0, "One"), SectionStart(1, body.index("HEADING TWO"), "Two")]
+    _, chunks = chunk_document(_document([body], sections=starts), tokenizer, chunk_tokens=64)
+    holder = next(c for c in chunks if c.char_start < body.index("HEADING TWO") < c.char_end)
+    assert holder.section == "One" and [title for _, title in holder.inner_sections] == ["Two"]
+    assert holder.text[holder.inner_sections[0][0]:].startswith("HEADING TWO")
+    assert all(not c.inner_sections for c in chunks if c is not holder)

@@ -117,3 +117,14 @@ def test_stream_without_chat_model_yields_answer_then_result(engine):
     items = list(engine.ask_stream("What is the default R prompt?"))
     assert isinstance(items[0], str) and isinstance(items[-1], QAResult)
     assert EngineConfig().retrieval.bm25
+
+
+def test_citation_names_the_section_of_the_answer_sentence(r_intro_pdf, tmp_path):
+    """R-intro's read.table answer sits in a chunk that starts in the previous section ("Managing the search path")."""
+    from ingest.pipeline import IngestOptions, ingest_paths
+    from ingest.store import Store
+
+    ingest_paths([str(r_intro_pdf)], Store.open(db=str(tmp_path / "db")), options=IngestOptions(device="cpu"))
+    result = QAEngine.open(db=str(tmp_path / "db")).ask("How can I read data from a file into a data frame?")
+    assert result.answer and "read.table" in result.answer
+    assert "read.table" in (result.citations[0]["section"] or "")

@@ -103,7 +103,8 @@ def test_append_equals_whole_file(tmp_path, encoder):
     meta_a = [c.metadata for c in appended.iter_chunks("default")]
     meta_w = [c.metadata for c in whole.iter_chunks("default")]
     for a, w in zip(meta_a, meta_w):
-        for key in ("page_start", "page_end", "char_start", "char_end", "token_start", "token_end"):
+        for key in ("page_start", "page_end", "char_start", "char_end", "token_start", "token_end", "section",
+                    "inner_sections"):
             assert a[key] == w[key], key
     # one saved state per document, the appended revision's; none once the document is deleted
     states = {"$and": [{"kind": "state"}, {"collection": "default"}]}
