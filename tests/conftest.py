@@ -1,33 +1,22 @@
 """Shared fixtures: real public documents (fetched once), the offline tokenizer, small PDFs built on the spot."""
 from __future__ import annotations
 
-import importlib.util
 import io
 import shutil
-import sys
 from pathlib import Path
 
 import pytest
-
-ROOT = Path(__file__).resolve().parents[1]
 
 
 # --- real documents -----------------------------------------------------------------------------------------
 
 
-def _load_fetch_docs():
-    """examples/ is not a package: load examples/fetch_docs.py by path."""
-    spec = importlib.util.spec_from_file_location("fetch_docs", ROOT / "examples" / "fetch_docs.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up there
-    spec.loader.exec_module(module)
-    return module
-
-
 @pytest.fixture(scope="session")
 def fetch_doc():
     """name -> Path of a real public document (see examples/fetch_docs.py), fetched on first use."""
-    fetch_docs = _load_fetch_docs()
+    from ingest.example_docs import fetch_docs as load_fetch_docs
+
+    fetch_docs = load_fetch_docs()
 
     def fetch(name: str) -> Path:
         if isinstance(fetch_docs.DOCUMENTS.get(name), fetch_docs.DebianFile) and shutil.which("apt-get") is None:
