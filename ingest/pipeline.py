@@ -167,13 +167,9 @@ def ingest_paths(
         except OSError as error:
             summary.failed.append({"source": str(path), "error": f"cannot read file ({error.strerror or error})"})
             continue
-        if digest in known:
-            other = known[digest]["source"]
+        other = known[digest]["source"] if digest in known else first_with_content.get(digest)
+        if other is not None:  # stored already, or an earlier file of this run has the same bytes
             reason = "unchanged" if other == source else f"same content as {other}"
-            summary.skipped.append({"source": str(path), "doc_id": digest, "reason": reason})
-            continue
-        if digest in first_with_content:
-            reason = f"same content as {first_with_content[digest]}"
             summary.skipped.append({"source": str(path), "doc_id": digest, "reason": reason})
             continue
         first_with_content[digest] = source
