@@ -185,19 +185,11 @@ class NonAttnLM(nn.Module):
 
     def _lower_blocks(self, input_ids: torch.Tensor, states: list[BlockState]) -> tuple[torch.Tensor, list]:
         """Embedding and lower blocks: (B, T) ids -> (B, T, D), their new states."""
-        x = self.embedding(input_ids)                                  # (B, T, D)
-        new_states = []
-        for block, block_state in zip(self.lower, states):
-            x, new_block_state = block(x, block_state)
-            new_states.append(new_block_state)
-        return x, new_states
+        return _through_blocks(self.lower, self.embedding(input_ids), states)   # (B, T, D)
 
     def _upper_blocks(self, x: torch.Tensor, states: list[BlockState]) -> tuple[torch.Tensor, list]:
         """Upper blocks and the final norm: (B, T, D) -> hidden (B, T, D), their new states."""
-        new_states = []
-        for block, block_state in zip(self.upper, states):
-            x, new_block_state = block(x, block_state)
-            new_states.append(new_block_state)
+        x, new_states = _through_blocks(self.upper, x, states)
         return self.final_norm(x), new_states
 
     def _chunk_step(self, lower_out: torch.Tensor, state: StreamState) -> "_ChunkStep":
@@ -324,6 +316,15 @@ class NonAttnLM(nn.Module):
         weights = {k: v.float() for k, v in load_file(str(directory / WEIGHTS_FILE)).items()}
         model.load_state_dict(weights)
         return model.to(device).eval()
+
+
+def _through_blocks(blocks: nn.ModuleList, x: torch.Tensor, states: list[BlockState]) -> tuple[torch.Tensor, list]:
+    """x through each block in turn with its state; returns x and the blocks' new states."""
+    new_states = []
+    for block, block_state in zip(blocks, states):
+        x, new_block_state = block(x, block_state)
+        new_states.append(new_block_state)
+    return x, new_states
 
 
 def _plain_stack(model, tag, run, first, states):
