@@ -125,9 +125,8 @@ class Encoder:
         states: list[bytes | None] = [None] * len(documents)
         chunks: list[dict[int, np.ndarray]] = [{} for _ in documents]
         stream = self.model.init_state(len(documents))
-        autocast = torch.autocast("cuda", dtype=torch.bfloat16, enabled=self.device.startswith("cuda"))
         start = 0
-        with torch.no_grad(), autocast:
+        with torch.no_grad(), self.model.inference_autocast():
             for end in cuts:
                 first = start // C
                 out, stream = self.model.forward_stream(ids[:, start:end].to(self.device), stream, flush=True,

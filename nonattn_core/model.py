@@ -14,6 +14,7 @@ from __future__ import annotations
 import io
 import json
 import math
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,6 +26,14 @@ from .block import Block, BlockState, RMSNorm
 from .config import NonAttnConfig
 from .memory import ChunkMemory, InProcessMemory
 from .supervisor import ChunkEmbeddingHead, Supervisor
+
+def cpu_multiplies_bf16() -> bool:
+    """Whether this CPU has AMX tiles (bf16 matmuls several times faster than float32) and bf16 is not turned off."""
+    if os.environ.get("NONATTN_CPU_BF16", "1") == "0":
+        return False
+    probe = getattr(torch.cpu, "_is_amx_tile_supported", None)
+    return bool(probe and probe())
+
 
 DEFAULT_CHECKPOINT = Path(__file__).parent / "checkpoints" / "default"
 WEIGHTS_FILE = "model.safetensors"
@@ -124,6 +133,13 @@ class NonAttnLM(nn.Module):
     @property
     def device(self) -> torch.device:
         return self.embedding.table.weight.device
+
+    def inference_autocast(self) -> torch.autocast:
+        """The autocast context inference runs in: bf16 matmuls (float32 accumulation) on GPUs and on CPUs that
+        multiply bf16 natively (AMX), float32 elsewhere. NONATTN_CPU_BF16=0 keeps CPUs in float32."""
+        device = self.device.type
+        enabled = device == "cuda" or (device == "cpu" and cpu_multiplies_bf16())
+        return torch.autocast(device, dtype=torch.bfloat16, enabled=enabled)
 
     def num_parameters(self) -> int:
         return sum(p.numel() for p in self.parameters())
@@ -233,8 +249,7 @@ class NonAttnLM(nn.Module):
         state = state or self.init_state(1)
         first_chunk = state.position // self.config.chunk_size
         pieces = []
-        autocast = torch.autocast("cuda", dtype=torch.bfloat16, enabled=self.device.type == "cuda")
-        with autocast:
+        with self.inference_autocast():
             for start in range(0, ids.shape[1], piece_tokens):
                 piece = ids[:, start:start + piece_tokens].to(self.device)
                 last = start + piece_tokens >= ids.shape[1]

@@ -46,8 +46,7 @@ def with_needle(haystack: list[int], needle: list[int], depth: float) -> list[in
 def model_alone(model: NonAttnLM, tokens: list[int], tokenizer: Tokenizer, key: str, piece: int) -> bool:
     state = model.init_state(1)
     ids = torch.tensor([tokens], device=model.device)
-    autocast = torch.autocast("cuda", dtype=torch.bfloat16, enabled=model.device.type == "cuda")
-    with autocast:
+    with model.inference_autocast():
         for start in range(0, len(tokens), piece):
             _, state = model.forward_stream(ids[:, start:start + piece], state, return_logits=False, return_hidden=True)
         out, state = model.forward_stream(torch.tensor([tokenizer.encode(PROMPT)], device=model.device), state)

@@ -11,6 +11,22 @@ import pytest
 # --- real documents -----------------------------------------------------------------------------------------
 
 
+@pytest.fixture
+def float32_inference(monkeypatch):
+    """CPU inference in float32 even on CPUs where it runs bf16 matmuls (AMX): for tests of exact maths."""
+    monkeypatch.setenv("NONATTN_CPU_BF16", "0")
+
+
+@pytest.fixture(params=["float32", "bf16"])
+def inference_precision(request, monkeypatch) -> float:
+    """Runs a test in float32 CPU inference and in the default one (bf16 where the CPU has AMX); returns the
+    tolerance on embeddings that precision allows."""
+    if request.param == "float32":
+        monkeypatch.setenv("NONATTN_CPU_BF16", "0")
+        return 1e-4
+    return 1e-2
+
+
 @pytest.fixture(scope="session")
 def fetch_doc():
     """name -> Path of a real public document (see examples/fetch_docs.py), fetched on first use."""

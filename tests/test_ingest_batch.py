@@ -30,7 +30,7 @@ def state_of(data: bytes) -> StreamState:
     return StreamState.from_bytes(data, memory=InProcessMemory(torch.zeros(1, 0, 384)))
 
 
-def assert_same_state(a: bytes, b: bytes):
+def assert_same_state(a: bytes, b: bytes, tolerance: float = 1e-4):
     a, b = state_of(a), state_of(b)
     assert a.position == b.position and a.lm_ready == b.lm_ready
     pairs = [(a.chunk_sum, b.chunk_sum), (a.supervisor, b.supervisor)]
@@ -39,18 +39,18 @@ def assert_same_state(a: bytes, b: bytes):
         if x.ssm is not None:
             pairs += [(x.ssm, y.ssm), (x.conv_tail, y.conv_tail)]
     for x, y in pairs:
-        assert (x - y).abs().max() <= 1e-4 * max(1.0, float(x.abs().max()))
+        assert (x - y).abs().max() <= tolerance * max(1.0, float(x.abs().max()))
 
 
-def test_batched_documents_equal_one_at_a_time(encoder):
+def test_batched_documents_equal_one_at_a_time(encoder, inference_precision):
     docs = documents()
     together = encoder.encode_many(docs)
     for (tokens, hold), got in zip(docs, together):
         alone = encoder.encode(tokens, hold)
         assert got.first_chunk == alone.first_chunk == 0
         assert got.embeddings.shape == alone.embeddings.shape == (-(-len(tokens) // 256), 384)
-        assert np.abs(got.embeddings - alone.embeddings).max() <= 1e-4
-        assert_same_state(got.state, alone.state)
+        assert np.abs(got.embeddings - alone.embeddings).max() <= inference_precision
+        assert_same_state(got.state, alone.state, 1e-4 if inference_precision < 1e-3 else 2 ** -6)  # bf16 tails: 4 ulps
 
 
 def test_no_leak_between_batched_documents(encoder):
@@ -63,7 +63,7 @@ def test_no_leak_between_batched_documents(encoder):
         assert_same_state(a[row].state, b[row].state)
 
 
-def test_pipeline_batches_short_files_with_the_same_result(tmp_path):
+def test_pipeline_batches_short_files_with_the_same_result(tmp_path, inference_precision):
     from ingest.encode import Encoder
 
     for i in range(5):
@@ -79,4 +79,4 @@ def test_pipeline_batches_short_files_with_the_same_result(tmp_path):
         results.append(all_rows(store))
     (ids1, emb1, texts1), (ids3, emb3, texts3) = results
     assert ids1 == ids3 and texts1 == texts3
-    assert np.abs(emb1 - emb3).max() <= 1e-4
+    assert np.abs(emb1 - emb3).max() <= inference_precision

@@ -82,7 +82,7 @@ def test_ingest_query_skip_replace_sync(tmp_path, store, encoder):
     assert store.collections() == ["default"]  # the internal collection stays hidden
 
 
-def test_append_equals_whole_file(tmp_path, encoder):
+def test_append_equals_whole_file(tmp_path, encoder, inference_precision):
     first, second, third = lines(10, 40), lines(11, 45), lines(12, 30)  # each under one text page
     (tmp_path / "log.txt").write_text(first + "\f" + second)
     (tmp_path / "more.txt").write_text(third)
@@ -97,7 +97,7 @@ def test_append_equals_whole_file(tmp_path, encoder):
     ids_a, emb_a, text_a = all_rows(appended)
     ids_w, emb_w, text_w = all_rows(whole)
     assert len(ids_a) == len(ids_w) and text_a == text_w
-    assert np.abs(emb_a - emb_w).max() < 1e-4
+    assert np.abs(emb_a - emb_w).max() < inference_precision
     record_a, record_w = appended.documents("default")[0], whole.documents("default")[0]
     assert (record_a.pages, record_a.chunks, record_a.tokens) == (record_w.pages, record_w.chunks, record_w.tokens)
     meta_a = [c.metadata for c in appended.iter_chunks("default")]

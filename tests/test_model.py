@@ -184,17 +184,17 @@ def test_state_serialisation_continues_the_stream():
         StreamState.from_bytes(state.to_bytes())
 
 
-def test_encode_document_in_pieces_matches_forward_and_appends():
+def test_encode_document_in_pieces_matches_forward_and_appends(inference_precision):
     model = random_model()
     ids = random_ids(1, 70)[0]
     with torch.no_grad():
         whole = model(ids[None]).chunk_embeddings[0]
     result = model.encode_document(ids.tolist(), piece_tokens=13)
-    assert result.first_chunk == 0 and (result.embeddings - whole).abs().max() <= 1e-4
+    assert result.first_chunk == 0 and (result.embeddings - whole).abs().max() <= inference_precision
     head = model.encode_document(ids[:45].tolist(), piece_tokens=16)
     tail = model.encode_document(ids[45:].tolist(), state=head.state, piece_tokens=16)
     assert tail.first_chunk == 45 // 8  # the unfinished chunk is re-emitted, now complete
-    assert (tail.embeddings - whole[tail.first_chunk:]).abs().max() <= 1e-4
+    assert (tail.embeddings - whole[tail.first_chunk:]).abs().max() <= inference_precision
 
 
 def test_embed_texts_pads_without_leaking():
@@ -294,11 +294,12 @@ def test_cpu_inference_paths_equal_training_paths(length):
     assert (fast_state.conv_tail - slow_state.conv_tail).abs().max() <= 1e-4 * slow_state.conv_tail.abs().max()
 
 
-def test_cpu_inference_embeddings_equal_training_path_on_shipped_model():
-    """The shipped checkpoint's chunk embeddings by the CPU inference path equal the training path's (1e-4)."""
+def test_cpu_inference_embeddings_equal_training_path_on_shipped_model(inference_precision):
+    """The shipped checkpoint's chunk embeddings by the CPU inference path equal the training path's (1e-4 in
+    float32, within bf16 rounding where the CPU multiplies in bf16)."""
     model = NonAttnLM.from_pretrained()
     ids = random_ids(1, 1500, seed=3, vocab=100_000)
     with torch.enable_grad():
         slow = model(ids, return_logits=False).chunk_embeddings.detach()
     fast = model.encode_document(ids[0].tolist(), piece_tokens=512).embeddings
-    assert (fast - slow[0]).abs().max() <= 1e-4
+    assert (fast - slow[0]).abs().max() <= inference_precision
