@@ -84,7 +84,7 @@ def format_table(rows: dict[str, dict]) -> str:
 def setups(base):
     """The compared EngineConfigs, derived from the full engine's config `base`."""
     r = replace(base.retrieval, sentence_rerank=False)  # the single-list rows: that list's ranking, unreranked
-    lexical_only = dict(semantic_answer=False)
+    lexical_only = dict(semantic_answer=False, cross_encoder=False)  # each list with the plain extractive answer
     return {
         "bm25 alone": replace(base, retrieval=replace(r, dense=False), **lexical_only),
         "minilm dense alone": replace(base, retrieval=replace(r, bm25=False, dense=False, minilm_index=True),
@@ -92,6 +92,7 @@ def setups(base):
         "our dense alone": replace(base, retrieval=replace(r, bm25=False, dense=True, w_dense=1.0), **lexical_only),
         "full engine": base,
         "full - sentence rerank": replace(base, retrieval=replace(base.retrieval, sentence_rerank=False)),
+        "full - cross-encoder answer": replace(base, cross_encoder=False),
         "full + semantic answer (MiniLM)": replace(base, semantic_answer=True),
         "full - neighbour context": replace(base, retrieval=replace(base.retrieval, neighbours=False)),
         "full + our dense (w=0.1)": replace(base, retrieval=replace(base.retrieval, dense=True, w_dense=0.1)),

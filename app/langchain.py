@@ -84,7 +84,7 @@ class NonAttnRetriever(BaseRetriever):
 
                 # Retrieval only: no answer extraction, so no sentence model; the embedding model is shared.
                 self._engine = QAEngine.open(db=self.db, host=self.host, port=self.port, collection=self.collection,
-                                             config=EngineConfig(semantic_answer=False),
+                                             config=EngineConfig(semantic_answer=False, cross_encoder=False),
                                              model=_load_model(None, "cpu"), tokenizer=_tokenizer())
             else:
                 self._engine.refresh()  # documents added or removed since: rebuild the lexical index

