@@ -175,8 +175,9 @@ def bench_cuda(lengths: list[int], piece: int, repeats: int, transformer: bool =
 def bench_fft_layer(cfg: NonAttnConfig, length: int = 1 << 20) -> None:
     """The long convolution layer alone against its floor: bytes it must move / measured copy bandwidth.
 
-    Two implementations of the same convolution: the FFT path (training, gradients on) and the chunked path
-    (inference on GPUs, s4d_chunked.py); both are timed, each row says which.
+    Three implementations of the same convolution: the FFT path (training, gradients on), the chunked path by torch
+    matmuls (s4d_chunked.py) and by Triton kernels (triton_s4d.py; what inference runs on GPUs with Triton); all
+    are timed, each row says which.
     """
     x = torch.randn(1, cfg.d_model, length, device="cuda")
     with torch.no_grad():
@@ -198,6 +199,21 @@ def bench_fft_layer(cfg: NonAttnConfig, length: int = 1 << 20) -> None:
                          cuda_time(lambda: chunked_s4d_conv(layer, x, None, block, group), 10)))
             rows.append((f"chunked S4D layer, T={block} G={group}, bf16 in and out (vs the bf16 floor)",
                          2 * cuda_time(lambda: chunked_s4d_conv(layer, x_bf16, None, block, group), 10)))
+        from . import triton_s4d
+        from .s4d_chunked import GROUP_GPU, plan_for, triton_chunked_s4d_conv
+        if triton_s4d.available():
+            plan = plan_for(layer, x.device, triton_s4d.BLOCK, GROUP_GPU)
+            name = f"Triton chunked S4D (triton_s4d.py), T={triton_s4d.BLOCK} M={triton_s4d.TILE_BLOCKS}"
+            rows.append((f"{name}, TF32 products", cuda_time(lambda: triton_s4d.s4d_conv(plan, x, precise=False), 10)))
+            rows.append((f"{name}, 3-pass TF32 products (float32 accuracy; tiles of at most 64 blocks)",
+                         cuda_time(lambda: triton_s4d.s4d_conv(plan, x, precise=True), 10)))
+            rows.append((f"{name}, bf16 in and out (vs the bf16 floor)",
+                         2 * cuda_time(lambda: triton_s4d.s4d_conv(plan, x_bf16), 10)))
+            x_cl = x_bf16.transpose(1, 2).contiguous().transpose(1, 2)        # the model's layout: (B, L, H) memory
+            for strided, how in [(True, "read in place"), (False, "copied channels-first first")]:
+                rows.append((f"{name}, bf16 channels-last input {how} (vs the bf16 floor)",
+                             2 * cuda_time(lambda: triton_chunked_s4d_conv(layer, x_cl, None, strided=strided), 10)))
+            del x_cl
         rows.append(("whole S4D layer, inference path, float32 in and out", cuda_time(lambda: layer(x), 10)))
         bf16_ms = cuda_time(lambda: layer(x_bf16), 10)                  # half the bytes: compare with half the floor
         rows.append(("whole S4D layer, inference path, bf16 in and out (what the model runs; vs the bf16 floor)",

@@ -68,7 +68,7 @@ def main() -> int:
         with torch.autocast("cuda", dtype=torch.bfloat16):
             fast_bf16, _ = layer(u.cuda().bfloat16())
         rows.append(("S4D layer cuda bf16 input vs recurrence", relative_error(fast_bf16.float().cpu(), reference), 1e-2))
-        rows += check_chunked_s4d(layer) + check_triton_ops(gpu) + check_graphed_stream(gpu)
+        rows += check_chunked_s4d(layer) + check_triton_s4d(layer) + check_triton_ops(gpu) + check_graphed_stream(gpu)
     failed = False
     print(f"{'check':48s} {'rel. error':>12s} {'limit':>8s}")
     for name, err, limit in rows:
@@ -96,6 +96,85 @@ def check_chunked_s4d(layer) -> list[tuple[str, float, float]]:
         ref_bf16, ref_state_bf16 = fft_path(layer, u.bfloat16().float(), state)
         err = max(relative_error(y, ref_bf16), relative_error(new_state, ref_state_bf16))
         rows.append((f"chunked S4D bf16 vs FFT fp32 (same inputs), B={batch} L={length}", err, 1e-2))
+    return rows
+
+
+def check_triton_s4d(layer) -> list[tuple[str, float, float]]:
+    """The Triton kernels of the chunked S4D layer (triton_s4d.py) against the FFT path and the torch chunked path.
+
+    Fresh random inputs per case; y poisoned with NaN before each run (an unwritten element fails the check);
+    lengths under, at and over a tile (M * T tokens), not multiples of the block, with and without a carried
+    state, B > 1, channels-first and channels-last inputs, more than one step of the scan across tiles.
+    """
+    from . import triton_s4d
+    from .s4d_chunked import GROUP_GPU, chunked_s4d_conv, plan_for, triton_chunked_s4d_conv
+
+    if not triton_s4d.available():
+        return [("triton not importable: triton S4D not checked", float("nan"), 0.0)]
+    rows = []
+    H = layer.D.shape[0]
+    n = layer.kernel.log_A_real.shape[1]
+    plan = plan_for(layer, "cuda", triton_s4d.BLOCK, GROUP_GPU)
+    tile = triton_s4d.TILE_BLOCKS * triton_s4d.BLOCK
+    cases = [(1, 1, False), (2, 127, True), (1, 4096 + 77, True), (3, 2 * tile + 5, True), (2, tile, False),
+             (1, 1 << 18, True)]
+    for batch, length, with_state in cases:
+        u = torch.randn(batch, H, length, device="cuda")
+        state = torch.randn(batch, H, n, dtype=torch.complex64, device="cuda") if with_state else None
+        ref_y, ref_state = fft_path(layer, u, state)
+        y = torch.full_like(u, float("nan"))
+        y, new_state = triton_s4d.s4d_conv(plan, u, state, out=y)
+        err = max(relative_error(y, ref_y), relative_error(new_state, ref_state))
+        rows.append((f"triton S4D fp32 vs FFT, B={batch} L={length} state={with_state}", err, 1e-4))
+        if length <= 1 << 18:
+            torch_y, torch_state = chunked_s4d_conv(layer, u, state, 256, 16)
+            err = max(relative_error(y, torch_y), relative_error(new_state, torch_state))
+            rows.append((f"triton S4D fp32 vs torch chunked, B={batch} L={length}", err, 1e-4))
+        u_cl = u.transpose(1, 2).contiguous().transpose(1, 2)                  # channels last, as in the model
+        for strided in (False, True):
+            y_cl, state_cl = triton_chunked_s4d_conv(layer, u_cl, state, strided=strided)
+            err = max(relative_error(y_cl, ref_y), relative_error(state_cl, ref_state))
+            rows.append((f"triton S4D fp32 channels-last ({'strided' if strided else 'copied'}), L={length}", err, 1e-4))
+        u_bf16 = u.bfloat16()
+        ref_bf16, ref_state_bf16 = fft_path(layer, u_bf16.float(), state)
+        y = torch.full_like(u_bf16, float("nan"))
+        y, new_state = triton_s4d.s4d_conv(plan, u_bf16, state, out=y)
+        err = max(relative_error(y, ref_bf16), relative_error(new_state, ref_state_bf16))
+        rows.append((f"triton S4D bf16 vs FFT fp32 (same inputs), B={batch} L={length}", err, 1e-2))
+        y_cl, state_cl = triton_chunked_s4d_conv(layer, u_bf16.transpose(1, 2).contiguous().transpose(1, 2), state)
+        err = max(relative_error(y_cl, ref_bf16), relative_error(state_cl, ref_state_bf16))
+        rows.append((f"triton S4D bf16 channels-last (copied), L={length}", err, 1e-2))
+    # kernel 1's alternative (OWN_BY_WEIGHTS): a tile's own end state as a weighted sum of its blocks' states
+    default = triton_s4d.OWN_BY_WEIGHTS
+    triton_s4d.OWN_BY_WEIGHTS = not default
+    try:
+        for batch, length in [(2, 127), (3, 2 * tile + 5), (1, 1 << 18)]:
+            u = torch.randn(batch, H, length, device="cuda")
+            state = torch.randn(batch, H, n, dtype=torch.complex64, device="cuda")
+            ref_y, ref_state = fft_path(layer, u, state)
+            for dtype, limit in [(torch.float32, 1e-4), (torch.bfloat16, 1e-2)]:
+                if dtype == torch.bfloat16:
+                    ref_y, ref_state = fft_path(layer, u.bfloat16().float(), state)
+                y, new_state = triton_s4d.s4d_conv(plan, u.to(dtype), state,
+                                                   out=torch.full_like(u, float("nan"), dtype=dtype))
+                rows.append((f"triton S4D {dtype} OWN_BY_WEIGHTS={not default} vs FFT, B={batch} L={length}",
+                             max(relative_error(y, ref_y), relative_error(new_state, ref_state)), limit))
+    finally:
+        triton_s4d.OWN_BY_WEIGHTS = default
+    # more tiles than one step of the scan across tiles takes (SCAN_CHUNK): tiles of 16 blocks
+    length = (triton_s4d.SCAN_CHUNK + 3) * 16 * triton_s4d.BLOCK + 3
+    u = torch.randn(2, H, length, device="cuda")
+    state = torch.randn(2, H, n, dtype=torch.complex64, device="cuda")
+    ref_y, ref_state = fft_path(layer, u, state)
+    y, new_state = triton_s4d.s4d_conv(plan, u, state, tile_blocks=16, out=torch.full_like(u, float("nan")))
+    rows.append((f"triton S4D fp32 vs FFT, B=2 L={length}, tiles of 16 blocks (2 scan steps)",
+                 max(relative_error(y, ref_y), relative_error(new_state, ref_state)), 1e-4))
+    # TF32 products (what bench.py times with torch.backends.cuda.matmul.allow_tf32 on): reported, looser bound
+    u = torch.randn(1, H, 1 << 18, device="cuda")
+    ref_y, ref_state = fft_path(layer, u)
+    y, new_state = triton_s4d.s4d_conv(plan, u, precise=False)
+    rows.append(("triton S4D fp32 with TF32 products vs FFT, L=262144",
+                 max(relative_error(y, ref_y), relative_error(new_state, ref_state)), 1e-3))
     return rows
 
 

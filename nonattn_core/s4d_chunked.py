@@ -8,7 +8,9 @@ The state after block c is Abar^T (state after block c-1) + (block c's own contr
 recurrence, solved with dense (G, G) decay matrices over groups of G blocks and a doubling scan over the groups.
 
 Everything but the inputs depends on the weights alone, so a plan of matrices is built once per layer and reused
-for every piece length. `S4DConv.forward` takes this path on GPUs when no gradient is needed; the FFT path (and
+for every piece length. `S4DConv.forward` takes this path on GPUs when no gradient is needed; with Triton present
+the same maths runs as three Triton kernels (triton_s4d.py, `triton_chunked_s4d_conv`; `USE_TRITON` turns it off),
+the torch matmuls below being the fallback and the path of explicit block sizes. The FFT path (and
 `S4DConv.reference`, the recurrence) stay the specification, and `gpu_check` / tests compare them.
 
     u (B, H, L) -> blocks (H, B*nb, T) -> local states  = blocks @ state_in          (H, B*nb, 2n)
@@ -22,7 +24,7 @@ from dataclasses import dataclass
 
 import torch
 
-from . import triton_ops
+from . import triton_ops, triton_s4d
 from .s4d import powers
 
 BLOCK = 128         # tokens per block: the Toeplitz matrices are (BLOCK, BLOCK) per channel
@@ -31,6 +33,11 @@ GROUP = 32          # blocks per group in the scan across blocks
 # LONG_PIECE tokens, where the (T + 2n, T) matmul over few rows per channel runs slowly (BENCH_NOTES.md)
 BLOCK_GPU, GROUP_GPU = 512, 16
 BLOCK_GPU_SHORT, LONG_PIECE = 256, 1 << 18
+# GPUs with Triton: the three-kernel form of the same maths (triton_s4d.py) instead of the matmuls below, for
+# calls that leave block and group to this module. Channels-last inputs (the model's (B, L, H) activations seen
+# as (B, H, L)) are read in place when TRITON_STRIDED, else copied channels-first first (triton_ops).
+USE_TRITON = True
+TRITON_STRIDED = False
 
 
 @dataclass
@@ -155,6 +162,8 @@ def chunked_s4d_conv(conv, u: torch.Tensor, state: torch.Tensor | None = None,
     float32 matmuls, except for bf16 inputs on GPUs: then the block matmuls take bf16 operands (float32
     accumulation) and y is bf16; the scan across blocks and the returned state stay complex64.
     """
+    if u.is_cuda and block is None and group is None and USE_TRITON and triton_s4d.available():
+        return triton_chunked_s4d_conv(conv, u, state)
     block = block or ((BLOCK_GPU if u.shape[0] * u.shape[-1] >= LONG_PIECE else BLOCK_GPU_SHORT) if u.is_cuda
                       else BLOCK)
     group = group or (GROUP_GPU if u.is_cuda else GROUP)
@@ -195,3 +204,19 @@ def chunked_s4d_conv(conv, u: torch.Tensor, state: torch.Tensor | None = None,
         final = torch.exp(plan.dtA * rest).unsqueeze(-1) * entering + own.transpose(1, 2)
     y = y.view(H, B, nb * T)[..., :L].transpose(0, 1)                          # (B, H, L) view
     return y, final.permute(2, 0, 1).contiguous()
+
+
+def triton_chunked_s4d_conv(conv, u: torch.Tensor, state: torch.Tensor | None = None,
+                            strided: bool | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """`chunked_s4d_conv` by the Triton kernels of triton_s4d.py: y (B, H, L) contiguous (bf16 for bf16 inputs,
+    else float32), new state (B, H, n) complex64."""
+    plan = plan_for(conv, u.device, triton_s4d.BLOCK, GROUP_GPU)
+    dtype = torch.bfloat16 if u.dtype == torch.bfloat16 else torch.float32
+    strided = TRITON_STRIDED if strided is None else strided
+    if u.stride(2) != 1 and not strided and u.shape[-1] > 0:
+        B, H, L = u.shape
+        if u.transpose(1, 2).is_contiguous():                                  # channels last: one transposing copy
+            u = triton_ops.to_channels_first(u.transpose(1, 2), L, dtype).permute(1, 0, 2)   # (B, H, L) view
+        else:
+            u = u.to(dtype).contiguous()
+    return triton_s4d.s4d_conv(plan, u.to(dtype), state)
