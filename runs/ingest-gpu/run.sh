@@ -43,8 +43,10 @@ for play in sorted(Path(".carry/gpuingest/docs").glob("*.txt")):
 print(n, "small files")
 PY
 
-log "1. one GPU, embedded Chroma: python -m ingest.bench --device cuda"
-python3 -m ingest.bench --docs gnuplot.pdf fullrefman.pdf --device cuda 2>&1 | grep -v Warning | tail -8
+if [ "${SKIP_BENCH:-0}" != 1 ]; then   # SKIP_BENCH=1: only the torchrun comparison (steps 2-4)
+  log "1. one GPU, embedded Chroma: python -m ingest.bench --device cuda"
+  python3 -m ingest.bench --docs gnuplot.pdf fullrefman.pdf --device cuda 2>&1 | grep -v Warning | tail -8
+fi
 
 log "2. chroma run server on 127.0.0.1:8000"
 chroma run --path /tmp/srv --host 127.0.0.1 --port 8000 > /tmp/srv.log 2>&1 &
