@@ -16,7 +16,7 @@ import torch
 
 from .baseline import TransformerBlock
 from .config import NonAttnConfig
-from .model import NonAttnLM
+from .model import NonAttnLM, cpu_multiplies_bf16
 from .s4d import S4DConv, fft_causal_conv
 from .s4d_chunked import chunked_s4d_conv
 
@@ -43,8 +43,9 @@ def bench_cpu(tokens: int, piece_tokens: int, threads: int | None) -> None:
     start = time.perf_counter()
     result = model.encode_document(ids, piece_tokens=piece_tokens)
     elapsed = time.perf_counter() - start
+    precision = "bf16 autocast (AMX)" if cpu_multiplies_bf16() else "float32"
     print(f"# CPU streaming encoding, {platform.processor() or platform.machine()}, {torch.get_num_threads()} threads, "
-          f"torch {torch.__version__}, {datetime.date.today()}")
+          f"{precision}, torch {torch.__version__}, {datetime.date.today()}")
     print("| tokens | piece | chunks | seconds | tokens/s | peak RSS GB |")
     print("|---:|---:|---:|---:|---:|---:|")
     print(f"| {tokens:,} | {piece_tokens} | {result.embeddings.shape[0]:,} | {elapsed:.1f} | {tokens / elapsed:,.0f} "
