@@ -19,6 +19,7 @@ from ingest import records
 from ingest.documents import PAGE_SEPARATOR, ParsedDocument
 from ingest.errors import IngestError
 from ingest.parse import DEFAULT_MAX_BYTES, discover_files, parse_file
+from ingest.processes import die_with_parent
 from ingest.store import DEFAULT_COLLECTION, DocumentRecord, Store, chunk_id
 
 
@@ -279,7 +280,7 @@ def _prepare_all(paths: list, chunk_size: int, options: IngestOptions):
     import torch
 
     model_threads = torch.get_num_threads()
-    with ProcessPoolExecutor(max_workers=workers) as pool:
+    with ProcessPoolExecutor(max_workers=workers, initializer=die_with_parent) as pool:
         window = workers * 2
         futures = [pool.submit(prepare_document, path, *arguments) for path in paths[:window]]
         try:

@@ -33,6 +33,22 @@ def run_ingest(docs: Path, db: Path, kill_after: float | None = None) -> int:
     return process.returncode
 
 
+def processes_mentioning(marker: str, wait: float = 10.0) -> list[int]:
+    """PIDs of live processes whose command line mentions `marker`, after up to `wait` s for them to go."""
+    deadline = time.time() + wait
+    while True:
+        pids = []
+        for entry in Path("/proc").iterdir():
+            try:
+                if entry.name.isdigit() and marker.encode() in (entry / "cmdline").read_bytes():
+                    pids.append(int(entry.name))
+            except OSError:  # gone meanwhile
+                continue
+        if not pids or time.time() > deadline:
+            return pids
+        time.sleep(0.2)
+
+
 def snapshot(db: Path):
     store = Store.open(db=db)
     got = store.collection("default").get(include=["embeddings", "documents", "metadatas"])
@@ -59,6 +75,7 @@ def test_kill_and_rerun_matches_clean_run(tmp_path):
     # Die twice part-way (any instant is a valid one), the second time on top of the first one's leftovers.
     assert run_ingest(docs, killed, kill_after=0.6 * clean_seconds) == -signal.SIGKILL
     assert len(Store.open(db=killed).documents("default")) < 8
+    assert processes_mentioning(str(killed)) == []  # its parser processes died with it
     run_ingest(docs, killed, kill_after=0.45 * clean_seconds)
     run_ingest(docs, killed)
 

@@ -28,6 +28,7 @@ from ingest.errors import IngestError
 from ingest.parse.content import DocumentContent
 from ingest.parse.normalize import normalize_text
 from ingest.parse.source import DEFAULT_MAX_BYTES, read_file_bytes
+from ingest.processes import die_with_parent
 from ingest.parse.running_lines import strip_running_lines
 
 logger = logging.getLogger(__name__)
@@ -221,6 +222,7 @@ _worker_pdf: tuple[PdfReader, str] | None = None
 def _adopt_reader(reader: PdfReader, source: str) -> None:
     """Forked worker: reuse the parent's reader, page tree already loaded."""
     global _worker_pdf
+    die_with_parent()
     _worker_pdf = (reader, source)
 
 
