@@ -133,11 +133,12 @@ def scan_blocks(local: torch.Tensor, plan: ChunkPlan, initial: torch.Tensor | No
     local (H, n, B, m) complex, initial (H, n, B) complex or None -> (H, n, B, m).
     """
     H, n, B, m = local.shape
-    G, T = plan.group, plan.block
+    G, T = min(plan.group, m), plan.block  # fewer blocks than a group: one group of m (short pieces stay cheap)
+    decay_within, rise = plan.group_decay[..., :G, :G], plan.group_rise[..., :G]
     groups = -(-m // G)
     if groups * G != m:
         local = torch.cat([local, local.new_zeros(H, n, B, groups * G - m)], dim=-1)
-    within = torch.matmul(local.reshape(H, n, B * groups, G), plan.group_decay).view(H, n, B, groups, G)
+    within = torch.matmul(local.reshape(H, n, B * groups, G), decay_within).view(H, n, B, groups, G)
     carry = within[..., -1]                                                    # (H, n, B, groups)
     step = 1
     while step < groups:                                                       # doubling scan over groups
@@ -151,7 +152,7 @@ def scan_blocks(local: torch.Tensor, plan: ChunkPlan, initial: torch.Tensor | No
     else:
         first = carry.new_zeros(H, n, B, 1)
     before_group = torch.cat([first, carry[..., :-1]], dim=-1)                 # (H, n, B, groups)
-    after = within + before_group.unsqueeze(-1) * plan.group_rise[:, :, None, None, :]
+    after = within + before_group.unsqueeze(-1) * rise[:, :, None, None, :]
     return after.reshape(H, n, B, groups * G)[..., :m]
 
 
