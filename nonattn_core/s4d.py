@@ -17,11 +17,6 @@ import torch.nn.functional as F
 # larger blocks: fewer, fuller launches.
 _VANDERMONDE_BLOCK = 8192
 _VANDERMONDE_BLOCK_GPU = 1 << 16
-# Block form on CPUs (s4d_chunked.py): the fastest of 64/128/256 x 4..32 for 4096-token pieces, 2-core Xeon.
-# Short pieces (a short document, the held-back tail) take blocks of 32: a layer's block matrices are then 1/16
-# the size, and reading them, not the arithmetic, is what a short piece costs.
-_CPU_BLOCK, _CPU_GROUP = 128, 16
-_CPU_BLOCK_SHORT, _CPU_SHORT_PIECE = 32, 1024
 
 
 def _block(device: torch.device) -> int:
@@ -117,10 +112,7 @@ class S4DConv(nn.Module):
             # the input's dtype, on CPUs in float32 with the blocks that suit them. Training keeps the FFT below.
             from .s4d_chunked import chunked_s4d_conv
             with torch.autocast(device_type=u.device.type, enabled=False):
-                if u.is_cuda:
-                    return chunked_s4d_conv(self, u, state)
-                block = _CPU_BLOCK if u.shape[-1] >= _CPU_SHORT_PIECE else _CPU_BLOCK_SHORT
-                return chunked_s4d_conv(self, u.float(), state, block=block, group=_CPU_GROUP)
+                return chunked_s4d_conv(self, u if u.is_cuda else u.float(), state)
         with torch.autocast(device_type=u.device.type, enabled=False):
             u = u.float()
             length = u.shape[-1]

@@ -27,8 +27,11 @@ import torch
 from . import triton_ops, triton_s4d
 from .s4d import powers
 
-BLOCK = 128         # tokens per block: the Toeplitz matrices are (BLOCK, BLOCK) per channel
-GROUP = 32          # blocks per group in the scan across blocks
+# CPUs: blocks of 128 tokens, groups of 16 blocks (the fastest of 64/128/256 x 4..32 for 4096-token pieces, 2-core
+# Xeon); pieces under SHORT_PIECE tokens (a short document, the held-back tail) take blocks of 32: a layer's block
+# matrices are then 1/16 the size, and reading them, not the arithmetic, is what a short piece costs.
+BLOCK, GROUP = 128, 16   # tokens per block (the Toeplitz matrices are (BLOCK, BLOCK) per channel), blocks per group
+BLOCK_SHORT, SHORT_PIECE = 32, 1024
 # GPUs: blocks of 512 for long pieces (the fastest of five settings at 1M bf16 tokens on an H100), of 256 below
 # LONG_PIECE tokens, where the (T + 2n, T) matmul over few rows per channel runs slowly (BENCH_NOTES.md)
 BLOCK_GPU, GROUP_GPU = 512, 16
@@ -165,8 +168,10 @@ def chunked_s4d_conv(conv, u: torch.Tensor, state: torch.Tensor | None = None,
     """
     if u.is_cuda and block is None and group is None and USE_TRITON and triton_s4d.available():
         return triton_chunked_s4d_conv(conv, u, state)
-    block = block or ((BLOCK_GPU if u.shape[0] * u.shape[-1] >= LONG_PIECE else BLOCK_GPU_SHORT) if u.is_cuda
-                      else BLOCK)
+    if u.is_cuda:
+        block = block or (BLOCK_GPU if u.shape[0] * u.shape[-1] >= LONG_PIECE else BLOCK_GPU_SHORT)
+    else:
+        block = block or (BLOCK if u.shape[-1] >= SHORT_PIECE else BLOCK_SHORT)
     group = group or (GROUP_GPU if u.is_cuda else GROUP)
     plan = plan_for(conv, u.device, block, group)
     dtype = torch.bfloat16 if u.is_cuda and u.dtype == torch.bfloat16 else torch.float32
