@@ -72,6 +72,14 @@ if triton is not None:
         return s_re, s_im
 
     @triton.jit
+    def _state_in(si_ptr, u_ptr, h, T: tl.constexpr, N: tl.constexpr):
+        """Channel h's state_in (T, N) complex, as real and imaginary planes in the dtype of u's products."""
+        s = tl.arange(0, T)
+        k = tl.arange(0, N)
+        at = si_ptr + h * 2 * T * N + s[:, None] * N + k[None, :]
+        return tl.load(at).to(u_ptr.dtype.element_ty), tl.load(at + T * N).to(u_ptr.dtype.element_ty)
+
+    @triton.jit
     def _tile_state_kernel(u_ptr, si_ptr, abar_ptr, dta_ptr, own_ptr, L, H, nt, tiles_per_prog,
                            stride_ub, stride_uh, stride_ul,
                            T: tl.constexpr, M: tl.constexpr, N: tl.constexpr, PREC: tl.constexpr,
@@ -83,10 +91,7 @@ if triton is not None:
         s = tl.arange(0, T)
         k = tl.arange(0, N)
         u_base = u_ptr + b.to(tl.int64) * stride_ub + h.to(tl.int64) * stride_uh
-        si_re = tl.load(si_ptr + h * 2 * T * N + s[:, None] * N + k[None, :])          # (T, N)
-        si_im = tl.load(si_ptr + h * 2 * T * N + T * N + s[:, None] * N + k[None, :])
-        si_re = si_re.to(u_ptr.dtype.element_ty)
-        si_im = si_im.to(u_ptr.dtype.element_ty)
+        si_re, si_im = _state_in(si_ptr, u_ptr, h, T, N)
         a_re = tl.load(abar_ptr + h * 2 * N + 2 * k)
         a_im = tl.load(abar_ptr + h * 2 * N + 2 * k + 1)
         if WEIGHTED:                                                    # w_r = Abar^(T (M-1-r)): (M, N) complex
@@ -175,8 +180,7 @@ if triton is not None:
         y_base = y_ptr + b.to(tl.int64) * stride_yb + h.to(tl.int64) * stride_yh
         lag = s[None, :] - s[:, None]                                   # [s, t] = t - s
         toep = tl.load(kd_ptr + h * T + lag, mask=lag >= 0, other=0.0).to(u_ptr.dtype.element_ty)   # (T, T)
-        si_re = tl.load(si_ptr + h * 2 * T * N + s[:, None] * N + k[None, :]).to(u_ptr.dtype.element_ty)
-        si_im = tl.load(si_ptr + h * 2 * T * N + T * N + s[:, None] * N + k[None, :]).to(u_ptr.dtype.element_ty)
+        si_re, si_im = _state_in(si_ptr, u_ptr, h, T, N)
         so_re = tl.load(so_ptr + h * 2 * N * T + k[:, None] * T + s[None, :])          # (N, T)
         so_im = tl.load(so_ptr + h * 2 * N * T + N * T + k[:, None] * T + s[None, :])
         a_re = tl.load(abar_ptr + h * 2 * N + 2 * k)
