@@ -8,15 +8,6 @@ from pathlib import Path
 import pytest
 
 
-# --- real documents -----------------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def float32_inference(monkeypatch):
-    """CPU inference in float32 even on CPUs where it runs bf16 matmuls (AMX): for tests of exact maths."""
-    monkeypatch.setenv("NONATTN_CPU_BF16", "0")
-
-
 @pytest.fixture(params=["float32", "bf16"])
 def inference_precision(request, monkeypatch) -> float:
     """Runs a test in float32 CPU inference and in the default one (bf16 where the CPU has AMX); returns the
@@ -25,6 +16,9 @@ def inference_precision(request, monkeypatch) -> float:
         monkeypatch.setenv("NONATTN_CPU_BF16", "0")
         return 1e-4
     return 1e-2
+
+
+# --- real documents -----------------------------------------------------------------------------------------
 
 
 @pytest.fixture(scope="session")
