@@ -20,6 +20,7 @@ class NonAttnConfig:
     embed_rank: int = 128             # factorized token embedding: vocab x rank, then rank -> d_model
     chunk_size: int = 256             # tokens per chunk: the unit of supervisor steps and chunk embeddings
     embed_dim: int = 384              # chunk-embedding size (what Chroma stores)
+    lexical_bag: bool = True          # chunk embeddings add a weighted bag of the chunk's token vectors
     supervisor_dim: int = 256         # GRU state size
     memory_topk: int = 4              # earlier chunks retrieved per chunk
     norm_eps: float = 1e-5
@@ -30,6 +31,11 @@ class NonAttnConfig:
             raise ValueError("n_lower_layers must be between 0 and n_layers")
         if self.d_state % 2:
             raise ValueError("d_state must be even (conjugate pairs)")
+
+    @property
+    def chunk_features(self) -> int:
+        """Width of what is summed over a chunk: the lower blocks' output, then the lexical bag's token vectors."""
+        return self.d_model + (self.embed_rank if self.lexical_bag else 0)
 
     @property
     def conv_tail(self) -> int:

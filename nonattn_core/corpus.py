@@ -33,13 +33,13 @@ CHARS_PER_TOKEN = 4.0  # fallback when tiktoken's BPE file is not at hand
 _RESERVED_NAME = re.compile(
     r"austen|pride[\W_]*(and[\W_]*)?prejudice|sense[\W_]*(and[\W_]*)?sensibility|mansfield[\W_]*park|"
     r"northanger|persuasion|(^|[\W_])emma($|[\W_])|lady[\W_]*susan|sanditon|the[\W_]*watsons|"
-    r"hamlet|octave|asymptote|gnuplot|(^|[\W_])r-doc|(^|[\W_])r-intro|fullrefman",
+    r"hamlet|octave|asymptote|gnuplot|(^|[\W_])r-doc|(^|[\W_])r-intro|fullrefman|macbeth|tempest",
     re.IGNORECASE,
 )
 _RESERVED_CONTENT = re.compile(
     r"jane\s+austen|pride\s+and\s+prejudice|sense\s+and\s+sensibility|mansfield\s+park|northanger\s+abbey|"
     r"hamlet,\s+prince\s+of\s+denmark|tragedy\s+of\s+hamlet|gnu\s+octave|asymptote:\s+the\s+vector|"
-    r"an\s+introduction\s+to\s+r\b|gnuplot\s+\d",
+    r"an\s+introduction\s+to\s+r\b|gnuplot\s+\d|tragedy\s+of\s+macbeth|the\s+tempest",
     re.IGNORECASE,
 )
 FINGERPRINT_CHARS = 3000  # title pages live here; deeper mentions (a dictionary citing a play) are not the text

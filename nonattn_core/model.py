@@ -25,7 +25,7 @@ import torch.nn.functional as F
 from .block import Block, BlockState, RMSNorm
 from .config import NonAttnConfig
 from .memory import ChunkMemory, InProcessMemory
-from .supervisor import ChunkEmbeddingHead, Supervisor
+from .supervisor import ChunkEmbeddingHead, LexicalBag, Supervisor
 
 def cpu_multiplies_bf16() -> bool:
     """Whether this CPU has AMX tiles (bf16 matmuls several times faster than float32) and bf16 is not turned off."""
@@ -53,7 +53,8 @@ class StreamState:
     """Everything the model carries from one piece of a document to the next."""
     position: int                          # tokens consumed so far
     blocks: list[BlockState]
-    chunk_sum: torch.Tensor                # (B, D) sum of lower-block outputs over the unfinished chunk
+    chunk_sum: torch.Tensor                # (B, F) sum of chunk features (lower-block outputs, lexical vectors)
+                                           # over the unfinished chunk
     supervisor: torch.Tensor               # (B, S) GRU state after the last finished chunk
     memory: ChunkMemory                    # embeddings of finished chunks (per batch row)
     lm_ready: bool = True                  # False once the upper blocks were skipped (embedding-only encoding)
@@ -117,6 +118,7 @@ class NonAttnLM(nn.Module):
         self.lower = nn.ModuleList(Block(cfg) for _ in range(cfg.n_lower_layers))
         self.upper = nn.ModuleList(Block(cfg) for _ in range(cfg.n_layers - cfg.n_lower_layers))
         self.chunk_head = ChunkEmbeddingHead(cfg.d_model, cfg.embed_dim, cfg.norm_eps)
+        self.lexical = LexicalBag(cfg.vocab_size, cfg.embed_rank, cfg.embed_dim) if cfg.lexical_bag else None
         self.supervisor = Supervisor(cfg.d_model, cfg.embed_dim, cfg.supervisor_dim, cfg.memory_topk)
         self.final_norm = RMSNorm(cfg.d_model, cfg.norm_eps)
         self._init_weights()
@@ -151,7 +153,7 @@ class NonAttnLM(nn.Module):
         return StreamState(
             position=0,
             blocks=[BlockState() for _ in range(cfg.n_layers)],
-            chunk_sum=torch.zeros(batch_size, cfg.d_model, device=device),
+            chunk_sum=torch.zeros(batch_size, cfg.chunk_features, device=device),
             supervisor=torch.zeros(batch_size, cfg.supervisor_dim, device=device),
             memory=InProcessMemory.empty(batch_size, cfg.embed_dim, device=device),
         )
@@ -184,7 +186,7 @@ class NonAttnLM(nn.Module):
             from .cuda_graphs import graphed_blocks as stack
         x, block_states = stack(self, "lower", self._lower_blocks, input_ids, state.blocks[: len(self.lower)])
 
-        chunks = self._chunk_step(x, state)
+        chunks = self._chunk_step(x, input_ids, state)
         logits = hidden = None
         if run_upper:
             # Tokens of chunk m see the state after chunk m-1 only, never their own chunk's summary.
@@ -208,24 +210,40 @@ class NonAttnLM(nn.Module):
         x, new_states = _through_blocks(self.upper, x, states)
         return self.final_norm(x), new_states
 
-    def _chunk_step(self, lower_out: torch.Tensor, state: StreamState) -> "_ChunkStep":
+    def _chunk_features(self, lower_out: torch.Tensor, input_ids: torch.Tensor) -> torch.Tensor:
+        """What is averaged over a chunk, per token (B, T, F) float32: the lower blocks' output, and the token's
+        lexical vector when the model has a lexical bag."""
+        if self.lexical is None:
+            return lower_out.float()
+        lexical = self.lexical.token_vectors(self.embedding.table(input_ids), input_ids)
+        return torch.cat([lower_out.float(), lexical], dim=-1)
+
+    def _embed_chunks(self, means: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Chunk features averaged over each chunk (..., F) -> (contextual summary (..., D), embedding (..., E))."""
+        summary, bag = means.split([self.config.d_model, means.shape[-1] - self.config.d_model], dim=-1)
+        return summary, self.chunk_head(summary, self.lexical.out(bag) if self.lexical is not None else None)
+
+    def _chunk_step(self, lower_out: torch.Tensor, input_ids: torch.Tensor, state: StreamState) -> "_ChunkStep":
         """Chunk summaries, embeddings, memory retrieval and the supervisor for the chunks this piece touches."""
         C = self.config.chunk_size
-        batch, length, _ = lower_out.shape
+        features = self._chunk_features(lower_out, input_ids)
+        batch, length, _ = features.shape
         start, end = state.position, state.position + length
         first_chunk = start // C
-        positions = torch.arange(start, end, device=lower_out.device)
+        positions = torch.arange(start, end, device=features.device)
         local_chunk = positions // C - first_chunk                    # (T,) index among touched chunks
         n_touched = (end - 1) // C - first_chunk + 1
         n_finished = end // C - first_chunk
 
-        sums = torch.zeros(batch, n_touched, lower_out.shape[-1], device=lower_out.device)
-        sums.index_add_(1, local_chunk, lower_out.float())
+        # Chunks are contiguous runs of positions: pad the piece to whole chunks and sum each run (a fixed order,
+        # so the same input gives the same bits, unlike an atomic scatter-add).
+        offset = start - first_chunk * C
+        padded = F.pad(features, (0, 0, offset, (first_chunk + n_touched) * C - end))
+        sums = padded.view(batch, n_touched, C, features.shape[-1]).sum(2)
         sums[:, 0] += state.chunk_sum
-        chunk_ids = torch.arange(first_chunk, first_chunk + n_touched, device=lower_out.device)
+        chunk_ids = torch.arange(first_chunk, first_chunk + n_touched, device=features.device)
         counts = (torch.clamp(chunk_ids * C + C, max=end) - chunk_ids * C).float()  # tokens seen, earlier pieces included
-        summaries = sums / counts.view(1, -1, 1)
-        keys = self.chunk_head(summaries)                              # (B, touched, E)
+        summaries, keys = self._embed_chunks(sums / counts.view(1, -1, 1))  # (B, touched, D), (B, touched, E)
 
         h_before = state.supervisor.unsqueeze(1)                       # (B, 1, S)
         supervisor = state.supervisor
@@ -272,8 +290,8 @@ class NonAttnLM(nn.Module):
         x = self.embedding(ids)
         for block in self.lower:                                       # causal: right padding never leaks left
             x, _ = block(x)
-        summary = (x.float() * mask.unsqueeze(-1)).sum(1) / mask.sum(1, keepdim=True)
-        return self.chunk_head(summary)
+        means = (self._chunk_features(x, ids) * mask.unsqueeze(-1)).sum(1) / mask.sum(1, keepdim=True)
+        return self._embed_chunks(means)[1]
 
     @torch.no_grad()
     def embed_texts(self, token_lists: list[list[int]], max_tokens: int | None = None) -> torch.Tensor:

