@@ -48,4 +48,5 @@ class NonAttnConfig:
     @classmethod
     def from_dict(cls, data: dict) -> "NonAttnConfig":
         known = {f.name for f in fields(cls)}
+        data = {"lexical_bag": False, **data}  # configs saved before the lexical bag existed describe models without it
         return cls(**{k: v for k, v in data.items() if k in known})

@@ -158,7 +158,6 @@ def train(cfg: TrainConfig) -> dict:
         torch.cuda.set_device(device)
         torch.backends.cuda.matmul.allow_tf32 = True
     torch.manual_seed(cfg.seed + rank)
-    rng = np.random.default_rng(cfg.seed + rank)
     out = Path(cfg.out)
     out.mkdir(parents=True, exist_ok=True)
     started = time.time()
@@ -197,6 +196,7 @@ def train(cfg: TrainConfig) -> dict:
         start_step = saved["step"]
     elif cfg.resume and (Path(cfg.resume) / "progress.json").exists():
         start_step = json.loads((Path(cfg.resume) / "progress.json").read_text())["step"]
+    rng = np.random.default_rng([cfg.seed, rank, start_step])  # a resumed run draws new windows, not the same again
 
     log = open(out / "log.jsonl", "a")
     tokens_seen, step = 0, start_step
