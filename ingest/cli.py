@@ -28,13 +28,15 @@ def add_store_arguments(parser: argparse.ArgumentParser) -> None:
 def add_ingest_parser(subparsers) -> argparse.ArgumentParser:
     parser = subparsers.add_parser("ingest", help="read documents with the model into Chroma",
                                    description="Ingest PDF, EPUB, TXT, Markdown and HTML files, directories "
-                                   "(recursively) and glob patterns; unchanged files are skipped.")
+                                   "(recursively) and glob patterns; unchanged files are skipped, unless another "
+                                   "model version encoded them: those are re-encoded with this one.")
     parser.add_argument("paths", nargs="*", metavar="PATH", help="files, directories or glob patterns")
     add_store_arguments(parser)
     parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
     parser.add_argument("--checkpoint", metavar="DIR", help="model checkpoint (default: the shipped one)")
     parser.add_argument("--append", metavar="DOC_ID", help="continue document DOC_ID (or a unique prefix) "
-                        "with the text of the one PATH given, from its saved state")
+                        "with the text of the one PATH given, from its saved state (the document must have been "
+                        "encoded by this model version)")
     parser.add_argument("--sync", action="store_true", help="also remove documents whose files are gone")
     parser.add_argument("--workers", type=int, metavar="N", help="parser processes (default: CPU count)")
     parser.add_argument("--password", help="password for encrypted PDFs")
@@ -134,10 +136,10 @@ def run_docs_list(args) -> int:
     if not records:
         print(f"no documents in collection '{args.collection}'")
         return 0
-    print(f"{'DOC_ID':14} {'PAGES':>6} {'CHUNKS':>7} {'TOKENS':>9}  {'INGESTED':20}  SOURCE")
+    print(f"{'DOC_ID':14} {'PAGES':>6} {'CHUNKS':>7} {'TOKENS':>9}  {'INGESTED':20}  {'MODEL':8}  SOURCE")
     for record in records:
         print(f"{record.doc_id[:12]:14} {record.pages:6d} {record.chunks:7d} {record.tokens:9d}  "
-              f"{record.ingested_at:20}  {record.source}")
+              f"{record.ingested_at:20}  {record.model[:8] or '-':8}  {record.source}")
     return 0
 
 

@@ -3,6 +3,7 @@ the streaming state from which the document can later be continued, and continui
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -66,6 +67,11 @@ class Encoder:
         self.piece_tokens = piece_tokens
         # Short documents read side by side (see encode_many): a GPU is far from full with one; a CPU is not
         self.batch_documents = batch_documents or (8 if self.device.startswith("cuda") else 1)
+
+    @cached_property
+    def fingerprint(self) -> str:
+        """The model's fingerprint (NonAttnLM.fingerprint), computed once: each document's record keeps it."""
+        return self.model.fingerprint()
 
     def is_short(self, tokens: list[int]) -> bool:
         """Whether a document is short enough to be read in a batch with others (one piece or less)."""

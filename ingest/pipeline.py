@@ -2,6 +2,10 @@
 
 `ingest_paths` serves the CLI and the UI's upload handler alike (progress through a callback);
 `append_document` continues a stored document from its saved streaming state.
+
+Each record keeps the fingerprint of the model that encoded it (NonAttnLM.fingerprint): after a model change an
+unchanged file is re-encoded in place rather than skipped, and appending onto such a document is refused, so
+embeddings of two models never share a collection or a document.
 """
 from __future__ import annotations
 
@@ -56,7 +60,7 @@ class ProgressEvent:
 class IngestSummary:
     """What a run did; `as_json()` is the --json output."""
 
-    ingested: list[dict] = field(default_factory=list)  # {"source", "doc_id", "pages", "chunks", "tokens"}
+    ingested: list[dict] = field(default_factory=list)  # {"source", "doc_id", "pages", "chunks", "tokens"[, "replaced"]}
     skipped: list[dict] = field(default_factory=list)  # {"source", "doc_id", "reason"}
     failed: list[dict] = field(default_factory=list)  # {"source", "error"}
     removed: list[dict] = field(default_factory=list)  # --sync: {"source", "doc_id", "chunks"}
@@ -85,8 +89,10 @@ class IngestSummary:
 
     def text(self) -> str:
         rate = f", {self.pages / self.seconds:.1f} pages/s, {self.tokens / self.seconds:.0f} tokens/s" if self.seconds else ""
+        reencoded = sum(entry.get("replaced") == MODEL_CHANGED for entry in self.ingested)
         line = (f"ingested {len(self.ingested)} file(s) ({self.pages} pages, {self.tokens} tokens) in "
                 f"{self.seconds:.1f} s{rate}; skipped {len(self.skipped)}; failed {len(self.failed)}")
+        line += f" (re-encoded {reencoded} for another model)" if reencoded else ""
         return line + (f"; removed {len(self.removed)}" if self.removed else "")
 
 
@@ -107,6 +113,9 @@ Progress = Callable[[ProgressEvent], None]
 # Short documents wait to be read side by side and are written together: one commit protocol (a few Chroma
 # writes) per group instead of per file. A crash loses at most one group's encoding, never a half document.
 SHORT_DOCUMENTS_PER_WRITE = 32
+
+# Why an ingested document replaced a stored one ("replaced" in its summary entry).
+FILE_CHANGED, MODEL_CHANGED = "file changed", "encoded by another model version"
 
 
 def shard_by_size(files: list[Path], rank: int, world_size: int) -> list[Path]:
@@ -159,6 +168,14 @@ def ingest_paths(
     for doc_id, metadata in known.items():
         by_source.setdefault(metadata["source"], []).append(doc_id)
 
+    def loaded_encoder():
+        nonlocal encoder
+        if encoder is None:  # loaded once a stored document needs comparing with it, or a file needs encoding
+            from ingest.encode import Encoder
+
+            encoder = Encoder(options.device, options.checkpoint)
+        return encoder
+
     todo = []
     first_with_content: dict[str, str] = {}
     for path in files:
@@ -168,11 +185,18 @@ def ingest_paths(
         except OSError as error:
             summary.failed.append({"source": str(path), "error": f"cannot read file ({error.strerror or error})"})
             continue
-        other = known[digest]["source"] if digest in known else first_with_content.get(digest)
-        if other is not None:  # stored already, or an earlier file of this run has the same bytes
-            reason = "unchanged" if other == source else f"same content as {other}"
-            summary.skipped.append({"source": str(path), "doc_id": digest, "reason": reason})
-            continue
+        stored = known.get(digest)
+        if stored and stored["source"] == source and stored.get("model", "") != loaded_encoder().fingerprint:
+            if stored.get("revision", 1) > 1:  # text appended with --append is not in this file
+                summary.failed.append({"source": str(path), "error": _appended_under_other_model(digest)})
+                continue
+            # otherwise re-encoded in place with this model (see ingest.records)
+        else:
+            other = stored["source"] if stored else first_with_content.get(digest)
+            if other is not None:  # stored already, or an earlier file of this run has the same bytes
+                reason = "unchanged" if other == source else f"same content as {other}"
+                summary.skipped.append({"source": str(path), "doc_id": digest, "reason": reason})
+                continue
         first_with_content[digest] = source
         todo.append(path)
 
@@ -187,10 +211,8 @@ def ingest_paths(
 
     if progress:
         progress(ProgressEvent(**asdict(state)))
-    if todo and encoder is None:
-        from ingest.encode import Encoder
-
-        encoder = Encoder(options.device, options.checkpoint)
+    if todo:
+        loaded_encoder()
     waiting: list[tuple[str, PreparedDocument]] = []  # short documents to be read side by side
 
     def encode_waiting() -> None:
@@ -198,8 +220,8 @@ def ingest_paths(
         for start in range(0, len(waiting), encoder.batch_documents):
             batch = waiting[start:start + encoder.batch_documents]
             encoded += encoder.encode_many([(p.tokens, p.hold_token) for _, p in batch])
-        written = [_new_document(prepared, result, by_source.get(prepared.doc.source, []))
-                   for (_, prepared), result in zip(waiting, encoded)]
+        written = [_new_document(prepared, result, by_source.get(prepared.doc.source, []), encoder.fingerprint,
+                                 known.get(prepared.doc.doc_id)) for (_, prepared), result in zip(waiting, encoded)]
         records.commit_documents(store, collection, [document for document, _ in written])
         for (source, _), (_, entry) in zip(waiting, written):
             summary.ingested.append(entry)
@@ -339,21 +361,34 @@ def _tail_pages(doc: ParsedDocument, from_char: int) -> list[dict]:
     return pages
 
 
-def _new_document(prepared: PreparedDocument, encoded, replaces) -> tuple[records.NewDocument, dict]:
-    """What an encoded document writes (chunks, record, saved state; see ingest.records) and its summary entry."""
+def _new_document(prepared: PreparedDocument, encoded, replaces: list[str], model: str,
+                  stored: dict | None) -> tuple[records.NewDocument, dict]:
+    """What an encoded document writes (chunks, record, saved state; see ingest.records) and its summary entry.
+
+    replaces: the doc_ids stored for its source; stored: the record of this very content when it is re-encoded."""
     doc = prepared.doc
     if len(encoded.embeddings) != len(prepared.chunks):
         raise RuntimeError(f"{doc.source}: {len(encoded.embeddings)} embeddings for {len(prepared.chunks)} chunks")
     record = DocumentRecord(
         doc_id=doc.doc_id, source=doc.source, title=doc.title, format=doc.format, pages=len(doc.pages),
         chunks=len(prepared.chunks), tokens=len(prepared.tokens), ingested_at=_now(), sha256=doc.doc_id, revision=1,
+        model=model,
     )
     payload = {"state": encoded.state, "position": prepared.hold_token, "char_position": prepared.hold_char,
                "text_chars": prepared.text_chars, "tail_pages": _tail_pages(doc, prepared.hold_char)}
     rows = _rows(doc.doc_id, doc.source, doc.title, prepared.chunks, encoded.embeddings)
-    new = records.NewDocument(record, rows, payload, [d for d in replaces if d != doc.doc_id])
-    return new, {"source": doc.source, "doc_id": doc.doc_id, "pages": record.pages, "chunks": record.chunks,
-                 "tokens": record.tokens}
+    others = [d for d in replaces if d != doc.doc_id]
+    new = records.NewDocument(record, rows, payload, others, stored["chunks"] if stored else 0)
+    entry = {"source": doc.source, "doc_id": doc.doc_id, "pages": record.pages, "chunks": record.chunks,
+             "tokens": record.tokens}
+    if stored or others:
+        entry["replaced"] = MODEL_CHANGED if stored else FILE_CHANGED
+    return new, entry
+
+
+def _appended_under_other_model(doc_id: str) -> str:
+    return (f"document {doc_id[:12]} was encoded by another model version and extended with --append, and this "
+            f"file lacks the appended text: delete it (docs delete {doc_id[:12]}) and ingest its whole text again")
 
 
 # ---- appending -------------------------------------------------------------------------------------------
@@ -372,7 +407,9 @@ def append_document(
     store: Store, collection: str, doc_id: str, path, options: IngestOptions | None = None, encoder=None
 ) -> dict:
     """Continue a stored document with the text of another file, from its saved state: the earlier text is
-    not read again. The result equals ingesting the whole text at once (old pages, then the new file's pages)."""
+    not read again. The result equals ingesting the whole text at once (old pages, then the new file's pages).
+
+    IngestError when the document was encoded by another model version (its state would not fit this model)."""
     from ingest.chunk import _token_char_offsets
     from ingest.documents import Chunk
     from ingest.encode import Encoder, holdback_point
@@ -382,8 +419,12 @@ def append_document(
         records.recover(store, collection)
     doc_id = resolve_doc_id(store, collection, doc_id)
     metadata, payload = records.load_saved_state(store, collection, doc_id)
-    addition = parse_file(path, password=options.password, max_bytes=options.max_bytes, workers=1)
     encoder = encoder or Encoder(options.device, options.checkpoint)
+    if metadata.get("model", "") != encoder.fingerprint:
+        raise IngestError(f"document {doc_id[:12]} ({metadata['source']})",
+                          "was encoded by another model version and must be re-ingested before appending "
+                          "(ingest its file again with this model)")
+    addition = parse_file(path, password=options.password, max_bytes=options.max_bytes, workers=1)
     C = encoder.chunk_size
     chunks_collection = store.collection(collection)
 

@@ -12,6 +12,10 @@ Every change to a document follows one pattern, so that a crash (kill -9) at any
 one whose record was not is undone (its chunks and state deleted, or, for an append, the re-emitted chunks
 restored).
 Documents are never half visible to the record list, and a rerun ends with exactly the same rows.
+
+A document re-encoded by another model keeps its doc_id (the file's sha256): its chunks and state are overwritten
+in place and its record, carrying the model's fingerprint, is again the commit point. A crash before that write
+leaves the old fingerprint in the record, so the next run re-encodes the document again.
 """
 from __future__ import annotations
 
@@ -83,6 +87,7 @@ class NewDocument:
     rows: dict
     payload: dict
     replaces: list[str] = field(default_factory=list)
+    previous_chunks: int = 0  # chunks of the stored version it re-encodes (0: a new document)
 
 
 def commit_documents(store: Store, collection: str, documents: list[NewDocument]) -> None:
@@ -95,7 +100,8 @@ def commit_documents(store: Store, collection: str, documents: list[NewDocument]
     store.put_internal_many(
         [marker_id(collection, d.record.doc_id) for d in documents],
         [{"kind": PENDING, "collection": collection, "doc_id": d.record.doc_id, "action": "ingest",
-          "revision": d.record.revision, "replaces": ",".join(d.replaces)} for d in documents],
+          "revision": d.record.revision, "replaces": ",".join(d.replaces), "previous_chunks": d.previous_chunks}
+         for d in documents],
         [None] * len(documents),
     )
     rows = {key: [value for d in documents for value in d.rows[key]]
@@ -109,7 +115,7 @@ def commit_documents(store: Store, collection: str, documents: list[NewDocument]
         [_payload_without_state(d.payload) for d in documents],
     )
     for d in documents:
-        _delete_replaced(store, collection, d.record.doc_id, d.replaces)
+        _drop_superseded(store, collection, d.record.doc_id, d.replaces, d.record.chunks, d.previous_chunks)
     store.delete_internal([marker_id(collection, d.record.doc_id) for d in documents])
 
 
@@ -156,7 +162,10 @@ def recover(store: Store, collection: str) -> list[str]:
             _finish_delete(store, collection, doc_id)
             done.append(f"finished deleting {doc_id}")
         elif action == "ingest" and committed:
-            _finish_ingest(store, collection, doc_id, [d for d in marker.get("replaces", "").split(",") if d])
+            replaces = [d for d in marker.get("replaces", "").split(",") if d]
+            _drop_superseded(store, collection, doc_id, replaces, records[doc_id]["chunks"],
+                             marker.get("previous_chunks", 0))
+            store.delete_internal([marker_id(collection, doc_id)])
             done.append(f"finished ingesting {doc_id}")
         elif action == "ingest":
             _delete_chunks(store, collection, doc_id)
@@ -179,12 +188,11 @@ def recover(store: Store, collection: str) -> list[str]:
     return done
 
 
-def _finish_ingest(store: Store, collection: str, doc_id: str, replaces: list[str]) -> None:
-    _delete_replaced(store, collection, doc_id, replaces)
-    store.delete_internal([marker_id(collection, doc_id)])
-
-
-def _delete_replaced(store: Store, collection: str, doc_id: str, replaces: list[str]) -> None:
+def _drop_superseded(store: Store, collection: str, doc_id: str, replaces: list[str], chunks: int,
+                     previous_chunks: int) -> None:
+    """Delete the documents a new one replaces, and the chunks past its end left by the version it re-encodes."""
+    if previous_chunks > chunks:
+        store.delete_ids(store.collection(collection), [chunk_id(doc_id, i) for i in range(chunks, previous_chunks)])
     for old in replaces:
         if old != doc_id:
             store.delete_internal([record_id(collection, old)])

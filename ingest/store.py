@@ -59,6 +59,7 @@ class DocumentRecord:
     ingested_at: str
     sha256: str = ""
     revision: int = 1
+    model: str = ""  # fingerprint of the model that encoded it (NonAttnLM.fingerprint); "" in older stores
 
     @classmethod
     def from_metadata(cls, metadata: dict) -> "DocumentRecord":

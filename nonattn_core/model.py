@@ -11,6 +11,7 @@ convolution tails, the partial chunk's sum, the supervisor state and the memory.
 """
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import math
@@ -325,6 +326,15 @@ class NonAttnLM(nn.Module):
         return generated
 
     # ---- checkpoints -----------------------------------------------------------------------------------------
+    def fingerprint(self) -> str:
+        """16 hex characters naming these weights and this config (sha256 over both); reads every weight: keep it."""
+        digest = hashlib.sha256(self.config.to_json().encode())
+        for name, tensor in self.state_dict().items():
+            tensor = tensor.detach().cpu().contiguous()
+            digest.update(f"{name}:{tensor.dtype}:{tuple(tensor.shape)}".encode())
+            digest.update(tensor.reshape(-1).view(torch.uint8).numpy().tobytes())
+        return digest.hexdigest()[:16]
+
     def save_pretrained(self, directory: str | Path) -> Path:
         """Weights as safetensors (the embedding table in bfloat16, the rest float32) plus config.json."""
         from safetensors.torch import save_file
