@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import pickle
 import re
 import time
 from dataclasses import dataclass, replace
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -25,6 +27,7 @@ from app.answer import Passage, QuestionMatch, best_window_match
 from app.bm25 import BM25Index
 from app.fusion import reciprocal_rank_fusion
 
+logger = logging.getLogger(__name__)
 _CACHE_FORMAT = 2
 PAGE_SEPARATOR = "\n\n"  # how ingest joins page texts (ingest.documents.PAGE_SEPARATOR)
 _SENTENCE_END = re.compile(r"[.!?][\"'’”)\]]*\s|\n\s*\n")
@@ -142,9 +145,37 @@ class HybridRetriever:
         return [chunk_id for chunk_id, _ in self.bm25.search(question, n, allowed_ids=allowed)]
 
     def dense_ranking(self, question: str, n: int, doc_ids=None) -> list[str]:
+        searchable = self._dense_searchable(doc_ids)
+        if searchable is not None and not searchable:
+            return []
         vector = self.model.embed_texts([self.tokenizer.encode(question)])[0]
-        hits = self.store.query(self.collection, vector.tolist(), n, doc_ids=list(doc_ids) if doc_ids else None)
+        hits = self.store.query(self.collection, vector.tolist(), n,
+                                doc_ids=sorted(searchable) if searchable is not None else None)
         return [hit.id for hit in hits]
+
+    def _dense_searchable(self, doc_ids) -> set[str] | None:
+        """The documents a dense search may look at (None: all): those asked for that this model encoded."""
+        own = self._documents_of_this_model
+        if own is None:
+            return set(doc_ids) if doc_ids else None
+        return own & set(doc_ids) if doc_ids else own
+
+    @cached_property
+    def _documents_of_this_model(self) -> set[str] | None:
+        """Documents whose records name this model (None: all of them).
+
+        A question embedded by one model means nothing next to chunk embeddings made by another, so documents
+        ingested with another model version are left to the other lists until they are ingested again.
+        """
+        fingerprint = self.model.fingerprint()
+        records = self.store.documents(self.collection)
+        own = {record.doc_id for record in records if record.model == fingerprint}
+        if len(own) == len(records):
+            return None
+        logger.warning("%d of %d documents in collection %r were encoded by another model version; dense retrieval "
+                       "leaves them out until their files are ingested again", len(records) - len(own), len(records),
+                       self.collection)
+        return own
 
     def minilm_index_ranking(self, question: str, n: int, doc_ids=None) -> list[str]:
         scores = self._minilm_matrix @ self.minilm.encode([question])[0]

@@ -158,9 +158,11 @@ class Store:
         return delete_document(self, name, doc_id)
 
     def version(self, name: str) -> str:
-        """A short hash that changes whenever a document of the collection is added, appended or removed."""
+        """A short hash that changes whenever a document of the collection is added, appended, removed or
+        re-encoded by another model."""
         rows = self.get_internal(where={"$and": [{"kind": "record"}, {"collection": name}]})
-        keys = sorted(f"{m['doc_id']}:{m.get('revision', 1)}:{m.get('chunks', 0)}" for _, m, _ in rows)
+        keys = sorted(f"{m['doc_id']}:{m.get('revision', 1)}:{m.get('chunks', 0)}:{m.get('model', '')}"
+                      for _, m, _ in rows)
         return hashlib.sha256("\n".join(keys).encode()).hexdigest()[:16]
 
     # ---- chunks --------------------------------------------------------------------------------------------

@@ -182,3 +182,24 @@ def test_appended_document_under_other_model_is_reported_not_reencoded(tmp_path,
     assert all_rows(store)[0] == rows[0] and np.array_equal(all_rows(store)[1], rows[1])
     with pytest.raises(IngestError, match="another model version"):
         append_document(store, "default", doc_id, tmp_path / "more.txt", OPTIONS, encoder=other_encoder)
+
+
+def test_dense_search_leaves_out_documents_of_another_model(tmp_path, docs, encoder, other_encoder, caplog):
+    from app.engine import EngineConfig, QAEngine, RetrievalConfig
+
+    store = Store.open(db=tmp_path / "db")
+    ingest_paths([str(docs / "a.txt")], store, options=OPTIONS, encoder=other_encoder)
+    ingest_paths([str(docs / "b.md")], store, options=OPTIONS, encoder=encoder)
+    config = EngineConfig(retrieval=RetrievalConfig(bm25=False, dense=True, w_dense=1.0))
+    engine = QAEngine(store, "default", model=encoder.model, config=config, cache_dir=tmp_path / "cache")
+    records = records_by_name(store)
+    with caplog.at_level("WARNING"):
+        found = engine.retriever.dense_ranking("line", 50)
+    assert found and all(chunk_id.startswith(records["b.md"].doc_id) for chunk_id in found)
+    assert "1 of 2 documents" in caplog.text
+    assert engine.retriever.dense_ranking("line", 50, doc_ids=[records["a.txt"].doc_id]) == []
+
+    ingest_paths([str(docs / "a.txt")], store, options=OPTIONS, encoder=encoder)   # re-encoded with this model
+    engine.refresh()
+    found = engine.retriever.dense_ranking("line", 50, doc_ids=[records["a.txt"].doc_id])
+    assert found and all(chunk_id.startswith(records["a.txt"].doc_id) for chunk_id in found)
