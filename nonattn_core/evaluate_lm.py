@@ -9,7 +9,6 @@ A text is a .txt.xz (one document) or a .jsonl.xz of {"text"} documents (the cor
 from __future__ import annotations
 
 import argparse
-import json
 import lzma
 from pathlib import Path
 
@@ -17,13 +16,14 @@ import torch
 
 from .model import DEFAULT_CHECKPOINT, NonAttnLM
 from .tokenizer import Tokenizer
-from .train import TokenStream, bits_per_byte
+from .train import TokenStream, bits_per_byte, read_documents
 
 
 def read_text(path: Path) -> list[dict]:
+    """The documents of a .jsonl.xz (as training reads them), or a .txt.xz as one document."""
+    if path.name.endswith(".jsonl.xz"):
+        return read_documents(path)
     with lzma.open(path, "rt", encoding="utf-8") as f:
-        if path.name.endswith(".jsonl.xz"):
-            return [json.loads(line) for line in f if line.strip()]
         return [{"text": f.read()}]
 
 
