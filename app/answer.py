@@ -20,7 +20,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Callable, Protocol
 
-from app.text_utils import clean_pdf_text, sentence_spans, stem, tokenize, words
+from app.text_utils import clean_pdf_text, list_lines, sentence_spans, stem, tokenize, words
 
 # Words that say what kind of answer is wanted but are not evidence themselves.
 _QUESTION_FILLER = frozenset(stem(w) for w in "many much name named called mean meaning kind type way happen "
@@ -31,6 +31,7 @@ _NUMBER = re.compile(r"\b\d+(?:[.,]\d+)?\b|\b(one|two|three|four|five|six|seven|
                      r"twenty|hundred|thousand|million|dozen|half)\b", re.I)
 _DEFINITION = re.compile(r"\b(is|are|means|refers to|denotes|stands for|is called|are called|defined as)\b|:\s")
 _NAME = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][a-z]{2,}")
+_PAGE_NUMBER_END = re.compile(r"\d,?$")
 _PLACE = re.compile(r"\b(in|at|from|to|near|under|inside)\s+(the\s+)?[A-Z][a-z]+")
 
 
@@ -215,6 +216,32 @@ def _cue(qtype: str, text: str) -> float:
     return 0.0
 
 
+def _split_at_entries(text: str, spans: list[tuple[int, int]], entries: list[tuple[int, int]]
+                      ) -> list[tuple[int, int, bool]]:
+    """Sentence spans of `text` with each list entry (a line of `entries`) made a sentence of its own.
+
+    (start, end, is_entry) in text order: entries replace the sentences they cut through ('Missing values .... 11'
+    is one entry, not two sentences); what a sentence has outside any entry stays a sentence.
+    """
+    out = [(s, e, True) for s, e in entries]
+    for start, end in spans:
+        pos = start
+        for s, e in entries:
+            if s < end and e > pos:
+                out.extend(_stripped(text, pos, s))
+                pos = max(pos, e)
+        out.extend(_stripped(text, pos, end))
+    return sorted(out)
+
+
+def _stripped(text: str, start: int, end: int) -> list[tuple[int, int, bool]]:
+    """[(start, end, False)] of text[start:end] without its outer whitespace, or [] when it is blank."""
+    piece = text[start:end]
+    if not piece.strip():
+        return []
+    return [(start + len(piece) - len(piece.lstrip()), end - len(piece) + len(piece.rstrip()), False)]
+
+
 def _is_fragment(text: str) -> bool:
     """Headings, running page headers and speaker tags: too short to answer anything alone."""
     return len(text.split()) < 4
@@ -260,8 +287,12 @@ def extract_answer(question: str, passages: list[Passage], max_words: int = 60, 
 
     # Sentences of the top passages, with their cleaned text and term sets.
     sentences: list[tuple[int, int, int, str, set[str]]] = []  # (passage, start, end, clean text, terms)
+    listed: set[int] = set()  # entries of a cast list, table of contents or index: each an answer only on its own
     for p_index, passage in enumerate(passages[: cfg.top_passages]):
-        for start, end in sentence_spans(passage.text):
+        spans = _split_at_entries(passage.text, sentence_spans(passage.text), list_lines(passage.text))
+        for start, end, is_entry in spans:
+            if is_entry:
+                listed.add(len(sentences))
             clean = clean_pdf_text(passage.text[start:end])
             sentences.append((p_index, start, end, clean, set(tokenize(clean))))
     if not sentences:
@@ -279,13 +310,13 @@ def extract_answer(question: str, passages: list[Passage], max_words: int = 60, 
         texts: list[str] = []
         for n_sent in range(1, cfg.max_window + 1):
             j = i + n_sent - 1
-            if j >= len(sentences) or sentences[j][0] != p_index:
+            if j >= len(sentences) or sentences[j][0] != p_index or (n_sent > 1 and {i, j} & listed):
                 break
             terms |= sentences[j][4]
             texts.append(sentences[j][3])
             text = " ".join(texts)
-            if n_sent == 1 and _is_fragment(text):
-                continue
+            if n_sent == 1 and (_is_fragment(text) or (i in listed and _PAGE_NUMBER_END.search(text))):
+                continue  # a contents or index line only says where something is
             if n_sent > 1 and len(text.split()) > max_words:
                 break
             cand = _Candidate(p_index, start, sentences[j][2], n_sent, text)
@@ -336,7 +367,7 @@ def extract_answer(question: str, passages: list[Passage], max_words: int = 60, 
         return None
 
     passage = passages[best.passage]
-    first, last = _with_context(sentences, best, min(cfg.context_words or max_words, max_words))
+    first, last = _with_context(sentences, best, min(cfg.context_words or max_words, max_words), listed)
     raw = passage.text[first:last]
     lo, hi = _trim_to_words(raw, match.weights, max_words)
     start, end = first + lo, first + hi
@@ -349,27 +380,29 @@ def extract_answer(question: str, passages: list[Passage], max_words: int = 60, 
 
 
 def _with_context(sentences: list[tuple[int, int, int, str, set[str]]], best: _Candidate,
-                  context_words: int) -> tuple[int, int]:
+                  context_words: int, listed: set[int] = frozenset()) -> tuple[int, int]:
     """Char range of the best candidate grown into an answer a reader can use on its own.
 
     A short label just before it (a speaker tag, a heading, an item name) says whose words or which item they
     are; the sentences right after it usually hold what a sentence restating the question only announces
     ('... you are given the opportunity to save all objects.' -> 'they are written to a file called .RData').
-    Whole sentences are added while the answer stays within `context_words` words.
+    Whole sentences are added while the answer stays within `context_words` words, never those in `listed`.
     """
     rows = [i for i, (p, s, *_) in enumerate(sentences) if p == best.passage]
     first_row = next(i for i in rows if sentences[i][1] == best.start)
     last_row = next(i for i in rows if sentences[i][2] == best.end)
     start, end = best.start, best.end
+    if first_row in listed:
+        return start, end
     n_words = sum(len(sentences[i][3].split()) for i in range(first_row, last_row + 1))
     before = first_row - 1
-    if before in rows and _is_fragment(sentences[before][3]) and \
+    if before in rows and before not in listed and _is_fragment(sentences[before][3]) and \
             n_words + len(sentences[before][3].split()) <= context_words:
         start = sentences[before][1]
         n_words += len(sentences[before][3].split())
     for i in range(last_row + 1, rows[-1] + 1):
         n_words += len(sentences[i][3].split())
-        if n_words > context_words:
+        if n_words > context_words or i in listed:
             break
         end = sentences[i][2]
     return start, end

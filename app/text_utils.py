@@ -111,3 +111,30 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
         if end > start:
             spans.append((start, end))
     return spans
+
+
+# Lines of reference lists, which name things without saying anything about them: a cast list ('GONZALO, an
+# honest old counsellor'), a table of contents ('Vector arithmetic ....... 9', 'Introduction 21') and a back-of-book
+# index ('boxwidth, 65, 67, 136' and its continuation lines '202, 203, 210').
+_PAGE_REFS = r"\d+(?:[–-]\d+)?(?:,\s*\d+(?:[–-]\d+)?)*,?"
+_LIST_ENTRY = re.compile(
+    r"^(?:[A-Z][A-Z'’-]{2,}(?: [A-Z][A-Z'’-]+)*,\s*\S.*"        # NAME, description
+    rf"|.*?(?:\s?\.){{3,}}\s*\d+"                                # title . . . . 12
+    rf"|[A-Z][A-Za-z ,'’&-]{{0,70}}\s\d{{1,4}}"                  # Title 21
+    rf"|[A-Za-z][\w.'’/-]*(?: [A-Za-z][\w.'’/-]*){{0,3}},\s*{_PAGE_REFS}"  # term, 12, 34
+    rf"|{_PAGE_REFS})\s*$")
+
+
+def list_lines(text: str) -> list[tuple[int, int]]:
+    """(start, end) character spans of the lines of `text` that belong to a reference list (two entries or more in a row).
+
+    Such lines name or locate things (a cast list, a table of contents, an index) but do not state facts, so an
+    answer should not be read from them.
+    """
+    lines, offset = [], 0
+    for line in text.splitlines(keepends=True):
+        if line.strip():
+            lines.append((offset, offset + len(line.rstrip()), bool(_LIST_ENTRY.match(line.strip()))))
+        offset += len(line)
+    return [(start, end) for i, (start, end, entry) in enumerate(lines)
+            if entry and ((i > 0 and lines[i - 1][2]) or (i + 1 < len(lines) and lines[i + 1][2]))]

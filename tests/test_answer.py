@@ -1,6 +1,6 @@
 """Answer extraction on real-looking passages: picks the right sentence, abstains, cites, highlights."""
 from app.answer import Answer, AnswerConfig, Passage, extract_answer, highlight, question_type
-from app.text_utils import clean_pdf_text, sentence_spans
+from app.text_utils import clean_pdf_text, list_lines, sentence_spans
 
 R_PAGE = """Chapter 1: Introduction and preliminaries 6
 1.11 Data permanency and removing objects
@@ -161,3 +161,52 @@ SECOND WITCH.
 When the hurlyburly's done,
 When the battle's lost and won.
 """
+
+
+CAST_LIST = """THE TEMPEST
+
+by William Shakespeare
+
+DRAMATIS PERSONAE
+
+ALONSO, King of Naples
+SEBASTIAN, his Brother
+PROSPERO, the right Duke of Milan
+ANTONIO, his Brother, the usurping Duke of Milan
+FERDINAND, Son to the King of Naples
+GONZALO, an honest old counsellor
+"""
+CONTENTS = """Table of Contents
+2.1 Vectors and assignment ......................................... 8
+2.2 Vector arithmetic ............................................... 9
+2.5 Missing values ................................................. 11
+"""
+INDEX = """abs, 37
+acos, 37
+boxwidth, 65, 67, 136
+colorspec, 28, 50, 68, 75, 79, 126, 163, 177, 181, 192,
+202, 203, 210
+"""
+
+
+def test_reference_lists_are_recognised_line_by_line():
+    for text in (CAST_LIST, CONTENTS, INDEX):
+        entries = [text[s:e] for s, e in list_lines(text)]
+        assert len(entries) >= 3, text
+        assert not any("Shakespeare" in e or "Table of Contents" in e for e in entries)
+    prose = R_PAGE + GNUPLOT_PAGE + PLAY
+    assert list_lines(prose) == []
+
+
+def test_a_cast_list_answers_only_with_the_one_entry_that_matches():
+    ps = [Passage("t#0", CAST_LIST, "tempest.txt", 1, 1, None, None, 1.0)]
+    answer = extract_answer("Who is the usurping Duke of Milan?", ps)
+    assert answer.text == "ANTONIO, his Brother, the usurping Duke of Milan"
+    # Entries next to each other do not add up to an answer ('his Brother' + 'Duke of Milan' + ...).
+    assert extract_answer("What is the name of Prospero's brother?", ps) is None
+
+
+def test_contents_and_index_lines_are_not_answers():
+    ps = [Passage("r#0", CONTENTS + INDEX, "R-intro.pdf", 2, 2, None, None, 2.0)] + passages()
+    answer = extract_answer("What are missing values in vector arithmetic?", ps)
+    assert answer is None or "...." not in answer.text
