@@ -6,7 +6,8 @@ Candidates are single sentences and windows of 2-3 adjacent sentences in the top
   phrase     share of adjacent question-term pairs that appear adjacent in it (word order),
   cue        whether it has what the question type asks for (a name for who, a number for how many, ...),
   rank       a small prior for candidates from higher-ranked passages,
-and, if a cross-encoder is given, its relevance logit for the candidate.
+and, if a cross-encoder is given, its relevance logit for the candidate as the answer would show it (grown by
+the sentences around it, see _with_context).
 Abstention: the answer is None when the best candidate's coverage (or the reranker's logit) is below a threshold:
 if the rarest words of the question appear nowhere near each other in the retrieved text, the corpus is very
 unlikely to state the answer, whatever the question is about.
@@ -336,9 +337,11 @@ def extract_answer(question: str, passages: list[Passage], max_words: int = 60, 
     candidates.sort(key=lambda c: -c.score)
 
     best_logit = None
-    if reranker is not None:
+    context_words = min(cfg.context_words or max_words, max_words)
+    if reranker is not None:  # it judges each candidate as the reader would get it: with its context
         top = candidates[: cfg.rerank_candidates]
-        logits = reranker.score(question, [c.text for c in top])
+        shown = [_with_context(sentences, c, context_words, listed) for c in top]
+        logits = reranker.score(question, [clean_pdf_text(passages[c.passage].text[a:b]) for c, (a, b) in zip(top, shown)])
         best_logit = max(logits)
         for cand, logit in zip(top, logits):
             cand.score += cfg.w_rerank * logit
@@ -367,7 +370,7 @@ def extract_answer(question: str, passages: list[Passage], max_words: int = 60, 
         return None
 
     passage = passages[best.passage]
-    first, last = _with_context(sentences, best, min(cfg.context_words or max_words, max_words), listed)
+    first, last = _with_context(sentences, best, context_words, listed)
     raw = passage.text[first:last]
     lo, hi = _trim_to_words(raw, match.weights, max_words)
     start, end = first + lo, first + hi

@@ -37,3 +37,28 @@ def test_long_passages_are_truncated_and_scores_repeatable(reranker):
     first = reranker.predict(pairs)
     assert reranker.predict(pairs) == first
     assert first[0] > first[1]
+
+
+class RecordingReranker:
+    """The real reranker, keeping the texts it was asked to score."""
+
+    def __init__(self, reranker):
+        self.reranker, self.texts = reranker, []
+
+    def score(self, query, passages):
+        self.texts.extend(passages)
+        return self.reranker.score(query, passages)
+
+
+def test_answer_candidates_are_judged_with_the_context_the_reader_gets(reranker):
+    from app.answer import extract_answer
+    from tests.test_answer import passages
+
+    recording = RecordingReranker(reranker)
+    answer = extract_answer("Where are the objects of an R session stored permanently?", passages(),
+                            reranker=recording)
+    # The sentence that restates the question is never scored alone, only with the one after it, naming the file.
+    restating = "All objects created during an R session can be stored permanently in a file for use in future R sessions."
+    assert restating not in recording.texts
+    assert any(text.startswith(restating) and ".RData" in text for text in recording.texts)
+    assert ".RData" in answer.text
