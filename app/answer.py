@@ -31,6 +31,7 @@ _YEAR_OR_DATE = re.compile(r"\b(1[0-9]{3}|20[0-9]{2})\b|\b(January|February|Marc
 _NUMBER = re.compile(r"\b\d+(?:[.,]\d+)?\b|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|"
                      r"twenty|hundred|thousand|million|dozen|half)\b", re.I)
 _DEFINITION = re.compile(r"\b(is|are|means|refers to|denotes|stands for|is called|are called|defined as)\b|:\s")
+_NAMING = re.compile(r"\b(called|named|known as|termed|referred to as)\b")
 _NAME = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][a-z]{2,}")
 _PAGE_NUMBER_END = re.compile(r"\d,?$")
 _PLACE = re.compile(r"\b(in|at|from|to|near|under|inside)\s+(the\s+)?[A-Z][a-z]+")
@@ -188,12 +189,14 @@ class _Candidate:
 
 
 def question_type(question: str) -> str:
-    """Coarse answer type from the wh-word: who | when | where | number | definition | other."""
+    """Coarse answer type from the wh-word: who | when | where | number | naming | definition | other."""
     q = question.lower().strip()
     if re.match(r"(how (many|much|long|old|big|large|far|often)|what (number|percentage|version|size))\b", q):
         return "number"
     if re.match(r"(who|whom|whose)\b", q) or re.search(r"\b(which|what) (character|person|king|lord|man|woman)\b", q):
         return "who"
+    if re.search(r"\b(called|known as|termed)\W*$", q):
+        return "naming"
     if re.match(r"(when|what year|in what year|what date)\b", q):
         return "when"
     if re.match(r"where\b", q):
@@ -214,6 +217,8 @@ def _cue(qtype: str, text: str) -> float:
         return 1.0 if _PLACE.search(text) else 0.0
     if qtype == "definition":
         return 1.0 if _DEFINITION.search(text) else 0.0
+    if qtype == "naming":
+        return 1.0 if _NAMING.search(text) else 0.0
     return 0.0
 
 

@@ -210,3 +210,19 @@ def test_contents_and_index_lines_are_not_answers():
     ps = [Passage("r#0", CONTENTS + INDEX, "R-intro.pdf", 2, 2, None, None, 2.0)] + passages()
     answer = extract_answer("What are missing values in vector arithmetic?", ps)
     assert answer is None or "...." not in answer.text
+
+
+SCOPE_PAGE = """10.7 Scope
+Consider the following function definition. The variable n in the function sq is not an argument to that
+function. Therefore it is a free variable and the scoping rules must be used to ascertain the value that is to
+be associated with it. In R the free variable bindings are resolved by first looking in the environment in
+which the function was created. This is called lexical scope.
+"""
+
+
+def test_a_what_is_it_called_question_gets_the_sentence_that_names_it():
+    question = "What is the scoping rule R uses to resolve free variables called?"
+    assert question_type(question) == "naming"
+    answer = extract_answer(question, [Passage("r#56", SCOPE_PAGE, "R-intro.pdf", 56, 56, None, "Scope", 1.0)],
+                            config=AnswerConfig(context_words=1))  # the chosen sentences alone, no context
+    assert "lexical scope" in answer.text
