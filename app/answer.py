@@ -346,8 +346,8 @@ def extract_answer(question: str, passages: list[Passage], max_words: int = 60, 
     context_words = min(cfg.context_words or max_words, max_words)
     if reranker is not None:  # it judges each candidate as the reader would get it: with its context
         top = candidates[: cfg.rerank_candidates]
-        shown = [_with_context(sentences, c, context_words, listed) for c in top]
-        logits = reranker.score(question, [clean_pdf_text(passages[c.passage].text[a:b]) for c, (a, b) in zip(top, shown)])
+        shown = [(c.passage, *_with_context(sentences, c, context_words, listed)) for c in top]
+        logits = reranker.score(question, [clean_pdf_text(passages[p].text[a:b]) for p, a, b in shown])
         best_logit = max(logits)
         for cand, logit in zip(top, logits):
             cand.score += cfg.w_rerank * logit

@@ -126,15 +126,16 @@ _LIST_ENTRY = re.compile(
 
 
 def list_lines(text: str) -> list[tuple[int, int]]:
-    """(start, end) character spans of the lines of `text` that belong to a reference list (two entries or more in a row).
+    """(start, end) character spans of the lines of `text` in a reference list (two entries or more in a row).
 
-    Such lines name or locate things (a cast list, a table of contents, an index) but do not state facts, so an
-    answer should not be read from them.
+    Such lines name or locate things (a cast list, a table of contents, an index); read together they state
+    nothing, so an answer takes at most one of them.
     """
     lines, offset = [], 0
     for line in text.splitlines(keepends=True):
         if line.strip():
-            lines.append((offset, offset + len(line.rstrip()), bool(_LIST_ENTRY.match(line.strip()))))
+            start, end = offset + len(line) - len(line.lstrip()), offset + len(line.rstrip())
+            lines.append((start, end, bool(_LIST_ENTRY.match(line.strip()))))
         offset += len(line)
     return [(start, end) for i, (start, end, entry) in enumerate(lines)
             if entry and ((i > 0 and lines[i - 1][2]) or (i + 1 < len(lines) and lines[i + 1][2]))]

@@ -58,7 +58,8 @@ def test_answer_candidates_are_judged_with_the_context_the_reader_gets(reranker)
     answer = extract_answer("Where are the objects of an R session stored permanently?", passages(),
                             reranker=recording)
     # The sentence that restates the question is never scored alone, only with the one after it, naming the file.
-    restating = "All objects created during an R session can be stored permanently in a file for use in future R sessions."
+    restating = ("All objects created during an R session can be stored permanently in a file for use in future "
+                 "R sessions.")
     assert restating not in recording.texts
     assert any(text.startswith(restating) and ".RData" in text for text in recording.texts)
     assert ".RData" in answer.text
