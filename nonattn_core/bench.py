@@ -43,7 +43,7 @@ def bench_cpu(tokens: int, piece_tokens: int, threads: int | None) -> None:
     start = time.perf_counter()
     result = model.encode_document(ids, piece_tokens=piece_tokens)
     elapsed = time.perf_counter() - start
-    precision = "bf16 autocast (AMX)" if cpu_multiplies_bf16() else "float32"
+    precision = "bf16 autocast" if cpu_multiplies_bf16() else "float32"
     print(f"# CPU streaming encoding, {platform.processor() or platform.machine()}, {torch.get_num_threads()} threads, "
           f"{precision}, torch {torch.__version__}, {datetime.date.today()}")
     print("| tokens | piece | chunks | seconds | tokens/s | peak RSS GB |")

@@ -10,7 +10,7 @@ import pytest
 
 @pytest.fixture(params=["float32", "bf16"])
 def inference_precision(request, monkeypatch) -> float:
-    """Runs a test in float32 CPU inference and in the default one (bf16 where the CPU has AMX); returns the
+    """Runs a test in float32 CPU inference and in the default one (bf16 where the CPU multiplies bf16 natively); returns the
     tolerance on embeddings that precision allows."""
     if request.param == "float32":
         monkeypatch.setenv("NONATTN_CPU_BF16", "0")
