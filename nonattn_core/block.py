@@ -67,9 +67,28 @@ class Block(nn.Module):
     def forward(self, x: torch.Tensor, state: BlockState | None = None) -> tuple[torch.Tensor, BlockState]:
         """x (B, L, D) -> (B, L, D), the state after the last position."""
         state = state or BlockState()
+        if x.is_cuda and not torch.is_grad_enabled() and _bf16_autocast_cuda():
+            from . import triton_block
+            if triton_block.available():
+                return self._forward_fused_residual(x, state)
         mixed, ssm_state = self.ssm(self.norm_ssm(x), state.ssm)
         x = x + mixed
         conv_out, conv_tail = self.conv(self.norm_conv(x), state.conv_tail)
         x = x + conv_out
         x = x + self.mlp(self.norm_mlp(x))
         return x, BlockState(ssm_state, conv_tail)
+
+    def _forward_fused_residual(self, x: torch.Tensor, state: BlockState) -> tuple[torch.Tensor, BlockState]:
+        """GPU inference in bf16, the same maths: each branch's last projection adds the residual in its GEMM's
+        epilogue, and the MLP's down projection forms value * silu(gate) as it reads them (triton_block.py)."""
+        from .triton_block import linear_residual
+        gated, ssm_state = self.ssm.gated_conv(self.norm_ssm(x), state.ssm)
+        x = linear_residual(gated, self.ssm.out_proj, x)
+        activated, conv_tail = self.conv.activated_taps(self.norm_conv(x), state.conv_tail)
+        x = linear_residual(activated, self.conv.out_proj, x)
+        x = linear_residual(self.mlp.up(self.norm_mlp(x)), self.mlp.down, x, gated=True)
+        return x, BlockState(ssm_state, conv_tail)
+
+
+def _bf16_autocast_cuda() -> bool:
+    return torch.is_autocast_enabled("cuda") and torch.get_autocast_dtype("cuda") == torch.bfloat16

@@ -135,8 +135,8 @@ def graphed_blocks(model: nn.Module, tag: str, run, first: torch.Tensor, states:
             _stack_graphs.clear()
         # the graph reads cached matrices by address: hold them, so that a cache that replaces one (a weight
         # change elsewhere, a cleared cache) cannot free memory this graph still reads
-        from . import s4d_chunked, triton_ops
-        held = s4d_chunked.cached_tensors() + triton_ops.cached_tensors()
+        from . import s4d_chunked, triton_block, triton_ops
+        held = s4d_chunked.cached_tensors() + triton_ops.cached_tensors() + triton_block.cached_tensors()
         entry = _stack_graphs[key] = (weights, graph, static_in, static_out, held)
     _, graph, static_in, static_out, _ = entry
     for buffer, value in zip(static_in, inputs):

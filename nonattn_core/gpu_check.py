@@ -216,6 +216,7 @@ def check_triton_ops(model) -> list[tuple[str, float, float]]:
         h = torch.randn(2, 3000, 4 * D, device="cuda", dtype=dtype)
         rows.append((f"fused silu gate (MLP) {str(dtype)[6:]} vs torch fp32",
                      relative_error(triton_ops.silu_mul(h), triton_ops.silu_mul_reference(h.float())), limit))
+    rows += check_fused_residual(model)
     import copy
 
     from .cuda_graphs import graphed_gru
@@ -253,6 +254,34 @@ def check_triton_ops(model) -> list[tuple[str, float, float]]:
     wide = triton_ops.to_channels_first(x, 3072, torch.bfloat16, row=256, width=288)[..., :256]
     rows.append(("channels-first copy into wide rows (exact)",
                  relative_error(wide.float(), exact.reshape(D, 24, 256)), 0.0))
+    return rows
+
+
+def check_fused_residual(model) -> list[tuple[str, float, float]]:
+    """triton_block's GEMMs with the residual in their epilogue against float32 torch, and a whole block's fused
+    bf16 path against its plain bf16 path (the same maths, other rounding)."""
+    from . import triton_block
+
+    rows = []
+    block = model.lower[0]
+    D = block.mlp.down.out_features
+    for length in (1, 300, 32768 + 5):
+        x = torch.randn(2, length, D, device="cuda", dtype=torch.bfloat16)
+        a = torch.randn(2, length, D, device="cuda", dtype=torch.bfloat16)
+        h = torch.randn(2, length, 2 * block.mlp.down.in_features, device="cuda", dtype=torch.bfloat16)
+        rows.append((f"GEMM + bias + residual (Triton) vs fp32, L={length}",
+                     relative_error(triton_block.linear_residual(a, block.ssm.out_proj, x),
+                                    triton_block.linear_residual_reference(a, block.ssm.out_proj, x)), 1e-2))
+        rows.append((f"value*silu(gate) GEMM + residual (Triton) vs fp32, L={length}",
+                     relative_error(triton_block.linear_residual(h, block.mlp.down, x, gated=True),
+                                    triton_block.linear_residual_reference(h, block.mlp.down, x, gated=True)), 1e-2))
+        with torch.autocast("cuda", dtype=torch.bfloat16):
+            fused, fused_state = block(x)
+            plain_x = x + block.ssm(block.norm_ssm(x))[0]
+            plain_x = plain_x + block.conv(block.norm_conv(plain_x))[0]
+            plain_x = plain_x + block.mlp(block.norm_mlp(plain_x))
+        rows.append((f"block, fused residual path vs plain path (bf16), L={length}",
+                     relative_error(fused, plain_x), 1e-2))
     return rows
 
 

@@ -27,14 +27,18 @@ class MultiResolutionConv(nn.Module):
 
     def forward(self, x: torch.Tensor, tail: torch.Tensor | None = None):
         """x (B, L, D), tail (B, D, tail_len) of the previous inputs -> (B, L, D), new tail."""
+        activated, new_tail = self.activated_taps(x, tail)
+        return self.out_proj(activated), new_tail
+
+    def activated_taps(self, x: torch.Tensor, tail: torch.Tensor | None = None):
+        """gelu(gated sum of the dilated taps + bias), before the output projection: (B, L, D), new tail."""
         if x.is_cuda and not torch.is_grad_enabled():
             from . import triton_ops
             if triton_ops.available():      # GPU inference: taps, bias and GELU in one Triton kernel (triton_ops.py)
                 out_dtype = x.dtype if torch.is_autocast_enabled("cuda") else torch.float32
-                activated, new_tail = triton_ops.dilated_taps_gelu(self, x, tail, out_dtype)
-                return self.out_proj(activated), new_tail
+                return triton_ops.dilated_taps_gelu(self, x, tail, out_dtype)
         if x.device.type == "cpu" and not torch.is_grad_enabled():
-            return self._forward_merged(x, tail)
+            return self._taps_merged(x, tail)
         u = x.transpose(1, 2)                                          # (B, D, L)
         if tail is None:
             tail = self.empty_tail(u.shape[0], u.shape[1], u.device, u.dtype)
@@ -51,9 +55,9 @@ class MultiResolutionConv(nn.Module):
                 shift = (self.kernel_size - 1 - tap) * dilation        # how far back this tap looks
                 mixed = mixed + weight[:, tap:tap + 1] * padded[..., total - length - shift: total - shift]
         new_tail = padded[..., padded.shape[-1] - self.tail_len:]
-        return self.out_proj(F.gelu(mixed.transpose(1, 2))), new_tail
+        return F.gelu(mixed.transpose(1, 2)), new_tail
 
-    def _forward_merged(self, x: torch.Tensor, tail: torch.Tensor | None):
+    def _taps_merged(self, x: torch.Tensor, tail: torch.Tensor | None):
         """CPU inference: the 15 taps fall on 7 distinct shifts, summed in place in the (B, L, D) layout (no
         transposes of the activations, one pass per shift)."""
         version = tuple(p._version for p in self.parameters())
@@ -70,7 +74,7 @@ class MultiResolutionConv(nn.Module):
         for shift, weight in zip(shifts[1:], weights[1:]):
             mixed.addcmul_(padded[:, end - length - shift: end - shift], weight)
         new_tail = padded[:, end - self.tail_len:].transpose(1, 2).contiguous()
-        return self.out_proj(F.gelu(mixed)), new_tail
+        return F.gelu(mixed), new_tail
 
     def reference(self, x: torch.Tensor) -> torch.Tensor:
         """The specification: each dilation as a depthwise Conv1d over the left-zero-padded input, gated sum."""

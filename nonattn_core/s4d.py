@@ -150,22 +150,26 @@ class SSMMixer(nn.Module):
 
     def forward(self, x: torch.Tensor, state: torch.Tensor | None = None):
         """x (B, L, D) -> (B, L, D), new state."""
+        gated, new_state = self.gated_conv(x, state)
+        return self.out_proj(gated), new_state
+
+    def gated_conv(self, x: torch.Tensor, state: torch.Tensor | None = None):
+        """gelu(long conv(x)) * silu(gate_proj(x)), the mixer before its output projection: (B, L, D), new state."""
         if x.device.type == "cpu" and not torch.is_grad_enabled():
-            return self._forward_cpu(x, state)
+            return self._gated_conv_cpu(x, state)
         y, new_state = self.conv(x.transpose(1, 2), state)            # (B, D, L)
         if y.is_cuda and not torch.is_grad_enabled() and y.stride(2) == 1:
             from . import triton_ops
             if triton_ops.available():                                 # the same, in one pass (triton_ops.py)
-                return self.out_proj(triton_ops.gelu_gate(y, self.gate_proj(x))), new_state
-        y = F.gelu(y.transpose(1, 2)).to(x.dtype) * F.silu(self.gate_proj(x))
-        return self.out_proj(y), new_state
+                return triton_ops.gelu_gate(y, self.gate_proj(x)), new_state
+        return F.gelu(y.transpose(1, 2)).to(x.dtype) * F.silu(self.gate_proj(x)), new_state
 
-    def _forward_cpu(self, x: torch.Tensor, state: torch.Tensor | None):
+    def _gated_conv_cpu(self, x: torch.Tensor, state: torch.Tensor | None):
         """CPU inference, the same maths: activations transposed by tiles (a plain transposing copy of (L, D)
         float32 thrashes the cache at power-of-two L), GELU before the transpose back, the gate applied in place."""
         y, new_state = self.conv(transpose_tiled(x.float()), state)    # (B, D, L)
         y = transpose_tiled(F.gelu(y)).to(x.dtype)                     # (B, L, D)
-        return self.out_proj(y.mul_(F.silu(self.gate_proj(x)))), new_state
+        return y.mul_(F.silu(self.gate_proj(x))), new_state
 
 
 def transpose_tiled(x: torch.Tensor, tile: int = 256) -> torch.Tensor:

@@ -1,0 +1,99 @@
+"""Fused GPU kernels (Triton) for a block's projections at inference, next to the torch expressions they replace.
+
+At 32K tokens a block's activations (16 MB each in bf16) make ~40 round trips through GPU memory; these kernels
+save some of them:
+
+- `linear_residual`: `residual + linear(a)` as one GEMM whose epilogue adds the bias and the residual stream (the
+  mixers' output projections and the MLP's down projection), instead of a GEMM writing its output and an add
+  reading it back. Plain version: `linear_residual_reference`.
+  With gated=True the GEMM reads the MLP's up projection and forms `value * silu(gate)` as it loads it, so the
+  MLP's hidden activations are read once and never written back.
+
+Weights are read as bf16 copies made once per weight version (`cached_tensors` lists them, for CUDA graphs).
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+try:
+    import triton
+    import triton.language as tl
+except ImportError:                                                    # CPU-only installs
+    triton = None
+
+_bf16_weights: dict = {}
+
+
+def available() -> bool:
+    return triton is not None and torch.cuda.is_available()
+
+
+def bf16_weight(weight: torch.Tensor) -> torch.Tensor:
+    """A contiguous bf16 copy of `weight`, made once per version of it."""
+    key = (weight.data_ptr(), weight._version, tuple(weight.shape))
+    copy = _bf16_weights.get(key)
+    if copy is None:
+        if len(_bf16_weights) > 256:
+            _bf16_weights.clear()
+        copy = _bf16_weights[key] = weight.detach().to(torch.bfloat16).contiguous()
+    return copy
+
+
+def cached_tensors() -> list[torch.Tensor]:
+    """The bf16 weight copies these kernels read (see cuda_graphs.graphed_blocks)."""
+    return list(_bf16_weights.values())
+
+
+if triton is not None:
+    @triton.jit
+    def _linear_residual_kernel(a_ptr, w_ptr, bias_ptr, res_ptr, out_ptr, M, N: tl.constexpr, K: tl.constexpr,
+                                HAS_BIAS: tl.constexpr, GATED: tl.constexpr, BLOCK_M: tl.constexpr,
+                                BLOCK_N: tl.constexpr, BLOCK_K: tl.constexpr):
+        rows = (tl.program_id(0) * BLOCK_M + tl.arange(0, BLOCK_M)).to(tl.int64)
+        cols = tl.program_id(1) * BLOCK_N + tl.arange(0, BLOCK_N)
+        live = (rows < M)[:, None]
+        acc = tl.zeros((BLOCK_M, BLOCK_N), tl.float32)
+        for k in tl.range(0, K, BLOCK_K):
+            ks = k + tl.arange(0, BLOCK_K)
+            if GATED:                                                   # a row holds (value, gate), 2K wide
+                value = tl.load(a_ptr + rows[:, None] * (2 * K) + ks[None, :], mask=live, other=0.0).to(tl.float32)
+                gate = tl.load(a_ptr + rows[:, None] * (2 * K) + K + ks[None, :], mask=live, other=0.0).to(tl.float32)
+                a = (value * gate * tl.sigmoid(gate)).to(tl.bfloat16)
+            else:
+                a = tl.load(a_ptr + rows[:, None] * K + ks[None, :], mask=live, other=0.0)
+            w = tl.load(w_ptr + cols[None, :] * K + ks[:, None])      # (BLOCK_K, BLOCK_N) of weight^T
+            acc = tl.dot(a, w, acc)
+        if HAS_BIAS:
+            acc += tl.load(bias_ptr + cols).to(tl.float32)[None, :]
+        offsets = rows[:, None] * N + cols[None, :]
+        acc += tl.load(res_ptr + offsets, mask=live, other=0.0).to(tl.float32)
+        tl.store(out_ptr + offsets, acc.to(out_ptr.dtype.element_ty), mask=live)
+
+
+def linear_residual(a: torch.Tensor, linear: torch.nn.Linear, residual: torch.Tensor, gated: bool = False,
+                    block_m: int = 128, block_n: int = 128, block_k: int = 64, num_warps: int = 8,
+                    num_stages: int = 3) -> torch.Tensor:
+    """residual + linear(a) in residual's dtype, bf16 products and float32 sums: a (..., K), residual (..., N).
+
+    gated=True: a is (..., 2K), (value, gate) halves, and the product is linear(value * silu(gate)) (GatedMLP).
+    """
+    N, K = linear.weight.shape
+    a2 = a.reshape(-1, a.shape[-1]).to(torch.bfloat16).contiguous()
+    res = residual.reshape(-1, N).contiguous()
+    out = torch.empty_like(res)
+    bias = linear.bias if linear.bias is not None else res            # any pointer; not read without a bias
+    grid = (triton.cdiv(a2.shape[0], block_m), N // block_n)
+    _linear_residual_kernel[grid](a2, bf16_weight(linear.weight), bias, res, out, a2.shape[0], N=N, K=K,
+                                  HAS_BIAS=linear.bias is not None, GATED=gated, BLOCK_M=block_m, BLOCK_N=block_n,
+                                  BLOCK_K=block_k, num_warps=num_warps, num_stages=num_stages)
+    return out.view(residual.shape)
+
+
+def linear_residual_reference(a: torch.Tensor, linear: torch.nn.Linear, residual: torch.Tensor,
+                              gated: bool = False) -> torch.Tensor:
+    a = a.float()
+    if gated:
+        value, gate = a.chunk(2, dim=-1)
+        a = value * F.silu(gate)
+    return residual.float() + F.linear(a, linear.weight.float(), None if linear.bias is None else linear.bias.float())
