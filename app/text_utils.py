@@ -71,6 +71,25 @@ _ABBREV = frozenset("e.g i.e etc vs fig figs eq eqs no nos cf mr mrs dr st sec c
 _PROMPT = re.compile(r"^\s*(?:[>$+#]\s|gnuplot>|R>|\d+(?:\.\d+)*\.?\s+\S|[•◦▪*-]\s)")
 
 
+_CODE_SYMBOLS = frozenset("\"'(){}[]<>=;,$#@\\|&*^~/+")
+_OUTPUT_INDEX = re.compile(r"^\s*\[\d+\]")
+
+
+def _is_code(line: str) -> bool:
+    """A line of code or program output rather than prose: '[1] 18', '"sa", "nt", "wa",', 'Levels: act nsw nt'.
+
+    Such lines carry no sentence punctuation, so without this the prose sentence after them would be glued on.
+    """
+    stripped = line.strip()
+    if not stripped or _OUTPUT_INDEX.match(stripped):
+        return bool(stripped)
+    symbols = sum(c in _CODE_SYMBOLS for c in stripped)
+    if symbols and sum(c.isalpha() for c in stripped) < 3 * symbols:
+        return True
+    line_words = words(stripped)  # five words and not one 'the', 'of', 'is' ...: a listing, not a sentence
+    return len(line_words) >= 5 and not STOPWORDS.intersection(line_words) and stripped[-1] not in ".!?,;"
+
+
 def _is_heading(line: str) -> bool:
     stripped = line.strip()
     return (0 < len(stripped.split()) <= 7 and stripped[0].isupper() and stripped[-1] not in ".,;:!?-—'\""
@@ -97,6 +116,10 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
                 cuts.add(offset)
             if _is_heading(line) and prev_done or _PROMPT.match(line):
                 cuts.add(offset + len(line.rstrip()))
+            if _is_code(prev_line) and line.lstrip()[:1].isupper() and not _is_code(line):
+                cuts.add(offset)  # prose resumes after code or its output
+            if prev_done and _is_code(line):
+                cuts.add(offset)
         else:
             cuts.add(offset)
         offset += len(line)

@@ -119,6 +119,17 @@ def test_sentence_spans_split_headings_and_code_lines():
     assert all(s == s.strip() for s in spans)
 
 
+def test_sentence_spans_end_code_and_output_lines_before_prose():
+    text = ('The print() function shows a factor with its levels:\n> f\n[1] a b b c\n'
+            'Levels: alpha beta gamma delta epsilon\nThe function nlevels() counts them.\n'
+            'x <- c("a", "b", "c",\n"d", "e")\nNotice that the vector is sorted.\n'
+            'Fair is foul, and foul is fair:\nHover through the fog and filthy air.')
+    spans = [text[s:e] for s, e in sentence_spans(text)]
+    assert "The function nlevels() counts them." in spans
+    assert "Notice that the vector is sorted." in spans
+    assert "Fair is foul, and foul is fair:\nHover through the fog and filthy air." in spans
+
+
 def test_highlight_marks_and_escapes():
     text = "a < b and c > d"
     assert highlight(text, [(0, 5)]) == "<mark>a &lt; b</mark> and c &gt; d"
