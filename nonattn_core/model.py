@@ -278,6 +278,41 @@ class NonAttnLM(nn.Module):
         embeddings = torch.cat(pieces) if pieces else torch.zeros(0, self.config.embed_dim)
         return EncodeResult(embeddings, first_chunk, state)
 
+    @torch.no_grad()
+    def encode_spans(self, token_ids, span_tokens: int = 32, stride_tokens: int | None = None,
+                     piece_tokens: int = 65536) -> torch.Tensor:
+        """Embeddings of the document's `span_tokens`-token spans starting every `stride_tokens` tokens (default: no
+        overlap), the document read whole: the external memory at a finer resolution than chunks, so that a fact a
+        few tokens long is not averaged away by the chunk around it. Span k covers tokens [k * stride, k * stride +
+        span) (the last spans are cut at the end); spans go through the same head as chunks.  -> (n, E) on CPU.
+
+        With a stride of span_tokens / 4, every run of up to 3/4 span_tokens tokens lies whole inside some span.
+        """
+        stride = stride_tokens or span_tokens
+        if span_tokens % stride or piece_tokens % stride:
+            raise ValueError(f"span_tokens ({span_tokens}) and piece_tokens ({piece_tokens}) must be multiples of "
+                             f"the stride ({stride})")
+        ids = torch.as_tensor(token_ids, dtype=torch.long).reshape(1, -1)
+        states = [BlockState() for _ in self.lower]
+        step_sums = []                                                 # feature sums over each stride of tokens
+        with self.inference_autocast():
+            for start in range(0, ids.shape[1], piece_tokens):
+                piece = ids[:, start:start + piece_tokens].to(self.device)
+                x, states = _through_blocks(self.lower, self.embedding(piece), states)
+                features = self._chunk_features(x, piece)[0]           # (T, F)
+                n_steps = -(-features.shape[0] // stride)
+                padded = F.pad(features, (0, 0, 0, n_steps * stride - features.shape[0]))
+                step_sums.append(padded.view(n_steps, stride, -1).sum(1))
+            if not step_sums:
+                return torch.zeros(0, self.config.embed_dim)
+            steps = torch.cat(step_sums)                               # (n_steps, F)
+            per_span = span_tokens // stride
+            padded = F.pad(steps, (0, 0, 0, per_span - 1))
+            sums = sum(padded[j:j + steps.shape[0]] for j in range(per_span))
+            starts = torch.arange(steps.shape[0], device=steps.device) * stride
+            counts = (torch.clamp(starts + span_tokens, max=ids.shape[1]) - starts).float().unsqueeze(1)
+            return self._embed_chunks(sums / counts)[1].float().cpu()
+
     def embed_tokens(self, token_lists: list[list[int]], max_tokens: int | None = None) -> torch.Tensor:
         """Texts alone through the lower blocks, mean-pooled, chunk head: (n, E) on the model's device, differentiable."""
         max_tokens = max_tokens or self.config.chunk_size

@@ -2,9 +2,10 @@
 
     python -m nonattn_core.needle --haystack .carry/corpus/val.jsonl.xz --lengths 1024,16384,131072,1048576
 
-Two readers: the model alone (it reads everything, then is asked for the key and generates digits greedily),
-and the model with its retrieval memory (the question is embedded and matched against the document's chunk
-embeddings; the best chunk is read for the digits).
+Three readers: the model alone (it reads everything, then is asked for the key and generates digits greedily),
+and the model with its retrieval memory at two resolutions: the question is embedded and matched against the
+document's 256-token chunk embeddings, or its 32-token spans starting every 8 tokens (`NonAttnLM.encode_spans`),
+and the best chunk or span (with the next 256 or 32 tokens) is read for the digits.
 """
 from __future__ import annotations
 
@@ -60,11 +61,22 @@ def model_alone(model: NonAttnLM, tokens: list[int], tokenizer: Tokenizer, key: 
 
 def with_memory(model: NonAttnLM, tokens: list[int], tokenizer: Tokenizer, key: str, piece: int) -> bool:
     embeddings = model.encode_document(tokens, piece_tokens=piece).embeddings
+    size = model.config.chunk_size
+    return key in read_best(embeddings, model, tokens, tokenizer, size, size)
+
+
+def with_span_memory(model: NonAttnLM, tokens: list[int], tokenizer: Tokenizer, key: str, piece: int,
+                     span: int = 32, stride: int = 8) -> bool:
+    embeddings = model.encode_spans(tokens, span_tokens=span, stride_tokens=stride, piece_tokens=piece)
+    return key in read_best(embeddings, model, tokens, tokenizer, span, stride)
+
+
+def read_best(embeddings: torch.Tensor, model: NonAttnLM, tokens: list[int], tokenizer: Tokenizer,
+              size: int, stride: int) -> list[str]:
+    """The 5-digit numbers in the best-matching unit (`size` tokens starting every `stride`) and the next `size`."""
     query = model.embed_texts([tokenizer.encode(QUESTION)])[0]
-    best = int((embeddings @ query).argmax())
-    C = model.config.chunk_size
-    found = re.findall(r"\d{5}", tokenizer.decode(tokens[best * C:(best + 2) * C]))
-    return key in found
+    start = int((embeddings @ query).argmax()) * stride
+    return re.findall(r"\d{5}", tokenizer.decode(tokens[start:start + 2 * size]))
 
 
 def main(argv=None) -> None:
@@ -80,10 +92,10 @@ def main(argv=None) -> None:
     rng = random.Random(0)
     lengths = [int(v) for v in args.lengths.split(",")]
     full = haystack_tokens(args.haystack, tokenizer, max(lengths))
-    print("| haystack tokens | depths | model alone | model + retrieval memory |")
-    print("|---:|---:|---:|---:|")
+    print("| haystack tokens | depths | model alone | model + memory of chunks | model + memory of 32-token spans |")
+    print("|---:|---:|---:|---:|---:|")
     for length in lengths:
-        alone = memory = 0
+        alone = memory = spans = 0
         for d in range(args.depths):
             key = f"{rng.randrange(10000, 99999)}"
             tokens = with_needle(full[:length], tokenizer.encode(" " + NEEDLE.format(key=key) + " "),
@@ -91,8 +103,10 @@ def main(argv=None) -> None:
             if length <= args.skip_alone_above:
                 alone += model_alone(model, tokens, tokenizer, key, args.piece)
             memory += with_memory(model, tokens, tokenizer, key, args.piece)
+            spans += with_span_memory(model, tokens, tokenizer, key, args.piece)
         alone_cell = f"{alone}/{args.depths}" if length <= args.skip_alone_above else "not run"
-        print(f"| {length:,} | {args.depths} | {alone_cell} | {memory}/{args.depths} |", flush=True)
+        print(f"| {length:,} | {args.depths} | {alone_cell} | {memory}/{args.depths} | {spans}/{args.depths} |",
+              flush=True)
 
 
 if __name__ == "__main__":
