@@ -41,7 +41,7 @@ class EngineConfig:
 
     def needs_minilm(self) -> bool:
         r = self.retrieval
-        return self.semantic_answer or r.minilm_rescore or r.minilm_index
+        return self.semantic_answer or r.minilm_rescore or r.minilm_index or r.minilm_fallback
 
 
 @dataclass
@@ -193,9 +193,10 @@ def replace_retriever(retriever: HybridRetriever, config: RetrievalConfig) -> Hy
     clone = object.__new__(HybridRetriever)
     clone.__dict__.update(retriever.__dict__)
     clone.config = config
-    if config.minilm_index and clone._minilm_matrix is None:
+    wanted = config.minilm_index or config.minilm_fallback
+    if wanted and clone._minilm_matrix is None:
         clone._minilm_matrix = clone._load_minilm_index()
-    if not config.minilm_index:
+    if not wanted:
         clone._minilm_matrix = None
     return clone
 

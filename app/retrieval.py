@@ -25,7 +25,7 @@ import numpy as np
 
 from app.answer import Passage, QuestionMatch, best_window_match
 from app.bm25 import BM25Index
-from app.fusion import reciprocal_rank_fusion
+from app.fusion import Fused, reciprocal_rank_fusion
 
 logger = logging.getLogger(__name__)
 _CACHE_FORMAT = 2
@@ -41,6 +41,13 @@ class RetrievalConfig:
                                        # and fused at weight 0.1 it lowered hit@1 (.645 -> .597, hit@5 .823 -> .839)
     minilm_rescore: bool = False       # MiniLM cosine of the question to the top `rescore_top` fused passages
     minilm_index: bool = False         # MiniLM over every chunk (built once per collection version; slow on CPU)
+                                       # as a third list fused into every question
+    minilm_fallback: bool = False      # that index only for questions whose lexical evidence is weak (see
+                                       # weak_match), merged with the reranked lexical list
+    weak_match: float = 0.6            # lexical evidence is weak when no retrieved sentence window holds this
+                                       # much of the question (best_window_match: idf coverage + word order)
+    fallback_keep: int = 3             # ... then the lexical ranking's first passages stay first
+    fallback_passages: int = 2         # and MiniLM's best others follow them
     candidates: int = 50               # depth of each ranked list before fusion
     rrf_k: float = 60.0
     w_bm25: float = 1.0
@@ -136,7 +143,7 @@ class HybridRetriever:
         self.table, self.bm25, self.version = load_lexical_index(store, collection, cache_dir,
                                                                  self.config.index_section)
         self._minilm_matrix = None
-        if self.config.minilm_index:
+        if self.config.minilm_index or self.config.minilm_fallback:
             self._minilm_matrix = self._load_minilm_index()
 
     # ---- ranked lists --------------------------------------------------------------------------------------
@@ -216,7 +223,7 @@ class HybridRetriever:
             t = time.perf_counter()
             ranked["dense"] = self.dense_ranking(question, cfg.candidates, doc_ids)
             timings["dense_ms"] = (time.perf_counter() - t) * 1000
-        if self._minilm_matrix is not None:
+        if cfg.minilm_index and self._minilm_matrix is not None:
             t = time.perf_counter()
             ranked["minilm"] = self.minilm_index_ranking(question, cfg.candidates, doc_ids)
             timings["minilm_index_ms"] = (time.perf_counter() - t) * 1000
@@ -228,33 +235,59 @@ class HybridRetriever:
             ranked["minilm"] = [f.id for _, f in sorted(zip(sims, top), key=lambda x: -x[0])]
             fused = reciprocal_rank_fusion(ranked, weights, k=cfg.rrf_k)
             timings["minilm_rescore_ms"] = (time.perf_counter() - t) * 1000
+        best_match = None
         if cfg.sentence_rerank and fused:
             t_rerank = time.perf_counter()
-            fused = self.sentence_rerank(question, fused)
+            fused, best_match = self.sentence_rerank(question, fused)
             timings["sentence_rerank_ms"] = (time.perf_counter() - t_rerank) * 1000
+        if cfg.minilm_fallback and self._minilm_matrix is not None and best_match is not None and \
+                best_match < cfg.weak_match:
+            t_fallback = time.perf_counter()
+            fused = self.minilm_fallback(question, fused, doc_ids)
+            timings["minilm_fallback_ms"] = (time.perf_counter() - t_fallback) * 1000
         passages = [self.passage(self.table.row[f.id], f.score) for f in fused[:k] if f.id in self.table.row]
         timings["fuse_ms"] = (time.perf_counter() - t) * 1000
         return passages
 
-    def sentence_rerank(self, question: str, fused: list) -> list:
-        """The top fused chunks reordered by their best sentence-window match (+ a share of the fused score)."""
+    def sentence_rerank(self, question: str, fused: list) -> tuple[list, float]:
+        """The top fused chunks reordered by their best sentence-window match (+ a share of the fused score).
+
+        Also returns the best window match itself: how well the lexical evidence states the question (0..1.15).
+        """
         cfg = self.config
         top = [f for f in fused[: cfg.sentence_rerank_top] if f.id in self.table.row]
-        if not top:
-            return fused
         match = QuestionMatch(question, self.bm25.term_idf)
-        if not match.terms:
-            return fused
+        if not top or not match.terms:
+            return fused, 0.0
         high = max(f.score for f in top) or 1.0
-        scored = []
+        scored, best = [], 0.0
         for f in top:
             row = self.table.row[f.id]
             section = self.table.metadatas[row].get("section") if cfg.index_section else None
             sentence = best_window_match(match, self.table.texts[row], section)
+            best = max(best, sentence)
             scored.append((sentence + cfg.w_first_stage * f.score / high, f))
         scored.sort(key=lambda x: -x[0])
         reranked = [replace(f, score=score) for score, f in scored]
-        return reranked + fused[cfg.sentence_rerank_top:]
+        return reranked + fused[cfg.sentence_rerank_top:], best
+
+    def minilm_fallback(self, question: str, fused: list, doc_ids=None) -> list:
+        """`fused` with MiniLM's best passages after its first `fallback_keep` (for a likely paraphrase).
+
+        The question's words are not in the text together, so the lexical ranking is unreliable below its top
+        few; MiniLM, which matches meaning, brings its own best passages into the places after them. Each
+        place keeps its score, so scores still fall with rank.
+        """
+        cfg = self.config
+        head = fused[: cfg.fallback_keep]
+        taken = {f.id for f in head}
+        added = [i for i in self.minilm_index_ranking(question, cfg.fallback_keep + cfg.fallback_passages, doc_ids)
+                 if i not in taken][: cfg.fallback_passages]
+        by_id = {f.id: f for f in fused}
+        order = head + [by_id.get(i) or Fused(i, 0.0, {"minilm": 1}) for i in added] + \
+            [f for f in fused[cfg.fallback_keep:] if f.id not in added]
+        scores = [f.score for f in fused] + [0.0] * (len(order) - len(fused))
+        return [replace(f, score=score) for f, score in zip(order, scores)]
 
     # ---- passages ------------------------------------------------------------------------------------------
     def passage(self, row: int, score: float = 0.0) -> Passage:

@@ -128,3 +128,26 @@ def test_citation_names_the_section_of_the_answer_sentence(r_intro_pdf, tmp_path
     result = QAEngine.open(db=str(tmp_path / "db")).ask("How can I read data from a file into a data frame?")
     assert result.answer  # which sentence of section 7.1 answers is the scorer's choice; its section is the point
     assert "read.table" in (result.citations[0]["section"] or "")
+
+
+def test_minilm_fallback_fills_the_places_after_the_lexical_top_for_a_weak_question(qa_db):
+    from dataclasses import replace
+
+    from app.retrieval import RetrievalConfig
+
+    fallback = QAEngine.open(db=qa_db, collection=COLLECTION, config=EngineConfig(
+        retrieval=RetrievalConfig(minilm_fallback=True), cross_encoder=False))
+    plain = fallback.with_config(replace(fallback.config, retrieval=replace(fallback.config.retrieval,
+                                                                            minilm_fallback=False)))
+    keep, n_added = fallback.config.retrieval.fallback_keep, fallback.config.retrieval.fallback_passages
+
+    strong = "What file does R save the workspace objects to at the end of a session?"
+    assert [p.id for p in fallback.retrieve(strong)] == [p.id for p in plain.retrieve(strong)]
+
+    weak = "How can I get rid of things I made earlier so they stop taking up space?"
+    with_fallback, without = fallback.retrieve(weak), plain.retrieve(weak)
+    assert [p.id for p in with_fallback[:keep]] == [p.id for p in without[:keep]]
+    head = {p.id for p in without[:keep]}
+    semantic = [i for i in fallback.retriever.minilm_index_ranking(weak, keep + n_added) if i not in head][:n_added]
+    assert [p.id for p in with_fallback[keep: keep + n_added]] == semantic
+    assert all(a.score >= b.score for a, b in zip(with_fallback, with_fallback[1:]))
