@@ -346,7 +346,8 @@ def extract_answer(question: str, passages: list[Passage], max_words: int = 60, 
     context_words = min(cfg.context_words or max_words, max_words)
     if reranker is not None:  # it judges each candidate as the reader would get it: with its context
         top = candidates[: cfg.rerank_candidates]
-        shown = [(c.passage, *_with_context(sentences, c, context_words, listed)) for c in top]
+        shown = [(c.passage, *_with_context(passages[c.passage].text, sentences, c, context_words, listed))
+                 for c in top]
         logits = reranker.score(question, [clean_pdf_text(passages[p].text[a:b]) for p, a, b in shown])
         best_logit = max(logits)
         for cand, logit in zip(top, logits):
@@ -376,7 +377,7 @@ def extract_answer(question: str, passages: list[Passage], max_words: int = 60, 
         return None
 
     passage = passages[best.passage]
-    first, last = _with_context(sentences, best, context_words, listed)
+    first, last = _with_context(passage.text, sentences, best, context_words, listed)
     raw = passage.text[first:last]
     lo, hi = _trim_to_words(raw, match.weights, max_words)
     start, end = first + lo, first + hi
@@ -388,13 +389,15 @@ def extract_answer(question: str, passages: list[Passage], max_words: int = 60, 
                   confidence=round(best.coverage, 4))
 
 
-def _with_context(sentences: list[tuple[int, int, int, str, set[str]]], best: _Candidate,
+def _with_context(passage_text: str, sentences: list[tuple[int, int, int, str, set[str]]], best: _Candidate,
                   context_words: int, listed: set[int] = frozenset()) -> tuple[int, int]:
     """Char range of the best candidate grown into an answer a reader can use on its own.
 
     A short label just before it (a speaker tag, a heading, an item name) says whose words or which item they
-    are; the sentences right after it usually hold what a sentence restating the question only announces
-    ('... you are given the opportunity to save all objects.' -> 'they are written to a file called .RData').
+    are, unless a blank line parts them (a page break or the end of another speech: a page's last line '206).'
+    labels nothing); the sentences right after it usually hold what a sentence restating the question only
+    announces ('... you are given the opportunity to save all objects.' -> 'they are written to a file called
+    .RData').
     Whole sentences are added while the answer stays within `context_words` words, never those in `listed`.
     """
     rows = [i for i, (p, s, *_) in enumerate(sentences) if p == best.passage]
@@ -406,6 +409,7 @@ def _with_context(sentences: list[tuple[int, int, int, str, set[str]]], best: _C
     n_words = sum(len(sentences[i][3].split()) for i in range(first_row, last_row + 1))
     before = first_row - 1
     if before in rows and before not in listed and _is_fragment(sentences[before][3]) and \
+            "\n\n" not in passage_text[sentences[before][2]: start] and \
             n_words + len(sentences[before][3].split()) <= context_words:
         start = sentences[before][1]
         n_words += len(sentences[before][3].split())

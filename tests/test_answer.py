@@ -162,6 +162,13 @@ def test_answer_starts_with_the_speaker_of_the_line():
     assert answer.text.startswith("FIRST WITCH.")
 
 
+def test_a_page_break_parts_a_sentence_from_the_short_line_before_it():
+    text = "on the previous page, see also (p.\n206).\n\nsave fit saves only the variables used in the last fit command."
+    passage = Passage("p", text, page_start=93, page_end=94, page_breaks=[(text.index("save fit"), 94, "94")])
+    answer = extract_answer("Which variables does save fit save?", [passage])
+    assert answer.text.startswith("save fit saves") and answer.citations[0]["page"] == 94
+
+
 PLAY_OPENING = """ACT I. SCENE I. An open Place.
 
 FIRST WITCH.
