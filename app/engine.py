@@ -37,7 +37,7 @@ class EngineConfig:
     checkpoint: str | None = None  # model directory (None: the shipped checkpoint)
 
     def needs_model(self) -> bool:
-        return self.retrieval.dense
+        return self.retrieval.dense or self.retrieval.dense_spans
 
     def needs_minilm(self) -> bool:
         r = self.retrieval
@@ -189,15 +189,11 @@ def growing_text(text: str) -> Iterator[str]:
 
 
 def replace_retriever(retriever: HybridRetriever, config: RetrievalConfig) -> HybridRetriever:
-    """The same loaded index under another RetrievalConfig (the MiniLM index is built if newly asked for)."""
+    """The same loaded index under another RetrievalConfig (optional indexes are built if newly asked for)."""
     clone = object.__new__(HybridRetriever)
     clone.__dict__.update(retriever.__dict__)
     clone.config = config
-    wanted = config.minilm_index or config.minilm_fallback
-    if wanted and clone._minilm_matrix is None:
-        clone._minilm_matrix = clone._load_minilm_index()
-    if not wanted:
-        clone._minilm_matrix = None
+    clone.load_optional_indexes()
     return clone
 
 

@@ -26,6 +26,7 @@ import numpy as np
 from app.answer import Passage, QuestionMatch, best_window_match
 from app.bm25 import BM25Index
 from app.fusion import Fused, reciprocal_rank_fusion
+from app.span_index import SpanIndex
 
 logger = logging.getLogger(__name__)
 _CACHE_FORMAT = 2
@@ -42,6 +43,8 @@ class RetrievalConfig:
     minilm_rescore: bool = False       # MiniLM cosine of the question to the top `rescore_top` fused passages
     minilm_index: bool = False         # MiniLM over every chunk (built once per collection version; slow on CPU)
                                        # as a third list fused into every question
+    dense_spans: bool = False          # our model's span memory (app.span_index: each chunk by its best 64-token span;
+                                       # built from the chunk texts on first use, cached): dev hit@5 .613 alone
     minilm_fallback: bool = False      # that index only for questions whose lexical evidence is weak (see
                                        # weak_match), merged with the reranked lexical list
     weak_match: float = 0.6            # lexical evidence is weak when no retrieved sentence window holds this
@@ -53,6 +56,7 @@ class RetrievalConfig:
     w_bm25: float = 1.0
     w_dense: float = 0.1
     w_minilm: float = 1.0
+    w_spans: float = 1.0
     rescore_top: int = 20
     neighbours: bool = True            # grow passages to sentence boundaries from the adjacent chunks
     neighbour_chars: int = 400         # at most this much text taken from each neighbour
@@ -142,9 +146,19 @@ class HybridRetriever:
         self.cache_dir = cache_dir
         self.table, self.bm25, self.version = load_lexical_index(store, collection, cache_dir,
                                                                  self.config.index_section)
-        self._minilm_matrix = None
-        if self.config.minilm_index or self.config.minilm_fallback:
+        self._minilm_matrix = self._span_index = None
+        self.load_optional_indexes()
+
+    def load_optional_indexes(self) -> None:
+        """Load the whole-collection indexes the config asks for (MiniLM, span memory), drop those it does not."""
+        if not (self.config.minilm_index or self.config.minilm_fallback):
+            self._minilm_matrix = None
+        elif self._minilm_matrix is None:
             self._minilm_matrix = self._load_minilm_index()
+        if not (self.config.dense_spans and self.model is not None):
+            self._span_index = None
+        elif self._span_index is None:
+            self._span_index = self._load_span_index()
 
     # ---- ranked lists --------------------------------------------------------------------------------------
     def bm25_ranking(self, question: str, n: int, doc_ids=None) -> list[str]:
@@ -208,13 +222,29 @@ class HybridRetriever:
             np.save(path, matrix)
         return matrix
 
+    def span_ranking(self, question: str, n: int, doc_ids=None) -> list[str]:
+        scores = self._span_index.chunk_scores(self.model.embed_texts([self.tokenizer.encode(question)])[0].numpy())
+        if doc_ids is not None:
+            allowed = np.zeros(len(scores), dtype=bool)
+            allowed[[r for d in doc_ids for r in self.table.doc_rows.get(d, [])]] = True
+            scores = np.where(allowed, scores, -np.inf)
+        top = np.argsort(-scores)[:n]
+        return [self.table.ids[r] for r in top if np.isfinite(scores[r])]
+
+    def _load_span_index(self) -> SpanIndex:
+        path = None
+        if self.cache_dir is not None:
+            key = cache_key(str(getattr(self.store, "location", "")), self.collection)
+            path = Path(self.cache_dir) / f"{key}.{self.version}.{self.model.fingerprint()}.spans.npz"
+        return SpanIndex.load_or_build(path, self.table, self.model, self.tokenizer)
+
     # ---- search --------------------------------------------------------------------------------------------
     def search(self, question: str, k: int = 5, doc_ids=None, timings: dict | None = None) -> list[Passage]:
         """The k best passages for the question, optionally only from some documents (doc ids)."""
         cfg = self.config
         timings = timings if timings is not None else {}
         ranked: dict[str, list[str]] = {}
-        weights = {"bm25": cfg.w_bm25, "dense": cfg.w_dense, "minilm": cfg.w_minilm}
+        weights = {"bm25": cfg.w_bm25, "dense": cfg.w_dense, "minilm": cfg.w_minilm, "spans": cfg.w_spans}
         t = time.perf_counter()
         if cfg.bm25:
             ranked["bm25"] = self.bm25_ranking(question, cfg.candidates, doc_ids)
@@ -223,6 +253,10 @@ class HybridRetriever:
             t = time.perf_counter()
             ranked["dense"] = self.dense_ranking(question, cfg.candidates, doc_ids)
             timings["dense_ms"] = (time.perf_counter() - t) * 1000
+        if cfg.dense_spans and self._span_index is not None:
+            t = time.perf_counter()
+            ranked["spans"] = self.span_ranking(question, cfg.candidates, doc_ids)
+            timings["spans_ms"] = (time.perf_counter() - t) * 1000
         if cfg.minilm_index and self._minilm_matrix is not None:
             t = time.perf_counter()
             ranked["minilm"] = self.minilm_index_ranking(question, cfg.candidates, doc_ids)

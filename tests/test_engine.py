@@ -151,3 +151,24 @@ def test_minilm_fallback_fills_the_places_after_the_lexical_top_for_a_weak_quest
     semantic = [i for i in fallback.retriever.minilm_index_ranking(weak, keep + n_added) if i not in head][:n_added]
     assert [p.id for p in with_fallback[keep: keep + n_added]] == semantic
     assert all(a.score >= b.score for a, b in zip(with_fallback, with_fallback[1:]))
+
+
+def test_span_memory_list_ranks_the_chunk_of_the_asked_sentence(qa_db):
+    """Our model's span memory alone (no BM25): the .RData question finds the chunk that says so, the cached
+    index is reused by a second engine, and switching the list off drops the index."""
+    from dataclasses import replace
+
+    from app.retrieval import RetrievalConfig
+
+    spans_only = RetrievalConfig(bm25=False, dense_spans=True, sentence_rerank=False)
+    engine = QAEngine.open(db=qa_db, collection=COLLECTION, config=EngineConfig(retrieval=spans_only,
+                                                                                  cross_encoder=False))
+    question = "What file does R save the workspace objects to at the end of a session?"
+    passages = engine.retrieve(question)
+    assert passages and any(".RData" in p.text for p in passages[:3])
+    again = QAEngine.open(db=qa_db, collection=COLLECTION, config=EngineConfig(retrieval=spans_only,
+                                                                                 cross_encoder=False))
+    assert [p.id for p in again.retrieve(question)] == [p.id for p in passages]
+    assert list(Path(qa_db, ".qa-cache").glob("*.spans.npz"))
+    off = engine.with_config(replace(engine.config, retrieval=replace(spans_only, bm25=True, dense_spans=False)))
+    assert off.retriever._span_index is None and off.retrieve(question)
