@@ -37,7 +37,7 @@ def test_each_span_belongs_to_the_chunk_it_starts_in(model_and_tokenizer):
     counts = {table.ids[row]: int((index.owners == row).sum()) for row in range(len(table))}
     assert counts == expected and expected["a:1"] == 0                # 4 tokens between two span starts
     assert index.spans.shape == (len(index.owners), model.config.embed_dim)
-    assert np.isneginf(index.chunk_scores(index.spans[0].astype(np.float32))[table.row["a:1"]])
+    assert np.isneginf(index.chunk_scores(index.spans[0])[table.row["a:1"]])
 
 
 def test_a_question_finds_the_chunk_holding_its_sentence(model_and_tokenizer, fetch_doc, tmp_path):
@@ -53,4 +53,4 @@ def test_a_question_finds_the_chunk_holding_its_sentence(model_and_tokenizer, fe
     query = model.embed_texts([tokenizer.encode("What colour did the keeper paint the lighthouse?")])[0].numpy()
     assert table.ids[int(np.argmax(index.chunk_scores(query)))] == "lear:9"
     again = SpanIndex.load_or_build(path, table, model, tokenizer)
-    assert np.array_equal(again.spans, index.spans) and np.array_equal(again.owners, index.owners)
+    assert np.abs(again.spans - index.spans).max() < 1e-3 and np.array_equal(again.owners, index.owners)
