@@ -5,7 +5,8 @@ an H100, so a 1M-token document spends tens of ms in launch gaps. `graphed_gru` 
 shape once and replays it (static input/output buffers; the result is copied out), keeping the faster of cuDNN's
 GRU and a fused one-kernel-per-step GRU (triton_ops.gru_by_steps). Plain version: `gru(x, h0)`.
 
-`graphed_blocks` does the same for a stack of blocks (the model's lower and upper blocks in `forward_stream`):
+`graphed_blocks` does the same for a stack of blocks (the model's lower and upper blocks in `forward_stream`), and
+`graphed_first_piece` for a whole `forward_stream` call from where a document starts (a short document whole):
 at 8K-32K tokens a piece's GPU work is a few ms and launching its ~60 kernels per block from Python costs more.
 A shape is captured the second time it is seen (the first call runs eagerly, so one-off shapes such as a
 document's last piece never pay for a capture) and replayed after that; the replay runs the same kernels on the
@@ -95,6 +96,47 @@ def graphed_gru(gru: nn.GRU, x: torch.Tensor, h0: torch.Tensor) -> torch.Tensor:
     return static_out.clone()
 
 
+def _graph_for(graphs: dict, key: tuple, model: nn.Module, fn, inputs: list):
+    """The (graph, static inputs, static outputs) of fn(*inputs) cached under `key`, or None: run eagerly.
+
+    A key is captured the second time it is seen (one-off shapes never pay for a capture) and rebuilt when the
+    model's weights change; a capture that fails twice leaves the key eager.
+    """
+    entry = graphs.get(key)
+    weights = _weights_key(model)
+    if entry is None or entry[0] != weights:
+        _seen[key] = _seen.get(key, 0) + 1
+        if _seen[key] < 2 or _seen[key] > 3:                          # first sight, or capture failed twice
+            if len(_seen) > 256:
+                _seen.clear()
+            return None
+        try:
+            graph, static_in, static_out = _capture(fn, *inputs)
+        except RuntimeError:                                           # an op that cannot be captured: eager
+            return None
+        if len(graphs) >= MAX_STACK_GRAPHS:
+            graphs.clear()
+        # the graph reads cached matrices by address: hold them, so that a cache that replaces one (a weight
+        # change elsewhere, a cleared cache) cannot free memory this graph still reads
+        from . import s4d_chunked, triton_block, triton_ops
+        held = s4d_chunked.cached_tensors() + triton_ops.cached_tensors() + triton_block.cached_tensors()
+        entry = graphs[key] = (weights, graph, static_in, static_out, held)
+    _, graph, static_in, static_out, _ = entry
+    for buffer, value in zip(static_in, inputs):
+        buffer.copy_(value)
+    graph.replay()
+    return static_out
+
+
+def _graphs_apply(first: torch.Tensor) -> bool:
+    return (ENABLED and first.is_cuda and not torch.is_grad_enabled() and not torch.cuda.is_current_stream_capturing()
+            and first.shape[0] * first.shape[1] <= GRAPH_MAX_TOKENS)
+
+
+def _autocast_key() -> tuple:
+    return torch.is_autocast_enabled("cuda"), torch.get_autocast_dtype("cuda")
+
+
 def graphed_blocks(model: nn.Module, tag: str, run, first: torch.Tensor, states: list) -> tuple:
     """`run(first, states) -> (out, new_states)` by graph replay, or eagerly (see the module's docstring).
 
@@ -106,41 +148,61 @@ def graphed_blocks(model: nn.Module, tag: str, run, first: torch.Tensor, states:
 
     has_state = all(s.ssm is not None and s.conv_tail is not None for s in states)
     empty = all(s.ssm is None and s.conv_tail is None for s in states)
-    if (not ENABLED or not first.is_cuda or torch.is_grad_enabled() or torch.cuda.is_current_stream_capturing()
-            or first.shape[0] * first.shape[1] > GRAPH_MAX_TOKENS or not (has_state or empty)):
+    if not _graphs_apply(first) or not (has_state or empty):
         return run(first, states)
     inputs = [first] + ([t for s in states for t in (s.ssm, s.conv_tail)] if has_state else [])
-    key = (id(model), tag, tuple((tuple(t.shape), t.dtype, str(t.device)) for t in inputs),
-           torch.is_autocast_enabled("cuda"), torch.get_autocast_dtype("cuda"))
-    entry = _stack_graphs.get(key)
-    weights = _weights_key(model)
-    if entry is None or entry[0] != weights:
-        _seen[key] = _seen.get(key, 0) + 1
-        if _seen[key] < 2 or _seen[key] > 3:                          # first sight, or capture failed twice
-            if len(_seen) > 256:
-                _seen.clear()
-            return run(first, states)
-        n = len(states)
+    key = (id(model), tag, tuple((tuple(t.shape), t.dtype, str(t.device)) for t in inputs), _autocast_key())
+    n = len(states)
 
-        def flat(first, *state_tensors):
-            given = [BlockState(state_tensors[2 * i], state_tensors[2 * i + 1]) for i in range(n)] if has_state \
-                else [BlockState() for _ in range(n)]
-            out, new_states = run(first, given)
-            return [out] + [t for s in new_states for t in (s.ssm, s.conv_tail)]
-        try:
-            graph, static_in, static_out = _capture(flat, *inputs)
-        except RuntimeError:                                           # an op that cannot be captured: eager
-            return run(first, states)
-        if len(_stack_graphs) >= MAX_STACK_GRAPHS:
-            _stack_graphs.clear()
-        # the graph reads cached matrices by address: hold them, so that a cache that replaces one (a weight
-        # change elsewhere, a cleared cache) cannot free memory this graph still reads
-        from . import s4d_chunked, triton_block, triton_ops
-        held = s4d_chunked.cached_tensors() + triton_ops.cached_tensors() + triton_block.cached_tensors()
-        entry = _stack_graphs[key] = (weights, graph, static_in, static_out, held)
-    _, graph, static_in, static_out, _ = entry
-    for buffer, value in zip(static_in, inputs):
-        buffer.copy_(value)
-    graph.replay()
+    def flat(first, *state_tensors):
+        given = [BlockState(state_tensors[2 * i], state_tensors[2 * i + 1]) for i in range(n)] if has_state \
+            else [BlockState() for _ in range(n)]
+        out, new_states = run(first, given)
+        return [out] + [t for s in new_states for t in (s.ssm, s.conv_tail)]
+
+    static_out = _graph_for(_stack_graphs, key, model, flat, inputs)
+    if static_out is None:
+        return run(first, states)
     out = [t.clone() for t in static_out]
     return out[0], [BlockState(out[1 + 2 * i], out[2 + 2 * i]) for i in range(len(states))]
+
+
+def graphed_first_piece(model: nn.Module, run, input_ids: torch.Tensor, state, **flags) -> tuple:
+    """`run(input_ids, state, **flags)` (forward_stream's body) by graph replay when `state` is where a document
+    starts (position 0, empty memory, no block states): a short document read whole, or a long one's first piece.
+
+    The whole piece is one graph, the chunk step's ~40 small launches (lexical bag, memory search, GRU) included;
+    later pieces replay only their block stacks (`graphed_blocks`). The carried chunk sum and supervisor state are
+    graph inputs; the memory the caller passed gets the new chunks' keys, as `run` would add them.
+    """
+    from .block import BlockState
+    from .memory import InProcessMemory
+    from .model import ModelOutput, StreamState
+
+    fresh = (state.position == 0 and isinstance(state.memory, InProcessMemory) and len(state.memory) == 0
+             and state.lm_ready and all(b.ssm is None and b.conv_tail is None for b in state.blocks))
+    if not fresh or not _graphs_apply(input_ids):
+        return run(input_ids, state, **flags)
+    inputs = [input_ids, state.chunk_sum, state.supervisor, state.memory.keys]
+    key = (id(model), "first piece", tuple((tuple(t.shape), t.dtype, str(t.device)) for t in inputs),
+           tuple(sorted(flags.items())), _autocast_key())
+    n_blocks = len(state.blocks)
+
+    def whole_piece(ids, chunk_sum, supervisor, memory_keys):
+        start = StreamState(0, [BlockState() for _ in range(n_blocks)], chunk_sum, supervisor,
+                            InProcessMemory(memory_keys))
+        out, new = run(ids, start, **flags)
+        return (out.logits, out.chunk_embeddings, out.hidden, [(b.ssm, b.conv_tail) for b in new.blocks],
+                new.chunk_sum, new.supervisor, start.memory.keys, new.position, new.lm_ready)
+
+    static_out = _graph_for(_stack_graphs, key, model, whole_piece, inputs)
+    if static_out is None:
+        return run(input_ids, state, **flags)
+    logits, embeddings, hidden, blocks, chunk_sum, supervisor, memory_keys, position, lm_ready = static_out
+
+    def copy(t):
+        return None if t is None else t.clone()
+    state.memory.add(memory_keys.clone())
+    new_state = StreamState(position, [BlockState(copy(ssm), copy(tail)) for ssm, tail in blocks], chunk_sum.clone(),
+                            supervisor.clone(), state.memory, lm_ready)
+    return ModelOutput(copy(logits), embeddings.clone(), hidden=copy(hidden)), new_state

@@ -180,6 +180,15 @@ class NonAttnLM(nn.Module):
         Without logits the upper blocks are skipped: chunk embeddings and the supervisor do not depend on them,
         so embedding-only encoding is a third cheaper; the state then serves further encoding, not generation.
         """
+        if input_ids.is_cuda and not torch.is_grad_enabled():          # GPU inference: CUDA-graph replay
+            from .cuda_graphs import graphed_first_piece
+            return graphed_first_piece(self, self._forward_stream, input_ids, state, flush=flush,
+                                       return_logits=return_logits, return_hidden=return_hidden)
+        return self._forward_stream(input_ids, state, flush, return_logits, return_hidden)
+
+    def _forward_stream(self, input_ids: torch.Tensor, state: StreamState, flush: bool = False,
+                        return_logits: bool = True, return_hidden: bool = False) -> tuple[ModelOutput, StreamState]:
+        """forward_stream's body (`cuda_graphs.graphed_first_piece` replays it whole for a document's start)."""
         run_upper = return_logits or return_hidden
         if run_upper and not state.lm_ready:
             raise ValueError("this state was built without the upper blocks (embedding-only); it cannot give logits")
