@@ -26,10 +26,15 @@ def _engine_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-k", type=int, default=5, help="passages returned (default: %(default)s)")
     parser.add_argument("--dense", action="store_true", help="fuse the model's dense ranking with BM25 "
                         "(off by default: see app/retrieval.py)")
+    parser.add_argument("--spans", action="store_true", help="fuse our model's span memory with BM25 at weight 0.3 "
+                        "(built on first use by reading the whole collection; off by default: see README)")
+    parser.add_argument("--minilm-fallback", action="store_true", help="for questions whose words the text lacks, "
+                        "fill places 4-5 from a MiniLM index (built on first use; off by default: see README)")
     parser.add_argument("--semantic", action="store_true", help="rescore answer sentences with MiniLM")
     parser.add_argument("--no-cross-encoder", dest="cross_encoder", action="store_false",
                         help="answer without the cross-encoder's rescoring of candidate sentences (~90 ms faster)")
-    parser.add_argument("--checkpoint", metavar="DIR", help="model checkpoint for --dense (default: the shipped one)")
+    parser.add_argument("--checkpoint", metavar="DIR", help="model checkpoint for --dense and --spans (default: the "
+                        "shipped one)")
 
 
 def add_ask_parser(subparsers) -> argparse.ArgumentParser:
@@ -75,7 +80,9 @@ def open_engine(args):
     from app.engine import EngineConfig, QAEngine
     config = EngineConfig(checkpoint=getattr(args, "checkpoint", None), semantic_answer=bool(args.semantic),
                           cross_encoder=getattr(args, "cross_encoder", True))
-    config = replace(config, retrieval=replace(config.retrieval, dense=bool(args.dense)))
+    config = replace(config, retrieval=replace(config.retrieval, dense=bool(args.dense),
+                                               dense_spans=bool(getattr(args, "spans", False)), w_spans=0.3,
+                                               minilm_fallback=bool(getattr(args, "minilm_fallback", False))))
     return QAEngine.open(db=args.db, host=args.chroma_host, port=args.chroma_port, collection=args.collection,
                          config=config)
 

@@ -59,6 +59,16 @@ def test_ask_single_question_text_and_doc_filter(qa_db):
     assert "R-intro-excerpt.pdf" in done.stdout and "macbeth" not in done.stdout
 
 
+def test_ask_with_the_opt_in_lists(qa_db):
+    """--spans (our model's span memory) and --minilm-fallback: the same JSON, the answer still found."""
+    done = cli("ask", "What is the default R prompt?", "--json", "--spans", "--minilm-fallback", "--db", qa_db,
+               "--collection", COLLECTION)
+    assert done.returncode == 0, done.stderr
+    obj = json.loads(done.stdout)
+    check_schema(obj)
+    assert obj["answer"] and "default prompt" in obj["answer"] and obj["citations"][0]["page"] == 9
+
+
 @pytest.mark.parametrize("args, message", [
     (["ask", "q?", "--collection", "missing"], "no collection"),
     (["ask", "q?", "--doc", "nothing-like-this"], "--doc"),
