@@ -289,7 +289,7 @@ class NonAttnLM(nn.Module):
 
     @torch.no_grad()
     def encode_spans(self, token_ids, span_tokens: int = 32, stride_tokens: int | None = None,
-                     piece_tokens: int = 65536) -> torch.Tensor:
+                     piece_tokens: int = 4096) -> torch.Tensor:
         """Embeddings of the document's `span_tokens`-token spans starting every `stride_tokens` tokens (default: no
         overlap), the document read whole: the external memory at a finer resolution than chunks, so that a fact a
         few tokens long is not averaged away by the chunk around it. Span k covers tokens [k * stride, k * stride +
