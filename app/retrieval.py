@@ -199,31 +199,10 @@ class HybridRetriever:
         return own
 
     def minilm_index_ranking(self, question: str, n: int, doc_ids=None) -> list[str]:
-        scores = self._minilm_matrix @ self.minilm.encode([question])[0]
-        if doc_ids is not None:
-            mask = np.zeros(len(scores), dtype=bool)
-            mask[[r for d in doc_ids for r in self.table.doc_rows.get(d, [])]] = True
-            scores = np.where(mask, scores, -np.inf)
-        top = np.argsort(-scores)[:n]
-        return [self.table.ids[r] for r in top if np.isfinite(scores[r])]
+        return self._best_chunk_ids(self._minilm_matrix @ self.minilm.encode([question])[0], n, doc_ids)
 
-    def _load_minilm_index(self) -> np.ndarray:
-        path = None
-        if self.cache_dir is not None:
-            key = cache_key(str(getattr(self.store, "location", "")), self.collection)
-            path = Path(self.cache_dir) / f"{key}.{self.version}.minilm.npy"
-            if path.is_file():
-                matrix = np.load(path)
-                if len(matrix) == len(self.table):
-                    return matrix
-        matrix = self.minilm.encode(self.table.texts, batch_size=32, cache=False)
-        if path is not None:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            np.save(path, matrix)
-        return matrix
-
-    def span_ranking(self, question: str, n: int, doc_ids=None) -> list[str]:
-        scores = self._span_index.chunk_scores(self.model.embed_texts([self.tokenizer.encode(question)])[0].numpy())
+    def _best_chunk_ids(self, scores: np.ndarray, n: int, doc_ids=None) -> list[str]:
+        """Ids of the n best-scoring chunk-table rows (scores per row), only of `doc_ids` when given."""
         if doc_ids is not None:
             allowed = np.zeros(len(scores), dtype=bool)
             allowed[[r for d in doc_ids for r in self.table.doc_rows.get(d, [])]] = True
@@ -231,11 +210,31 @@ class HybridRetriever:
         top = np.argsort(-scores)[:n]
         return [self.table.ids[r] for r in top if np.isfinite(scores[r])]
 
+    def _cache_path(self, suffix: str) -> Path | None:
+        """This collection version's cache file with `suffix`, or None without a cache directory."""
+        if self.cache_dir is None:
+            return None
+        key = cache_key(str(getattr(self.store, "location", "")), self.collection)
+        return Path(self.cache_dir) / f"{key}.{self.version}.{suffix}"
+
+    def _load_minilm_index(self) -> np.ndarray:
+        path = self._cache_path("minilm.npy")
+        if path is not None and path.is_file():
+            matrix = np.load(path)
+            if len(matrix) == len(self.table):
+                return matrix
+        matrix = self.minilm.encode(self.table.texts, batch_size=32, cache=False)
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            np.save(path, matrix)
+        return matrix
+
+    def span_ranking(self, question: str, n: int, doc_ids=None) -> list[str]:
+        query = self.model.embed_texts([self.tokenizer.encode(question)])[0].numpy()
+        return self._best_chunk_ids(self._span_index.chunk_scores(query), n, doc_ids)
+
     def _load_span_index(self) -> SpanIndex:
-        path = None
-        if self.cache_dir is not None:
-            key = cache_key(str(getattr(self.store, "location", "")), self.collection)
-            path = Path(self.cache_dir) / f"{key}.{self.version}.{self.model.fingerprint()}.spans.npz"
+        path = self._cache_path(f"{self.model.fingerprint()}.spans.npz") if self.cache_dir is not None else None
         return SpanIndex.load_or_build(path, self.table, self.model, self.tokenizer)
 
     # ---- search --------------------------------------------------------------------------------------------
