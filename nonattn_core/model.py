@@ -238,7 +238,7 @@ class NonAttnLM(nn.Module):
         """Chunk summaries, embeddings, memory retrieval and the supervisor for the chunks this piece touches."""
         C = self.config.chunk_size
         features = self._chunk_features(lower_out, input_ids)
-        batch, length, _ = features.shape
+        length = features.shape[1]
         start, end = state.position, state.position + length
         first_chunk = start // C
         positions = torch.arange(start, end, device=features.device)
@@ -246,11 +246,7 @@ class NonAttnLM(nn.Module):
         n_touched = (end - 1) // C - first_chunk + 1
         n_finished = end // C - first_chunk
 
-        # Chunks are contiguous runs of positions: pad the piece to whole chunks and sum each run (a fixed order,
-        # so the same input gives the same bits, unlike an atomic scatter-add).
-        offset = start - first_chunk * C
-        padded = F.pad(features, (0, 0, offset, (first_chunk + n_touched) * C - end))
-        sums = padded.view(batch, n_touched, C, features.shape[-1]).sum(2)
+        sums = sum_runs(features, C, lead=start - first_chunk * C)      # (B, n_touched, F)
         sums[:, 0] += state.chunk_sum
         chunk_ids = torch.arange(first_chunk, first_chunk + n_touched, device=features.device)
         counts = (torch.clamp(chunk_ids * C + C, max=end) - chunk_ids * C).float()  # tokens seen, earlier pieces included
@@ -308,10 +304,7 @@ class NonAttnLM(nn.Module):
             for start in range(0, ids.shape[1], piece_tokens):
                 piece = ids[:, start:start + piece_tokens].to(self.device)
                 x, states = _through_blocks(self.lower, self.embedding(piece), states)
-                features = self._chunk_features(x, piece)[0]           # (T, F)
-                n_steps = -(-features.shape[0] // stride)
-                padded = F.pad(features, (0, 0, 0, n_steps * stride - features.shape[0]))
-                step_sums.append(padded.view(n_steps, stride, -1).sum(1))
+                step_sums.append(sum_runs(self._chunk_features(x, piece), stride)[0])
             if not step_sums:
                 return torch.zeros(0, self.config.embed_dim)
             steps = torch.cat(step_sums)                               # (n_steps, F)
@@ -413,6 +406,19 @@ def _through_blocks(blocks: nn.ModuleList, x: torch.Tensor, states: list[BlockSt
         x, new_block_state = block(x, block_state)
         new_states.append(new_block_state)
     return x, new_states
+
+
+def sum_runs(features: torch.Tensor, run: int, lead: int = 0) -> torch.Tensor:
+    """Sums over consecutive runs of `run` positions: (B, T, F) -> (B, ceil((lead + T) / run), F), the first run
+    short of its first `lead` positions (a chunk begun in an earlier piece), the last one cut at T.
+
+    The piece is zero-padded to whole runs and each run summed in a fixed order, so the same input gives the same
+    bits (unlike an atomic scatter-add).
+    """
+    batch, length, width = features.shape
+    n_runs = -(-(lead + length) // run)
+    padded = F.pad(features, (0, 0, lead, n_runs * run - lead - length))
+    return padded.view(batch, n_runs, run, width).sum(2)
 
 
 def _plain_stack(model, tag, run, first, states):
