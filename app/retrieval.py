@@ -182,15 +182,19 @@ class HybridRetriever:
         return own & set(doc_ids) if doc_ids else own
 
     @cached_property
+    def _model_fingerprint(self) -> str:
+        """NonAttnLM.fingerprint of the model, computed once (it reads every weight)."""
+        return self.model.fingerprint()
+
+    @cached_property
     def _documents_of_this_model(self) -> set[str] | None:
         """Documents whose records name this model (None: all of them).
 
         A question embedded by one model means nothing next to chunk embeddings made by another, so documents
         ingested with another model version are left to the other lists until they are ingested again.
         """
-        fingerprint = self.model.fingerprint()
         records = self.store.documents(self.collection)
-        own = {record.doc_id for record in records if record.model == fingerprint}
+        own = {record.doc_id for record in records if record.model == self._model_fingerprint}
         if len(own) == len(records):
             return None
         logger.warning("%d of %d documents in collection %r were encoded by another model version; dense retrieval "
@@ -234,7 +238,7 @@ class HybridRetriever:
         return self._best_chunk_ids(self._span_index.chunk_scores(query), n, doc_ids)
 
     def _load_span_index(self) -> SpanIndex:
-        path = self._cache_path(f"{self.model.fingerprint()}.spans.npz") if self.cache_dir is not None else None
+        path = self._cache_path(f"{self._model_fingerprint}.spans.npz") if self.cache_dir is not None else None
         return SpanIndex.load_or_build(path, self.table, self.model, self.tokenizer)
 
     # ---- search --------------------------------------------------------------------------------------------
