@@ -307,13 +307,24 @@ class NonAttnLM(nn.Module):
                 step_sums.append(sum_runs(self._chunk_features(x, piece), stride)[0])
             if not step_sums:
                 return torch.zeros(0, self.config.embed_dim)
-            steps = torch.cat(step_sums)                               # (n_steps, F)
-            per_span = span_tokens // stride
-            padded = F.pad(steps, (0, 0, 0, per_span - 1))
-            sums = sum(padded[j:j + steps.shape[0]] for j in range(per_span))
-            starts = torch.arange(steps.shape[0], device=steps.device) * stride
-            counts = (torch.clamp(starts + span_tokens, max=ids.shape[1]) - starts).float().unsqueeze(1)
-            return self._embed_chunks(sums / counts)[1].float().cpu()
+            return self._embed_spans(torch.cat(step_sums)[None], span_tokens, stride, ids.shape[1])[0].float().cpu()
+
+    def span_embeddings(self, input_ids: torch.Tensor, span_tokens: int) -> torch.Tensor:
+        """What `encode_spans` stores, differentiable, for training: (B, L) read whole by the lower blocks ->
+        (B, ceil(L / span_tokens), E), one embedding per span of span_tokens tokens (no overlap)."""
+        x, _ = _through_blocks(self.lower, self.embedding(input_ids), [BlockState() for _ in self.lower])
+        steps = sum_runs(self._chunk_features(x, input_ids), span_tokens)
+        return self._embed_spans(steps, span_tokens, span_tokens, input_ids.shape[1])
+
+    def _embed_spans(self, steps: torch.Tensor, span_tokens: int, stride: int, length: int) -> torch.Tensor:
+        """Feature sums over each stride of a document (B, n_steps, F) -> embeddings (B, n_steps, E) of the spans of
+        span_tokens tokens starting at each stride (the last ones cut at `length`)."""
+        per_span = span_tokens // stride
+        padded = F.pad(steps, (0, 0, 0, per_span - 1))
+        sums = sum(padded[:, j:j + steps.shape[1]] for j in range(per_span))
+        starts = torch.arange(steps.shape[1], device=steps.device) * stride
+        counts = (torch.clamp(starts + span_tokens, max=length) - starts).float().view(1, -1, 1)
+        return self._embed_chunks(sums / counts)[1]
 
     def embed_tokens(self, token_lists: list[list[int]], max_tokens: int | None = None) -> torch.Tensor:
         """Texts alone through the lower blocks, mean-pooled, chunk head: (n, E) on the model's device, differentiable."""

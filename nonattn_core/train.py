@@ -25,7 +25,7 @@ import torch.nn.functional as F
 
 from .config import NonAttnConfig
 from .model import NonAttnLM
-from .pairs import pair_batch
+from .pairs import pair_batch, sentences
 from .tokenizer import Tokenizer
 
 
@@ -49,6 +49,8 @@ class TrainConfig:
     grad_clip: float = 1.0
     embed_weight: float = 1.0                 # weight of the embedding losses against the LM loss
     temperature: float = 0.05
+    span_tokens: int = 0                      # > 0: also train the span memory (spans of this many tokens)
+    span_sequences: int = 8                   # LM sequences per GPU per step whose spans are trained
     eval_every: int = 250
     eval_tokens: int = 262144
     seed: int = 0
@@ -116,6 +118,35 @@ def embedding_losses(model, batch_ids, chunk_embeddings, docs, step, cfg, tokeni
     contrast = 0.5 * (F.cross_entropy(logits, labels) + F.cross_entropy(logits.t(), labels))
     # The teacher's own query->passage similarities as soft targets: rank like MiniLM, not just match pairs.
     teacher_logits = t_queries @ t_passages.t() / cfg.temperature
+    relational = F.kl_div(F.log_softmax(logits, -1), F.softmax(teacher_logits, -1), reduction="batchmean")
+    return distill, contrast, relational
+
+
+def span_losses(model, batch_ids, step, cfg, tokenizer, teacher, device, rank):
+    """The span memory (`NonAttnLM.encode_spans`): spans read in context, distilled to the teacher's embeddings of
+    their texts, and each span found by a sentence of its own among all the batch's spans (its neighbours in the
+    same document included), ranked like the teacher ranks them."""
+    S = cfg.span_tokens
+    rng = random.Random(step * 104_729 + rank)
+    ids = batch_ids[: cfg.span_sequences, rng.randrange(S):]       # a random phase: spans start anywhere
+    ids = ids[:, : ids.shape[1] // S * S]
+    texts = [tokenizer.decode(row[k * S:(k + 1) * S].tolist()) for row in ids for k in range(ids.shape[1] // S)]
+    queries, owners = [], []
+    for index, text in enumerate(texts):
+        candidates = sentences(text)
+        if candidates:
+            queries.append(rng.choice(candidates))
+            owners.append(index)
+    with torch.no_grad():
+        t_spans, t_queries = teacher(texts + queries).float().split([len(texts), len(queries)])
+    ours = model.span_embeddings(ids.to(device), S).reshape(len(texts), -1).float()
+    distill = (1 - (ours * t_spans).sum(-1)).mean()
+    if not queries:
+        return distill, distill.new_zeros(()), distill.new_zeros(())
+    ours_q = model.embed_tokens([q[:64] for q in tokenizer.encode_batch(queries)], max_tokens=64).float()
+    logits = ours_q @ ours.t() / cfg.temperature
+    contrast = F.cross_entropy(logits, torch.tensor(owners, device=device))
+    teacher_logits = t_queries @ t_spans.t() / cfg.temperature
     relational = F.kl_div(F.log_softmax(logits, -1), F.softmax(teacher_logits, -1), reduction="batchmean")
     return distill, contrast, relational
 
@@ -219,6 +250,11 @@ def train(cfg: TrainConfig) -> dict:
                     raw_model, ids.cpu(), out_.chunk_embeddings, train_docs, step, cfg, tokenizer, teacher, device, rank)
                 loss = lm_loss + cfg.embed_weight * (distill + contrast + relational)
                 parts = {"distill": distill.item(), "contrast": contrast.item(), "relational": relational.item()}
+                if cfg.span_tokens:
+                    span_parts = span_losses(raw_model, ids.cpu(), step, cfg, tokenizer, teacher, device, rank)
+                    loss = loss + cfg.embed_weight * sum(span_parts)
+                    parts.update(zip(("span_distill", "span_contrast", "span_relational"),
+                                     (part.item() for part in span_parts)))
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)

@@ -39,6 +39,20 @@ def test_overlapping_spans_are_the_spans_at_each_offset(inference_precision):
     assert head.shape[0] == 12 and not torch.allclose(head, plain[:12])
 
 
+def test_training_spans_are_the_stored_spans_and_carry_gradients(inference_precision):
+    """span_embeddings (what training shapes) gives what encode_spans stores, for a batch of documents, and every
+    weight the span memory reads gets a gradient."""
+    model = random_model()
+    ids = random_ids(2, 70)
+    trained = model.span_embeddings(ids, span_tokens=8)
+    assert trained.shape == (2, 9, model.config.embed_dim)
+    for row in range(2):
+        stored = model.encode_spans(ids[row].tolist(), span_tokens=8, piece_tokens=16)
+        assert (trained[row].detach().float() - stored).abs().max() <= inference_precision + 1e-5
+    trained.sum().backward()
+    assert model.chunk_head.out.weight.grad.abs().sum() > 0 and model.lower[0].mlp.down.weight.grad.abs().sum() > 0
+
+
 def test_piece_must_hold_whole_strides():
     with pytest.raises(ValueError, match="multiples"):
         random_model().encode_spans(list(range(50)), span_tokens=8, piece_tokens=20)
