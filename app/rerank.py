@@ -64,6 +64,9 @@ class CrossEncoderReranker:
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads or min(4, os.cpu_count() or 1)
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        # Idle threads sleep instead of spinning: spinning ones take the cores from our model's torch threads
+        # when both run in one question (dev set, span memory fused: answer step p50 74 -> 49 ms, spans 29 -> 16 ms).
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         session = ort.InferenceSession(str(model_dir / "model.onnx"), options, providers=["CPUExecutionProvider"])
         tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
         tokenizer.enable_truncation(max_length=max_length, strategy="only_second")
