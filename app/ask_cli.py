@@ -26,14 +26,16 @@ def _engine_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-k", type=int, default=5, help="passages returned (default: %(default)s)")
     parser.add_argument("--dense", action="store_true", help="fuse the model's dense ranking with BM25 "
                         "(off by default: see app/retrieval.py)")
-    parser.add_argument("--spans", action="store_true", help="fuse our model's span memory with BM25 at weight 0.3 "
-                        "(built on first use by reading the whole collection; off by default: see README)")
+    parser.add_argument("--spans", action="store_true", help="also fuse our model's span memory as a ranked list "
+                        "at weight 0.3 (off by default: it costs answers; see app/retrieval.py)")
     parser.add_argument("--minilm-fallback", action="store_true", help="for questions whose words the text lacks, "
-                        "fill places 4-5 from a MiniLM index (built on first use; off by default: see README)")
+                        "fill place 5 from a MiniLM index instead of our span memory (built on first use)")
+    parser.add_argument("--no-span-memory", dest="span_memory", action="store_false", help="rank without our "
+                        "model's span memory (no model to load: ~1 s faster to start; see app/retrieval.py)")
     parser.add_argument("--semantic", action="store_true", help="rescore answer sentences with MiniLM")
     parser.add_argument("--no-cross-encoder", dest="cross_encoder", action="store_false",
                         help="answer without the cross-encoder's rescoring of candidate sentences (~90 ms faster)")
-    parser.add_argument("--checkpoint", metavar="DIR", help="model checkpoint for --dense and --spans (default: the "
+    parser.add_argument("--checkpoint", metavar="DIR", help="model checkpoint for the span memory and --dense (default: the "
                         "shipped one)")
 
 
@@ -80,9 +82,13 @@ def open_engine(args):
     from app.engine import EngineConfig, QAEngine
     config = EngineConfig(checkpoint=getattr(args, "checkpoint", None), semantic_answer=bool(args.semantic),
                           cross_encoder=getattr(args, "cross_encoder", True))
-    config = replace(config, retrieval=replace(config.retrieval, dense=bool(args.dense),
-                                               dense_spans=bool(getattr(args, "spans", False)), w_spans=0.3,
-                                               minilm_fallback=bool(getattr(args, "minilm_fallback", False))))
+    retrieval = replace(config.retrieval, dense=bool(args.dense), dense_spans=bool(getattr(args, "spans", False)),
+                        w_spans=0.3)
+    if not getattr(args, "span_memory", True):
+        retrieval = replace(retrieval, w_span_rerank=0.0, fallback=None)
+    if getattr(args, "minilm_fallback", False):
+        retrieval = replace(retrieval, fallback="minilm")
+    config = replace(config, retrieval=retrieval)
     return QAEngine.open(db=args.db, host=args.chroma_host, port=args.chroma_port, collection=args.collection,
                          config=config)
 

@@ -37,11 +37,11 @@ class EngineConfig:
     checkpoint: str | None = None  # model directory (None: the shipped checkpoint)
 
     def needs_model(self) -> bool:
-        return self.retrieval.dense or self.retrieval.dense_spans
+        return self.retrieval.dense or self.retrieval.uses_span_memory()
 
     def needs_minilm(self) -> bool:
         r = self.retrieval
-        return self.semantic_answer or r.minilm_rescore or r.minilm_index or r.minilm_fallback
+        return self.semantic_answer or r.minilm_rescore or r.minilm_index or r.fallback == "minilm"
 
 
 @dataclass

@@ -83,7 +83,7 @@ def format_table(rows: dict[str, dict]) -> str:
 
 def setups(base):
     """The compared EngineConfigs, derived from the full engine's config `base`."""
-    r = replace(base.retrieval, sentence_rerank=False)  # the single-list rows: that list's ranking, unreranked
+    r = replace(base.retrieval, sentence_rerank=False, fallback=None)  # single-list rows: that list, unreranked
     lexical_only = dict(semantic_answer=False, cross_encoder=False)  # each list with the plain extractive answer
     return {
         "bm25 alone": replace(base, retrieval=replace(r, dense=False), **lexical_only),
@@ -99,7 +99,10 @@ def setups(base):
         "full + our dense (w=0.1)": replace(base, retrieval=replace(base.retrieval, dense=True, w_dense=0.1)),
         "full + our span memory (w=0.3)": replace(base, retrieval=replace(base.retrieval, dense_spans=True,
                                                                            w_spans=0.3)),
-        "full + minilm fallback": replace(base, retrieval=replace(base.retrieval, minilm_fallback=True)),
+        "full - our span memory": replace(base, retrieval=replace(base.retrieval, w_span_rerank=0.0, fallback=None)),
+        "full - span memory in rerank": replace(base, retrieval=replace(base.retrieval, w_span_rerank=0.0)),
+        "full - span memory fallback": replace(base, retrieval=replace(base.retrieval, fallback=None)),
+        "full + minilm fallback (not spans)": replace(base, retrieval=replace(base.retrieval, fallback="minilm")),
         "full + minilm rescore top20": replace(base, retrieval=replace(base.retrieval, minilm_rescore=True)),
         "full + minilm index (3rd list)": replace(base, retrieval=replace(base.retrieval, minilm_index=True)),
     }

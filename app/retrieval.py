@@ -43,14 +43,20 @@ class RetrievalConfig:
     minilm_rescore: bool = False       # MiniLM cosine of the question to the top `rescore_top` fused passages
     minilm_index: bool = False         # MiniLM over every chunk (built once per collection version; slow on CPU)
                                        # as a third list fused into every question
-    dense_spans: bool = False          # our model's span memory (app.span_index: each chunk by its best 64-token span;
-                                       # built from the chunk texts on first use, cached): dev hit@5 .613 alone
-    minilm_fallback: bool = False      # that index only for questions whose lexical evidence is weak (see
-                                       # weak_match), merged with the reranked lexical list
+    dense_spans: bool = False          # our model's span memory (app.span_index: each chunk by its best 64-token span)
+                                       # as a list fused before the rerank: dev hit@5 .726 alone, but fused into the full
+                                       # engine at w_spans 0.3 / 0.5 / 1.0 it costs hit@1, answers and abstentions
+                                       # (.629/.839/.629/.875, .613/.823/.629/.750, .645/.806/.629/.750); fused after
+                                       # the rerank instead, worse still (abstention .750 at each weight)
+    fallback: str | None = "spans"     # "spans" or "minilm": that whole-collection list only for questions whose
+                                       # lexical evidence is weak (see weak_match), merged with the reranked lexical list.
+                                       # Dev, span rerank on, keep 4 + 1: spans hit@5 .839 -> .855, nothing lost;
+                                       # keep 3 + 2: spans .839 (answer .629, abstention .875), MiniLM .887 (the same
+                                       # costs, and its index takes ~1 min per collection on CPU)
     weak_match: float = 0.6            # lexical evidence is weak when no retrieved sentence window holds this
                                        # much of the question (best_window_match: idf coverage + word order)
-    fallback_keep: int = 3             # ... then the lexical ranking's first passages stay first
-    fallback_passages: int = 2         # and MiniLM's best others follow them
+    fallback_keep: int = 4             # ... then the lexical ranking's first passages stay first
+    fallback_passages: int = 1         # and the fallback list's best others follow them
     candidates: int = 50               # depth of each ranked list before fusion
     rrf_k: float = 60.0
     w_bm25: float = 1.0
@@ -64,6 +70,14 @@ class RetrievalConfig:
     sentence_rerank: bool = True       # rerank the top fused chunks by their best ~2-sentence window match (app.answer)
     sentence_rerank_top: int = 30
     w_first_stage: float = 1.0         # weight of the fused score (scaled to 0..1) next to the sentence match
+    w_span_rerank: float = 0.1         # our span memory's score of each reranked chunk (scaled to 0..1 over them), at
+                                       # this weight next to the sentence match; 0: off. Dev (no fallback): hit@1/@5
+                                       # .645/.823 -> .661/.839 at 0.1 and 0.2 (.645/.839 at 0.05; 0.3: hit@1 .613),
+                                       # answer .645 and abstention 1.000 unchanged
+
+    def uses_span_memory(self) -> bool:
+        """Whether some stage reads our model's span memory (app.span_index)."""
+        return self.dense_spans or (self.sentence_rerank and (self.fallback == "spans" or self.w_span_rerank > 0))
 
 
 class ChunkTable:
@@ -147,15 +161,16 @@ class HybridRetriever:
         self.table, self.bm25, self.version = load_lexical_index(store, collection, cache_dir,
                                                                  self.config.index_section)
         self._minilm_matrix = self._span_index = None
+        self._last_span_scores: tuple[str, np.ndarray] | None = None
         self.load_optional_indexes()
 
     def load_optional_indexes(self) -> None:
         """Load the whole-collection indexes the config asks for (MiniLM, span memory), drop those it does not."""
-        if not (self.config.minilm_index or self.config.minilm_fallback):
+        if not (self.config.minilm_index or self.config.fallback == "minilm"):
             self._minilm_matrix = None
         elif self._minilm_matrix is None:
             self._minilm_matrix = self._load_minilm_index()
-        if not (self.config.dense_spans and self.model is not None):
+        if not (self.config.uses_span_memory() and self.model is not None):
             self._span_index = None
         elif self._span_index is None:
             self._span_index = self._load_span_index()
@@ -234,8 +249,14 @@ class HybridRetriever:
         return matrix
 
     def span_ranking(self, question: str, n: int, doc_ids=None) -> list[str]:
-        query = self.model.embed_texts([self.tokenizer.encode(question)])[0].numpy()
-        return self._best_chunk_ids(self._span_index.chunk_scores(query), n, doc_ids)
+        return self._best_chunk_ids(self.span_scores(question), n, doc_ids)
+
+    def span_scores(self, question: str) -> np.ndarray:
+        """Each chunk-table row's best span cosine to the question (-inf: no span), kept for the question's stages."""
+        if self._last_span_scores is None or self._last_span_scores[0] != question:
+            query = self.model.embed_texts([self.tokenizer.encode(question)])[0].numpy()
+            self._last_span_scores = question, self._span_index.chunk_scores(query)
+        return self._last_span_scores[1]
 
     def _load_span_index(self) -> SpanIndex:
         path = self._cache_path(f"{self._model_fingerprint}.spans.npz") if self.cache_dir is not None else None
@@ -277,11 +298,11 @@ class HybridRetriever:
             t_rerank = time.perf_counter()
             fused, best_match = self.sentence_rerank(question, fused)
             timings["sentence_rerank_ms"] = (time.perf_counter() - t_rerank) * 1000
-        if cfg.minilm_fallback and self._minilm_matrix is not None and best_match is not None and \
-                best_match < cfg.weak_match:
+        if cfg.fallback and self._whole_collection_ranking(cfg.fallback) is not None and best_match is not None \
+                and best_match < cfg.weak_match:
             t_fallback = time.perf_counter()
-            fused = self.minilm_fallback(question, fused, doc_ids)
-            timings["minilm_fallback_ms"] = (time.perf_counter() - t_fallback) * 1000
+            fused = self.merge_fallback(question, fused, doc_ids)
+            timings["fallback_ms"] = (time.perf_counter() - t_fallback) * 1000
         passages = [self.passage(self.table.row[f.id], f.score) for f in fused[:k] if f.id in self.table.row]
         timings["fuse_ms"] = (time.perf_counter() - t) * 1000
         return passages
@@ -297,31 +318,52 @@ class HybridRetriever:
         if not top or not match.terms:
             return fused, 0.0
         high = max(f.score for f in top) or 1.0
+        span_share = self._span_shares(question, top)
         scored, best = [], 0.0
-        for f in top:
+        for f, span in zip(top, span_share):
             row = self.table.row[f.id]
             section = self.table.metadatas[row].get("section") if cfg.index_section else None
             sentence = best_window_match(match, self.table.texts[row], section)
             best = max(best, sentence)
-            scored.append((sentence + cfg.w_first_stage * f.score / high, f))
+            scored.append((sentence + cfg.w_first_stage * f.score / high + cfg.w_span_rerank * span, f))
         scored.sort(key=lambda x: -x[0])
         reranked = [replace(f, score=score) for score, f in scored]
         return reranked + fused[cfg.sentence_rerank_top:], best
 
-    def minilm_fallback(self, question: str, fused: list, doc_ids=None) -> list:
-        """`fused` with MiniLM's best passages after its first `fallback_keep` (for a likely paraphrase).
+    def _span_shares(self, question: str, top: list) -> np.ndarray:
+        """The span memory's score of each of `top`, scaled to 0 (the lowest) .. 1 (the highest); zeros without it.
+
+        Cosines of different questions lie in different ranges, so only their order among the candidates is used.
+        """
+        if self._span_index is None or not self.config.w_span_rerank:
+            return np.zeros(len(top))
+        all_scores = self.span_scores(question)
+        scores = np.array([all_scores[self.table.row[f.id]] for f in top])
+        finite = scores[np.isfinite(scores)]
+        if len(finite) < 2 or finite.max() == finite.min():
+            return np.zeros(len(top))
+        return np.where(np.isfinite(scores), (scores - finite.min()) / (finite.max() - finite.min()), 0.0)
+
+    def _whole_collection_ranking(self, name: str):
+        """The ranking function of a whole-collection list ("minilm", "spans"), None when its index is not loaded."""
+        return {"minilm": self.minilm_index_ranking if self._minilm_matrix is not None else None,
+                "spans": self.span_ranking if self._span_index is not None else None}[name]
+
+    def merge_fallback(self, question: str, fused: list, doc_ids=None) -> list:
+        """`fused` with the fallback list's best passages after its first `fallback_keep` (for a likely paraphrase).
 
         The question's words are not in the text together, so the lexical ranking is unreliable below its top
-        few; MiniLM, which matches meaning, brings its own best passages into the places after them. Each
-        place keeps its score, so scores still fall with rank.
+        few; a list that matches meaning (MiniLM, our span memory) brings its own best passages into the places
+        after them. Each place keeps its score, so scores still fall with rank.
         """
         cfg = self.config
         head = fused[: cfg.fallback_keep]
         taken = {f.id for f in head}
-        added = [i for i in self.minilm_index_ranking(question, cfg.fallback_keep + cfg.fallback_passages, doc_ids)
+        ranking = self._whole_collection_ranking(cfg.fallback)
+        added = [i for i in ranking(question, cfg.fallback_keep + cfg.fallback_passages, doc_ids)
                  if i not in taken][: cfg.fallback_passages]
         by_id = {f.id: f for f in fused}
-        order = head + [by_id.get(i) or Fused(i, 0.0, {"minilm": 1}) for i in added] + \
+        order = head + [by_id.get(i) or Fused(i, 0.0, {cfg.fallback: 1}) for i in added] + \
             [f for f in fused[cfg.fallback_keep:] if f.id not in added]
         scores = [f.score for f in fused] + [0.0] * (len(order) - len(fused))
         return [replace(f, score=score) for f, score in zip(order, scores)]

@@ -59,10 +59,10 @@ def test_ask_single_question_text_and_doc_filter(qa_db):
     assert "R-intro-excerpt.pdf" in done.stdout and "macbeth" not in done.stdout
 
 
-def test_ask_with_the_opt_in_lists(qa_db):
-    """--spans (our model's span memory) and --minilm-fallback: the same JSON, the answer still found."""
-    done = cli("ask", "What is the default R prompt?", "--json", "--spans", "--minilm-fallback", "--db", qa_db,
-               "--collection", COLLECTION)
+@pytest.mark.parametrize("switches", [["--spans", "--minilm-fallback"], ["--no-span-memory"]])
+def test_ask_with_the_list_switches(qa_db, switches):
+    """--spans and --minilm-fallback (opt-in lists), --no-span-memory: the same JSON, the answer still found."""
+    done = cli("ask", "What is the default R prompt?", "--json", *switches, "--db", qa_db, "--collection", COLLECTION)
     assert done.returncode == 0, done.stderr
     obj = json.loads(done.stdout)
     check_schema(obj)

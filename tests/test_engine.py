@@ -130,27 +130,57 @@ def test_citation_names_the_section_of_the_answer_sentence(r_intro_pdf, tmp_path
     assert "read.table" in (result.citations[0]["section"] or "")
 
 
-def test_minilm_fallback_fills_the_places_after_the_lexical_top_for_a_weak_question(qa_db):
+@pytest.mark.parametrize("fallback, ranking", [("spans", "span_ranking"), ("minilm", "minilm_index_ranking")])
+def test_fallback_fills_the_places_after_the_lexical_top_for_a_weak_question(qa_db, fallback, ranking):
+    """Our span memory (the default) or MiniLM: one code path, the list is the config's choice."""
     from dataclasses import replace
 
     from app.retrieval import RetrievalConfig
 
-    fallback = QAEngine.open(db=qa_db, collection=COLLECTION, config=EngineConfig(
-        retrieval=RetrievalConfig(minilm_fallback=True), cross_encoder=False))
-    plain = fallback.with_config(replace(fallback.config, retrieval=replace(fallback.config.retrieval,
-                                                                            minilm_fallback=False)))
-    keep, n_added = fallback.config.retrieval.fallback_keep, fallback.config.retrieval.fallback_passages
+    with_fallback = QAEngine.open(db=qa_db, collection=COLLECTION, config=EngineConfig(
+        retrieval=RetrievalConfig(fallback=fallback), cross_encoder=False))
+    plain = with_fallback.with_config(replace(with_fallback.config, retrieval=replace(
+        with_fallback.config.retrieval, fallback=None)))
+    keep, n_added = with_fallback.config.retrieval.fallback_keep, with_fallback.config.retrieval.fallback_passages
 
     strong = "What file does R save the workspace objects to at the end of a session?"
-    assert [p.id for p in fallback.retrieve(strong)] == [p.id for p in plain.retrieve(strong)]
+    assert [p.id for p in with_fallback.retrieve(strong)] == [p.id for p in plain.retrieve(strong)]
 
     weak = "How can I get rid of things I made earlier so they stop taking up space?"
-    with_fallback, without = fallback.retrieve(weak), plain.retrieve(weak)
-    assert [p.id for p in with_fallback[:keep]] == [p.id for p in without[:keep]]
+    filled, without = with_fallback.retrieve(weak), plain.retrieve(weak)
+    assert [p.id for p in filled[:keep]] == [p.id for p in without[:keep]]
     head = {p.id for p in without[:keep]}
-    semantic = [i for i in fallback.retriever.minilm_index_ranking(weak, keep + n_added) if i not in head][:n_added]
-    assert [p.id for p in with_fallback[keep: keep + n_added]] == semantic
-    assert all(a.score >= b.score for a, b in zip(with_fallback, with_fallback[1:]))
+    best_others = [i for i in getattr(with_fallback.retriever, ranking)(weak, keep + n_added) if i not in head]
+    assert [p.id for p in filled[keep: keep + n_added]] == best_others[:n_added]
+    assert all(a.score >= b.score for a, b in zip(filled, filled[1:]))
+
+
+def test_span_memory_adds_its_scaled_score_to_the_sentence_rerank(qa_db):
+    """Each reranked chunk gains w_span_rerank x its span score scaled over the candidates: the span memory's
+    favourite the whole weight, its least favourite nothing. Without the span memory no model is loaded."""
+    from dataclasses import replace
+
+    from app.fusion import reciprocal_rank_fusion
+
+    engine = QAEngine.open(db=qa_db, collection=COLLECTION, config=EngineConfig(cross_encoder=False))
+    config = replace(engine.config, retrieval=replace(engine.config.retrieval, w_span_rerank=0.0, fallback=None))
+    assert not config.needs_model()
+    plain = engine.with_config(config)
+    assert plain.retriever._span_index is None
+
+    question = "What does the prompt look like when R waits for a command?"
+    fused = reciprocal_rank_fusion({"bm25": engine.retriever.bm25_ranking(question, 50)})
+    with_spans, best = engine.retriever.sentence_rerank(question, fused)
+    without, best_plain = plain.retriever.sentence_rerank(question, fused)
+    assert best == best_plain                                  # the lexical evidence is judged as before
+    top = engine.config.retrieval.sentence_rerank_top
+    before = {f.id: f.score for f in without[:top]}
+    gains = {f.id: f.score - before[f.id] for f in with_spans[:top]}
+    weight = engine.config.retrieval.w_span_rerank
+    assert weight > 0 and all(-1e-6 <= g <= weight + 1e-6 for g in gains.values())   # float32 cosines
+    span_scores = engine.retriever.span_scores(question)
+    favourite = max(gains, key=lambda i: span_scores[engine.retriever.table.row[i]])
+    assert gains[favourite] == pytest.approx(weight, abs=1e-6) and min(gains.values()) == pytest.approx(0.0, abs=1e-6)
 
 
 def test_span_memory_list_ranks_the_chunk_of_the_asked_sentence(qa_db):
