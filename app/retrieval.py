@@ -26,7 +26,7 @@ import numpy as np
 from app.answer import Passage, QuestionMatch, best_window_match
 from app.bm25 import BM25Index
 from app.fusion import Fused, reciprocal_rank_fusion
-from app.span_index import SpanIndex
+from app.span_index import DocumentSpanCache, SpanIndex
 
 logger = logging.getLogger(__name__)
 _CACHE_FORMAT = 2
@@ -259,8 +259,8 @@ class HybridRetriever:
         return self._last_span_scores[1]
 
     def _load_span_index(self) -> SpanIndex:
-        path = self._cache_path(f"{self._model_fingerprint}.spans.npz") if self.cache_dir is not None else None
-        return SpanIndex.load_or_build(path, self.table, self.model, self.tokenizer)
+        cache = DocumentSpanCache(Path(self.cache_dir) / "spans" / self._model_fingerprint) if self.cache_dir else None
+        return SpanIndex.build(self.table, self.model, self.tokenizer, cache)
 
     # ---- search --------------------------------------------------------------------------------------------
     def search(self, question: str, k: int = 5, doc_ids=None, timings: dict | None = None) -> list[Passage]:

@@ -199,6 +199,6 @@ def test_span_memory_list_ranks_the_chunk_of_the_asked_sentence(qa_db):
     again = QAEngine.open(db=qa_db, collection=COLLECTION, config=EngineConfig(retrieval=spans_only,
                                                                                  cross_encoder=False))
     assert [p.id for p in again.retrieve(question)] == [p.id for p in passages]
-    assert list(Path(qa_db, ".qa-cache").glob("*.spans.npz"))
+    assert list(Path(qa_db, ".qa-cache", "spans").glob("*/*.npz"))              # one file per document
     off = engine.with_config(replace(engine.config, retrieval=replace(spans_only, bm25=True, dense_spans=False)))
     assert off.retriever._span_index is None and off.retrieve(question)

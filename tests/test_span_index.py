@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from app.retrieval import ChunkTable
-from app.span_index import SPAN_STRIDE, SpanIndex
+from app.span_index import SPAN_STRIDE, DocumentSpanCache, SpanIndex
 from nonattn_core import NonAttnLM, Tokenizer
 
 
@@ -42,15 +42,45 @@ def test_each_span_belongs_to_the_chunk_it_starts_in(model_and_tokenizer):
 
 def test_a_question_finds_the_chunk_holding_its_sentence(model_and_tokenizer, fetch_doc, tmp_path):
     """King Lear cut into 256-token chunks, a fact planted in the middle of one: its chunk ranks first by best
-    span, and the index comes back from its cache file unchanged."""
+    span, and the index comes back from its cache unchanged."""
     model, tokenizer = model_and_tokenizer
     play = tokenizer.encode(fetch_doc("king_lear.txt").read_text(encoding="utf-8"))[:4096]
     chunks = [tokenizer.decode(play[i:i + 256]) for i in range(0, len(play), 256)]
     chunks[9] = chunks[9][:400] + " The lighthouse keeper painted the lighthouse bright green in spring. " + chunks[9][400:]
     table = chunk_table({"lear": chunks})
-    path = tmp_path / "spans.npz"
-    index = SpanIndex.load_or_build(path, table, model, tokenizer)
+    cache = DocumentSpanCache(tmp_path)
+    index = SpanIndex.build(table, model, tokenizer, cache)
     query = model.embed_texts([tokenizer.encode("What colour did the keeper paint the lighthouse?")])[0].numpy()
     assert table.ids[int(np.argmax(index.chunk_scores(query)))] == "lear:9"
-    again = SpanIndex.load_or_build(path, table, model, tokenizer)
+    again = SpanIndex.build(table, model, tokenizer, cache)
     assert np.abs(again.spans - index.spans).max() < 1e-3 and np.array_equal(again.owners, index.owners)
+
+
+class CountingModel:
+    """The shipped model, counting the documents it reads (to see which ones the cache spares)."""
+
+    def __init__(self, model):
+        self.model, self.reads = model, 0
+        self.config = model.config
+
+    def encode_spans(self, *args, **kwargs):
+        self.reads += 1
+        return self.model.encode_spans(*args, **kwargs)
+
+
+def test_a_new_document_is_the_only_one_read_again(model_and_tokenizer, tmp_path):
+    """The cache is per document: a collection that gains a document reads that one alone, and each chunk's
+    spans still point at its own row in the new table."""
+    model, tokenizer = model_and_tokenizer
+    counting, cache = CountingModel(model), DocumentSpanCache(tmp_path)
+    first = {"a": ["The harbour master counts the boats at dawn. " * 8, "Gulls circle the quay. " * 6]}
+    SpanIndex.build(chunk_table(first), counting, tokenizer, cache)
+    assert counting.reads == 1
+    grown = {**first, "b": ["A baker in the village sells rye bread on Sundays. " * 8]}
+    table = chunk_table(grown)
+    index = SpanIndex.build(table, counting, tokenizer, cache)
+    assert counting.reads == 2
+    fresh = SpanIndex.build(table, model, tokenizer)
+    assert np.array_equal(index.owners, fresh.owners) and np.abs(index.spans - fresh.spans).max() < 1e-3
+    query = model.embed_texts([tokenizer.encode("Who sells rye bread?")])[0].numpy()
+    assert table.ids[int(np.argmax(index.chunk_scores(query)))] == "b:0"
