@@ -7,7 +7,7 @@ Candidates are single sentences and windows of 2-3 adjacent sentences in the top
   cue        whether it has what the question type asks for (a name for who, a number for how many, ...),
   rank       a small prior for candidates from higher-ranked passages,
 and, if a cross-encoder is given, its relevance logit for the candidate as the answer would show it (grown by
-the sentences around it, see _with_context).
+the sentences around it, see _with_context, and led by the speaker's name in a play, see _labelled).
 Abstention: the answer is None when the best candidate's coverage (or the reranker's logit) is below a threshold:
 if the rarest words of the question appear nowhere near each other in the retrieved text, the corpus is very
 unlikely to state the answer, whatever the question is about.
@@ -348,7 +348,8 @@ def extract_answer(question: str, passages: list[Passage], max_words: int = 60, 
         top = candidates[: cfg.rerank_candidates]
         shown = [(c.passage, *_with_context(passages[c.passage].text, sentences, c, context_words, listed))
                  for c in top]
-        logits = reranker.score(question, [clean_pdf_text(passages[p].text[a:b]) for p, a, b in shown])
+        logits = reranker.score(question, [_labelled(passages[p].text, sentences, p, a, b, listed)
+                                           for p, a, b in shown])
         best_logit = max(logits)
         for cand, logit in zip(top, logits):
             cand.score += cfg.w_rerank * logit
@@ -387,6 +388,31 @@ def extract_answer(question: str, passages: list[Passage], max_words: int = 60, 
                 "text": text}
     return Answer(text=text, sentences=[(best.passage, start, end)], citations=[citation],
                   confidence=round(best.coverage, 4))
+
+
+def _labelled(passage_text: str, sentences: list[tuple[int, int, int, str, set[str]]], p_index: int, start: int,
+              end: int, listed: set[int]) -> str:
+    """The clean text of passage_text[start:end], led by its paragraph's label when that is not in it already.
+
+    A play's speech opens with its speaker's name and runs to the next blank line; a sentence deep inside it says
+    nothing of who speaks it ('This island's mine, by Sycorax my mother' is Caliban's).
+    """
+    text = clean_pdf_text(passage_text[start:end])
+    opening = max(0, passage_text.rfind("\n\n", 0, start))
+    for i, (p, s, e, clean, _) in enumerate(sentences):
+        if p == p_index and s >= opening:
+            if s < start and i not in listed and _is_label_line(passage_text, s, e):
+                return f"{clean} {text}"
+            break
+    return text
+
+
+def _is_label_line(text: str, start: int, end: int) -> bool:
+    """text[start:end] is a short line of its own ending in '.' or ':', like a speaker's name ('CALIBAN.', 'Note:')."""
+    line_start = text.rfind("\n", 0, start) + 1
+    line_end = text.find("\n", end)
+    line = text[line_start: line_end if line_end >= 0 else len(text)].strip()
+    return line == text[start:end].strip() and _is_fragment(line) and line.endswith((".", ":"))
 
 
 def _with_context(passage_text: str, sentences: list[tuple[int, int, int, str, set[str]]], best: _Candidate,

@@ -63,3 +63,32 @@ def test_answer_candidates_are_judged_with_the_context_the_reader_gets(reranker)
     assert restating not in recording.texts
     assert any(text.startswith(restating) and ".RData" in text for text in recording.texts)
     assert ".RData" in answer.text
+
+
+MIRANDA_SPEECH = """ALONSO.
+Now all the blessings
+Of a glad father compass thee about!
+Arise, and say how thou cam'st here.
+
+MIRANDA.
+O, wonder!
+How many goodly creatures are there here!
+How beauteous mankind is! O brave new world
+That has such people in't!
+
+PROSPERO.
+'Tis new to thee.
+"""
+
+
+def test_a_line_inside_a_speech_is_judged_with_its_speaker(reranker):
+    from app.answer import Passage, extract_answer
+
+    recording = RecordingReranker(reranker)
+    answer = extract_answer("What does Miranda exclaim about mankind?",
+                            [Passage("t#5", MIRANDA_SPEECH, "tempest.txt", 33, 33, None, None, 1.0)],
+                            reranker=recording)
+    # Two sentences into her speech, the line is scored as hers: 'MIRANDA. How beauteous mankind is! ...'
+    assert any(text.startswith("MIRANDA. How beauteous mankind is!") for text in recording.texts)
+    assert not any(text.startswith("How beauteous") for text in recording.texts)
+    assert "brave new world" in answer.text
