@@ -2,12 +2,13 @@
 
 No generation: the answer is always text copied from a passage, so it can be highlighted and cited.
 Candidates are single sentences and windows of 2-3 adjacent sentences in the top passages. Each is scored by
-  coverage   idf-weighted share of the question's content terms that it contains (the main signal),
+  coverage   idf-weighted share of the question's content terms that it contains (the main signal; in a play,
+             the name of the line's speaker counts half),
   phrase     share of adjacent question-term pairs that appear adjacent in it (word order),
   cue        whether it has what the question type asks for (a name for who, a number for how many, ...),
   rank       a small prior for candidates from higher-ranked passages,
 and, if a cross-encoder is given, its relevance logit for the candidate as the answer would show it (grown by
-the sentences around it, see _with_context, and led by the speaker's name in a play, see _labelled).
+the sentences around it, see _with_context, and led by the speaker's name in a play, see _speech_labels).
 Abstention: the answer is None when the best candidate's coverage (or the reranker's logit) is below a threshold:
 if the rarest words of the question appear nowhere near each other in the retrieved text, the corpus is very
 unlikely to state the answer, whatever the question is about.
@@ -310,10 +311,13 @@ def extract_answer(question: str, passages: list[Passage], max_words: int = 60, 
         n = len(sentences)
         idf = lambda t: math.log1p((n - df.get(t, 0) + 0.5) / (df.get(t, 0) + 0.5))  # noqa: E731
     match = QuestionMatch(question, idf)
+    speakers = _speech_labels(passages, sentences, listed)
+    row_at = {(p_index, start): i for i, (p_index, start, *_) in enumerate(sentences)}
 
     candidates: list[_Candidate] = []
     for i, (p_index, start, _, _, _) in enumerate(sentences):
         terms: set[str] = set()
+        speaker = sentences[speakers[i]][4] if speakers[i] is not None else set()  # counts half
         texts: list[str] = []
         for n_sent in range(1, cfg.max_window + 1):
             j = i + n_sent - 1
@@ -327,7 +331,7 @@ def extract_answer(question: str, passages: list[Passage], max_words: int = 60, 
             if n_sent > 1 and len(text.split()) > max_words:
                 break
             cand = _Candidate(p_index, start, sentences[j][2], n_sent, text)
-            cand.coverage = match.coverage(terms)
+            cand.coverage = match.coverage(terms, speaker)
             phrase = match.phrase(tokenize(text))
             # A window is free when its first sentence is unfinished ('... the command is' + '> q()').
             unfinished = not re.search(r"[.!?][\"'’”)\]]*$", texts[0])
@@ -348,7 +352,7 @@ def extract_answer(question: str, passages: list[Passage], max_words: int = 60, 
         top = candidates[: cfg.rerank_candidates]
         shown = [(c.passage, *_with_context(passages[c.passage].text, sentences, c, context_words, listed))
                  for c in top]
-        logits = reranker.score(question, [_labelled(passages[p].text, sentences, p, a, b, listed)
+        logits = reranker.score(question, [_led_by(speakers[row_at[p, a]], sentences, passages[p].text[a:b])
                                            for p, a, b in shown])
         best_logit = max(logits)
         for cand, logit in zip(top, logits):
@@ -390,21 +394,29 @@ def extract_answer(question: str, passages: list[Passage], max_words: int = 60, 
                   confidence=round(best.coverage, 4))
 
 
-def _labelled(passage_text: str, sentences: list[tuple[int, int, int, str, set[str]]], p_index: int, start: int,
-              end: int, listed: set[int]) -> str:
-    """The clean text of passage_text[start:end], led by its paragraph's label when that is not in it already.
+def _speech_labels(passages: list[Passage], sentences: list[tuple[int, int, int, str, set[str]]],
+                   listed: set[int]) -> list[int | None]:
+    """For each sentence, the row of the label line opening its paragraph (a speaker's name), if one comes before it.
 
     A play's speech opens with its speaker's name and runs to the next blank line; a sentence deep inside it says
     nothing of who speaks it ('This island's mine, by Sycorax my mother' is Caliban's).
     """
-    text = clean_pdf_text(passage_text[start:end])
-    opening = max(0, passage_text.rfind("\n\n", 0, start))
-    for i, (p, s, e, clean, _) in enumerate(sentences):
-        if p == p_index and s >= opening:
-            if s < start and i not in listed and _is_label_line(passage_text, s, e):
-                return f"{clean} {text}"
-            break
-    return text
+    labels: list[int | None] = []
+    label = None
+    for i, (p_index, start, end, _, _) in enumerate(sentences):
+        text = passages[p_index].text
+        if i == 0 or sentences[i - 1][0] != p_index or "\n\n" in text[sentences[i - 1][2]: start]:
+            label = i if i not in listed and _is_label_line(text, start, end) else None
+            labels.append(None)
+        else:
+            labels.append(label)
+    return labels
+
+
+def _led_by(label: int | None, sentences: list[tuple[int, int, int, str, set[str]]], raw: str) -> str:
+    """The clean text of `raw`, led by the label sentence of row `label` when there is one."""
+    text = clean_pdf_text(raw)
+    return text if label is None else f"{sentences[label][3]} {text}"
 
 
 def _is_label_line(text: str, start: int, end: int) -> bool:

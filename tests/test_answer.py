@@ -244,3 +244,30 @@ def test_a_what_is_it_called_question_gets_the_sentence_that_names_it():
     answer = extract_answer(question, [Passage("r#56", SCOPE_PAGE, "R-intro.pdf", 56, 56, None, "Scope", 1.0)],
                             config=AnswerConfig(context_words=1))  # the chosen sentences alone, no context
     assert "lexical scope" in answer.text
+
+
+CALIBAN_SCENE = """[Enter CALIBAN]
+
+CALIBAN.
+As wicked dew as e'er my mother brush'd
+With raven's feather from unwholesome fen
+Drop on you both! A south-west blow on ye,
+And blister you all o'er!
+
+PROSPERO.
+For this, be sure, to-night thou shalt have cramps,
+Side-stitches that shall pen thy breath up.
+
+CALIBAN.
+I must eat my dinner.
+This island's mine, by Sycorax my mother,
+Which thou tak'st from me. When thou cam'st first,
+Thou strok'st me and made much of me.
+"""
+
+
+def test_the_speaker_of_a_line_counts_for_the_question_it_answers():
+    answer = extract_answer("Who was Caliban's mother?",
+                            [Passage("t#7", CALIBAN_SCENE, "tempest.txt", 7, 8, None, None, 1.0)])
+    # 'Caliban' is not in the line that answers, only in the name of its speaker two lines up.
+    assert "Sycorax" in answer.text
