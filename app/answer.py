@@ -35,6 +35,8 @@ _DEFINITION = re.compile(r"\b(is|are|means|refers to|denotes|stands for|is calle
 _NAMING = re.compile(r"\b(called|named|known as|termed|referred to as)\b")
 _NAME = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][a-z]{2,}")
 _PAGE_NUMBER_END = re.compile(r"\d,?$")
+_FINISHED = re.compile(r"[.!?][\"'’”)\]]*$")
+_REFERS_BACK = re.compile(r"(This|These|It|They|Such) (is|are|was|were|means|can|may|will|has|have|does|do)\b")
 _PLACE = re.compile(r"\b(in|at|from|to|near|under|inside)\s+(the\s+)?[A-Z][a-z]+")
 
 
@@ -255,6 +257,20 @@ def _is_fragment(text: str) -> bool:
     return len(text.split()) < 4
 
 
+def _window_cost(texts: list[str], w_window: float) -> float:
+    """What joining the sentences `texts` into one candidate costs: `w_window` a join, so a window must add coverage.
+
+    A join is free when it finishes an unfinished sentence ('... the command is' + '> q()') or when the next
+    sentence refers back with a pronoun subject ('... This is called lexical scope.'); an unfinished sentence
+    alone pays half, so the window that finishes it wins.
+    """
+    unfinished = not _FINISHED.search(texts[0])
+    if len(texts) == 1:
+        return w_window / 2 if unfinished else 0.0
+    free = (unfinished and len(texts) == 2) + sum(bool(_REFERS_BACK.match(text)) for text in texts[1:])
+    return w_window * max(0, len(texts) - 1 - free)
+
+
 def _pairs(terms: list[str]) -> set[tuple[str, str]]:
     return set(zip(terms, terms[1:]))
 
@@ -333,14 +349,9 @@ def extract_answer(question: str, passages: list[Passage], max_words: int = 60, 
             cand = _Candidate(p_index, start, sentences[j][2], n_sent, text)
             cand.coverage = match.coverage(terms, speaker)
             phrase = match.phrase(tokenize(text))
-            # A window is free when its first sentence is unfinished ('... the command is' + '> q()').
-            unfinished = not re.search(r"[.!?][\"'’”)\]]*$", texts[0])
-            window_cost = cfg.w_window * (n_sent - 1) * (0.0 if unfinished and n_sent == 2 else 1.0)
-            if unfinished and n_sent == 1:
-                window_cost = cfg.w_window / 2  # prefer the window that finishes it
             cand.score = (cand.coverage + cfg.w_phrase * phrase + cfg.w_cue * _cue(qtype, text)
                           + cfg.w_lead * match.leads(tokenize(texts[0])[:3])
-                          - cfg.w_rank * p_index - window_cost)
+                          - cfg.w_rank * p_index - _window_cost(texts, cfg.w_window))
             candidates.append(cand)
     if not candidates:
         return None

@@ -271,3 +271,15 @@ def test_the_speaker_of_a_line_counts_for_the_question_it_answers():
                             [Passage("t#7", CALIBAN_SCENE, "tempest.txt", 7, 8, None, None, 1.0)])
     # 'Caliban' is not in the line that answers, only in the name of its speaker two lines up.
     assert "Sycorax" in answer.text
+
+
+def test_joining_a_sentence_that_refers_back_costs_nothing():
+    from app.answer import _window_cost
+
+    resolved = ("In R the free variable bindings are resolved by first looking in the environment in which the "
+                "function was created.")
+    # 'This is called lexical scope.' says what 'this' is only with the sentence before it: one answer, no join to pay.
+    assert _window_cost([resolved, "This is called lexical scope."], 0.12) == 0.0
+    assert _window_cost(["Therefore it is a free variable.", resolved], 0.12) == 0.12
+    assert _window_cost(["To quit the R program the command is", "> q()"], 0.12) == 0.0
+    assert _window_cost(["To quit the R program the command is"], 0.12) == 0.06
