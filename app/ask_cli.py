@@ -28,8 +28,9 @@ def _engine_options(parser: argparse.ArgumentParser) -> None:
                         "(off by default: see app/retrieval.py)")
     parser.add_argument("--spans", action="store_true", help="also fuse our model's span memory as a ranked list "
                         "at weight 0.3 (off by default: it costs answers; see app/retrieval.py)")
-    parser.add_argument("--minilm-fallback", action="store_true", help="for questions whose words the text lacks, "
-                        "fill place 5 from a MiniLM index instead of our span memory (built on first use)")
+    parser.add_argument("--fallback", default="minilm", choices=["minilm", "spans", "minilm+spans", "none"],
+                        help="for questions whose words the text lacks, place 5 comes from this whole-collection "
+                        "list: MiniLM's chunk vectors, our span memory, or both in turn (default: %(default)s)")
     parser.add_argument("--no-span-memory", dest="span_memory", action="store_false", help="rank without our "
                         "model's span memory (no model to load: ~1 s faster to start; see app/retrieval.py)")
     parser.add_argument("--semantic", action="store_true", help="rescore answer sentences with MiniLM")
@@ -84,10 +85,10 @@ def open_engine(args):
                           cross_encoder=getattr(args, "cross_encoder", True))
     retrieval = replace(config.retrieval, dense=bool(args.dense), dense_spans=bool(getattr(args, "spans", False)),
                         w_spans=0.3)
+    fallback = [name for name in getattr(args, "fallback", "minilm").split("+") if name != "none"]
     if not getattr(args, "span_memory", True):
-        retrieval = replace(retrieval, w_span_rerank=0.0, fallback=None)
-    if getattr(args, "minilm_fallback", False):
-        retrieval = replace(retrieval, fallback="minilm")
+        retrieval, fallback = replace(retrieval, w_span_rerank=0.0), [name for name in fallback if name != "spans"]
+    retrieval = replace(retrieval, fallback="+".join(fallback) or None)
     config = replace(config, retrieval=retrieval)
     return QAEngine.open(db=args.db, host=args.chroma_host, port=args.chroma_port, collection=args.collection,
                          config=config)

@@ -41,7 +41,7 @@ class EngineConfig:
 
     def needs_minilm(self) -> bool:
         r = self.retrieval
-        return self.semantic_answer or r.minilm_rescore or r.minilm_index or r.fallback == "minilm"
+        return self.semantic_answer or r.minilm_rescore or r.uses_minilm_index()
 
 
 @dataclass

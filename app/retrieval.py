@@ -2,8 +2,8 @@
 
     ranked lists   bm25 (lexical, built from store.iter_chunks, cached on disk by collection version)
                    dense (the question embedded by our model, nearest chunk embeddings in Chroma)
-                   minilm (optional: MiniLM cosine of the question to the top fused passages, or to a
-                   whole-collection MiniLM index, for comparison)
+                   minilm (MiniLM cosine of the question to every chunk, cached per document: the fallback
+                   for weak questions; optionally a third fused list, or a rescoring of the top fused passages)
     fusion         weighted reciprocal rank fusion (app.fusion)
     passages       each fused chunk grown to sentence boundaries with the neighbouring chunks' text, so an
                    answer sentence cut by a 256-token window boundary is whole again; pages follow the text.
@@ -19,6 +19,7 @@ import re
 import time
 from dataclasses import dataclass, replace
 from functools import cached_property
+from itertools import zip_longest
 from pathlib import Path
 
 import numpy as np
@@ -26,7 +27,8 @@ import numpy as np
 from app.answer import Passage, QuestionMatch, best_window_match
 from app.bm25 import BM25Index
 from app.fusion import Fused, reciprocal_rank_fusion
-from app.span_index import DocumentSpanCache, SpanIndex
+from app.document_cache import DocumentCache, cached_or_computed, documents_in_reading_order
+from app.span_index import SpanIndex
 
 logger = logging.getLogger(__name__)
 _CACHE_FORMAT = 2
@@ -41,18 +43,19 @@ class RetrievalConfig:
                                        # the shipped checkpoint alone reaches dev hit@5 .435 (BM25 .790, MiniLM .661)
                                        # and fused at weight 0.1 it lowered hit@1 (.645 -> .597, hit@5 .823 -> .839)
     minilm_rescore: bool = False       # MiniLM cosine of the question to the top `rescore_top` fused passages
-    minilm_index: bool = False         # MiniLM over every chunk (built once per collection version; slow on CPU)
-                                       # as a third list fused into every question
+    minilm_index: bool = False         # MiniLM over every chunk (cached per document, ~50 ms a chunk on 2 busy CPU
+                                       # cores the first time) as a third list fused into every question
     dense_spans: bool = False          # our model's span memory (app.span_index: each chunk by its best 64-token span)
                                        # as a list fused before the rerank: dev hit@5 .726 alone, but fused into the full
                                        # engine at w_spans 0.3 / 0.5 / 1.0 it costs hit@1, answers and abstentions
                                        # (.629/.839/.629/.875, .613/.823/.629/.750, .645/.806/.629/.750); fused after
                                        # the rerank instead, worse still (abstention .750 at each weight)
-    fallback: str | None = "spans"     # "spans" or "minilm": that whole-collection list only for questions whose
-                                       # lexical evidence is weak (see weak_match), merged with the reranked lexical list.
-                                       # Dev, span rerank on, keep 4 + 1: spans hit@5 .839 -> .855, nothing lost;
-                                       # keep 3 + 2: spans .839 (answer .629, abstention .875), MiniLM .887 (the same
-                                       # costs, and its index takes ~1 min per collection on CPU)
+    fallback: str | None = "minilm"    # whole-collection lists ("minilm", "spans", or both joined by "+": their best
+                                       # others in turn) only for questions whose lexical evidence is weak (see
+                                       # weak_match), merged with the reranked lexical list. Dev, keep 4 + 1, hit@5
+                                       # (none: .839): spans .855, MiniLM .887, spans and MiniLM fused by RRF .839, no
+                                       # answer or abstention lost; keep 3 + 2: spans .839, MiniLM .887, one from each
+                                       # .903, each losing one abstention (g24) and the last .903 an answer (r17)
     weak_match: float = 0.6            # lexical evidence is weak when no retrieved sentence window holds this
                                        # much of the question (best_window_match: idf coverage + word order)
     fallback_keep: int = 4             # ... then the lexical ranking's first passages stay first
@@ -75,9 +78,18 @@ class RetrievalConfig:
                                        # .645/.823 -> .661/.839 at 0.1 and 0.2 (.645/.839 at 0.05; 0.3: hit@1 .613),
                                        # answer .645 and abstention 1.000 unchanged
 
+    def fallback_lists(self) -> list[str]:
+        """The whole-collection lists of the fallback: `fallback` names them joined by "+" ("spans+minilm")."""
+        return self.fallback.split("+") if self.fallback else []
+
     def uses_span_memory(self) -> bool:
         """Whether some stage reads our model's span memory (app.span_index)."""
-        return self.dense_spans or (self.sentence_rerank and (self.fallback == "spans" or self.w_span_rerank > 0))
+        return self.dense_spans or (self.sentence_rerank and ("spans" in self.fallback_lists()
+                                                              or self.w_span_rerank > 0))
+
+    def uses_minilm_index(self) -> bool:
+        """Whether some stage reads the whole-collection MiniLM index."""
+        return self.minilm_index or "minilm" in self.fallback_lists()
 
 
 class ChunkTable:
@@ -149,6 +161,17 @@ def load_lexical_index(store, collection: str, cache_dir: Path | None, index_sec
     return ChunkTable(ids, texts, metadatas), bm25, version
 
 
+def minilm_chunk_vectors(table: ChunkTable, minilm, cache: DocumentCache | None = None) -> np.ndarray:
+    """MiniLM's vector of every chunk-table row (n, 384), each document's from `cache` where it was encoded before."""
+    rows, vectors = [np.zeros(0, np.int64)], [np.zeros((0, minilm.dim), np.float32)]
+    for doc_rows in documents_in_reading_order(table):
+        document = cached_or_computed(cache, [table.texts[r] for r in doc_rows],
+                                      lambda texts: {"vectors": minilm.encode(texts, batch_size=32, cache=False)})
+        rows.append(doc_rows)
+        vectors.append(document["vectors"])
+    return np.concatenate(vectors)[np.argsort(np.concatenate(rows))]
+
+
 class HybridRetriever:
     """question -> passages (best first), fusing the ranked lists switched on in RetrievalConfig."""
 
@@ -166,7 +189,7 @@ class HybridRetriever:
 
     def load_optional_indexes(self) -> None:
         """Load the whole-collection indexes the config asks for (MiniLM, span memory), drop those it does not."""
-        if not (self.config.minilm_index or self.config.fallback == "minilm"):
+        if not self.config.uses_minilm_index():
             self._minilm_matrix = None
         elif self._minilm_matrix is None:
             self._minilm_matrix = self._load_minilm_index()
@@ -229,24 +252,9 @@ class HybridRetriever:
         top = np.argsort(-scores)[:n]
         return [self.table.ids[r] for r in top if np.isfinite(scores[r])]
 
-    def _cache_path(self, suffix: str) -> Path | None:
-        """This collection version's cache file with `suffix`, or None without a cache directory."""
-        if self.cache_dir is None:
-            return None
-        key = cache_key(str(getattr(self.store, "location", "")), self.collection)
-        return Path(self.cache_dir) / f"{key}.{self.version}.{suffix}"
-
     def _load_minilm_index(self) -> np.ndarray:
-        path = self._cache_path("minilm.npy")
-        if path is not None and path.is_file():
-            matrix = np.load(path)
-            if len(matrix) == len(self.table):
-                return matrix
-        matrix = self.minilm.encode(self.table.texts, batch_size=32, cache=False)
-        if path is not None:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            np.save(path, matrix)
-        return matrix
+        cache = DocumentCache(Path(self.cache_dir) / "minilm" / self.minilm.name) if self.cache_dir else None
+        return minilm_chunk_vectors(self.table, self.minilm, cache)
 
     def span_ranking(self, question: str, n: int, doc_ids=None) -> list[str]:
         return self._best_chunk_ids(self.span_scores(question), n, doc_ids)
@@ -259,7 +267,7 @@ class HybridRetriever:
         return self._last_span_scores[1]
 
     def _load_span_index(self) -> SpanIndex:
-        cache = DocumentSpanCache(Path(self.cache_dir) / "spans" / self._model_fingerprint) if self.cache_dir else None
+        cache = DocumentCache(Path(self.cache_dir) / "spans" / self._model_fingerprint) if self.cache_dir else None
         return SpanIndex.build(self.table, self.model, self.tokenizer, cache)
 
     # ---- search --------------------------------------------------------------------------------------------
@@ -298,8 +306,7 @@ class HybridRetriever:
             t_rerank = time.perf_counter()
             fused, best_match = self.sentence_rerank(question, fused)
             timings["sentence_rerank_ms"] = (time.perf_counter() - t_rerank) * 1000
-        if cfg.fallback and self._whole_collection_ranking(cfg.fallback) is not None and best_match is not None \
-                and best_match < cfg.weak_match:
+        if cfg.fallback and self._fallback_available() and best_match is not None and best_match < cfg.weak_match:
             t_fallback = time.perf_counter()
             fused = self.merge_fallback(question, fused, doc_ids)
             timings["fallback_ms"] = (time.perf_counter() - t_fallback) * 1000
@@ -349,8 +356,21 @@ class HybridRetriever:
         return {"minilm": self.minilm_index_ranking if self._minilm_matrix is not None else None,
                 "spans": self.span_ranking if self._span_index is not None else None}[name]
 
+    def _fallback_available(self) -> bool:
+        return all(self._whole_collection_ranking(name) is not None for name in self.config.fallback_lists())
+
+    def fallback_passages(self, question: str, taken: set[str], doc_ids=None) -> list[str]:
+        """The fallback's `fallback_passages` best chunk ids not in `taken`: its lists' best others in turn (with
+        "minilm+spans" and 2 passages, MiniLM's best other, then the span memory's best other but that one)."""
+        cfg = self.config
+        depth = len(taken) + cfg.fallback_passages
+        rankings = [[i for i in self._whole_collection_ranking(name)(question, depth, doc_ids) if i not in taken]
+                    for name in cfg.fallback_lists()]
+        in_turn = (i for tier in zip_longest(*rankings) for i in tier if i is not None)
+        return list(dict.fromkeys(in_turn))[: cfg.fallback_passages]
+
     def merge_fallback(self, question: str, fused: list, doc_ids=None) -> list:
-        """`fused` with the fallback list's best passages after its first `fallback_keep` (for a likely paraphrase).
+        """`fused` with the fallback lists' best passages after its first `fallback_keep` (for a likely paraphrase).
 
         The question's words are not in the text together, so the lexical ranking is unreliable below its top
         few; a list that matches meaning (MiniLM, our span memory) brings its own best passages into the places
@@ -358,10 +378,7 @@ class HybridRetriever:
         """
         cfg = self.config
         head = fused[: cfg.fallback_keep]
-        taken = {f.id for f in head}
-        ranking = self._whole_collection_ranking(cfg.fallback)
-        added = [i for i in ranking(question, cfg.fallback_keep + cfg.fallback_passages, doc_ids)
-                 if i not in taken][: cfg.fallback_passages]
+        added = self.fallback_passages(question, {f.id for f in head}, doc_ids)
         by_id = {f.id: f for f in fused}
         order = head + [by_id.get(i) or Fused(i, 0.0, {cfg.fallback: 1}) for i in added] + \
             [f for f in fused[cfg.fallback_keep:] if f.id not in added]

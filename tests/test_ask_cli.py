@@ -59,9 +59,10 @@ def test_ask_single_question_text_and_doc_filter(qa_db):
     assert "R-intro-excerpt.pdf" in done.stdout and "macbeth" not in done.stdout
 
 
-@pytest.mark.parametrize("switches", [["--spans", "--minilm-fallback"], ["--no-span-memory"]])
+@pytest.mark.parametrize("switches", [["--spans", "--fallback", "spans"], ["--fallback", "minilm+spans"],
+                                      ["--fallback", "none"], ["--no-span-memory"]])
 def test_ask_with_the_list_switches(qa_db, switches):
-    """--spans and --minilm-fallback (opt-in lists), --no-span-memory: the same JSON, the answer still found."""
+    """--spans (an opt-in list), --fallback's lists, --no-span-memory: the same JSON, the answer still found."""
     done = cli("ask", "What is the default R prompt?", "--json", *switches, "--db", qa_db, "--collection", COLLECTION)
     assert done.returncode == 0, done.stderr
     obj = json.loads(done.stdout)

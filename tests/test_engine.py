@@ -130,18 +130,18 @@ def test_citation_names_the_section_of_the_answer_sentence(r_intro_pdf, tmp_path
     assert "read.table" in (result.citations[0]["section"] or "")
 
 
-@pytest.mark.parametrize("fallback, ranking", [("spans", "span_ranking"), ("minilm", "minilm_index_ranking")])
-def test_fallback_fills_the_places_after_the_lexical_top_for_a_weak_question(qa_db, fallback, ranking):
-    """Our span memory (the default) or MiniLM: one code path, the list is the config's choice."""
+@pytest.mark.parametrize("fallback, keep, n_added", [("minilm", 4, 1), ("spans", 4, 1), ("minilm+spans", 3, 2)])
+def test_fallback_fills_the_places_after_the_lexical_top_for_a_weak_question(qa_db, fallback, keep, n_added):
+    """MiniLM (the default), our span memory, or both in turn: one code path, the lists are the config's choice."""
     from dataclasses import replace
 
     from app.retrieval import RetrievalConfig
 
     with_fallback = QAEngine.open(db=qa_db, collection=COLLECTION, config=EngineConfig(
-        retrieval=RetrievalConfig(fallback=fallback), cross_encoder=False))
+        retrieval=RetrievalConfig(fallback=fallback, fallback_keep=keep, fallback_passages=n_added),
+        cross_encoder=False))
     plain = with_fallback.with_config(replace(with_fallback.config, retrieval=replace(
         with_fallback.config.retrieval, fallback=None)))
-    keep, n_added = with_fallback.config.retrieval.fallback_keep, with_fallback.config.retrieval.fallback_passages
 
     strong = "What file does R save the workspace objects to at the end of a session?"
     assert [p.id for p in with_fallback.retrieve(strong)] == [p.id for p in plain.retrieve(strong)]
@@ -150,8 +150,11 @@ def test_fallback_fills_the_places_after_the_lexical_top_for_a_weak_question(qa_
     filled, without = with_fallback.retrieve(weak), plain.retrieve(weak)
     assert [p.id for p in filled[:keep]] == [p.id for p in without[:keep]]
     head = {p.id for p in without[:keep]}
-    best_others = [i for i in getattr(with_fallback.retriever, ranking)(weak, keep + n_added) if i not in head]
-    assert [p.id for p in filled[keep: keep + n_added]] == best_others[:n_added]
+    rankings = {"minilm": with_fallback.retriever.minilm_index_ranking, "spans": with_fallback.retriever.span_ranking}
+    best_others = [[i for i in rankings[name](weak, keep + n_added) if i not in head] for name in fallback.split("+")]
+    first = best_others[0][0]
+    expected = [first] + ([next(i for i in best_others[1] if i != first)] if n_added == 2 else [])   # in turn
+    assert [p.id for p in filled[keep: keep + n_added]] == expected
     assert all(a.score >= b.score for a, b in zip(filled, filled[1:]))
 
 
@@ -163,7 +166,7 @@ def test_span_memory_adds_its_scaled_score_to_the_sentence_rerank(qa_db):
     from app.fusion import reciprocal_rank_fusion
 
     engine = QAEngine.open(db=qa_db, collection=COLLECTION, config=EngineConfig(cross_encoder=False))
-    config = replace(engine.config, retrieval=replace(engine.config.retrieval, w_span_rerank=0.0, fallback=None))
+    config = replace(engine.config, retrieval=replace(engine.config.retrieval, w_span_rerank=0.0))
     assert not config.needs_model()
     plain = engine.with_config(config)
     assert plain.retriever._span_index is None

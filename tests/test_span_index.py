@@ -2,8 +2,8 @@
 import numpy as np
 import pytest
 
-from app.retrieval import ChunkTable
-from app.span_index import SPAN_STRIDE, DocumentSpanCache, SpanIndex
+from app.document_cache import DocumentCache
+from app.span_index import SPAN_STRIDE, SpanIndex
 from nonattn_core import NonAttnLM, Tokenizer
 
 
@@ -12,17 +12,7 @@ def model_and_tokenizer():
     return NonAttnLM.from_pretrained(), Tokenizer()
 
 
-def chunk_table(documents: dict[str, list[str]]) -> ChunkTable:
-    ids, texts, metadatas = [], [], []
-    for doc_id, chunks in documents.items():
-        for index, text in reversed(list(enumerate(chunks))):      # stored order is not reading order
-            ids.append(f"{doc_id}:{index}")
-            texts.append(text)
-            metadatas.append({"doc_id": doc_id, "chunk_index": index})
-    return ChunkTable(ids, texts, metadatas)
-
-
-def test_each_span_belongs_to_the_chunk_it_starts_in(model_and_tokenizer):
+def test_each_span_belongs_to_the_chunk_it_starts_in(chunk_table, model_and_tokenizer):
     model, tokenizer = model_and_tokenizer
     documents = {"a": ["word " * 40, "other " * 3, "more " * 30], "b": ["third " * 25]}
     table = chunk_table(documents)
@@ -40,7 +30,7 @@ def test_each_span_belongs_to_the_chunk_it_starts_in(model_and_tokenizer):
     assert np.isneginf(index.chunk_scores(index.spans[0])[table.row["a:1"]])
 
 
-def test_a_question_finds_the_chunk_holding_its_sentence(model_and_tokenizer, fetch_doc, tmp_path):
+def test_a_question_finds_the_chunk_holding_its_sentence(chunk_table, model_and_tokenizer, fetch_doc, tmp_path):
     """King Lear cut into 256-token chunks, a fact planted in the middle of one: its chunk ranks first by best
     span, and the index comes back from its cache unchanged."""
     model, tokenizer = model_and_tokenizer
@@ -48,7 +38,7 @@ def test_a_question_finds_the_chunk_holding_its_sentence(model_and_tokenizer, fe
     chunks = [tokenizer.decode(play[i:i + 256]) for i in range(0, len(play), 256)]
     chunks[9] = chunks[9][:400] + " The lighthouse keeper painted the lighthouse bright green in spring. " + chunks[9][400:]
     table = chunk_table({"lear": chunks})
-    cache = DocumentSpanCache(tmp_path)
+    cache = DocumentCache(tmp_path)
     index = SpanIndex.build(table, model, tokenizer, cache)
     query = model.embed_texts([tokenizer.encode("What colour did the keeper paint the lighthouse?")])[0].numpy()
     assert table.ids[int(np.argmax(index.chunk_scores(query)))] == "lear:9"
@@ -68,11 +58,11 @@ class CountingModel:
         return self.model.encode_spans(*args, **kwargs)
 
 
-def test_a_new_document_is_the_only_one_read_again(model_and_tokenizer, tmp_path):
+def test_a_new_document_is_the_only_one_read_again(chunk_table, model_and_tokenizer, tmp_path):
     """The cache is per document: a collection that gains a document reads that one alone, and each chunk's
     spans still point at its own row in the new table."""
     model, tokenizer = model_and_tokenizer
-    counting, cache = CountingModel(model), DocumentSpanCache(tmp_path)
+    counting, cache = CountingModel(model), DocumentCache(tmp_path)
     first = {"a": ["The harbour master counts the boats at dawn. " * 8, "Gulls circle the quay. " * 6]}
     SpanIndex.build(chunk_table(first), counting, tokenizer, cache)
     assert counting.reads == 1

@@ -1,0 +1,54 @@
+"""app.document_cache through MiniLM's chunk vectors (app.retrieval.minilm_chunk_vectors): real MiniLM, real text."""
+import numpy as np
+import pytest
+
+from app.document_cache import DocumentCache
+from app.retrieval import minilm_chunk_vectors
+from app.sentence_scorer import MiniLM
+
+
+class CountingMiniLM:
+    """The real MiniLM, counting the texts it encodes (to see which documents the cache spares)."""
+
+    def __init__(self, minilm: MiniLM):
+        self.minilm, self.dim, self.encoded = minilm, minilm.dim, []
+
+    def encode(self, texts, **kwargs):
+        self.encoded += list(texts)
+        return self.minilm.encode(texts, **kwargs)
+
+
+@pytest.fixture(scope="module")
+def minilm() -> MiniLM:
+    return MiniLM.load()
+
+
+def test_a_new_document_is_the_only_one_encoded_again(chunk_table, minilm, tmp_path):
+    """A collection that gains a document encodes that one alone, and every row keeps its own chunk's vector."""
+    counting, cache = CountingMiniLM(minilm), DocumentCache(tmp_path)
+    first = {"harbour": ["The harbour master counts the boats at dawn.", "Gulls circle the quay."]}
+    minilm_chunk_vectors(chunk_table(first), counting, cache)
+    grown = {**first, "bakery": ["A baker in the village sells rye bread on Sundays."]}
+    counting.encoded = []
+    table = chunk_table(grown)
+    vectors = minilm_chunk_vectors(table, counting, cache)
+    assert counting.encoded == grown["bakery"]
+    assert vectors.shape == (len(table), minilm.dim)
+    assert np.abs(vectors - minilm.encode(table.texts, cache=False)).max() < 1e-5
+    question = minilm.encode(["Who sells rye bread?"])[0]
+    assert table.ids[int(np.argmax(vectors @ question))] == "bakery:0"
+
+
+def test_a_corrupt_cache_file_is_computed_again(tmp_path):
+    cache = DocumentCache(tmp_path)
+    texts = ["one chunk", "another chunk"]
+    cache.arrays(texts, lambda t: {"lengths": np.array([len(x) for x in t])})
+    for path in tmp_path.glob("*.npz"):
+        path.write_bytes(b"not an npz file")
+    again = cache.arrays(texts, lambda t: {"lengths": np.array([len(x) for x in t])})
+    assert again["lengths"].tolist() == [9, 13]
+    assert cache.arrays(texts, lambda t: {})["lengths"].tolist() == [9, 13]     # saved again, read back
+
+
+def test_an_empty_collection_has_no_vectors(chunk_table, minilm):
+    assert minilm_chunk_vectors(chunk_table({}), minilm).shape == (0, minilm.dim)
