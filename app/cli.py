@@ -16,13 +16,15 @@ def _version() -> str:
 
 def build_parser() -> argparse.ArgumentParser:
     from app.ask_cli import add_ask_parser, add_eval_parser
+    from app.prepare_cli import add_prepare_parser
     from app.serve_cli import add_serve_parser
     from ingest.cli import add_docs_parser, add_ingest_parser
 
     parser = argparse.ArgumentParser(prog="nonattn-qa", description="Question answering over book-length documents.")
     parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for register in (add_ingest_parser, add_docs_parser, add_ask_parser, add_eval_parser, add_serve_parser):
+    for register in (add_ingest_parser, add_docs_parser, add_prepare_parser, add_ask_parser, add_eval_parser,
+                     add_serve_parser):
         register(subparsers)
     return parser
 

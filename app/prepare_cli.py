@@ -1,0 +1,56 @@
+"""`nonattn-qa prepare`: compute what the engine reads besides Chroma, ahead of the first question.
+
+    nonattn-qa prepare [--collection NAME] [--db DIR] [--device auto|cpu|cuda]
+
+The engine ranks with a BM25 index, our model's span memory and MiniLM's chunk vectors. They are cached next to
+the DB (per collection version for BM25, per document for the other two) and computed on the first open
+otherwise: on a CPU that is minutes for a collection of millions of tokens. Run this where the documents were
+ingested (on the GPU of a batch ingest) and the app opens the collection in about a second.
+"""
+from __future__ import annotations
+
+import sys
+import time
+
+from ingest.cli import add_store_arguments
+
+
+def add_prepare_parser(subparsers):
+    parser = subparsers.add_parser("prepare", help="compute the engine's indexes and caches for a collection now",
+                                   description="Compute the BM25 index, our model's span memory and MiniLM's "
+                                   "chunk vectors for every document of a collection (cached next to the DB), so "
+                                   "that the first question does not wait for them. Documents computed before are "
+                                   "read from the cache.")
+    add_store_arguments(parser)
+    parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
+                        help="where the models run (default: the GPU when there is one)")
+    parser.add_argument("--checkpoint", metavar="DIR", help="model checkpoint (default: the shipped one)")
+    parser.set_defaults(handler=run_prepare)
+    return parser
+
+
+def run_prepare(args) -> int:
+    from app.ask_cli import UserError, user_errors
+    from app.retrieval import HybridRetriever, RetrievalConfig, default_cache_dir
+    from app.sentence_scorer import MiniLM
+    from ingest.encode import resolve_device
+    from ingest.store import Store
+    from nonattn_core import NonAttnLM, Tokenizer
+
+    with user_errors():
+        store = Store.open(db=args.db, host=args.chroma_host, port=args.chroma_port)
+        store.collection(args.collection)                        # one line and exit 2 when it does not exist
+        try:
+            device = resolve_device(args.device)
+        except ValueError as error:
+            raise UserError(str(error)) from None
+        documents = len(store.documents(args.collection))
+        print(f"preparing collection {args.collection!r} ({documents} documents) on {device}", file=sys.stderr)
+        started = time.perf_counter()
+        retriever = HybridRetriever(store, args.collection, RetrievalConfig(),
+                                    model=NonAttnLM.from_pretrained(args.checkpoint, device=device),
+                                    tokenizer=Tokenizer(), minilm=MiniLM.load(device=device),
+                                    cache_dir=default_cache_dir(store))
+        print(f"prepared {len(retriever.table)} chunks of {documents} documents in "
+              f"{time.perf_counter() - started:.1f} s; cache: {retriever.cache_dir}")
+    return 0

@@ -1,0 +1,36 @@
+"""`nonattn-qa prepare`: the engine's caches computed ahead of the first question, for every document."""
+import time
+from pathlib import Path
+
+import pytest
+
+from app.cli import main
+from app.engine import QAEngine
+
+from test_engine import COLLECTION, build_qa_db
+
+
+def cache_files(db: str) -> dict[str, list[Path]]:
+    cache = Path(db, ".qa-cache")
+    return {"spans": sorted(cache.glob("spans/*/*.npz")), "minilm": sorted(cache.glob("minilm/*/*.npz")),
+            "bm25": sorted(cache.glob("*.lexical.pkl"))}
+
+
+def test_prepare_fills_every_cache_the_engine_reads(r_intro_pdf, macbeth_txt, pdf_excerpt, tmp_path, capsys):
+    db = build_qa_db(tmp_path, r_intro_pdf, macbeth_txt, pdf_excerpt)
+    assert main(["prepare", "--db", db, "--collection", COLLECTION, "--device", "cpu"]) == 0
+    assert "prepared" in capsys.readouterr().out
+    prepared = cache_files(db)
+    assert len(prepared["spans"]) == 2 and len(prepared["minilm"]) == 2 and len(prepared["bm25"]) == 1
+    written = {path: path.stat().st_mtime_ns for files in prepared.values() for path in files}
+    time.sleep(0.01)
+    engine = QAEngine.open(db=db, collection=COLLECTION)         # reads the caches, writes nothing new
+    assert engine.ask("What is the default R prompt?").answer is not None
+    assert {path: path.stat().st_mtime_ns for files in cache_files(db).values() for path in files} == written
+
+
+def test_prepare_of_a_missing_collection_is_one_line(tmp_path, capsys):
+    with pytest.raises(SystemExit) as stop:
+        main(["prepare", "--db", str(tmp_path / "db"), "--collection", "absent"])
+    assert stop.value.code == 2
+    assert capsys.readouterr().err.strip().count("\n") == 0
