@@ -303,7 +303,7 @@ class NonAttnLM(nn.Module):
         with self.inference_autocast():
             for start in range(0, ids.shape[1], piece_tokens):
                 piece = ids[:, start:start + piece_tokens].to(self.device)
-                x, states = _through_blocks(self.lower, self.embedding(piece), states)
+                x, states = self._lower_blocks(piece, states)
                 step_sums.append(sum_runs(self._chunk_features(x, piece), stride)[0])
             if not step_sums:
                 return torch.zeros(0, self.config.embed_dim)
@@ -312,7 +312,7 @@ class NonAttnLM(nn.Module):
     def span_embeddings(self, input_ids: torch.Tensor, span_tokens: int) -> torch.Tensor:
         """What `encode_spans` stores, differentiable, for training: (B, L) read whole by the lower blocks ->
         (B, ceil(L / span_tokens), E), one embedding per span of span_tokens tokens (no overlap)."""
-        x, _ = _through_blocks(self.lower, self.embedding(input_ids), [BlockState() for _ in self.lower])
+        x, _ = self._lower_blocks(input_ids, [BlockState() for _ in self.lower])
         steps = sum_runs(self._chunk_features(x, input_ids), span_tokens)
         return self._embed_spans(steps, span_tokens, span_tokens, input_ids.shape[1])
 

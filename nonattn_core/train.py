@@ -143,7 +143,7 @@ def span_losses(model, batch_ids, step, cfg, tokenizer, teacher, device, rank):
     distill = (1 - (ours * t_spans).sum(-1)).mean()
     if not queries:
         return distill, distill.new_zeros(()), distill.new_zeros(())
-    ours_q = model.embed_tokens([q[:64] for q in tokenizer.encode_batch(queries)], max_tokens=64).float()
+    ours_q = model.embed_tokens(tokenizer.encode_batch(queries), max_tokens=64).float()
     logits = ours_q @ ours.t() / cfg.temperature
     contrast = F.cross_entropy(logits, torch.tensor(owners, device=device))
     teacher_logits = t_queries @ t_spans.t() / cfg.temperature
