@@ -83,12 +83,12 @@ def open_engine(args):
     from app.engine import EngineConfig, QAEngine
     config = EngineConfig(checkpoint=getattr(args, "checkpoint", None), semantic_answer=bool(args.semantic),
                           cross_encoder=getattr(args, "cross_encoder", True))
+    fallback = getattr(args, "fallback", "minilm")
     retrieval = replace(config.retrieval, dense=bool(args.dense), dense_spans=bool(getattr(args, "spans", False)),
-                        w_spans=0.3)
-    fallback = [name for name in getattr(args, "fallback", "minilm").split("+") if name != "none"]
+                        w_spans=0.3, fallback=None if fallback == "none" else fallback)
     if not getattr(args, "span_memory", True):
-        retrieval, fallback = replace(retrieval, w_span_rerank=0.0), [name for name in fallback if name != "spans"]
-    retrieval = replace(retrieval, fallback="+".join(fallback) or None)
+        lists = [name for name in retrieval.fallback_lists() if name != "spans"]
+        retrieval = replace(retrieval, w_span_rerank=0.0, fallback="+".join(lists) or None)
     config = replace(config, retrieval=retrieval)
     return QAEngine.open(db=args.db, host=args.chroma_host, port=args.chroma_port, collection=args.collection,
                          config=config)
