@@ -237,6 +237,11 @@ def check_triton_ops(model) -> list[tuple[str, float, float]]:
         with torch.autocast("cuda", dtype=torch.bfloat16):
             fused_bf16 = triton_ops.gru_by_steps(gru, x.bfloat16(), h0.bfloat16())
         rows.append((f"fused GRU step kernel bf16 vs fp64, {length} steps", relative_error(fused_bf16.cpu(), ref), 1e-2))
+        persistent = triton_ops.gru_persistent(gru, x, h0)
+        rows.append((f"persistent GRU fp32 vs fp64, {length} steps", relative_error(persistent.cpu(), ref), 1e-4))
+        with torch.autocast("cuda", dtype=torch.bfloat16):
+            persistent_bf16 = triton_ops.gru_persistent(gru, x.bfloat16(), h0.bfloat16())
+        rows.append((f"persistent GRU bf16 vs fp64, {length} steps", relative_error(persistent_bf16.cpu(), ref), 1e-2))
     # bf16 under autocast, captured in one autocast context and replayed in another (the cached weight casts of
     # the first context are freed by then): against the fused kernel run eagerly in the second
     x = torch.randn(1, 300, S, device="cuda")

@@ -98,7 +98,10 @@ class Supervisor(nn.Module):
         """summaries (B, M, D), keys (B, M, E), state (B, S) = h before the first chunk -> h after each chunk (B, M, S)."""
         fused = self.fusion(summaries, retrieve_earlier(keys, memory, self.topk))
         h0 = state.unsqueeze(0).to(fused.dtype)
-        if fused.is_cuda and not torch.is_grad_enabled():              # GPU inference: graph replay (cuda_graphs.py)
+        if fused.is_cuda and not torch.is_grad_enabled():              # GPU inference: one launch for all steps,
+            from . import triton_ops                                   # else graph replay (cuda_graphs.py)
+            if triton_ops.gru_persistent_applies(self.gru, fused):
+                return triton_ops.gru_persistent(self.gru, fused, h0)
             from .cuda_graphs import graphed_gru
             return graphed_gru(self.gru, fused, h0)
         out, _ = self.gru(fused, h0)
