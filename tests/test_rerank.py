@@ -92,3 +92,66 @@ def test_a_line_inside_a_speech_is_judged_with_its_speaker(reranker):
     assert any(text.startswith("MIRANDA. How beauteous mankind is!") for text in recording.texts)
     assert not any(text.startswith("How beauteous") for text in recording.texts)
     assert "brave new world" in answer.text
+
+
+ARIEL_SONGS = """[Re-enter ARIEL invisible, playing and singing;
+FERDINAND following]
+
+[ARIEL'S SONG.]
+
+Come unto these yellow sands,
+And then take hands:
+Curtsied when you have, and kiss'd,--
+The wild waves whist,--
+Foot it featly here and there;
+And, sweet sprites, the burden bear.
+Hark, hark!
+   [Burden: Bow, wow, dispersedly.]
+The watch dogs bark:
+   [Burden: Bow, wow, dispersedly.]
+Hark, hark! I hear
+The strain of strutting Chanticleer
+   [Cry, Cock-a-diddle-dow.]
+
+FERDINAND.
+Where should this music be? i' th' air or th' earth?
+It sounds no more;--and sure it waits upon
+Some god o' th' island. Sitting on a bank,
+Weeping again the king my father's wrack,
+This music crept by me upon the waters,
+Allaying both their fury and my passion,
+With its sweet air: thence I have follow'd it,--
+Or it hath drawn me rather,--but 'tis gone.
+No, it begins again.
+
+[ARIEL sings]
+Full fathom five thy father lies:
+Of his bones are coral made:
+Those are pearls that were his eyes:
+Nothing of him that doth fade
+But doth suffer a sea-change
+Into something rich and strange.
+Sea-nymphs hourly ring his knell:
+  [Burden: Ding-dong.]
+Hark! now I hear them--ding-dong, bell.
+
+FERDINAND.
+The ditty does remember my drown'd father.
+This is no mortal business, nor no sound
+That the earth owes:--I hear it now above me.
+"""
+
+
+def test_a_candidate_the_cross_encoder_is_sure_of_overrules_the_lexical_choice(reranker):
+    from app.answer import AnswerConfig, Passage, extract_answer
+
+    question = "What is Ariel's song about Ferdinand's father?"
+    scene = [Passage("t#2", ARIEL_SONGS, "tempest.txt", 14, 14, None, None, 1.0)]
+    # The stage direction holds the question's words (Ariel, Ferdinand, song); the song about the father is
+    # lexically beyond the first five candidates, but the cross-encoder reading ten is sure of it.
+    lexical_five = extract_answer(question, scene, reranker=reranker, config=AnswerConfig(rerank_pool=5))
+    assert "Come unto these yellow sands" in lexical_five.text
+    recording = RecordingReranker(reranker)
+    answer = extract_answer(question, scene, reranker=recording)
+    assert answer.text.startswith("[ARIEL sings] Full fathom five thy father lies")
+    assert len(recording.texts) == len(set(recording.texts))  # overlapping candidates are read once
