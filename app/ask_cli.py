@@ -17,6 +17,22 @@ from dataclasses import replace
 from ingest.cli import USAGE_ERROR, add_store_arguments
 
 
+FALLBACK_CHOICES = ["minilm", "bge", "spans", "minilm+spans", "bge+spans", "none"]
+
+
+def add_fallback_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--fallback", default="minilm", choices=FALLBACK_CHOICES,
+                        help="for questions whose words the text lacks, place 5 comes from this whole-collection "
+                        "list: MiniLM's or bge-small's chunk vectors, our span memory, or two in turn "
+                        "(default: %(default)s; see app/retrieval.py)")
+
+
+def chosen_fallback(args) -> str | None:
+    """RetrievalConfig.fallback for the command's --fallback ("none": no fallback)."""
+    value = getattr(args, "fallback", "minilm")
+    return None if value == "none" else value
+
+
 class UserError(Exception):
     """A problem the user can fix; printed as one line, exit code 2."""
 
@@ -28,9 +44,7 @@ def _engine_options(parser: argparse.ArgumentParser) -> None:
                         "(off by default: see app/retrieval.py)")
     parser.add_argument("--spans", action="store_true", help="also fuse our model's span memory as a ranked list "
                         "at weight 0.3 (off by default: it costs answers; see app/retrieval.py)")
-    parser.add_argument("--fallback", default="minilm", choices=["minilm", "spans", "minilm+spans", "none"],
-                        help="for questions whose words the text lacks, place 5 comes from this whole-collection "
-                        "list: MiniLM's chunk vectors, our span memory, or both in turn (default: %(default)s)")
+    add_fallback_argument(parser)
     parser.add_argument("--no-span-memory", dest="span_memory", action="store_false", help="rank without our "
                         "model's span memory (no model to load: ~1 s faster to start; see app/retrieval.py)")
     parser.add_argument("--semantic", action="store_true", help="rescore answer sentences with MiniLM")
@@ -83,9 +97,8 @@ def open_engine(args):
     from app.engine import EngineConfig, QAEngine
     config = EngineConfig(checkpoint=getattr(args, "checkpoint", None), semantic_answer=bool(args.semantic),
                           cross_encoder=getattr(args, "cross_encoder", True))
-    fallback = getattr(args, "fallback", "minilm")
     retrieval = replace(config.retrieval, dense=bool(args.dense), dense_spans=bool(getattr(args, "spans", False)),
-                        w_spans=0.3, fallback=None if fallback == "none" else fallback)
+                        w_spans=0.3, fallback=chosen_fallback(args))
     if not getattr(args, "span_memory", True):
         lists = [name for name in retrieval.fallback_lists() if name != "spans"]
         retrieval = replace(retrieval, w_span_rerank=0.0, fallback="+".join(lists) or None)

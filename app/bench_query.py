@@ -1,7 +1,7 @@
 """Query latency of the engine on this CPU: p50/p95 over the dev-set questions (a benchmark, not a test).
 
     python -m app.bench_query [--db DIR] [--collection NAME] [--ingest PATH ...] [--docs NAME ...] [--repeat 3]
-                              [--dense] [--semantic]
+                              [--dense] [--semantic] [--fallback LISTS]
     python -m app.bench_query --db /tmp/qa/bench-db --docs large     # the > 2M-token corpus (LARGE_CORPUS)
 
 Targets (issue 4): p50 <= 150 ms, p95 <= 400 ms over a corpus of at least 2M tokens. --ingest adds files first,
@@ -38,6 +38,7 @@ def fetched_paths(names: list[str]) -> list[str]:
 
 def run(args) -> None:
     """Ingest what is asked for, open the engine, ask every question --repeat times, print the table."""
+    from app.ask_cli import chosen_fallback
     from app.engine import EngineConfig, QAEngine
     from ingest.store import Store
 
@@ -50,13 +51,13 @@ def run(args) -> None:
         print(f"ingest: {time.perf_counter() - t:.0f} s, failed: {summary.failed}")
     tokens = sum(r.tokens for r in store.documents(args.collection))
     config = EngineConfig(semantic_answer=args.semantic)
-    config = replace(config, retrieval=replace(config.retrieval, dense=args.dense))
+    config = replace(config, retrieval=replace(config.retrieval, dense=args.dense, fallback=chosen_fallback(args)))
     t = time.perf_counter()
     engine = QAEngine(store, args.collection, config=config)
     open_s = time.perf_counter() - t
     t = time.perf_counter()
     QAEngine(store, args.collection, config=config, model=engine.model, tokenizer=engine.tokenizer,
-             minilm=engine.minilm)
+             encoders=engine.encoders)
     reopen_s = time.perf_counter() - t
     questions = [item["question"] for item in load_items(args.questions)]
     engine.ask(questions[0])
@@ -88,6 +89,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--dense", action="store_true")
     parser.add_argument("--semantic", action="store_true")
+    from app.ask_cli import add_fallback_argument
+    add_fallback_argument(parser)
     args = parser.parse_args(argv)
 
     from app.ask_cli import user_errors

@@ -1,4 +1,5 @@
-"""Arrays computed from one document's chunk texts (our span memory, MiniLM's chunk vectors), cached per document.
+"""Arrays computed from one document's chunk texts (our span memory, an encoder's chunk vectors), cached per
+document.
 
 Each document is one .npz named by the hash of its chunk texts, in a directory named for what computed them (a
 model fingerprint, an encoder's name), so another model's arrays are never read and a collection that gains or

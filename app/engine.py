@@ -39,9 +39,10 @@ class EngineConfig:
     def needs_model(self) -> bool:
         return self.retrieval.dense or self.retrieval.uses_span_memory()
 
-    def needs_minilm(self) -> bool:
+    def encoders_needed(self) -> set[str]:
+        """The sentence encoders (app.sentence_scorer.load_encoder names) some stage uses."""
         r = self.retrieval
-        return self.semantic_answer or r.minilm_rescore or r.uses_minilm_index()
+        return r.encoder_indexes() | ({"minilm"} if self.semantic_answer or r.minilm_rescore else set())
 
 
 @dataclass
@@ -74,8 +75,8 @@ class QAEngine:
     """Answers questions over one collection of a Store (ingest.store.Store or anything with its query API)."""
 
     def __init__(self, store, collection: str = "default", model=None, tokenizer=None,
-                 config: EngineConfig | None = None, *, cache_dir: str | Path | None = None, minilm=None,
-                 chat_model=None, reranker=None):
+                 config: EngineConfig | None = None, *, cache_dir: str | Path | None = None,
+                 encoders: dict | None = None, chat_model=None, reranker=None):
         self.store, self.collection = store, collection
         self.config = config or EngineConfig()
         self.chat_model = chat_model
@@ -86,16 +87,18 @@ class QAEngine:
         if (model is not None or self.config.needs_model()) and tokenizer is None:
             from nonattn_core import Tokenizer
             tokenizer = Tokenizer()
-        if self.config.needs_minilm() and minilm is None:
-            from app.sentence_scorer import MiniLM
-            minilm = MiniLM.load()
+        encoders = dict(encoders or {})      # name -> SentenceEncoder; those given are shared with another engine
+        missing = self.config.encoders_needed() - set(encoders)
+        if missing:
+            from app.sentence_scorer import load_encoder
+            encoders.update({name: load_encoder(name) for name in missing})
         if self.config.cross_encoder and reranker is None:
             from app.rerank import load_if_installed
             reranker = load_if_installed(self.config.cross_encoder_max_length)
-        self.model, self.tokenizer, self.minilm, self.reranker = model, tokenizer, minilm, reranker
+        self.model, self.tokenizer, self.encoders, self.reranker = model, tokenizer, encoders, reranker
         cache = Path(cache_dir) if cache_dir is not None else default_cache_dir(store)
         self.retriever = HybridRetriever(store, collection, self.config.retrieval, model=model, tokenizer=tokenizer,
-                                         minilm=minilm, cache_dir=cache)
+                                         encoders=encoders, cache_dir=cache)
         self._warm_up()
 
     @classmethod
@@ -105,11 +108,11 @@ class QAEngine:
         return cls(Store.open(db=db, host=host, port=port), collection, **kwargs)
 
     def _warm_up(self) -> None:
-        """First calls of torch / MiniLM are slow; pay that at open, not on the first question."""
+        """First calls of torch / the encoders are slow; pay that at open, not on the first question."""
         if self.model is not None:
             self.model.embed_texts([self.tokenizer.encode("warm up")])
-        if self.minilm is not None:
-            self.minilm.encode(["warm up"], cache=False)
+        for encoder in self.encoders.values():
+            encoder.encode(["warm up"], cache=False)
         if self.reranker is not None:
             self.reranker.score("warm up", ["warm up"])
 
@@ -118,7 +121,7 @@ class QAEngine:
         if str(self.store.version(self.collection)) == self.retriever.version:
             return False
         self.retriever = HybridRetriever(self.store, self.collection, self.config.retrieval, model=self.model,
-                                         tokenizer=self.tokenizer, minilm=self.minilm,
+                                         tokenizer=self.tokenizer, encoders=self.encoders,
                                          cache_dir=self.retriever.cache_dir)
         return True
 
@@ -158,7 +161,7 @@ class QAEngine:
                                 idf=self.retriever.bm25.term_idf,
                                 reranker=self.reranker if self.config.cross_encoder else None,
                                 config=self.config.answer,
-                                semantic=self.minilm if self.config.semantic_answer else None)
+                                semantic=self.encoders.get("minilm") if self.config.semantic_answer else None)
         timings["answer_ms"] = (time.perf_counter() - t) * 1000
         for index, start, end in (answer.sentences if answer else []):
             passages[index].highlights.append((start, end))

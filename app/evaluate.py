@@ -85,10 +85,18 @@ def setups(base):
     """The compared EngineConfigs, derived from the full engine's config `base`."""
     r = replace(base.retrieval, sentence_rerank=False, fallback=None)  # single-list rows: that list, unreranked
     lexical_only = dict(semantic_answer=False, cross_encoder=False)  # each list with the plain extractive answer
+
+    def fallback(lists: str, keep: int = 4):
+        """The full engine with these fallback lists ("+"-joined), keeping `keep` lexical passages of 5."""
+        return replace(base, retrieval=replace(base.retrieval, fallback=lists, fallback_keep=keep,
+                                               fallback_passages=5 - keep))
+
     return {
         "bm25 alone": replace(base, retrieval=replace(r, dense=False), **lexical_only),
-        "minilm dense alone": replace(base, retrieval=replace(r, bm25=False, dense=False, minilm_index=True),
+        "minilm dense alone": replace(base, retrieval=replace(r, bm25=False, dense=False, encoder_index="minilm"),
                                       **lexical_only),
+        "bge dense alone": replace(base, retrieval=replace(r, bm25=False, dense=False, encoder_index="bge"),
+                                   **lexical_only),
         "our dense alone": replace(base, retrieval=replace(r, bm25=False, dense=True, w_dense=1.0), **lexical_only),
         "our span memory alone": replace(base, retrieval=replace(r, bm25=False, dense_spans=True), **lexical_only),
         "full engine": base,
@@ -101,11 +109,17 @@ def setups(base):
                                                                            w_spans=0.3)),
         "full - span memory in rerank": replace(base, retrieval=replace(base.retrieval, w_span_rerank=0.0)),
         "full - fallback": replace(base, retrieval=replace(base.retrieval, fallback=None)),
-        "full + spans fallback (not minilm)": replace(base, retrieval=replace(base.retrieval, fallback="spans")),
-        "full + minilm+spans fallback 3+2": replace(base, retrieval=replace(base.retrieval, fallback="minilm+spans",
-                                                                             fallback_keep=3, fallback_passages=2)),
+        "full, fallback minilm": fallback("minilm"),
+        "full, fallback spans": fallback("spans"),
+        "full, fallback bge": fallback("bge"),
+        "full, fallback minilm 3+2": fallback("minilm", keep=3),
+        "full, fallback bge 3+2": fallback("bge", keep=3),
+        "full, fallback minilm+spans 3+2": fallback("minilm+spans", keep=3),
+        "full, fallback bge+spans 3+2": fallback("bge+spans", keep=3),
+        "full, fallback bge+minilm 3+2": fallback("bge+minilm", keep=3),
         "full + minilm rescore top20": replace(base, retrieval=replace(base.retrieval, minilm_rescore=True)),
-        "full + minilm index (3rd list)": replace(base, retrieval=replace(base.retrieval, minilm_index=True)),
+        "full + minilm index (3rd list)": replace(base, retrieval=replace(base.retrieval, encoder_index="minilm")),
+        "full + bge index (3rd list)": replace(base, retrieval=replace(base.retrieval, encoder_index="bge")),
     }
 
 
@@ -125,9 +139,10 @@ def compare(db: str | None, devset: Path, k: int = 5, only: list[str] | None = N
     summary = ingest_paths(paths, store, "devset", IngestOptions())
     if summary.failed:
         raise SystemExit(f"error: ingest failed: {summary.failed}")
-    from app.sentence_scorer import MiniLM
+    from app.sentence_scorer import ENCODERS, load_encoder
     from nonattn_core import NonAttnLM
-    full = QAEngine(store, "devset", model=NonAttnLM.from_pretrained(), minilm=MiniLM.load(), config=EngineConfig())
+    full = QAEngine(store, "devset", model=NonAttnLM.from_pretrained(), config=EngineConfig(),
+                    encoders={name: load_encoder(name) for name in ENCODERS})
     rows = {}
     for name, config in setups(full.config).items():
         if only and name not in only:

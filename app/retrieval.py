@@ -2,8 +2,9 @@
 
     ranked lists   bm25 (lexical, built from store.iter_chunks, cached on disk by collection version)
                    dense (the question embedded by our model, nearest chunk embeddings in Chroma)
-                   minilm (MiniLM cosine of the question to every chunk, cached per document: the fallback
-                   for weak questions; optionally a third fused list, or a rescoring of the top fused passages)
+                   a sentence encoder's (MiniLM, bge-small) cosine of the question to every chunk, cached per
+                   document: the fallback for weak questions; optionally a third fused list
+                   minilm rescore (optional: MiniLM's cosine reorders the top fused passages)
     fusion         weighted reciprocal rank fusion (app.fusion)
     passages       each fused chunk grown to sentence boundaries with the neighbouring chunks' text, so an
                    answer sentence cut by a 256-token window boundary is whole again; pages follow the text.
@@ -18,7 +19,7 @@ import pickle
 import re
 import time
 from dataclasses import dataclass, replace
-from functools import cached_property
+from functools import cached_property, partial
 from itertools import zip_longest
 from pathlib import Path
 
@@ -43,19 +44,25 @@ class RetrievalConfig:
                                        # the shipped checkpoint alone reaches dev hit@5 .435 (BM25 .790, MiniLM .661)
                                        # and fused at weight 0.1 it lowered hit@1 (.645 -> .597, hit@5 .823 -> .839)
     minilm_rescore: bool = False       # MiniLM cosine of the question to the top `rescore_top` fused passages
-    minilm_index: bool = False         # MiniLM over every chunk (cached per document, ~50 ms a chunk on 2 busy CPU
-                                       # cores the first time) as a third list fused into every question
+    encoder_index: str | None = None   # a sentence encoder ("minilm", "bge") over every chunk (cached per document;
+                                       # computed once: 30-60 ms a chunk on 2 busy CPU cores for either) as a third
+                                       # list fused into every question. Dev, full engine: bge .677/.871/.717/.677
+                                       # and abstention .750 (MiniLM's own alone .661 hit@5, bge's .677)
     dense_spans: bool = False          # our model's span memory (app.span_index: each chunk by its best 64-token span)
                                        # as a list fused before the rerank: dev hit@5 .726 alone, but fused into the full
                                        # engine at w_spans 0.3 / 0.5 / 1.0 it costs hit@1, answers and abstentions
                                        # (.629/.839/.629/.875, .613/.823/.629/.750, .645/.806/.629/.750); fused after
                                        # the rerank instead, worse still (abstention .750 at each weight)
-    fallback: str | None = "minilm"    # whole-collection lists ("minilm", "spans", or both joined by "+": their best
-                                       # others in turn) only for questions whose lexical evidence is weak (see
+    fallback: str | None = "minilm"    # whole-collection lists ("minilm", "bge", "spans", or two joined by "+": their
+                                       # best others in turn) only for questions whose lexical evidence is weak (see
                                        # weak_match), merged with the reranked lexical list. Dev, keep 4 + 1, hit@5
-                                       # (none: .839): spans .855, MiniLM .887, spans and MiniLM fused by RRF .839, no
-                                       # answer or abstention lost; keep 3 + 2: spans .839, MiniLM .887, one from each
-                                       # .903, each losing one abstention (g24) and the last .903 an answer (r17)
+                                       # (none: .839): spans .855, MiniLM .887, bge-small .839, spans and MiniLM fused
+                                       # by RRF .839, no answer or abstention lost; keep 3 + 2: spans .839, MiniLM
+                                       # .887, bge .839, MiniLM+spans .903, bge+spans .839, bge+MiniLM .887, each
+                                       # losing one abstention (g24) and (all but spans, last measured earlier) one
+                                       # answer (r17: it is in the 4th lexical passage). Of the 7 weak questions whose
+                                       # evidence is below the lexical top 4, MiniLM ranks it first of the others
+                                       # for 4, bge-small for none
     weak_match: float = 0.6            # lexical evidence is weak when no retrieved sentence window holds this
                                        # much of the question (best_window_match: idf coverage + word order)
     fallback_keep: int = 4             # ... then the lexical ranking's first passages stay first
@@ -64,7 +71,7 @@ class RetrievalConfig:
     rrf_k: float = 60.0
     w_bm25: float = 1.0
     w_dense: float = 0.1
-    w_minilm: float = 1.0
+    w_encoder: float = 1.0             # the fused sentence-encoder list (encoder_index) and the MiniLM rescore
     w_spans: float = 1.0
     rescore_top: int = 20
     neighbours: bool = True            # grow passages to sentence boundaries from the adjacent chunks
@@ -87,9 +94,10 @@ class RetrievalConfig:
         return self.dense_spans or (self.sentence_rerank and ("spans" in self.fallback_lists()
                                                               or self.w_span_rerank > 0))
 
-    def uses_minilm_index(self) -> bool:
-        """Whether some stage reads the whole-collection MiniLM index."""
-        return self.minilm_index or "minilm" in self.fallback_lists()
+    def encoder_indexes(self) -> set[str]:
+        """The sentence encoders whose whole-collection index (chunk vectors) some stage reads."""
+        return ({self.encoder_index} if self.encoder_index else set()) | \
+            {name for name in self.fallback_lists() if name != "spans"}
 
 
 class ChunkTable:
@@ -161,12 +169,13 @@ def load_lexical_index(store, collection: str, cache_dir: Path | None, index_sec
     return ChunkTable(ids, texts, metadatas), bm25, version
 
 
-def minilm_chunk_vectors(table: ChunkTable, minilm, cache: DocumentCache | None = None) -> np.ndarray:
-    """MiniLM's vector of every chunk-table row (n, 384), each document's from `cache` where it was encoded before."""
-    rows, vectors = [np.zeros(0, np.int64)], [np.zeros((0, minilm.dim), np.float32)]
+def encoder_chunk_vectors(table: ChunkTable, encoder, cache: DocumentCache | None = None) -> np.ndarray:
+    """A sentence encoder's vector of every chunk-table row (n, dim), each document's from `cache` where it was
+    encoded before."""
+    rows, vectors = [np.zeros(0, np.int64)], [np.zeros((0, encoder.dim), np.float32)]
     for doc_rows in documents_in_reading_order(table):
-        document = cached_or_computed(cache, [table.texts[r] for r in doc_rows],
-                                      lambda texts: {"vectors": minilm.encode(texts, batch_size=32, cache=False)})
+        document = cached_or_computed(cache, [table.texts[r] for r in doc_rows], lambda texts: {
+            "vectors": encoder.encode(texts, batch_size=encoder.chunk_batch_size, cache=False)})
         rows.append(doc_rows)
         vectors.append(document["vectors"])
     return np.concatenate(vectors)[np.argsort(np.concatenate(rows))]
@@ -176,23 +185,25 @@ class HybridRetriever:
     """question -> passages (best first), fusing the ranked lists switched on in RetrievalConfig."""
 
     def __init__(self, store, collection: str, config: RetrievalConfig | None = None, model=None, tokenizer=None,
-                 minilm=None, cache_dir: Path | None = None):
+                 encoders: dict | None = None, cache_dir: Path | None = None):
         self.store, self.collection = store, collection
         self.config = config or RetrievalConfig()
-        self.model, self.tokenizer, self.minilm = model, tokenizer, minilm
+        self.model, self.tokenizer = model, tokenizer
+        self.encoders = encoders or {}     # name ("minilm", "bge") -> app.sentence_scorer.SentenceEncoder
         self.cache_dir = cache_dir
         self.table, self.bm25, self.version = load_lexical_index(store, collection, cache_dir,
                                                                  self.config.index_section)
-        self._minilm_matrix = self._span_index = None
+        self._chunk_vectors: dict[str, np.ndarray] = {}
+        self._span_index = None
         self._last_span_scores: tuple[str, np.ndarray] | None = None
         self.load_optional_indexes()
 
     def load_optional_indexes(self) -> None:
-        """Load the whole-collection indexes the config asks for (MiniLM, span memory), drop those it does not."""
-        if not self.config.uses_minilm_index():
-            self._minilm_matrix = None
-        elif self._minilm_matrix is None:
-            self._minilm_matrix = self._load_minilm_index()
+        """Load the whole-collection indexes the config asks for (encoders' chunk vectors, span memory), drop those
+        it does not."""
+        wanted = {name for name in self.config.encoder_indexes() if name in self.encoders}
+        self._chunk_vectors = {name: self._chunk_vectors[name] if name in self._chunk_vectors
+                               else self._load_encoder_index(name) for name in wanted}
         if not (self.config.uses_span_memory() and self.model is not None):
             self._span_index = None
         elif self._span_index is None:
@@ -240,8 +251,9 @@ class HybridRetriever:
                        self.collection)
         return own
 
-    def minilm_index_ranking(self, question: str, n: int, doc_ids=None) -> list[str]:
-        return self._best_chunk_ids(self._minilm_matrix @ self.minilm.encode([question])[0], n, doc_ids)
+    def encoder_ranking(self, name: str, question: str, n: int, doc_ids=None) -> list[str]:
+        """The chunks nearest to the question by the sentence encoder `name` (its whole-collection index)."""
+        return self._best_chunk_ids(self._chunk_vectors[name] @ self.encoders[name].encode_query(question), n, doc_ids)
 
     def _best_chunk_ids(self, scores: np.ndarray, n: int, doc_ids=None) -> list[str]:
         """Ids of the n best-scoring chunk-table rows (scores per row), only of `doc_ids` when given."""
@@ -252,9 +264,10 @@ class HybridRetriever:
         top = np.argsort(-scores)[:n]
         return [self.table.ids[r] for r in top if np.isfinite(scores[r])]
 
-    def _load_minilm_index(self) -> np.ndarray:
-        cache = DocumentCache(Path(self.cache_dir) / "minilm" / self.minilm.name) if self.cache_dir else None
-        return minilm_chunk_vectors(self.table, self.minilm, cache)
+    def _load_encoder_index(self, name: str) -> np.ndarray:
+        encoder = self.encoders[name]
+        cache = DocumentCache(Path(self.cache_dir) / name / encoder.name) if self.cache_dir else None
+        return encoder_chunk_vectors(self.table, encoder, cache)
 
     def span_ranking(self, question: str, n: int, doc_ids=None) -> list[str]:
         return self._best_chunk_ids(self.span_scores(question), n, doc_ids)
@@ -276,7 +289,8 @@ class HybridRetriever:
         cfg = self.config
         timings = timings if timings is not None else {}
         ranked: dict[str, list[str]] = {}
-        weights = {"bm25": cfg.w_bm25, "dense": cfg.w_dense, "minilm": cfg.w_minilm, "spans": cfg.w_spans}
+        weights = {"bm25": cfg.w_bm25, "dense": cfg.w_dense, "spans": cfg.w_spans,
+                   **{name: cfg.w_encoder for name in self.encoders}}
         t = time.perf_counter()
         if cfg.bm25:
             ranked["bm25"] = self.bm25_ranking(question, cfg.candidates, doc_ids)
@@ -289,15 +303,15 @@ class HybridRetriever:
             t = time.perf_counter()
             ranked["spans"] = self.span_ranking(question, cfg.candidates, doc_ids)
             timings["spans_ms"] = (time.perf_counter() - t) * 1000
-        if cfg.minilm_index and self._minilm_matrix is not None:
+        if cfg.encoder_index in self._chunk_vectors:
             t = time.perf_counter()
-            ranked["minilm"] = self.minilm_index_ranking(question, cfg.candidates, doc_ids)
-            timings["minilm_index_ms"] = (time.perf_counter() - t) * 1000
+            ranked[cfg.encoder_index] = self.encoder_ranking(cfg.encoder_index, question, cfg.candidates, doc_ids)
+            timings["encoder_index_ms"] = (time.perf_counter() - t) * 1000
         t = time.perf_counter()
         fused = reciprocal_rank_fusion(ranked, weights, k=cfg.rrf_k)
-        if cfg.minilm_rescore and self.minilm is not None and fused:
+        if cfg.minilm_rescore and "minilm" in self.encoders and fused:
             top = fused[: cfg.rescore_top]
-            sims = self.minilm.similarity(question, [self.table.texts[self.table.row[f.id]] for f in top])
+            sims = self.encoders["minilm"].similarity(question, [self.table.texts[self.table.row[f.id]] for f in top])
             ranked["minilm"] = [f.id for _, f in sorted(zip(sims, top), key=lambda x: -x[0])]
             fused = reciprocal_rank_fusion(ranked, weights, k=cfg.rrf_k)
             timings["minilm_rescore_ms"] = (time.perf_counter() - t) * 1000
@@ -352,9 +366,11 @@ class HybridRetriever:
         return np.where(np.isfinite(scores), (scores - finite.min()) / (finite.max() - finite.min()), 0.0)
 
     def _whole_collection_ranking(self, name: str):
-        """The ranking function of a whole-collection list ("minilm", "spans"), None when its index is not loaded."""
-        return {"minilm": self.minilm_index_ranking if self._minilm_matrix is not None else None,
-                "spans": self.span_ranking if self._span_index is not None else None}[name]
+        """The ranking function of a whole-collection list ("spans", or an encoder's: "minilm", "bge"), None when its
+        index is not loaded."""
+        if name == "spans":
+            return self.span_ranking if self._span_index is not None else None
+        return partial(self.encoder_ranking, name) if name in self._chunk_vectors else None
 
     def _fallback_available(self) -> bool:
         return all(self._whole_collection_ranking(name) is not None for name in self.config.fallback_lists())

@@ -145,7 +145,7 @@ class QAService:
         from app.engine import QAEngine
 
         loaded = next(iter(self._engines.values()), None)  # share the models an earlier engine loaded
-        shared = {name: getattr(loaded, name) for name in ("model", "tokenizer", "minilm", "reranker")} if loaded else {}
+        shared = {name: getattr(loaded, name) for name in ("model", "tokenizer", "encoders", "reranker")} if loaded else {}
         return QAEngine(self.store, collection, **shared)
 
     def collections(self) -> list[str]:

@@ -1,9 +1,9 @@
-"""app.document_cache through MiniLM's chunk vectors (app.retrieval.minilm_chunk_vectors): real MiniLM, real text."""
+"""app.document_cache through MiniLM's chunk vectors (app.retrieval.encoder_chunk_vectors): real MiniLM, real text."""
 import numpy as np
 import pytest
 
 from app.document_cache import DocumentCache
-from app.retrieval import minilm_chunk_vectors
+from app.retrieval import encoder_chunk_vectors
 from app.sentence_scorer import MiniLM
 
 
@@ -11,7 +11,7 @@ class CountingMiniLM:
     """The real MiniLM, counting the texts it encodes (to see which documents the cache spares)."""
 
     def __init__(self, minilm: MiniLM):
-        self.minilm, self.dim, self.encoded = minilm, minilm.dim, []
+        self.minilm, self.dim, self.chunk_batch_size, self.encoded = minilm, minilm.dim, minilm.chunk_batch_size, []
 
     def encode(self, texts, **kwargs):
         self.encoded += list(texts)
@@ -27,11 +27,11 @@ def test_a_new_document_is_the_only_one_encoded_again(chunk_table, minilm, tmp_p
     """A collection that gains a document encodes that one alone, and every row keeps its own chunk's vector."""
     counting, cache = CountingMiniLM(minilm), DocumentCache(tmp_path)
     first = {"harbour": ["The harbour master counts the boats at dawn.", "Gulls circle the quay."]}
-    minilm_chunk_vectors(chunk_table(first), counting, cache)
+    encoder_chunk_vectors(chunk_table(first), counting, cache)
     grown = {**first, "bakery": ["A baker in the village sells rye bread on Sundays."]}
     counting.encoded = []
     table = chunk_table(grown)
-    vectors = minilm_chunk_vectors(table, counting, cache)
+    vectors = encoder_chunk_vectors(table, counting, cache)
     assert counting.encoded == grown["bakery"]
     assert vectors.shape == (len(table), minilm.dim)
     assert np.abs(vectors - minilm.encode(table.texts, cache=False)).max() < 1e-5
@@ -51,4 +51,4 @@ def test_a_corrupt_cache_file_is_computed_again(tmp_path):
 
 
 def test_an_empty_collection_has_no_vectors(chunk_table, minilm):
-    assert minilm_chunk_vectors(chunk_table({}), minilm).shape == (0, minilm.dim)
+    assert encoder_chunk_vectors(chunk_table({}), minilm).shape == (0, minilm.dim)

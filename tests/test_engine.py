@@ -130,9 +130,11 @@ def test_citation_names_the_section_of_the_answer_sentence(r_intro_pdf, tmp_path
     assert "read.table" in (result.citations[0]["section"] or "")
 
 
-@pytest.mark.parametrize("fallback, keep, n_added", [("minilm", 4, 1), ("spans", 4, 1), ("minilm+spans", 3, 2)])
+@pytest.mark.parametrize("fallback, keep, n_added", [("minilm", 4, 1), ("spans", 4, 1), ("bge", 4, 1),
+                                                     ("minilm+spans", 3, 2)])
 def test_fallback_fills_the_places_after_the_lexical_top_for_a_weak_question(qa_db, fallback, keep, n_added):
-    """MiniLM (the default), our span memory, or both in turn: one code path, the lists are the config's choice."""
+    """MiniLM (the default), our span memory, bge-small, or two in turn: one code path, the lists are the config's
+    choice."""
     from dataclasses import replace
 
     from app.retrieval import RetrievalConfig
@@ -150,8 +152,8 @@ def test_fallback_fills_the_places_after_the_lexical_top_for_a_weak_question(qa_
     filled, without = with_fallback.retrieve(weak), plain.retrieve(weak)
     assert [p.id for p in filled[:keep]] == [p.id for p in without[:keep]]
     head = {p.id for p in without[:keep]}
-    rankings = {"minilm": with_fallback.retriever.minilm_index_ranking, "spans": with_fallback.retriever.span_ranking}
-    best_others = [[i for i in rankings[name](weak, keep + n_added) if i not in head] for name in fallback.split("+")]
+    ranking = with_fallback.retriever._whole_collection_ranking
+    best_others = [[i for i in ranking(name)(weak, keep + n_added) if i not in head] for name in fallback.split("+")]
     first = best_others[0][0]
     expected = [first] + ([next(i for i in best_others[1] if i != first)] if n_added == 2 else [])   # in turn
     assert [p.id for p in filled[keep: keep + n_added]] == expected

@@ -29,6 +29,12 @@ def test_prepare_fills_every_cache_the_engine_reads(r_intro_pdf, macbeth_txt, pd
     assert {path: path.stat().st_mtime_ns for files in cache_files(db).values() for path in files} == written
 
 
+def test_prepare_computes_the_chunk_vectors_of_the_chosen_fallback(r_intro_pdf, macbeth_txt, pdf_excerpt, tmp_path):
+    db = build_qa_db(tmp_path, r_intro_pdf, macbeth_txt, pdf_excerpt)
+    assert main(["prepare", "--db", db, "--collection", COLLECTION, "--device", "cpu", "--fallback", "bge"]) == 0
+    assert len(sorted(Path(db, ".qa-cache").glob("bge/*/*.npz"))) == 2 and not cache_files(db)["minilm"]
+
+
 def test_prepare_of_a_missing_collection_is_one_line(tmp_path, capsys):
     with pytest.raises(SystemExit) as stop:
         main(["prepare", "--db", str(tmp_path / "db"), "--collection", "absent"])

