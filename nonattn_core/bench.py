@@ -67,6 +67,23 @@ def cuda_time(fn, repeats: int = 3, warmup: int = 1) -> float:
     return sorted(times)[len(times) // 2]
 
 
+def back_to_back_ms(fn, calls: int = 20, rounds: int = 7) -> float:
+    """Milliseconds per call of fn() run `calls` times back to back (the GPU never waits for the host), median of
+    `rounds` rounds timed with CUDA events: for kernels of tens of microseconds."""
+    fn()
+    torch.cuda.synchronize()
+    times = []
+    for _ in range(rounds):
+        begin, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+        begin.record()
+        for _ in range(calls):
+            fn()
+        end.record()
+        end.synchronize()
+        times.append(begin.elapsed_time(end) / calls)
+    return sorted(times)[len(times) // 2]
+
+
 def measure(fn, repeats: int, warmup: int = 1) -> tuple[float, float]:
     torch.cuda.empty_cache()
     torch.cuda.reset_peak_memory_stats()

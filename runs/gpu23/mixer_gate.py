@@ -4,24 +4,12 @@ GEMM (triton_block.linear_residual(conv_out=...)) instead of a separate gelu_gat
 import torch
 
 from nonattn_core import cuda_graphs, triton_block, triton_ops
-from nonattn_core.bench import graph_ms, load_model, ours_forward, cuda_time
+from nonattn_core.bench import back_to_back_ms, graph_ms, load_model, ours_forward, cuda_time
 from nonattn_core.block import Block
 from nonattn_core.gpu_check import relative_error
 
 
-def per_call_ms(fn, calls=20, rounds=7):                              # as in sweep.py
-    fn()
-    torch.cuda.synchronize()
-    times = []
-    for _ in range(rounds):
-        begin, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-        begin.record()
-        for _ in range(calls):
-            fn()
-        end.record()
-        end.synchronize()
-        times.append(begin.elapsed_time(end) / calls)
-    return sorted(times)[len(times) // 2]
+per_call_ms = back_to_back_ms  # (a copy of it here when these ran on the device)
 
 
 

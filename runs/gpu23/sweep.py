@@ -6,23 +6,11 @@ import itertools
 import torch
 
 from nonattn_core import triton_block, triton_ops
-from nonattn_core.bench import load_model
+from nonattn_core.bench import back_to_back_ms, load_model
 from nonattn_core.gpu_check import relative_error
 
 
-def per_call_ms(fn, calls=20, rounds=7):
-    fn()
-    torch.cuda.synchronize()
-    times = []
-    for _ in range(rounds):
-        begin, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-        begin.record()
-        for _ in range(calls):
-            fn()
-        end.record()
-        end.synchronize()
-        times.append(begin.elapsed_time(end) / calls)
-    return sorted(times)[len(times) // 2]
+per_call_ms = back_to_back_ms  # (a copy of it here when these ran on the device)
 
 
 model = load_model("cuda")
