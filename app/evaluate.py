@@ -86,17 +86,24 @@ def setups(base):
     r = replace(base.retrieval, sentence_rerank=False, fallback=None)  # single-list rows: that list, unreranked
     lexical_only = dict(semantic_answer=False, cross_encoder=False)  # each list with the plain extractive answer
 
-    def fallback(lists: str, keep: int = 4):
-        """The full engine with these fallback lists ("+"-joined), keeping `keep` lexical passages of 5."""
+    def fallback(lists: str, keep: int = 4, windows=base.retrieval.encoder_windows):
+        """The full engine with these fallback lists ("+"-joined), keeping `keep` lexical passages of 5; an encoder's
+        chunk scored by its best window of `windows` words (None: the whole chunk's vector)."""
         return replace(base, retrieval=replace(base.retrieval, fallback=lists, fallback_keep=keep,
-                                               fallback_passages=5 - keep))
+                                               fallback_passages=5 - keep, encoder_windows=windows))
+
+    def encoder_alone(name: str, windows=base.retrieval.encoder_windows):
+        return replace(base, retrieval=replace(r, bm25=False, dense=False, encoder_index=name, encoder_windows=windows),
+                       **lexical_only)
 
     return {
         "bm25 alone": replace(base, retrieval=replace(r, dense=False), **lexical_only),
-        "minilm dense alone": replace(base, retrieval=replace(r, bm25=False, dense=False, encoder_index="minilm"),
-                                      **lexical_only),
-        "bge dense alone": replace(base, retrieval=replace(r, bm25=False, dense=False, encoder_index="bge"),
-                                   **lexical_only),
+        "minilm dense alone": encoder_alone("minilm"),
+        "bge dense alone": encoder_alone("bge"),
+        "minilm dense alone, windows 40": encoder_alone("minilm", windows=40),
+        "minilm dense alone, windows 60": encoder_alone("minilm", windows=60),
+        "bge dense alone, windows 40": encoder_alone("bge", windows=40),
+        "bge dense alone, windows 60": encoder_alone("bge", windows=60),
         "our dense alone": replace(base, retrieval=replace(r, bm25=False, dense=True, w_dense=1.0), **lexical_only),
         "our span memory alone": replace(base, retrieval=replace(r, bm25=False, dense_spans=True), **lexical_only),
         "full engine": base,
@@ -117,9 +124,20 @@ def setups(base):
         "full, fallback minilm+spans 3+2": fallback("minilm+spans", keep=3),
         "full, fallback bge+spans 3+2": fallback("bge+spans", keep=3),
         "full, fallback bge+minilm 3+2": fallback("bge+minilm", keep=3),
+        "full, fallback minilm windows 40": fallback("minilm", windows=40),
+        "full, fallback minilm windows 60": fallback("minilm", windows=60),
+        "full, fallback minilm windows 80": fallback("minilm", windows=80),
+        "full, fallback minilm windows 60 3+2": fallback("minilm", keep=3, windows=60),
+        "full, fallback bge windows 40": fallback("bge", windows=40),
+        "full, fallback bge windows 60": fallback("bge", windows=60),
+        "full, fallback bge windows 60 3+2": fallback("bge", keep=3, windows=60),
         "full + minilm rescore top20": replace(base, retrieval=replace(base.retrieval, minilm_rescore=True)),
         "full + minilm index (3rd list)": replace(base, retrieval=replace(base.retrieval, encoder_index="minilm")),
         "full + bge index (3rd list)": replace(base, retrieval=replace(base.retrieval, encoder_index="bge")),
+        "full + minilm windows 60 (3rd list)": replace(base, retrieval=replace(base.retrieval, encoder_index="minilm",
+                                                                               encoder_windows=60)),
+        "full + bge windows 60 (3rd list)": replace(base, retrieval=replace(base.retrieval, encoder_index="bge",
+                                                                            fallback="bge", encoder_windows=60)),
     }
 
 

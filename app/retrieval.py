@@ -2,8 +2,9 @@
 
     ranked lists   bm25 (lexical, built from store.iter_chunks, cached on disk by collection version)
                    dense (the question embedded by our model, nearest chunk embeddings in Chroma)
-                   a sentence encoder's (MiniLM, bge-small) cosine of the question to every chunk, cached per
-                   document: the fallback for weak questions; optionally a third fused list
+                   a sentence encoder's (MiniLM, bge-small) cosine of the question to every chunk (its vector, or
+                   its best window of sentences), cached per document: the fallback for weak questions; optionally a
+                   third fused list
                    minilm rescore (optional: MiniLM's cosine reorders the top fused passages)
     fusion         weighted reciprocal rank fusion (app.fusion)
     passages       each fused chunk grown to sentence boundaries with the neighbouring chunks' text, so an
@@ -28,8 +29,9 @@ import numpy as np
 from app.answer import Passage, QuestionMatch, best_window_match
 from app.bm25 import BM25Index
 from app.fusion import Fused, reciprocal_rank_fusion
-from app.document_cache import DocumentCache, cached_or_computed, documents_in_reading_order
+from app.document_cache import DocumentCache
 from app.span_index import SpanIndex
+from app.text_utils import sentence_windows
 
 logger = logging.getLogger(__name__)
 _CACHE_FORMAT = 2
@@ -62,7 +64,14 @@ class RetrievalConfig:
                                        # losing one abstention (g24) and (all but spans, last measured earlier) one
                                        # answer (r17: it is in the 4th lexical passage). Of the 7 weak questions whose
                                        # evidence is below the lexical top 4, MiniLM ranks it first of the others
-                                       # for 4, bge-small for none
+                                       # for 4, bge-small for none; scored by windows (encoder_windows) MiniLM for 2,
+                                       # bge-small for 0-2
+    encoder_windows: int | None = None # an encoder's whole-collection list scores a chunk by its best window of whole
+                                       # sentences of about this many words, half overlapping (None: by one vector of
+                                       # the whole chunk; MiniLM reads 256 word pieces, so 56% of the dev chunks lose
+                                       # their last ~6%). Dev: alone, hit@1/@5 MiniLM .419/.661 -> .419/.742 at 40
+                                       # words (abstention .750), bge .435/.677 -> .597/.823; as the fallback, MiniLM
+                                       # .887 -> .871 (40, 60, 80), bge .839 -> .887 at 40 but abstention .875
     weak_match: float = 0.6            # lexical evidence is weak when no retrieved sentence window holds this
                                        # much of the question (best_window_match: idf coverage + word order)
     fallback_keep: int = 4             # ... then the lexical ranking's first passages stay first
@@ -169,16 +178,24 @@ def load_lexical_index(store, collection: str, cache_dir: Path | None, index_sec
     return ChunkTable(ids, texts, metadatas), bm25, version
 
 
-def encoder_chunk_vectors(table: ChunkTable, encoder, cache: DocumentCache | None = None) -> np.ndarray:
-    """A sentence encoder's vector of every chunk-table row (n, dim), each document's from `cache` where it was
-    encoded before."""
-    rows, vectors = [np.zeros(0, np.int64)], [np.zeros((0, encoder.dim), np.float32)]
-    for doc_rows in documents_in_reading_order(table):
-        document = cached_or_computed(cache, [table.texts[r] for r in doc_rows], lambda texts: {
-            "vectors": encoder.encode(texts, batch_size=encoder.chunk_batch_size, cache=False)})
-        rows.append(doc_rows)
-        vectors.append(document["vectors"])
-    return np.concatenate(vectors)[np.argsort(np.concatenate(rows))]
+def window_vectors(chunk_texts: list[str], encoder, window_words: int | None) -> dict[str, np.ndarray]:
+    """A sentence encoder's vectors of one document's chunks as SpanIndex arrays: of each chunk's windows of about
+    `window_words` words (app.text_utils.sentence_windows), or of each chunk whole (None)."""
+    windows, owners = [], []
+    for position, text in enumerate(chunk_texts):
+        pieces = sentence_windows(text, window_words) if window_words else [text]
+        windows += pieces
+        owners += [position] * len(pieces)
+    return {"spans": encoder.encode(windows, batch_size=encoder.chunk_batch_size, cache=False),
+            "owners": np.asarray(owners, dtype=np.int32)}
+
+
+def encoder_index(table: ChunkTable, encoder, window_words: int | None, cache: DocumentCache | None = None
+                  ) -> SpanIndex:
+    """A sentence encoder's windows of every chunk-table row, each document's from `cache` where it was encoded
+    before; a chunk scores as its best window."""
+    return SpanIndex.from_documents(table, partial(window_vectors, encoder=encoder, window_words=window_words),
+                                    encoder.dim, cache)
 
 
 class HybridRetriever:
@@ -193,7 +210,7 @@ class HybridRetriever:
         self.cache_dir = cache_dir
         self.table, self.bm25, self.version = load_lexical_index(store, collection, cache_dir,
                                                                  self.config.index_section)
-        self._chunk_vectors: dict[str, np.ndarray] = {}
+        self._encoder_indexes: dict[tuple[str, int | None], SpanIndex] = {}   # by (encoder, encoder_windows)
         self._span_index = None
         self._last_span_scores: tuple[str, np.ndarray] | None = None
         self.load_optional_indexes()
@@ -201,9 +218,10 @@ class HybridRetriever:
     def load_optional_indexes(self) -> None:
         """Load the whole-collection indexes the config asks for (encoders' chunk vectors, span memory), drop those
         it does not."""
-        wanted = {name for name in self.config.encoder_indexes() if name in self.encoders}
-        self._chunk_vectors = {name: self._chunk_vectors[name] if name in self._chunk_vectors
-                               else self._load_encoder_index(name) for name in wanted}
+        words = self.config.encoder_windows
+        wanted = {(name, words) for name in self.config.encoder_indexes() if name in self.encoders}
+        self._encoder_indexes = {key: self._encoder_indexes[key] if key in self._encoder_indexes
+                                 else self._load_encoder_index(*key) for key in wanted}
         if not (self.config.uses_span_memory() and self.model is not None):
             self._span_index = None
         elif self._span_index is None:
@@ -253,7 +271,9 @@ class HybridRetriever:
 
     def encoder_ranking(self, name: str, question: str, n: int, doc_ids=None) -> list[str]:
         """The chunks nearest to the question by the sentence encoder `name` (its whole-collection index)."""
-        return self._best_chunk_ids(self._chunk_vectors[name] @ self.encoders[name].encode_query(question), n, doc_ids)
+        index = self._encoder_indexes[name, self.config.encoder_windows]
+        scores = index.chunk_scores(self.encoders[name].encode_query(question))
+        return self._best_chunk_ids(scores, n, doc_ids)
 
     def _best_chunk_ids(self, scores: np.ndarray, n: int, doc_ids=None) -> list[str]:
         """Ids of the n best-scoring chunk-table rows (scores per row), only of `doc_ids` when given."""
@@ -264,10 +284,11 @@ class HybridRetriever:
         top = np.argsort(-scores)[:n]
         return [self.table.ids[r] for r in top if np.isfinite(scores[r])]
 
-    def _load_encoder_index(self, name: str) -> np.ndarray:
+    def _load_encoder_index(self, name: str, words: int | None) -> SpanIndex:
         encoder = self.encoders[name]
-        cache = DocumentCache(Path(self.cache_dir) / name / encoder.name) if self.cache_dir else None
-        return encoder_chunk_vectors(self.table, encoder, cache)
+        unit = f"windows{words}" if words else "chunks"
+        cache = DocumentCache(Path(self.cache_dir) / name / unit / encoder.name) if self.cache_dir else None
+        return encoder_index(self.table, encoder, words, cache)
 
     def span_ranking(self, question: str, n: int, doc_ids=None) -> list[str]:
         return self._best_chunk_ids(self.span_scores(question), n, doc_ids)
@@ -303,7 +324,7 @@ class HybridRetriever:
             t = time.perf_counter()
             ranked["spans"] = self.span_ranking(question, cfg.candidates, doc_ids)
             timings["spans_ms"] = (time.perf_counter() - t) * 1000
-        if cfg.encoder_index in self._chunk_vectors:
+        if (cfg.encoder_index, cfg.encoder_windows) in self._encoder_indexes:
             t = time.perf_counter()
             ranked[cfg.encoder_index] = self.encoder_ranking(cfg.encoder_index, question, cfg.candidates, doc_ids)
             timings["encoder_index_ms"] = (time.perf_counter() - t) * 1000
@@ -370,7 +391,8 @@ class HybridRetriever:
         index is not loaded."""
         if name == "spans":
             return self.span_ranking if self._span_index is not None else None
-        return partial(self.encoder_ranking, name) if name in self._chunk_vectors else None
+        loaded = (name, self.config.encoder_windows) in self._encoder_indexes
+        return partial(self.encoder_ranking, name) if loaded else None
 
     def _fallback_available(self) -> bool:
         return all(self._whole_collection_ranking(name) is not None for name in self.config.fallback_lists())

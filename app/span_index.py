@@ -32,8 +32,9 @@ def document_spans(chunk_texts: list[str], model, tokenizer) -> dict[str, np.nda
 
 
 class SpanIndex:
-    """Span embeddings (n, E) and, per span, the chunk-table row of the chunk it starts in. Cached as float16, kept
-    in memory as float32 (numpy multiplies float16 without BLAS, ~10x slower)."""
+    """Span embeddings (n, E) and, per span, the chunk-table row of the chunk it starts in; a chunk scores as its best
+    span. Our model's span memory, and a sentence encoder's windows of sentences (app.retrieval). Cached as float16
+    by the span memory, kept in memory as float32 (numpy multiplies float16 without BLAS, ~10x slower)."""
 
     def __init__(self, spans: np.ndarray, owners: np.ndarray, n_rows: int):
         self.spans, self.owners, self.n_rows = spans.astype(np.float32), owners, n_rows
@@ -42,10 +43,16 @@ class SpanIndex:
     def build(cls, table, model, tokenizer, cache: DocumentCache | None = None) -> "SpanIndex":
         """Every document of a retrieval.ChunkTable, chunks in chunk_index order: read by the model, or taken from
         `cache` (the model's directory) where the document was read before."""
-        spans, owners = [np.zeros((0, model.config.embed_dim), np.float16)], [np.zeros(0, np.int32)]
+        return cls.from_documents(table, lambda texts: document_spans(texts, model, tokenizer), model.config.embed_dim,
+                                  cache)
+
+    @classmethod
+    def from_documents(cls, table, compute, dim: int, cache: DocumentCache | None = None) -> "SpanIndex":
+        """Every document of a retrieval.ChunkTable: compute(its chunk texts in reading order) -> {"spans": (n, dim),
+        "owners": (n,) positions in those texts}, or the arrays saved in `cache` for the same texts."""
+        spans, owners = [np.zeros((0, dim), np.float32)], [np.zeros(0, np.int32)]
         for rows in documents_in_reading_order(table):
-            document = cached_or_computed(cache, [table.texts[r] for r in rows],
-                                          lambda texts: document_spans(texts, model, tokenizer))
+            document = cached_or_computed(cache, [table.texts[r] for r in rows], compute)
             spans.append(document["spans"])
             owners.append(rows[document["owners"]].astype(np.int32))
         return cls(np.concatenate(spans), np.concatenate(owners), len(table))

@@ -162,3 +162,29 @@ def list_lines(text: str) -> list[tuple[int, int]]:
         offset += len(line)
     return [(start, end) for i, (start, end, entry) in enumerate(lines)
             if entry and ((i > 0 and lines[i - 1][2]) or (i + 1 < len(lines) and lines[i + 1][2]))]
+
+
+def sentence_windows(text: str, target_words: int) -> list[str]:
+    """Overlapping runs of whole sentences of `text` of about `target_words` words each (a longer sentence is a run
+    of its own), each starting about half-way into the one before; together they cover the text."""
+    spans = sentence_spans(text)
+    counts = [len(text[start:end].split()) for start, end in spans]
+    windows, first = [], 0
+    while first < len(spans):
+        last, n = first, counts[first]
+        while n < target_words and last + 1 < len(spans):
+            last += 1
+            n += counts[last]
+        if last + 1 == len(spans):              # the text's end: the last run reaches back to full length
+            while n < target_words and first > 0:
+                first -= 1
+                n += counts[first]
+        windows.append(text[spans[first][0]: spans[last][1]])
+        if last + 1 == len(spans):
+            break
+        step, skipped = first, 0
+        while skipped < target_words / 2 and step < last:
+            skipped += counts[step]
+            step += 1
+        first = max(step, first + 1)
+    return list(dict.fromkeys(windows))

@@ -1,9 +1,9 @@
-"""app.document_cache through MiniLM's chunk vectors (app.retrieval.encoder_chunk_vectors): real MiniLM, real text."""
+"""app.document_cache through MiniLM's chunk vectors (app.retrieval.encoder_index): real MiniLM, real text."""
 import numpy as np
 import pytest
 
 from app.document_cache import DocumentCache
-from app.retrieval import encoder_chunk_vectors
+from app.retrieval import encoder_index
 from app.sentence_scorer import MiniLM
 
 
@@ -27,16 +27,17 @@ def test_a_new_document_is_the_only_one_encoded_again(chunk_table, minilm, tmp_p
     """A collection that gains a document encodes that one alone, and every row keeps its own chunk's vector."""
     counting, cache = CountingMiniLM(minilm), DocumentCache(tmp_path)
     first = {"harbour": ["The harbour master counts the boats at dawn.", "Gulls circle the quay."]}
-    encoder_chunk_vectors(chunk_table(first), counting, cache)
+    encoder_index(chunk_table(first), counting, None, cache)
     grown = {**first, "bakery": ["A baker in the village sells rye bread on Sundays."]}
     counting.encoded = []
     table = chunk_table(grown)
-    vectors = encoder_chunk_vectors(table, counting, cache)
+    index = encoder_index(table, counting, None, cache)
     assert counting.encoded == grown["bakery"]
-    assert vectors.shape == (len(table), minilm.dim)
+    vectors = index.spans[np.argsort(index.owners)]                 # one vector a chunk, back in row order
+    assert vectors.shape == (len(table), minilm.dim) and sorted(index.owners) == list(range(len(table)))
     assert np.abs(vectors - minilm.encode(table.texts, cache=False)).max() < 1e-5
     question = minilm.encode(["Who sells rye bread?"])[0]
-    assert table.ids[int(np.argmax(vectors @ question))] == "bakery:0"
+    assert table.ids[int(np.argmax(index.chunk_scores(question)))] == "bakery:0"
 
 
 def test_a_corrupt_cache_file_is_computed_again(tmp_path):
@@ -51,4 +52,5 @@ def test_a_corrupt_cache_file_is_computed_again(tmp_path):
 
 
 def test_an_empty_collection_has_no_vectors(chunk_table, minilm):
-    assert encoder_chunk_vectors(chunk_table({}), minilm).shape == (0, minilm.dim)
+    for windows in (None, 60):
+        assert encoder_index(chunk_table({}), minilm, windows).spans.shape == (0, minilm.dim)

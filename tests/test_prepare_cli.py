@@ -12,7 +12,7 @@ from test_engine import COLLECTION, build_qa_db
 
 def cache_files(db: str) -> dict[str, list[Path]]:
     cache = Path(db, ".qa-cache")
-    return {"spans": sorted(cache.glob("spans/*/*.npz")), "minilm": sorted(cache.glob("minilm/*/*.npz")),
+    return {"spans": sorted(cache.glob("spans/*/*.npz")), "minilm": sorted(cache.glob("minilm/**/*.npz")),
             "bm25": sorted(cache.glob("*.lexical.pkl"))}
 
 
@@ -32,7 +32,7 @@ def test_prepare_fills_every_cache_the_engine_reads(r_intro_pdf, macbeth_txt, pd
 def test_prepare_computes_the_chunk_vectors_of_the_chosen_fallback(r_intro_pdf, macbeth_txt, pdf_excerpt, tmp_path):
     db = build_qa_db(tmp_path, r_intro_pdf, macbeth_txt, pdf_excerpt)
     assert main(["prepare", "--db", db, "--collection", COLLECTION, "--device", "cpu", "--fallback", "bge"]) == 0
-    assert len(sorted(Path(db, ".qa-cache").glob("bge/*/*.npz"))) == 2 and not cache_files(db)["minilm"]
+    assert len(sorted(Path(db, ".qa-cache").glob("bge/**/*.npz"))) == 2 and not cache_files(db)["minilm"]
 
 
 def test_prepare_of_a_missing_collection_is_one_line(tmp_path, capsys):

