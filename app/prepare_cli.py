@@ -1,6 +1,6 @@
 """`nonattn-qa prepare`: compute what the engine reads besides Chroma, ahead of the first question.
 
-    nonattn-qa prepare [--collection NAME] [--db DIR] [--device auto|cpu|cuda] [--fallback LISTS]
+    nonattn-qa prepare [--collection NAME] [--db DIR] [--device auto|cpu|cuda] [--fallback LISTS] [--prune]
 
 The engine ranks with a BM25 index, our model's span memory and the chunk vectors of its fallback's sentence
 encoder (MiniLM by default; --fallback as for `ask`). They are cached next to the DB (per collection version for
@@ -28,6 +28,10 @@ def add_prepare_parser(subparsers):
                         help="where the models run (default: the GPU when there is one)")
     parser.add_argument("--checkpoint", metavar="DIR", help="model checkpoint (default: the shipped one)")
     add_fallback_argument(parser)
+    parser.add_argument("--prune", action="store_true",
+                        help="then delete the cache files no collection of this DB reads any more (arrays of "
+                        "documents replaced or deleted, deleted collections' indexes, interrupted writes); "
+                        "embedded DBs only")
     parser.set_defaults(handler=run_prepare)
     return parser
 
@@ -57,4 +61,16 @@ def run_prepare(args) -> int:
                                     encoders={name: load_encoder(name, device) for name in config.encoder_indexes()})
         print(f"prepared {len(retriever.table)} chunks of {documents} documents in "
               f"{time.perf_counter() - started:.1f} s; cache: {retriever.cache_dir}")
+        if args.prune:
+            prune(store, retriever.cache_dir)
     return 0
+
+
+def prune(store, cache_dir) -> None:
+    from app.ask_cli import UserError
+    from app.cache_prune import owns_its_cache, prune_cache
+
+    if not owns_its_cache(store):
+        raise UserError(f"--prune works on an embedded DB's own cache; {cache_dir} may be shared with other DBs")
+    removed, freed = prune_cache(store, cache_dir)
+    print(f"pruned {removed} cache files no collection reads ({freed / 1e6:.1f} MB)")

@@ -40,3 +40,23 @@ def test_prepare_of_a_missing_collection_is_one_line(tmp_path, capsys):
         main(["prepare", "--db", str(tmp_path / "db"), "--collection", "absent"])
     assert stop.value.code == 2
     assert capsys.readouterr().err.strip().count("\n") == 0
+
+
+def test_prune_deletes_what_no_collection_reads_and_keeps_the_rest(r_intro_pdf, macbeth_txt, pdf_excerpt, tmp_path,
+                                                                    capsys):
+    db = build_qa_db(tmp_path, r_intro_pdf, macbeth_txt, pdf_excerpt)
+    assert main(["prepare", "--db", db, "--collection", COLLECTION, "--device", "cpu"]) == 0
+    in_use = {path: path.stat().st_mtime_ns for files in cache_files(db).values() for path in files}
+    cache = Path(db, ".qa-cache")
+    stale = [cache / "spans" / "0123456789abcdef" / ("f" * 32 + ".npz"),  # an older model's arrays
+             next(iter(cache.glob("spans/*"))) / ("e" * 32 + ".npz"),      # a document replaced since
+             cache / "minilm" / "all-MiniLM-L6-v2-0.1.0" / ("d" * 32 + ".npz"),  # an older cache layout
+             cache / ("c" * 16 + ".lexical.pkl")]                          # a collection deleted since
+    for path in stale:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"x" * 1000)
+    capsys.readouterr()
+    assert main(["prepare", "--db", db, "--collection", COLLECTION, "--device", "cpu", "--prune"]) == 0
+    assert "pruned 4 cache files" in capsys.readouterr().out
+    assert not any(path.exists() for path in stale) and not (cache / "spans" / "0123456789abcdef").exists()
+    assert {path: path.stat().st_mtime_ns for files in cache_files(db).values() for path in files} == in_use
