@@ -47,6 +47,8 @@ def run_prepare(args) -> int:
     with user_errors():
         store = Store.open(db=args.db, host=args.chroma_host, port=args.chroma_port)
         store.collection(args.collection)                        # one line and exit 2 when it does not exist
+        if args.prune:
+            refuse_shared_cache(store)                           # before minutes of work, not after
         try:
             device = resolve_device(args.device)
         except ValueError as error:
@@ -62,15 +64,17 @@ def run_prepare(args) -> int:
         print(f"prepared {len(retriever.table)} chunks of {documents} documents in "
               f"{time.perf_counter() - started:.1f} s; cache: {retriever.cache_dir}")
         if args.prune:
-            prune(store, retriever.cache_dir)
+            from app.cache_prune import prune_cache
+            removed, freed = prune_cache(store, retriever.cache_dir)
+            print(f"pruned {removed} cache files no collection reads ({freed / 1e6:.1f} MB)")
     return 0
 
 
-def prune(store, cache_dir) -> None:
+def refuse_shared_cache(store) -> None:
     from app.ask_cli import UserError
-    from app.cache_prune import owns_its_cache, prune_cache
+    from app.cache_prune import owns_its_cache
+    from app.retrieval import default_cache_dir
 
     if not owns_its_cache(store):
-        raise UserError(f"--prune works on an embedded DB's own cache; {cache_dir} may be shared with other DBs")
-    removed, freed = prune_cache(store, cache_dir)
-    print(f"pruned {removed} cache files no collection reads ({freed / 1e6:.1f} MB)")
+        raise UserError(f"--prune works on an embedded DB's own cache; {default_cache_dir(store)} may be shared "
+                        "with other DBs")

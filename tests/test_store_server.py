@@ -103,3 +103,21 @@ def test_shards_are_disjoint_balanced_by_bytes_and_cover_all_files(tmp_path):
     assert sorted(p for shard in shards for p in shard) == sorted(files)
     loads = sorted(sum(p.stat().st_size for p in shard) for shard in shards)
     assert loads[-1] == 9000 and loads[0] >= 4000
+
+
+def test_prepare_refuses_to_prune_a_servers_shared_cache(tmp_path, chroma_server, capsys, monkeypatch):
+    from app.cli import main as app_main
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "user-cache"))  # the per-user cache a server's DBs share
+    (tmp_path / "doc.txt").write_text("\n".join(f"sentence {i} of the pruning test." for i in range(80)))
+    server = ["--chroma-host", "127.0.0.1", "--chroma-port", str(chroma_server), "--collection", "srv-prune"]
+    assert ingest_main([str(tmp_path / "doc.txt"), *server, "--device", "cpu"]) == 0
+    shared = tmp_path / "user-cache" / "nonattn-qa" / "qa-cache" / ("a" * 32 + ".npz")  # another DB's arrays
+    shared.parent.mkdir(parents=True)
+    shared.write_bytes(b"x")
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as stop:
+        app_main(["prepare", *server, "--device", "cpu", "--prune"])
+    assert stop.value.code == 2 and shared.exists()
+    error = capsys.readouterr().err.strip()
+    assert error.startswith("error: --prune works on an embedded DB") and "\n" not in error
