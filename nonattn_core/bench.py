@@ -328,8 +328,10 @@ def bench_ops(length: int = 1 << 20) -> None:
         row(f"GRU, {steps} steps", "fused Triton step kernel, CUDA-graph replay", cuda_time(graph.replay, 5),
             xs.numel() * 4)
         del graph
-        row(f"GRU, {steps} steps", "graphed_gru (the faster of the two; what inference runs)",
+        row(f"GRU, {steps} steps", "graphed_gru (the faster of the two; what inference runs for batches > 1)",
             cuda_time(lambda: graphed_gru(gru, xs, h0), 5), xs.numel() * 4)
+        row(f"GRU, {steps} steps", "persistent Triton kernel, all steps in one launch (what batch-1 inference runs)",
+            cuda_time(lambda: triton_ops.gru_persistent(gru, xs, h0), 5), xs.numel() * 4)
 
 
 def profile_cuda(length: int, piece: int) -> None:

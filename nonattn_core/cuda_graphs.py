@@ -3,7 +3,8 @@
 The supervisor's GRU steps once per 256-token chunk: cuDNN launches a few kernels per step, ~11 us each way on
 an H100, so a 1M-token document spends tens of ms in launch gaps. `graphed_gru` captures one GRU call per input
 shape once and replays it (static input/output buffers; the result is copied out), keeping the faster of cuDNN's
-GRU and a fused one-kernel-per-step GRU (triton_ops.gru_by_steps). Plain version: `gru(x, h0)`.
+GRU and a fused one-kernel-per-step GRU (triton_ops.gru_by_steps). Plain version: `gru(x, h0)`. Batch-1 inference
+runs all steps in one launch instead (triton_ops.gru_persistent, no graph needed); this serves the other shapes.
 
 `graphed_blocks` does the same for a stack of blocks (the model's lower and upper blocks in `forward_stream`), and
 `graphed_first_piece` for a whole `forward_stream` call from where a document starts (a short document whole):
