@@ -7,6 +7,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from .bf16_weights import linear
 from .config import NonAttnConfig
 from .multires_conv import MultiResolutionConv
 from .s4d import SSMMixer
@@ -86,7 +87,7 @@ class Block(nn.Module):
         x = linear_residual(gated, self.ssm.out_proj, x)
         activated, conv_tail = self.conv.activated_taps(self.norm_conv(x), state.conv_tail)
         x = linear_residual(activated, self.conv.out_proj, x)
-        x = linear_residual(self.mlp.up(self.norm_mlp(x)), self.mlp.down, x, gated=True)
+        x = linear_residual(linear(self.norm_mlp(x), self.mlp.up.weight), self.mlp.down, x, gated=True)
         return x, BlockState(ssm_state, conv_tail)
 
 

@@ -15,7 +15,9 @@ same values as the eager call. Set NONATTN_CUDA_GRAPHS=0 (or `cuda_graphs.ENABLE
 """
 from __future__ import annotations
 
+import operator
 import os
+import weakref
 
 import torch
 import torch.nn as nn
@@ -29,8 +31,32 @@ _stack_graphs: dict = {}
 _seen: dict = {}
 
 
+_parameters = weakref.WeakKeyDictionary()    # module -> (structure_changes when listed, its parameters)
+_structure_changes = 0
+
+
+def _note_structure_change(*_) -> None:
+    """A module somewhere gained a parameter or a submodule: parameter lists are made again on next use."""
+    global _structure_changes
+    _structure_changes += 1
+
+
+nn.modules.module.register_module_parameter_registration_hook(_note_structure_change)
+nn.modules.module.register_module_module_registration_hook(_note_structure_change)
+_address = torch.Tensor.data_ptr
+_version = operator.attrgetter("_version")
+
+
 def _weights_key(module: nn.Module) -> tuple:
-    return tuple((p.data_ptr(), p._version) for p in module.parameters())
+    """What changes whenever one of module's weights does: each parameter's address (`.to()`, `p.data = ...`) and
+    version (load_state_dict, optimizer steps, any in-place change). The parameter list is kept, and walked again
+    only after some module gained a parameter or submodule (a replaced weight or layer): walking ~100 submodules
+    took ~150 us of host time before each graph replay, reading the ~180 addresses and versions takes ~20."""
+    listed = _parameters.get(module)
+    if listed is None or listed[0] != _structure_changes:
+        listed = _parameters[module] = (_structure_changes, list(module.parameters()))
+    params = listed[1]
+    return tuple(map(_address, params)), tuple(map(_version, params))
 
 
 def _capture(fn, *inputs):
@@ -119,9 +145,10 @@ def _graph_for(graphs: dict, key: tuple, model: nn.Module, fn, inputs: list):
             graphs.clear()
         # the graph reads cached matrices by address: hold them, so that a cache that replaces one (a weight
         # change elsewhere, a cleared cache) cannot free memory this graph still reads
-        from . import s4d_chunked, triton_block, triton_ops
-        held = s4d_chunked.cached_tensors() + triton_ops.cached_tensors() + triton_block.cached_tensors()
+        from . import bf16_weights, s4d_chunked, triton_ops
+        held = s4d_chunked.cached_tensors() + triton_ops.cached_tensors() + bf16_weights.cached_tensors()
         entry = graphs[key] = (weights, graph, static_in, static_out, held)
+        _seen[key] = 2                                                 # a later weight change captures at once
     _, graph, static_in, static_out, _ = entry
     for buffer, value in zip(static_in, inputs):
         buffer.copy_(value)

@@ -69,6 +69,7 @@ def main() -> int:
             fast_bf16, _ = layer(u.cuda().bfloat16())
         rows.append(("S4D layer cuda bf16 input vs recurrence", relative_error(fast_bf16.float().cpu(), reference), 1e-2))
         rows += check_chunked_s4d(layer) + check_triton_s4d(layer) + check_triton_ops(gpu) + check_graphed_stream(gpu)
+        rows += check_bf16_weights(gpu)
     failed = False
     print(f"{'check':48s} {'rel. error':>12s} {'limit':>8s}")
     for name, err, limit in rows:
@@ -330,6 +331,55 @@ def check_graphed_stream(model) -> list[tuple[str, float, float]]:
         err = max(relative_error(g.float(), e.float()) for g, e in zip(graphed, eager))
         what = "logits, hidden, embeddings, states" if return_logits else "embeddings and states, encode path"
         rows.append((f"graphed forward_stream vs eager ({what}; {captured} graphs)", err, 0.0))
+    return rows
+
+
+def check_bf16_weights(model) -> list[tuple[str, float, float]]:
+    """Cached bf16 weight copies (bf16_weights.py) against autocast's own casts, which they replace: the same
+    products bit for bit, before and after a weight changes; the whole bf16 forward with and without them; and a
+    graphed forward after a weight change against the eager one (the graph must be captured again)."""
+    from . import bf16_weights, cuda_graphs
+    from .bf16_weights import linear
+
+    rows = []
+    proj = model.lower[0].ssm.gate_proj
+    saved = proj.weight.detach().clone()
+    for dtype in (torch.float32, torch.bfloat16):
+        x = torch.randn(2, 3000, proj.in_features, device="cuda", dtype=dtype)
+        for step in ("before", "after"):
+            if step == "after":
+                proj.weight.add_(torch.randn_like(proj.weight) * 0.01)
+            with torch.autocast("cuda", dtype=torch.bfloat16):
+                cached, plain = linear(x, proj.weight, proj.bias), proj(x)
+            rows.append((f"linear with cached bf16 weights vs autocast, {str(dtype)[6:]} input, {step} a weight "
+                         f"change (exact)", relative_error(cached, plain), 0.0))
+    ids = torch.randint(0, 100000, (1, 4096), device="cuda")
+
+    def read():
+        with torch.autocast("cuda", dtype=torch.bfloat16):
+            out, state = model.forward_stream(ids, model.init_state(1), flush=True, return_hidden=True)
+        return [out.logits, out.hidden, out.chunk_embeddings, state.supervisor]
+
+    def difference(a, b):
+        return max(relative_error(x.float(), y.float()) for x, y in zip(a, b))
+
+    cuda_graphs.ENABLED = bf16_weights.ENABLED = False
+    autocast_casts = read()
+    bf16_weights.ENABLED = True
+    rows.append(("bf16 forward, cached bf16 weights vs autocast's casts (exact)", difference(read(), autocast_casts),
+                 0.0))
+    cuda_graphs.ENABLED = True
+    for _ in range(3):                                                 # captured on the second call, replayed
+        before = read()
+    proj.weight.add_(torch.randn_like(proj.weight) * 0.01)
+    graphed = read()
+    cuda_graphs.ENABLED = False
+    eager = read()
+    cuda_graphs.ENABLED = True
+    rows.append(("graphed forward after a weight change vs eager (exact)", difference(graphed, eager), 0.0))
+    rows.append(("... the weight change moved the outputs (1: it did not)", float(difference(graphed, before) == 0),
+                 0.0))
+    proj.weight.copy_(saved)
     return rows
 
 

@@ -23,6 +23,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from .bf16_weights import linear
 from .block import Block, BlockState, RMSNorm
 from .config import NonAttnConfig
 from .memory import ChunkMemory, InProcessMemory
@@ -106,7 +107,7 @@ class FactorizedEmbedding(nn.Module):
         nn.init.normal_(self.up.weight, std=rank ** -0.5)
 
     def forward(self, ids: torch.Tensor) -> torch.Tensor:
-        return self.up(self.table(ids))
+        return linear(self.table(ids), self.up.weight)
 
     def logits(self, hidden: torch.Tensor) -> torch.Tensor:
         return (hidden @ self.up.weight) @ self.table.weight.t()
@@ -232,7 +233,8 @@ class NonAttnLM(nn.Module):
     def _embed_chunks(self, means: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Chunk features averaged over each chunk (..., F) -> (contextual summary (..., D), embedding (..., E))."""
         summary, bag = means.split([self.config.d_model, means.shape[-1] - self.config.d_model], dim=-1)
-        return summary, self.chunk_head(summary, self.lexical.out(bag) if self.lexical is not None else None)
+        lexical = linear(bag, self.lexical.out.weight) if self.lexical is not None else None
+        return summary, self.chunk_head(summary, lexical)
 
     def _chunk_step(self, lower_out: torch.Tensor, input_ids: torch.Tensor, state: StreamState) -> "_ChunkStep":
         """Chunk summaries, embeddings, memory retrieval and the supervisor for the chunks this piece touches."""

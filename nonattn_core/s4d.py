@@ -13,6 +13,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from .bf16_weights import linear
+
 # Positions per block when evaluating sums over Abar^l: bounds memory to (H, N/2, BLOCK) values. GPUs take
 # larger blocks: fewer, fuller launches.
 _VANDERMONDE_BLOCK = 8192
@@ -161,7 +163,7 @@ class SSMMixer(nn.Module):
         if y.is_cuda and not torch.is_grad_enabled() and y.stride(2) == 1:
             from . import triton_ops
             if triton_ops.available():                                 # the same, in one pass (triton_ops.py)
-                return triton_ops.gelu_gate(y, self.gate_proj(x)), new_state
+                return triton_ops.gelu_gate(y, linear(x, self.gate_proj.weight, self.gate_proj.bias)), new_state
         return F.gelu(y.transpose(1, 2)).to(x.dtype) * F.silu(self.gate_proj(x)), new_state
 
     def _gated_conv_cpu(self, x: torch.Tensor, state: torch.Tensor | None):

@@ -12,6 +12,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from .bf16_weights import linear
 from .memory import ChunkMemory
 
 
@@ -44,7 +45,8 @@ class ChunkEmbeddingHead(nn.Module):
         self.out = nn.Linear(d_model, embed_dim)
 
     def forward(self, summary: torch.Tensor, lexical: torch.Tensor | None = None) -> torch.Tensor:
-        contextual = self.out(F.gelu(self.hidden(self.norm(summary)))).float()
+        hidden = F.gelu(linear(self.norm(summary), self.hidden.weight, self.hidden.bias))
+        contextual = linear(hidden, self.out.weight, self.out.bias).float()
         return F.normalize(contextual if lexical is None else contextual + lexical.float(), dim=-1)
 
 
@@ -79,7 +81,8 @@ class MemoryFusion(nn.Module):
         self.proj = nn.Linear(d_model + embed_dim, supervisor_dim)
 
     def forward(self, summary: torch.Tensor, retrieved: torch.Tensor) -> torch.Tensor:
-        return torch.tanh(self.proj(torch.cat([summary, retrieved.to(summary.dtype)], dim=-1)))
+        joined = torch.cat([summary, retrieved.to(summary.dtype)], dim=-1)
+        return torch.tanh(linear(joined, self.proj.weight, self.proj.bias))
 
 
 class Supervisor(nn.Module):

@@ -9,12 +9,14 @@ save some of them:
   With gated=True the GEMM reads the MLP's up projection and forms `value * silu(gate)` as it loads it, so the
   MLP's hidden activations are read once and never written back.
 
-Weights are read as bf16 copies made once per weight version (`cached_tensors` lists them, for CUDA graphs).
+Weights are read as bf16 copies made once per weight version (`bf16_weights.py`).
 """
 from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
+
+from .bf16_weights import bf16_weight
 
 try:
     import triton
@@ -22,27 +24,9 @@ try:
 except ImportError:                                                    # CPU-only installs
     triton = None
 
-_bf16_weights: dict = {}
-
 
 def available() -> bool:
     return triton is not None and torch.cuda.is_available()
-
-
-def bf16_weight(weight: torch.Tensor) -> torch.Tensor:
-    """A contiguous bf16 copy of `weight`, made once per version of it."""
-    key = (weight.data_ptr(), weight._version, tuple(weight.shape))
-    copy = _bf16_weights.get(key)
-    if copy is None:
-        if len(_bf16_weights) > 256:
-            _bf16_weights.clear()
-        copy = _bf16_weights[key] = weight.detach().to(torch.bfloat16).contiguous()
-    return copy
-
-
-def cached_tensors() -> list[torch.Tensor]:
-    """The bf16 weight copies these kernels read (see cuda_graphs.graphed_blocks)."""
-    return list(_bf16_weights.values())
 
 
 if triton is not None:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import torch
 
+from .bf16_weights import linear
 from .multires_conv import merged_taps
 
 try:
@@ -266,7 +267,7 @@ def gru_by_steps(gru, x: torch.Tensor, h0: torch.Tensor, units: int = 16) -> tor
     Meant to be captured in a CUDA graph (cuda_graphs.graphed_gru): eagerly it is launch-bound. Plain version: gru.
     """
     S = gru.hidden_size
-    gi = torch.nn.functional.linear(x[0], gru.weight_ih_l0, gru.bias_ih_l0).float().contiguous()  # (M, 3S)
+    gi = linear(x[0], gru.weight_ih_l0, gru.bias_ih_l0).float().contiguous()  # (M, 3S)
     weight = gru.weight_hh_l0.float().contiguous()                                 # (3S, S)
     bias = gru.bias_hh_l0.float().contiguous()
     steps = gi.shape[0]
@@ -330,7 +331,7 @@ def gru_persistent(gru, x: torch.Tensor, h0: torch.Tensor, units: int = 8, num_w
     cuDNN, both replayed from CUDA graphs."""
     S = gru.hidden_size
     programs = S // units
-    gi = torch.nn.functional.linear(x[0], gru.weight_ih_l0, gru.bias_ih_l0).float().contiguous()  # (M, 3S)
+    gi = linear(x[0], gru.weight_ih_l0, gru.bias_ih_l0).float().contiguous()  # (M, 3S)
     out = torch.empty(gi.shape[0] + 1, S, device=x.device, dtype=torch.float32)
     out[0] = h0.reshape(S)
     done = torch.zeros(programs, device=x.device, dtype=torch.int32)

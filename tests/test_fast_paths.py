@@ -76,6 +76,69 @@ def test_merged_taps_equal_conv1d_reference():
         assert relative_error(out, conv.reference(x)) <= 1e-5
 
 
+def _small_model():
+    from nonattn_core.config import NonAttnConfig
+    from nonattn_core.model import NonAttnLM
+    return NonAttnLM(NonAttnConfig(vocab_size=512, d_model=64, n_layers=3, n_lower_layers=2, embed_dim=32,
+                                   supervisor_dim=32, embed_rank=16))
+
+
+def test_graph_weights_key_notices_every_weight_change():
+    """cuda_graphs rebuilds a captured graph when the key changes; the key must change with any weight."""
+    from nonattn_core.block import Block
+    from nonattn_core.cuda_graphs import _weights_key
+    torch.manual_seed(0)
+    model = _small_model()
+    seen = [_weights_key(model)]
+
+    def changed() -> bool:
+        key = _weights_key(model)
+        new = key not in seen
+        seen.append(key)
+        return new
+
+    assert not changed()                                               # nothing changed: the graph is reused
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    model(torch.randint(0, 512, (1, 40)), return_loss=True).loss.backward()
+    optimizer.step()
+    assert changed()                                                   # an optimizer step (in place)
+    model.load_state_dict(_small_model().state_dict())
+    assert changed()                                                   # load_state_dict (copies in place)
+    model.to(torch.float64)
+    assert changed()                                                   # .to(): new addresses
+    with torch.no_grad():
+        model.upper[0].mlp.down.weight.mul_(2.0)
+    assert changed()                                                   # one weight, in place
+    model.final_norm.weight = torch.nn.Parameter(torch.ones(64, dtype=torch.float64))
+    assert changed()                                                   # a parameter replaced
+    with torch.no_grad():
+        model.final_norm.weight.add_(1.0)
+    assert changed()                                                   # ... and the new one changed
+    model.lower[0] = Block(model.config).double()
+    assert changed()                                                   # a block replaced
+    with torch.no_grad():
+        model.lower[0].norm_ssm.weight.add_(1.0)
+    assert changed()                                                   # ... and its weight changed
+    assert not changed()
+
+
+def test_bf16_weight_copies_follow_their_weight():
+    """A cached bf16 copy is reused while its weight is unchanged and remade after any change."""
+    from nonattn_core.bf16_weights import bf16_weight
+    linear = torch.nn.Linear(8, 4)
+    first = bf16_weight(linear.weight)
+    assert first.dtype == torch.bfloat16 and torch.equal(first, linear.weight.detach().bfloat16())
+    assert bf16_weight(linear.weight) is first
+    with torch.no_grad():
+        linear.weight.add_(1.0)
+    second = bf16_weight(linear.weight)
+    assert torch.equal(second, linear.weight.detach().bfloat16())
+    linear.load_state_dict(torch.nn.Linear(8, 4).state_dict())
+    assert torch.equal(bf16_weight(linear.weight), linear.weight.detach().bfloat16())
+    linear.to(torch.float64)
+    assert torch.equal(bf16_weight(linear.weight), linear.weight.detach().bfloat16())
+
+
 def _gpu_triton():
     from nonattn_core import triton_ops
     if not triton_ops.available():
@@ -129,11 +192,8 @@ def test_gpu_graphed_forward_stream_equals_eager():
     """forward_stream's block stacks replayed as CUDA graphs give exactly the eager results (states included)."""
     _gpu_triton()
     from nonattn_core import cuda_graphs
-    from nonattn_core.config import NonAttnConfig
-    from nonattn_core.model import NonAttnLM
     torch.manual_seed(0)
-    model = NonAttnLM(NonAttnConfig(vocab_size=512, d_model=64, n_layers=3, n_lower_layers=2, embed_dim=32,
-                                    supervisor_dim=32, embed_rank=16)).cuda().eval()
+    model = _small_model().cuda().eval()
     ids = torch.randint(0, 512, (1, 3 * 512 + 100), device="cuda")
     cuts = [0, 512, 1024, 1536, ids.shape[1]]
 
