@@ -74,8 +74,9 @@ def add_eval_parser(subparsers) -> argparse.ArgumentParser:
     parser.add_argument("file", metavar="FILE.jsonl")
     parser.add_argument("--json", action="store_true", help="print the summary as JSON")
     parser.add_argument("--verbose", action="store_true", help="one line per question")
+    from app.evaluate import ACROSS_HELP, run_eval_command
+    parser.add_argument("--across-collection", action="store_true", help=ACROSS_HELP)
     _engine_options(parser)
-    from app.evaluate import run_eval_command
     parser.set_defaults(handler=run_eval_command)
     return parser
 

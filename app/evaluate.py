@@ -21,6 +21,8 @@ from app.metrics import score_item, summarize
 
 ROOT = Path(__file__).resolve().parent.parent
 DEVSET = ROOT / "examples" / "devset.jsonl"
+ACROSS_HELP = ("ask every question across the whole collection (default: within the document its item's `doc` "
+               "names, when the collection has it)")
 COLUMNS = ["n", "hit@1", "hit@5", "page_acc", "answer_hit", "abstain_acc", "false_abstain", "p50_ms", "p95_ms"]
 
 
@@ -51,12 +53,22 @@ def load_items(path: str | Path) -> list[dict]:
     return items
 
 
-def evaluate(engine, items: list[dict], k: int = 5, verbose: bool = False, out=sys.stdout) -> dict:
-    """Run every question through engine.ask and summarise the metrics of app.metrics (plus latency)."""
+def evaluate(engine, items: list[dict], k: int = 5, verbose: bool = False, out=sys.stdout,
+             within_documents: bool = True) -> dict:
+    """Run every question through engine.ask and summarise the metrics of app.metrics (plus latency).
+
+    An item that names its document (`doc`, a file name or source path) is asked within that document, as a reader
+    who picked it in the UI; with within_documents=False, or when no document of the collection has that name, it
+    is asked across the whole collection."""
+    scopes = document_scopes(engine, items) if within_documents else {}
+    unscoped = sorted({item["doc"] for item in items if within_documents and item.get("doc") and item["doc"] not in scopes})
+    if unscoped:
+        print(f"note: no document of collection {engine.collection!r} is named {', '.join(unscoped)}: "
+              "their questions are asked across the whole collection", file=sys.stderr)
     outcomes, latencies = [], []
     for item in items:
         t = time.perf_counter()
-        result = engine.ask(item["question"], k=k)
+        result = engine.ask(item["question"], k=k, doc_ids=scopes.get(item.get("doc")))
         latencies.append(time.perf_counter() - t)
         cited = result.citations[0]["page"] if result.citations else None
         outcome = score_item(item, [p.text for p in result.passages], result.answer, cited)
@@ -67,6 +79,16 @@ def evaluate(engine, items: list[dict], k: int = 5, verbose: bool = False, out=s
             print(f"{item.get('id', ''):5} {item.get('kind', ''):12} {flags:52} conf={result.confidence} "
                   f"| {item['question']}\n      -> {(result.answer or '')[:160]!r}", file=out)
     return summarize(outcomes, latencies)
+
+
+def document_scopes(engine, items: list[dict]) -> dict[str, list[str]]:
+    """Each `doc` the items name -> the ids of the collection's documents with that file name or source path."""
+    named = {item["doc"] for item in items if item.get("doc")}
+    scopes: dict[str, list[str]] = {}
+    for record in engine.store.documents(engine.collection):
+        for name in {record.source, Path(record.source).name} & named:
+            scopes.setdefault(name, []).append(record.doc_id)
+    return scopes
 
 
 def format_table(rows: dict[str, dict]) -> str:
@@ -141,7 +163,8 @@ def setups(base):
     }
 
 
-def compare(db: str | None, devset: Path, k: int = 5, only: list[str] | None = None, verbose: bool = False) -> str:
+def compare(db: str | None, devset: Path, k: int = 5, only: list[str] | None = None, verbose: bool = False,
+            within_documents: bool = True) -> str:
     """Ingest the dev documents into a scratch DB if needed, evaluate every set-up, return the table."""
     from app.engine import EngineConfig, QAEngine
     from ingest.pipeline import IngestOptions, ingest_paths
@@ -167,7 +190,7 @@ def compare(db: str | None, devset: Path, k: int = 5, only: list[str] | None = N
             continue
         engine = full.with_config(config)
         engine.ask("warm up question")
-        rows[name] = evaluate(engine, items, k=k, verbose=verbose)
+        rows[name] = evaluate(engine, items, k=k, verbose=verbose, within_documents=within_documents)
         print(format_table({name: rows[name]}).splitlines()[1], flush=True)
     return format_table(rows)
 
@@ -179,7 +202,8 @@ def run_eval_command(args) -> int:
     with user_errors():
         items = load_items(args.file)
         engine = open_engine(args)
-        summary = evaluate(engine, items, k=args.k, verbose=args.verbose and not args.json, out=sys.stdout)
+        summary = evaluate(engine, items, k=args.k, verbose=args.verbose and not args.json, out=sys.stdout,
+                           within_documents=not args.across_collection)
     if args.json:
         print(json.dumps(summary, indent=2))
     else:
@@ -195,10 +219,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("-k", type=int, default=5)
     parser.add_argument("--only", action="append", help="evaluate only this set-up (repeatable)")
     parser.add_argument("--verbose", action="store_true")
+    parser.add_argument("--across-collection", action="store_true", help=ACROSS_HELP)
     args = parser.parse_args(argv)
     if not args.compare:
         parser.error("nothing to do: pass --compare (or use `nonattn-qa eval FILE`)")
-    print(compare(args.db, args.devset, k=args.k, only=args.only, verbose=args.verbose))
+    print(compare(args.db, args.devset, k=args.k, only=args.only, verbose=args.verbose,
+                  within_documents=not args.across_collection))
     return 0
 
 

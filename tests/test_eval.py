@@ -39,3 +39,27 @@ def test_bad_eval_file_is_a_one_line_error(qa_db, tmp_path):
         load_items(bad)
     done = cli("eval", str(bad), "--db", qa_db, "--collection", COLLECTION)
     assert done.returncode == 2 and "bad.jsonl:2" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_each_question_is_asked_within_the_document_its_item_names(qa_db, tmp_path):
+    """R-intro's prompt question names the Macbeth excerpt: asked there it finds nothing; --across-collection finds it."""
+    item = {"id": "a", "doc": "macbeth-act1.txt", "question": "What is the default R prompt?", "answers": ["‘>’"],
+            "evidence": "The default prompt is ‘>’", "page": 9, "kind": "factoid"}
+    path = tmp_path / "dev.jsonl"
+    path.write_text(json.dumps(item) + "\n")
+    within = cli("eval", str(path), "--json", "--db", qa_db, "--collection", COLLECTION)
+    across = cli("eval", str(path), "--json", "--db", qa_db, "--collection", COLLECTION, "--across-collection")
+    assert within.returncode == 0 and across.returncode == 0, within.stderr + across.stderr
+    assert json.loads(within.stdout)["hit@5"] == 0.0
+    assert json.loads(across.stdout)["hit@5"] == 1.0
+
+
+def test_an_item_naming_a_document_the_collection_lacks_is_asked_across_it(qa_db, tmp_path):
+    item = {"id": "a", "doc": "not-ingested.pdf", "question": "What is the default R prompt?", "answers": ["‘>’"],
+            "evidence": "The default prompt is ‘>’", "page": 9, "kind": "factoid"}
+    path = tmp_path / "dev.jsonl"
+    path.write_text(json.dumps(item) + "\n")
+    done = cli("eval", str(path), "--json", "--db", qa_db, "--collection", COLLECTION)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["hit@5"] == 1.0
+    assert "not-ingested.pdf" in done.stderr and "across the whole collection" in done.stderr
