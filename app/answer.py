@@ -11,6 +11,8 @@ and, if a cross-encoder is given, its relevance logit for the candidate as the a
 the sentences around it, see _with_context, and led by the speaker's name in a play, see _speech_labels). It reads
 the best 10 lexical candidates: the logit joins the first 5's scores, and a candidate it is sure of (logit >= 6,
 1 above the choice's) is the answer whatever its lexical rank.
+A question that asks for a number, a year or a name only takes candidates that hold one the question lacks
+(asked_type_present).
 Abstention: the answer is None when the best candidate's coverage (or the reranker's logit) is below a threshold:
 if the rarest words of the question appear nowhere near each other in the retrieved text, the corpus is very
 unlikely to state the answer, whatever the question is about.
@@ -32,7 +34,11 @@ _QUESTION_FILLER = frozenset(stem(w) for w in "many much name named called mean 
 _YEAR_OR_DATE = re.compile(r"\b(1[0-9]{3}|20[0-9]{2})\b|\b(January|February|March|April|May|June|July|August|"
                            r"September|October|November|December)\b")
 _NUMBER = re.compile(r"\b\d+(?:[.,]\d+)?\b|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|"
-                     r"twenty|hundred|thousand|million|dozen|half)\b", re.I)
+                     r"(?:thir|four|fif|six|seven|eigh|nine)teen|(?:twen|thir|for|fif|six|seven|eigh|nine)ty|"
+                     r"hundred|thousand|million|dozen|half|score)\b", re.I)
+_YEAR = re.compile(r"\b(1[0-9]{3}|20[0-9]{2})\b")
+_CAPITALISED = re.compile(r"\b[A-Z][a-z]{2,}")
+_OPENING = " \t\n\"'‘“(\[—-"
 _DEFINITION = re.compile(r"\b(is|are|means|refers to|denotes|stands for|is called|are called|defined as)\b|:\s")
 _NAMING = re.compile(r"\b(called|named|known as|termed|referred to as)\b")
 _NAME = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][a-z]{2,}")
@@ -218,6 +224,36 @@ def question_type(question: str) -> str:
     return "other"
 
 
+_ASKS_NUMBER = re.compile(r"^(how (many|much|old|long ago)|what (number|percentage))\b")
+_ASKS_YEAR = re.compile(r"\b(what|which) year\b")
+_ASKS_NAME = re.compile(r"\b(what|which) (is|was|are|were) the names? of\b|^what name\b")
+
+
+def asked_type_present(question: str, text: str) -> bool:
+    """False when the question asks for a number, a year or a name and `text` has none that the question lacks.
+
+    'What was the name of Ahab's wife?' is not answered by a sentence about his wife that names no one, nor
+    'In what year did the ship sail?' by one about its sailing that gives no year: the reader asked for that.
+    """
+    q = question.lower().strip()
+    if _ASKS_YEAR.search(q):
+        pattern = _YEAR
+    elif _ASKS_NUMBER.match(q):
+        pattern = _NUMBER
+    elif _ASKS_NAME.search(q):
+        return bool(_names(text) - {w.lower() for w in words(question)})
+    else:
+        return True
+    asked = {w.lower() for w in words(question)}
+    return any(m.group(0).lower() not in asked for m in pattern.finditer(text))
+
+
+def _names(text: str) -> set[str]:
+    """Lower-cased capitalised words that do not open a sentence (quotes and brackets before them aside)."""
+    return {m.group(0).lower() for m in _CAPITALISED.finditer(text)
+            if text[: m.start()].rstrip(_OPENING)[-1:] not in ("", ".", "!", "?")}
+
+
 def _cue(qtype: str, text: str) -> float:
     if qtype == "number":
         return 1.0 if _NUMBER.search(text) else 0.0
@@ -361,6 +397,7 @@ def extract_answer(question: str, passages: list[Passage], max_words: int = 60, 
                           + cfg.w_lead * match.leads(tokenize(texts[0])[:3])
                           - cfg.w_rank * p_index - _window_cost(texts, cfg.w_window))
             candidates.append(cand)
+    candidates = [c for c in candidates if asked_type_present(question, c.text)]
     if not candidates:
         return None
     candidates.sort(key=lambda c: -c.score)

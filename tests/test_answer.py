@@ -1,5 +1,5 @@
 """Answer extraction on real-looking passages: picks the right sentence, abstains, cites, highlights."""
-from app.answer import Answer, AnswerConfig, Passage, extract_answer, highlight, question_type
+from app.answer import Answer, AnswerConfig, Passage, asked_type_present, extract_answer, highlight, question_type
 from app.text_utils import clean_pdf_text, list_lines, sentence_spans
 
 R_PAGE = """Chapter 1: Introduction and preliminaries 6
@@ -283,3 +283,26 @@ def test_joining_a_sentence_that_refers_back_costs_nothing():
     assert _window_cost(["Therefore it is a free variable.", resolved], 0.12) == 0.12
     assert _window_cost(["To quit the R program the command is", "> q()"], 0.12) == 0.0
     assert _window_cost(["To quit the R program the command is"], 0.12) == 0.06
+
+
+NOVEL = """"And what dost thou want of Captain Ahab? It's all right enough; thou art shipped." "Yes, but I should like to
+see him." Besides, my boy, he has a wife--not three voyages wedded--a sweet, resigned girl. Think of that; by that
+sweet girl that old man has a child. Queequeg now gave me to understand, that he had been diligently consulting
+Yojo--the name of his black little god. Now, the Pequod had sailed from Nantucket at the very beginning of the
+Season-on-the-Line. His one yet missing boy was a little lad, but twelve years old.
+"""
+
+
+def test_a_question_asking_for_a_name_a_number_or_a_year_needs_one_the_question_lacks():
+    assert not asked_type_present("What was the name of Captain Ahab's wife?", NOVEL.splitlines()[0])
+    assert asked_type_present("What is the name of Queequeg's little black god?", "consulting Yojo--the name of his god")
+    assert not asked_type_present("In what year did the Pequod sail?", "the Pequod had sailed from Nantucket")
+    assert asked_type_present("How old was the missing boy?", "a little lad, but twelve years old")
+    assert asked_type_present("Why did the Pequod sail?", "no name, number or year here")
+
+
+def test_a_sentence_without_what_was_asked_for_is_not_the_answer():
+    novel = [Passage("n#1", NOVEL, "moby_dick.txt", 3, 3, None, "CHAPTER 16. The Ship.", 1.0)]
+    assert extract_answer("What was the name of Captain Ahab's wife?", novel) is None
+    assert extract_answer("In what year did the Pequod sail from Nantucket?", novel) is None
+    assert "twelve years old" in extract_answer("How old was the missing boy?", novel).text
