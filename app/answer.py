@@ -26,7 +26,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Callable, Protocol
 
-from app.text_utils import clean_pdf_text, list_lines, sentence_spans, stem, tokenize, words
+from app.text_utils import STOPWORDS, clean_pdf_text, list_lines, sentence_spans, stem, tokenize, words
 
 # Words that say what kind of answer is wanted but are not evidence themselves.
 _QUESTION_FILLER = frozenset(stem(w) for w in "many much name named called mean meaning kind type way happen "
@@ -249,9 +249,10 @@ def asked_type_present(question: str, text: str) -> bool:
 
 
 def _names(text: str) -> set[str]:
-    """Lower-cased capitalised words that do not open a sentence (quotes and brackets before them aside)."""
+    """Lower-cased capitalised words that do not open a sentence (quotes and brackets before them aside) and are not
+    stopwords (verse capitalises every line: 'and She said')."""
     return {m.group(0).lower() for m in _CAPITALISED.finditer(text)
-            if text[: m.start()].rstrip(_OPENING)[-1:] not in ("", ".", "!", "?")}
+            if text[: m.start()].rstrip(_OPENING)[-1:] not in ("", ".", "!", "?") and m.group(0).lower() not in STOPWORDS}
 
 
 def _cue(qtype: str, text: str) -> float:

@@ -6,6 +6,7 @@ import pickle
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
@@ -119,8 +120,24 @@ class BM25Index:
             return math.log1p((len(self.ids) + 0.5) / 0.5)
         return float(self.idf[t])
 
-    def scores(self, query: str) -> np.ndarray:
-        """BM25 score of every passage (row order of `self.ids`)."""
+    def idf_within(self, allowed_ids: set[str] | None) -> Callable[[str], float]:
+        """term -> idf counted over the allowed passages only (all: term_idf), so that a question asked within some
+        documents weighs its words the same whatever else the collection holds."""
+        if allowed_ids is None:
+            return self.term_idf
+        if self._stale:
+            self._compile()
+        mask = self._mask(allowed_ids)
+        n = int(mask.sum())
+
+        def idf(term: str) -> float:
+            t = self.vocab.get(term)
+            df = int(mask[self._post_docs[self._term_ptr[t]:self._term_ptr[t + 1]]].sum()) if t is not None else 0
+            return math.log1p((n - df + 0.5) / (df + 0.5))
+        return idf
+
+    def scores(self, query: str, idf: Callable[[str], float] | None = None) -> np.ndarray:
+        """BM25 score of every passage (row order of `self.ids`), with the index's idf or the one given."""
         if self._stale:
             self._compile()
         acc = np.zeros(len(self.ids), dtype=np.float32)
@@ -129,19 +146,23 @@ class BM25Index:
             if t is None:
                 continue
             lo, hi = self._term_ptr[t], self._term_ptr[t + 1]
-            acc[self._post_docs[lo:hi]] += np.float32(self.idf[t] * qtf) * self._post_weights[lo:hi]
+            weight = self.idf[t] if idf is None else idf(term)
+            acc[self._post_docs[lo:hi]] += np.float32(weight * qtf) * self._post_weights[lo:hi]
         return acc
 
+    def _mask(self, allowed_ids: set[str]) -> np.ndarray:
+        mask = np.zeros(len(self.ids), dtype=bool)
+        mask[[self._row[i] for i in allowed_ids if i in self._row]] = True
+        return mask
+
     def search(self, query: str, k: int = 10, allowed_ids: set[str] | None = None) -> list[tuple[str, float]]:
-        """Top-k (id, score) by BM25, best first; only passages with a positive score, optionally within allowed_ids."""
+        """Top-k (id, score) by BM25, best first; only passages with a positive score, optionally within allowed_ids
+        (then scored with their idf_within)."""
         if not self.ids or k <= 0:
             return []
-        acc = self.scores(query)
+        acc = self.scores(query, self.idf_within(allowed_ids) if allowed_ids is not None else None)
         if allowed_ids is not None:
-            rows = [self._row[i] for i in allowed_ids if i in self._row]
-            mask = np.zeros(len(self.ids), dtype=bool)
-            mask[rows] = True
-            acc = np.where(mask, acc, 0.0)
+            acc = np.where(self._mask(allowed_ids), acc, 0.0)
         candidates = np.flatnonzero(acc > 0)
         if len(candidates) > k:
             candidates = candidates[np.argpartition(-acc[candidates], k - 1)[:k]]

@@ -159,7 +159,7 @@ class QAEngine:
         passages = self.retriever.search(query, depth, doc_ids=doc_ids, timings=timings) if query.strip() else []
         t = time.perf_counter()
         answer = extract_answer(query, passages[: self.config.answer_passages], self.config.max_words,
-                                idf=self.retriever.bm25.term_idf,
+                                idf=self.retriever.idf(doc_ids),
                                 reranker=self.reranker if self.config.cross_encoder else None,
                                 config=self.config.answer,
                                 semantic=self.encoders.get("minilm") if self.config.semantic_answer else None)

@@ -228,6 +228,11 @@ class HybridRetriever:
             self._span_index = self._load_span_index()
 
     # ---- ranked lists --------------------------------------------------------------------------------------
+    def idf(self, doc_ids=None):
+        """term -> idf over the chunks of `doc_ids` (None: the whole collection), for every stage that weighs a
+        question's words: a question asked within documents is judged the same whatever else the collection holds."""
+        return self.bm25.idf_within(self.table.ids_of_docs(doc_ids) if doc_ids is not None else None)
+
     def bm25_ranking(self, question: str, n: int, doc_ids=None) -> list[str]:
         allowed = self.table.ids_of_docs(doc_ids) if doc_ids is not None else None
         return [chunk_id for chunk_id, _ in self.bm25.search(question, n, allowed_ids=allowed)]
@@ -339,7 +344,7 @@ class HybridRetriever:
         best_match = None
         if cfg.sentence_rerank and fused:
             t_rerank = time.perf_counter()
-            fused, best_match = self.sentence_rerank(question, fused)
+            fused, best_match = self.sentence_rerank(question, fused, self.idf(doc_ids))
             timings["sentence_rerank_ms"] = (time.perf_counter() - t_rerank) * 1000
         if cfg.fallback and self._fallback_available() and best_match is not None and best_match < cfg.weak_match:
             t_fallback = time.perf_counter()
@@ -349,14 +354,14 @@ class HybridRetriever:
         timings["fuse_ms"] = (time.perf_counter() - t) * 1000
         return passages
 
-    def sentence_rerank(self, question: str, fused: list) -> tuple[list, float]:
+    def sentence_rerank(self, question: str, fused: list, idf=None) -> tuple[list, float]:
         """The top fused chunks reordered by their best sentence-window match (+ a share of the fused score).
 
         Also returns the best window match itself: how well the lexical evidence states the question (0..1.15).
         """
         cfg = self.config
         top = [f for f in fused[: cfg.sentence_rerank_top] if f.id in self.table.row]
-        match = QuestionMatch(question, self.bm25.term_idf)
+        match = QuestionMatch(question, idf or self.bm25.term_idf)
         if not top or not match.terms:
             return fused, 0.0
         high = max(f.score for f in top) or 1.0

@@ -83,3 +83,16 @@ def test_save_load_roundtrip(index, tmp_path):
 def test_term_idf_orders_rare_above_common(index):
     assert index.term_idf(stem("dagger")) > index.term_idf(stem("command"))
     assert index.term_idf("neverseen") >= index.term_idf(stem("dagger"))
+
+
+def test_idf_within_some_passages_ignores_the_others():
+    """A word common elsewhere but rare in the allowed passages weighs as a rare word there."""
+    texts = ["the whale and the ship", "a whale", "another whale", "R prompt", "the R session prompt"]
+    index = BM25Index.build(texts, ["m1", "m2", "m3", "r1", "r2"])
+    within_r = index.idf_within({"r1", "r2"})
+    whale, prompt = stem("whale"), stem("prompt")
+    assert within_r(whale) > index.term_idf(whale)
+    assert index.idf_within(None)(whale) == index.term_idf(whale)
+    assert within_r(prompt) < index.term_idf(prompt) < within_r(whale)
+    best = index.search("whale prompt", k=1, allowed_ids={"r1", "r2"})
+    assert best[0][0] in {"r1", "r2"}
