@@ -17,19 +17,29 @@ def qa_db(r_intro_pdf, pdf_excerpt, macbeth_txt, tmp_path_factory) -> str:
 
 def test_eval_json_summary(qa_db, tmp_path):
     items = [
-        {"id": "a", "doc": "R-intro-excerpt.pdf", "question": "What is the default R prompt?", "answers": ["‘>’"],
-         "evidence": "The default prompt is ‘>’", "page": 9, "kind": "factoid"},
+        prompt_question("R-intro-excerpt.pdf"),
         {"id": "b", "doc": "R-intro-excerpt.pdf", "question": "How do I export a data frame to PostgreSQL?",
          "answers": [], "evidence": None, "page": None, "kind": "unanswerable"},
     ]
-    path = tmp_path / "dev.jsonl"
-    path.write_text("\n".join(json.dumps(i) for i in items) + "\n")
+    path = write_items(tmp_path, *items)
     done = cli("eval", str(path), "--json", "--db", qa_db, "--collection", COLLECTION)
     assert done.returncode == 0, done.stderr
     summary = json.loads(done.stdout)
     for key in ("n", "hit@1", "hit@5", "page_acc", "answer_hit", "abstain_acc", "p50_ms", "p95_ms"):
         assert key in summary
     assert summary["n"] == 2 and summary["hit@5"] == 1.0 and summary["abstain_acc"] == 1.0
+
+
+def write_items(folder, *items: dict):
+    path = folder / "dev.jsonl"
+    path.write_text("".join(json.dumps(item) + "\n" for item in items))
+    return path
+
+
+def prompt_question(doc: str) -> dict:
+    """R-intro's prompt question, as an eval item that names `doc`."""
+    return {"id": "a", "doc": doc, "question": "What is the default R prompt?", "answers": ["‘>’"],
+            "evidence": "The default prompt is ‘>’", "page": 9, "kind": "factoid"}
 
 
 def test_bad_eval_file_is_a_one_line_error(qa_db, tmp_path):
@@ -43,10 +53,7 @@ def test_bad_eval_file_is_a_one_line_error(qa_db, tmp_path):
 
 def test_each_question_is_asked_within_the_document_its_item_names(qa_db, tmp_path):
     """R-intro's prompt question names the Macbeth excerpt: asked there it finds nothing; --across-collection finds it."""
-    item = {"id": "a", "doc": "macbeth-act1.txt", "question": "What is the default R prompt?", "answers": ["‘>’"],
-            "evidence": "The default prompt is ‘>’", "page": 9, "kind": "factoid"}
-    path = tmp_path / "dev.jsonl"
-    path.write_text(json.dumps(item) + "\n")
+    path = write_items(tmp_path, prompt_question("macbeth-act1.txt"))
     within = cli("eval", str(path), "--json", "--db", qa_db, "--collection", COLLECTION)
     across = cli("eval", str(path), "--json", "--db", qa_db, "--collection", COLLECTION, "--across-collection")
     assert within.returncode == 0 and across.returncode == 0, within.stderr + across.stderr
@@ -55,11 +62,8 @@ def test_each_question_is_asked_within_the_document_its_item_names(qa_db, tmp_pa
 
 
 def test_an_item_naming_a_document_the_collection_lacks_is_asked_across_it(qa_db, tmp_path):
-    item = {"id": "a", "doc": "not-ingested.pdf", "question": "What is the default R prompt?", "answers": ["‘>’"],
-            "evidence": "The default prompt is ‘>’", "page": 9, "kind": "factoid"}
-    path = tmp_path / "dev.jsonl"
-    path.write_text(json.dumps(item) + "\n")
-    done = cli("eval", str(path), "--json", "--db", qa_db, "--collection", COLLECTION)
+    done = cli("eval", str(write_items(tmp_path, prompt_question("not-ingested.pdf"))), "--json", "--db", qa_db,
+               "--collection", COLLECTION)
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["hit@5"] == 1.0
     assert "not-ingested.pdf" in done.stderr and "across the whole collection" in done.stderr
