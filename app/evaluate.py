@@ -105,7 +105,7 @@ def format_table(rows: dict[str, dict]) -> str:
 
 def setups(base):
     """The compared EngineConfigs, derived from the full engine's config `base`."""
-    r = replace(base.retrieval, sentence_rerank=False, fallback=None)  # single-list rows: that list, unreranked
+    r = replace(base.retrieval, sentence_rerank=False, fallback=None, encoder_index=None)  # single lists, unreranked
     lexical_only = dict(semantic_answer=False, cross_encoder=False)  # each list with the plain extractive answer
 
     def fallback(lists: str, keep: int = 4, windows=base.retrieval.encoder_windows):
@@ -154,8 +154,10 @@ def setups(base):
         "full, fallback bge windows 60": fallback("bge", windows=60),
         "full, fallback bge windows 60 3+2": fallback("bge", keep=3, windows=60),
         "full + minilm rescore top20": replace(base, retrieval=replace(base.retrieval, minilm_rescore=True)),
-        "full + minilm index (3rd list)": replace(base, retrieval=replace(base.retrieval, encoder_index="minilm")),
-        "full + bge index (3rd list)": replace(base, retrieval=replace(base.retrieval, encoder_index="bge")),
+        "full - bge index (3rd list)": replace(base, retrieval=replace(base.retrieval, encoder_index=None)),
+        "full, minilm index (3rd list) instead of bge": replace(base, retrieval=replace(base.retrieval,
+                                                                                       encoder_index="minilm")),
+        "full, fallback for weak questions only": replace(base, retrieval=replace(base.retrieval, weak_match=0.6)),
         "full + minilm windows 60 (3rd list)": replace(base, retrieval=replace(base.retrieval, encoder_index="minilm",
                                                                                encoder_windows=60)),
         "full + bge windows 60 (3rd list)": replace(base, retrieval=replace(base.retrieval, encoder_index="bge",

@@ -132,9 +132,9 @@ def test_citation_names_the_section_of_the_answer_sentence(r_intro_pdf, tmp_path
 
 @pytest.mark.parametrize("fallback, keep, n_added", [("minilm", 4, 1), ("spans", 4, 1), ("bge", 4, 1),
                                                      ("minilm+spans", 3, 2)])
-def test_fallback_fills_the_places_after_the_lexical_top_for_a_weak_question(qa_db, fallback, keep, n_added):
+def test_fallback_fills_the_places_after_the_lexical_top(qa_db, fallback, keep, n_added):
     """MiniLM (the default), our span memory, bge-small, or two in turn: one code path, the lists are the config's
-    choice."""
+    choice. By default every question gets them; with weak_match only a question whose words the text lacks."""
     from dataclasses import replace
 
     from app.retrieval import RetrievalConfig
@@ -144,20 +144,23 @@ def test_fallback_fills_the_places_after_the_lexical_top_for_a_weak_question(qa_
         cross_encoder=False))
     plain = with_fallback.with_config(replace(with_fallback.config, retrieval=replace(
         with_fallback.config.retrieval, fallback=None)))
-
+    weak_only = with_fallback.with_config(replace(with_fallback.config, retrieval=replace(
+        with_fallback.config.retrieval, weak_match=0.6)))
     strong = "What file does R save the workspace objects to at the end of a session?"
-    assert [p.id for p in with_fallback.retrieve(strong)] == [p.id for p in plain.retrieve(strong)]
-
     weak = "How can I get rid of things I made earlier so they stop taking up space?"
-    filled, without = with_fallback.retrieve(weak), plain.retrieve(weak)
-    assert [p.id for p in filled[:keep]] == [p.id for p in without[:keep]]
-    head = {p.id for p in without[:keep]}
-    ranking = with_fallback.retriever._whole_collection_ranking
-    best_others = [[i for i in ranking(name)(weak, keep + n_added) if i not in head] for name in fallback.split("+")]
-    first = best_others[0][0]
-    expected = [first] + ([next(i for i in best_others[1] if i != first)] if n_added == 2 else [])   # in turn
-    assert [p.id for p in filled[keep: keep + n_added]] == expected
-    assert all(a.score >= b.score for a, b in zip(filled, filled[1:]))
+    assert [p.id for p in weak_only.retrieve(strong)] == [p.id for p in plain.retrieve(strong)]
+
+    for engine, question in ((with_fallback, strong), (with_fallback, weak), (weak_only, weak)):
+        filled, without = engine.retrieve(question), plain.retrieve(question)
+        assert [p.id for p in filled[:keep]] == [p.id for p in without[:keep]]
+        head = {p.id for p in without[:keep]}
+        ranking = engine.retriever._whole_collection_ranking
+        best_others = [[i for i in ranking(name)(question, keep + n_added) if i not in head]
+                       for name in fallback.split("+")]
+        first = best_others[0][0]
+        expected = [first] + ([next(i for i in best_others[1] if i != first)] if n_added == 2 else [])   # in turn
+        assert [p.id for p in filled[keep: keep + n_added]] == expected
+        assert all(a.score >= b.score for a, b in zip(filled, filled[1:]))
 
 
 def test_span_memory_adds_its_scaled_score_to_the_sentence_rerank(qa_db):
