@@ -22,8 +22,8 @@ FALLBACK_CHOICES = ["minilm", "bge", "spans", "minilm+spans", "bge+spans", "none
 
 def add_fallback_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--fallback", default="minilm", choices=FALLBACK_CHOICES,
-                        help="place 5 comes from this whole-collection list (its best chunk the lexical top 4 "
-                        "lacks): MiniLM's or bge-small's chunk vectors, our span memory, or two in turn "
+                        help="place 5 comes from this whole-collection list (its best chunk the top 4 lacks): "
+                        "MiniLM's or bge-small's chunk vectors, our span memory, or two in turn "
                         "(default: %(default)s; see app/retrieval.py)")
 
 

@@ -4,7 +4,7 @@
                    dense (the question embedded by our model, nearest chunk embeddings in Chroma)
                    a sentence encoder's (MiniLM, bge-small) cosine of the question to every chunk (its vector, or
                    its best window of sentences), cached per document: the fallback, whose best other chunks take
-                   the places after the lexical top 4; optionally a third fused list
+                   the places after the reranked top 4; optionally a third fused list
                    minilm rescore (optional: MiniLM's cosine reorders the top fused passages)
     fusion         weighted reciprocal rank fusion (app.fusion)
     passages       each fused chunk grown to sentence boundaries with the neighbouring chunks' text, so an
@@ -83,7 +83,7 @@ class RetrievalConfig:
                                        # is the 5th lexical passage). A strong lexical match is no sign of the right
                                        # passage in a novel: "Who is the landlord of the Spouter Inn?" matches "The
                                        # landlord of the Spouter-Inn had recommended us to his cousin" in full
-    fallback_keep: int = 4             # ... then the lexical ranking's first passages stay first
+    fallback_keep: int = 4             # ... then the reranked list's first passages stay first
     fallback_passages: int = 1         # and the fallback list's best others follow them
     candidates: int = 50               # depth of each ranked list before fusion
     rrf_k: float = 60.0
