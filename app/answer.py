@@ -241,11 +241,31 @@ def asked_type_present(question: str, text: str) -> bool:
     elif _ASKS_NUMBER.match(q):
         pattern = _NUMBER
     elif _ASKS_NAME.search(q):
-        return bool(_names(text) - {w.lower() for w in words(question)})
+        return _names_the_thing_asked(question, text)
     else:
         return True
     asked = {w.lower() for w in words(question)}
     return any(m.group(0).lower() not in asked for m in pattern.finditer(text))
+
+
+def _names_the_thing_asked(question: str, text: str, near: int = 8) -> bool:
+    """Whether `text` has a name the question lacks within `near` words of the thing whose name is asked for ('son'
+    in 'the name of Macbeth's eldest son', 'chaplain' in 'the name of the chaplain of the chapel'): a passage about
+    Miranda's mother that names her father's dukedom does not name her."""
+    asked = {w.lower() for w in words(question)}
+    after = re.split(r"\bnames? of\b|^what name\b", question, maxsplit=1, flags=re.I)[-1]
+    thing = [w for w in words(re.split(r"\bof\b", after, maxsplit=1)[0]) if w not in STOPWORDS and w != "s"]
+    tokens = re.findall(r"\S+", text)
+    names = [i for i, token in enumerate(tokens) if _names(" x " + token.strip("\"'‘“(["))
+             and words(token)[:1] and words(token)[0] not in asked and not _opens_sentence(tokens, i)]
+    if not thing:
+        return bool(names)
+    at = [i for i, token in enumerate(tokens) if any(stem(w) == stem(thing[-1]) for w in words(token))]
+    return any(abs(i - j) <= near for i in names for j in at)
+
+
+def _opens_sentence(tokens: list[str], i: int) -> bool:
+    return i == 0 or tokens[i - 1].rstrip("\"'’”)]")[-1:] in (".", "!", "?") or tokens[i - 1] in ("\"", "“")
 
 
 def _names(text: str) -> set[str]:

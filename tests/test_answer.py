@@ -301,6 +301,15 @@ def test_a_question_asking_for_a_name_a_number_or_a_year_needs_one_the_question_
     assert asked_type_present("Why did the Pequod sail?", "no name, number or year here")
 
 
+def test_a_name_must_stand_near_the_thing_whose_name_is_asked_for():
+    tempest = ("MIRANDA. Sir, are not you my father? PROSPERO. Thy mother was a piece of virtue, and She said thou "
+               "wast my daughter: and thy father Was Duke of Milan, and his only heir")
+    assert not asked_type_present("What is the name of Miranda's mother?", tempest)
+    assert asked_type_present("What was the name of the chaplain of the Whaleman's Chapel?",
+                              "this fine old man was the chaplain. Yes, it was the famous Father Mapple, so called")
+    assert asked_type_present("What name does the narrator ask to be called?", "Call me Ishmael. Some years ago")
+
+
 def test_a_sentence_without_what_was_asked_for_is_not_the_answer():
     novel = [Passage("n#1", NOVEL, "moby_dick.txt", 3, 3, None, "CHAPTER 16. The Ship.", 1.0)]
     assert extract_answer("What was the name of Captain Ahab's wife?", novel) is None
