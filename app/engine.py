@@ -90,8 +90,8 @@ class QAEngine:
         encoders = dict(encoders or {})      # name -> SentenceEncoder; those given are shared with another engine
         missing = self.config.encoders_needed() - set(encoders)
         if missing:
-            from app.sentence_scorer import load_encoder
-            encoders.update({name: load_encoder(name) for name in missing})
+            from app.sentence_scorer import load_installed_encoders
+            encoders.update(load_installed_encoders(missing))
         if self.config.cross_encoder and reranker is None:
             from app.rerank import load_if_installed
             reranker = load_if_installed(self.config.cross_encoder_max_length)

