@@ -31,14 +31,13 @@ from app.text_utils import STOPWORDS, clean_pdf_text, list_lines, sentence_spans
 # Words that say what kind of answer is wanted but are not evidence themselves.
 _QUESTION_FILLER = frozenset(stem(w) for w in "many much name named called mean meaning kind type way happen "
                                                "happens tell find give say said".split())
-_YEAR_OR_DATE = re.compile(r"\b(1[0-9]{3}|20[0-9]{2})\b|\b(January|February|March|April|May|June|July|August|"
-                           r"September|October|November|December)\b")
+_YEAR = re.compile(r"\b(1[0-9]{3}|20[0-9]{2})\b")
+_YEAR_OR_DATE = re.compile(_YEAR.pattern + r"|\b(January|February|March|April|May|June|July|August|September|"
+                                          r"October|November|December)\b")
 _NUMBER = re.compile(r"\b\d+(?:[.,]\d+)?\b|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|"
                      r"(?:thir|four|fif|six|seven|eigh|nine)teen|(?:twen|thir|for|fif|six|seven|eigh|nine)ty|"
                      r"hundred|thousand|million|dozen|half|score)\b", re.I)
-_YEAR = re.compile(r"\b(1[0-9]{3}|20[0-9]{2})\b")
-_CAPITALISED = re.compile(r"\b[A-Z][a-z]{2,}")
-_OPENING = " \t\n\"'‘“(\[—-"
+_CAPITALISED = re.compile(r"[\"'‘“(\[]*[A-Z][a-z]{2,}")
 _DEFINITION = re.compile(r"\b(is|are|means|refers to|denotes|stands for|is called|are called|defined as)\b|:\s")
 _NAMING = re.compile(r"\b(called|named|known as|termed|referred to as)\b")
 _NAME = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][a-z]{2,}")
@@ -252,27 +251,26 @@ def _names_the_thing_asked(question: str, text: str, near: int = 8) -> bool:
     """Whether `text` has a name the question lacks within `near` words of the thing whose name is asked for ('son'
     in 'the name of Macbeth's eldest son', 'chaplain' in 'the name of the chaplain of the chapel'): a passage about
     Miranda's mother that names her father's dukedom does not name her."""
-    asked = {w.lower() for w in words(question)}
     after = re.split(r"\bnames? of\b|^what name\b", question, maxsplit=1, flags=re.I)[-1]
     thing = [w for w in words(re.split(r"\bof\b", after, maxsplit=1)[0]) if w not in STOPWORDS and w != "s"]
-    tokens = re.findall(r"\S+", text)
-    names = [i for i, token in enumerate(tokens) if _names(" x " + token.strip("\"'‘“(["))
-             and words(token)[:1] and words(token)[0] not in asked and not _opens_sentence(tokens, i)]
+    tokens = text.split()
+    names = _name_positions(tokens, asked={w.lower() for w in words(question)})
     if not thing:
         return bool(names)
-    at = [i for i, token in enumerate(tokens) if any(stem(w) == stem(thing[-1]) for w in words(token))]
+    at = [i for i, token in enumerate(tokens) if stem(thing[-1]) in {stem(w) for w in words(token)}]
     return any(abs(i - j) <= near for i in names for j in at)
+
+
+def _name_positions(tokens: list[str], asked: set[str]) -> list[int]:
+    """Indexes of the tokens that are names: capitalised, not opening a sentence, neither a stopword (verse
+    capitalises every line: 'and She said') nor a word of the question."""
+    return [i for i, token in enumerate(tokens)
+            if _CAPITALISED.match(token) and not _opens_sentence(tokens, i)
+            and words(token)[0] not in STOPWORDS and words(token)[0] not in asked]
 
 
 def _opens_sentence(tokens: list[str], i: int) -> bool:
     return i == 0 or tokens[i - 1].rstrip("\"'’”)]")[-1:] in (".", "!", "?") or tokens[i - 1] in ("\"", "“")
-
-
-def _names(text: str) -> set[str]:
-    """Lower-cased capitalised words that do not open a sentence (quotes and brackets before them aside) and are not
-    stopwords (verse capitalises every line: 'and She said')."""
-    return {m.group(0).lower() for m in _CAPITALISED.finditer(text)
-            if text[: m.start()].rstrip(_OPENING)[-1:] not in ("", ".", "!", "?") and m.group(0).lower() not in STOPWORDS}
 
 
 def _cue(qtype: str, text: str) -> float:
