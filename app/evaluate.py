@@ -108,36 +108,41 @@ def setups(base):
     r = replace(base.retrieval, sentence_rerank=False, fallback=None, encoder_index=None)  # single lists, unreranked
     lexical_only = dict(semantic_answer=False, cross_encoder=False)  # each list with the plain extractive answer
 
+    def full(**changes):
+        """The full engine with these RetrievalConfig fields changed."""
+        return replace(base, retrieval=replace(base.retrieval, **changes))
+
+    def alone(**changes):
+        """One ranked list (these RetrievalConfig fields changed from `r`) with the plain extractive answer."""
+        return replace(base, retrieval=replace(r, **changes), **lexical_only)
+
     def fallback(lists: str, keep: int = 4, windows=base.retrieval.encoder_windows):
         """The full engine with these fallback lists ("+"-joined), keeping `keep` lexical passages of 5; an encoder's
         chunk scored by its best window of `windows` words (None: the whole chunk's vector)."""
-        return replace(base, retrieval=replace(base.retrieval, fallback=lists, fallback_keep=keep,
-                                               fallback_passages=5 - keep, encoder_windows=windows))
+        return full(fallback=lists, fallback_keep=keep, fallback_passages=5 - keep, encoder_windows=windows)
 
     def encoder_alone(name: str, windows=base.retrieval.encoder_windows):
-        return replace(base, retrieval=replace(r, bm25=False, dense=False, encoder_index=name, encoder_windows=windows),
-                       **lexical_only)
+        return alone(bm25=False, dense=False, encoder_index=name, encoder_windows=windows)
 
     return {
-        "bm25 alone": replace(base, retrieval=replace(r, dense=False), **lexical_only),
+        "bm25 alone": alone(dense=False),
         "minilm dense alone": encoder_alone("minilm"),
         "bge dense alone": encoder_alone("bge"),
         "minilm dense alone, windows 40": encoder_alone("minilm", windows=40),
         "minilm dense alone, windows 60": encoder_alone("minilm", windows=60),
         "bge dense alone, windows 40": encoder_alone("bge", windows=40),
         "bge dense alone, windows 60": encoder_alone("bge", windows=60),
-        "our dense alone": replace(base, retrieval=replace(r, bm25=False, dense=True, w_dense=1.0), **lexical_only),
-        "our span memory alone": replace(base, retrieval=replace(r, bm25=False, dense_spans=True), **lexical_only),
+        "our dense alone": alone(bm25=False, dense=True, w_dense=1.0),
+        "our span memory alone": alone(bm25=False, dense_spans=True),
         "full engine": base,
-        "full - sentence rerank": replace(base, retrieval=replace(base.retrieval, sentence_rerank=False)),
+        "full - sentence rerank": full(sentence_rerank=False),
         "full - cross-encoder answer": replace(base, cross_encoder=False),
         "full + semantic answer (MiniLM)": replace(base, semantic_answer=True),
-        "full - neighbour context": replace(base, retrieval=replace(base.retrieval, neighbours=False)),
-        "full + our dense (w=0.1)": replace(base, retrieval=replace(base.retrieval, dense=True, w_dense=0.1)),
-        "full + our span memory (w=0.3)": replace(base, retrieval=replace(base.retrieval, dense_spans=True,
-                                                                           w_spans=0.3)),
-        "full - span memory in rerank": replace(base, retrieval=replace(base.retrieval, w_span_rerank=0.0)),
-        "full - fallback": replace(base, retrieval=replace(base.retrieval, fallback=None)),
+        "full - neighbour context": full(neighbours=False),
+        "full + our dense (w=0.1)": full(dense=True, w_dense=0.1),
+        "full + our span memory (w=0.3)": full(dense_spans=True, w_spans=0.3),
+        "full - span memory in rerank": full(w_span_rerank=0.0),
+        "full - fallback": full(fallback=None),
         "full, fallback minilm": fallback("minilm"),
         "full, fallback spans": fallback("spans"),
         "full, fallback bge": fallback("bge"),
@@ -153,15 +158,12 @@ def setups(base):
         "full, fallback bge windows 40": fallback("bge", windows=40),
         "full, fallback bge windows 60": fallback("bge", windows=60),
         "full, fallback bge windows 60 3+2": fallback("bge", keep=3, windows=60),
-        "full + minilm rescore top20": replace(base, retrieval=replace(base.retrieval, minilm_rescore=True)),
-        "full - bge index (3rd list)": replace(base, retrieval=replace(base.retrieval, encoder_index=None)),
-        "full, minilm index (3rd list) instead of bge": replace(base, retrieval=replace(base.retrieval,
-                                                                                       encoder_index="minilm")),
-        "full, fallback for weak questions only": replace(base, retrieval=replace(base.retrieval, weak_match=0.6)),
-        "full + minilm windows 60 (3rd list)": replace(base, retrieval=replace(base.retrieval, encoder_index="minilm",
-                                                                               encoder_windows=60)),
-        "full + bge windows 60 (3rd list)": replace(base, retrieval=replace(base.retrieval, encoder_index="bge",
-                                                                            fallback="bge", encoder_windows=60)),
+        "full + minilm rescore top20": full(minilm_rescore=True),
+        "full - bge index (3rd list)": full(encoder_index=None),
+        "full, minilm index (3rd list) instead of bge": full(encoder_index="minilm"),
+        "full, fallback for weak questions only": full(weak_match=0.6),
+        "full + minilm windows 60 (3rd list)": full(encoder_index="minilm", encoder_windows=60),
+        "full + bge windows 60 (3rd list)": full(encoder_index="bge", fallback="bge", encoder_windows=60),
     }
 
 
