@@ -367,6 +367,8 @@ class HybridRetriever:
     def sentence_rerank(self, question: str, fused: list, idf=None) -> tuple[list, float]:
         """The top fused chunks reordered by their best sentence-window match (+ a share of the fused score).
 
+        A chunk is judged by the text its passage shows, grown to sentence boundaries: a sentence cut by the chunk's
+        edge is whole there (dev: g20's "The set grid command allows grid lines..." opens on the chunk before).
         Also returns the best window match itself: how well the lexical evidence states the question (0..1.15).
         """
         cfg = self.config
@@ -380,7 +382,7 @@ class HybridRetriever:
         for f, span in zip(top, span_share):
             row = self.table.row[f.id]
             section = self.table.metadatas[row].get("section") if cfg.index_section else None
-            sentence = best_window_match(match, self.table.texts[row], section)
+            sentence = best_window_match(match, self.grown_text(row), section)
             best = max(best, sentence)
             scored.append((sentence + cfg.w_first_stage * f.score / high + cfg.w_span_rerank * span, f))
         scored.sort(key=lambda x: -x[0])
@@ -439,21 +441,33 @@ class HybridRetriever:
         return [replace(f, score=score) for f, score in zip(order, scores)]
 
     # ---- passages ------------------------------------------------------------------------------------------
+    def _neighbour_text(self, row: int) -> tuple[tuple[str, dict | None], tuple[str, dict | None]]:
+        """(prefix, its chunk's metadata), (suffix, its chunk's metadata): the neighbouring chunks' text that makes
+        the chunk at `row` start and end on sentence boundaries ("", None where it already does)."""
+        text, meta = self.table.texts[row], self.table.metadatas[row]
+        position = meta.get("doc_id", ""), int(meta.get("chunk_index", 0))
+        prefix = suffix = ("", None)
+        if self.config.neighbours:
+            prev_row = self.table.by_position.get((position[0], position[1] - 1))
+            next_row = self.table.by_position.get((position[0], position[1] + 1))
+            if prev_row is not None and not _starts_sentence(text):
+                prefix = (_tail_from_sentence_start(self.table.texts[prev_row], self.config.neighbour_chars),
+                          self.table.metadatas[prev_row])
+            if next_row is not None and not _ends_sentence(text):
+                suffix = (_head_to_sentence_end(self.table.texts[next_row], self.config.neighbour_chars),
+                          self.table.metadatas[next_row])
+        return prefix, suffix
+
+    def grown_text(self, row: int) -> str:
+        """The text of the chunk at `row` as its passage shows it: grown to sentence boundaries."""
+        (prefix, _), (suffix, _) = self._neighbour_text(row)
+        return prefix + self.table.texts[row] + suffix
+
     def passage(self, row: int, score: float = 0.0) -> Passage:
         """The chunk at `row` as a Passage, with neighbour text up to sentence boundaries and page breaks."""
         meta, text = self.table.metadatas[row], self.table.texts[row]
-        doc_id, index = meta.get("doc_id", ""), int(meta.get("chunk_index", 0))
-        prefix = suffix = ""
-        prev_meta = next_meta = None
-        if self.config.neighbours:
-            prev_row = self.table.by_position.get((doc_id, index - 1))
-            next_row = self.table.by_position.get((doc_id, index + 1))
-            if prev_row is not None and not _starts_sentence(text):
-                prefix, prev_meta = _tail_from_sentence_start(self.table.texts[prev_row], self.config.neighbour_chars), \
-                    self.table.metadatas[prev_row]
-            if next_row is not None and not _ends_sentence(text):
-                suffix, next_meta = _head_to_sentence_end(self.table.texts[next_row], self.config.neighbour_chars), \
-                    self.table.metadatas[next_row]
+        doc_id = meta.get("doc_id", "")
+        (prefix, prev_meta), (suffix, next_meta) = self._neighbour_text(row)
         page_start = int(meta.get("page_start") or 0) or None
         page_end = int(meta.get("page_end") or 0) or page_start
         label_start, label_end = meta.get("page_label_start") or None, meta.get("page_label_end") or None

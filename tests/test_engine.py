@@ -83,6 +83,29 @@ def test_passages_are_grown_to_sentence_boundaries(engine):
         assert passage.text[s:e] == table.texts[row]  # the chunk itself is inside, unchanged
 
 
+def test_sentence_rerank_judges_a_chunk_by_the_sentence_its_passage_completes(engine):
+    """A chunk that opens mid-sentence is matched against the whole sentence, as its passage shows it: a question
+    in the words of the sentence's first half (which lie in the previous chunk) finds it in full."""
+    from app.answer import QuestionMatch, best_window_match
+    from app.fusion import Fused
+    from app.text_utils import tokenize
+
+    retriever, table = engine.retriever, engine.retriever.table
+    for row in range(len(table)):
+        passage = retriever.passage(row)
+        prefix = passage.text[: passage.chunk_span[0]]
+        if len(set(tokenize(prefix))) >= 4 and not set(tokenize(prefix)) & set(tokenize(table.texts[row])):
+            break
+    else:
+        pytest.skip("no chunk opens mid-sentence with words of its own")
+    assert retriever.grown_text(row) == passage.text
+    question = " ".join(sorted(set(tokenize(prefix)))[:4])
+    match = QuestionMatch(question, retriever.idf())
+    assert best_window_match(match, table.texts[row]) == 0.0             # the chunk alone lacks those words
+    reranked, best = retriever.sentence_rerank(question, [Fused(table.ids[row], 1.0, {})])
+    assert best == best_window_match(match, passage.text) > 0.5
+
+
 def test_follow_up_is_resolved_against_the_previous_turn(engine):
     assert not is_follow_up("Which function diverts R output to an external file?")
     assert is_follow_up("And what does it return?")
