@@ -67,7 +67,8 @@ def clean_pdf_text(text: str) -> str:
 # before is a known abbreviation or a single letter ('e.g.', 'P. L'Ecuyer').
 # A lower-case start counts when it is a call like 'words("s") returns ...' (manuals open sentences with them).
 _END = re.compile(r"[.!?]+[\"'’”)\]]*(?=\s+[\"'‘“(\[]?[A-Z0-9]|\s+[a-z_][\w.]*\(|\s*$)")
-_ABBREV = frozenset("e.g i.e etc vs fig figs eq eqs no nos cf mr mrs dr st sec ch vol al approx resp p pp".split())
+_ABBREV = frozenset("e.g i.e etc vs fig figs eq eqs no nos cf mr mrs ms dr st sec ch vol al approx resp p pp "
+                     "col capt gen lt sgt rev prof hon sr jr messrs mme mlle".split())
 _PROMPT = re.compile(r"^\s*(?:[>$+#]\s|gnuplot>|R>|\d+(?:\.\d+)*\.?\s+\S|[•◦▪*-]\s)")
 
 

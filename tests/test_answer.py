@@ -130,6 +130,15 @@ def test_sentence_spans_end_code_and_output_lines_before_prose():
     assert "Fair is foul, and foul is fair:\nHover through the fog and filthy air." in spans
 
 
+def test_sentence_spans_keep_titles_and_initials_with_their_names():
+    text = ('"My dear Mr. Bennet," said his lady. Col. Forster and Capt. Carter dined with Mrs. Phillips and '
+            'Rev. Collins. Ms. Lucas saw Dr. Jones at St. Paul\'s. J. Smith left. He was gone.')
+    assert [text[s:e] for s, e in sentence_spans(text)] == [
+        '"My dear Mr. Bennet," said his lady.',
+        "Col. Forster and Capt. Carter dined with Mrs. Phillips and Rev. Collins.",
+        "Ms. Lucas saw Dr. Jones at St. Paul's.", "J. Smith left.", "He was gone."]
+
+
 def test_highlight_marks_and_escapes():
     text = "a < b and c > d"
     assert highlight(text, [(0, 5)]) == "<mark>a &lt; b</mark> and c &gt; d"
