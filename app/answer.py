@@ -39,7 +39,7 @@ _NUMBER = re.compile(r"\b\d+(?:[.,]\d+)?\b|\b(one|two|three|four|five|six|seven|
                      r"hundred|thousand|million|dozen|half|score)\b", re.I)
 _CAPITALISED = re.compile(r"[\"'‘“(\[]*[A-Z][a-z]{2,}")
 _DEFINITION = re.compile(r"\b(is|are|means|refers to|denotes|stands for|is called|are called|defined as)\b|:\s")
-_NAMING = re.compile(r"\b(called|named|known as|termed|referred to as)\b")
+_NAMING = re.compile(r"\b(called|named|known as|termed|referred to as|the name of)\b")
 _NAME = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][a-z]{2,}")
 _PAGE_NUMBER_END = re.compile(r"\d,?$")
 _FINISHED = re.compile(r"[.!?][\"'’”)\]]*$")
@@ -212,7 +212,7 @@ def question_type(question: str) -> str:
         return "number"
     if re.match(r"(who|whom|whose)\b", q) or re.search(r"\b(which|what) (character|person|king|lord|man|woman)\b", q):
         return "who"
-    if re.search(r"\b(called|known as|termed)\W*$", q):
+    if re.search(r"\b(called|known as|termed|named (after|for))\W*$", q):
         return "naming"
     if re.match(r"(when|what year|in what year|what date)\b", q):
         return "when"

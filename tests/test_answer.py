@@ -255,6 +255,16 @@ def test_a_what_is_it_called_question_gets_the_sentence_that_names_it():
     assert "lexical scope" in answer.text
 
 
+def test_a_named_after_question_gets_the_sentence_that_gives_the_name_of_something():
+    question = "What was the ship named after?"
+    assert question_type(question) == "naming"
+    text = ("The ship sailed at dawn and the ship's crew cheered. The ship was old. The ship, you will remember, bore "
+            "the name of a tribe of Massachusetts Indians. The ship carried thirty men.")
+    answer = extract_answer(question, [Passage("n#1", text, "novel.txt", None, None, None, None, 1.0)],
+                            config=AnswerConfig(context_words=1))
+    assert "tribe of Massachusetts Indians" in answer.text
+
+
 CALIBAN_SCENE = """[Enter CALIBAN]
 
 CALIBAN.
