@@ -208,7 +208,8 @@ class _Candidate:
 def question_type(question: str) -> str:
     """Coarse answer type from the wh-word: who | when | where | number | naming | definition | other."""
     q = question.lower().strip()
-    if re.match(r"(how (many|much|long|old|big|large|far|often)|what (number|percentage|version|size))\b", q):
+    if re.match(r"(how (many|much|long|old|big|large|far|often|tall|high|wide|deep|heavy|fast)|"
+                r"what (number|percentage|version|size))\b", q):
         return "number"
     if re.match(r"(who|whom|whose)\b", q) or re.search(r"\b(which|what) (character|person|king|lord|man|woman)\b", q):
         return "who"

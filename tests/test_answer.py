@@ -105,6 +105,7 @@ def test_page_breaks_give_the_page_of_the_sentence():
 
 def test_question_types():
     assert question_type("How many independent variables can fit handle?") == "number"
+    assert question_type("How tall was the harpooneer?") == "number"
     assert question_type("Who originally prepared the manual?") == "who"
     assert question_type("When was it released?") == "when"
     assert question_type("Where is Macbeth's castle?") == "where"
