@@ -81,9 +81,15 @@ class Block(nn.Module):
 
     def _forward_fused_residual(self, x: torch.Tensor, state: BlockState) -> tuple[torch.Tensor, BlockState]:
         """GPU inference in bf16, the same maths: each branch's last projection adds the residual in its GEMM's
-        epilogue, and the MLP's down projection forms value * silu(gate) as it reads them (triton_block.py)."""
+        epilogue, and the MLP's down projection forms value * silu(gate) as it reads them (triton_block.py). The
+        SSM mixer takes its normed input channels-first, as its long convolution reads it (s4d.py)."""
         from .triton_block import linear_residual
-        gated, ssm_state = self.ssm.gated_conv(self.norm_ssm(x), state.ssm)
+        if x.shape[-1] & (x.shape[-1] - 1) == 0:                       # a power of two: the mixer channels-first
+            from .triton_ops import rms_norm_channels_first
+            u = rms_norm_channels_first(x, self.norm_ssm.weight, self.norm_ssm.eps)          # (D, B, L)
+            gated, ssm_state = self.ssm.gated_conv_channels_first(u, state.ssm)
+        else:
+            gated, ssm_state = self.ssm.gated_conv(self.norm_ssm(x), state.ssm)
         x = linear_residual(gated, self.ssm.out_proj, x)
         activated, conv_tail = self.conv.activated_taps(self.norm_conv(x), state.conv_tail)
         x = linear_residual(activated, self.conv.out_proj, x)

@@ -207,9 +207,17 @@ def check_triton_ops(model) -> list[tuple[str, float, float]]:
                  relative_error(triton_ops.gelu_gate(y, gate), triton_ops.gelu_gate_reference(y, gate)), 1e-6))
     rows.append(("fused gelu*silu gate bf16 vs torch fp32",
                  relative_error(triton_ops.gelu_gate(y, gate.bfloat16()), triton_ops.gelu_gate_reference(y, gate)), 1e-2))
+    bias = torch.randn(D, device="cuda")
+    rows.append(("fused gelu*silu gate, channels-first gate + bias, fp32 vs torch",
+                 relative_error(triton_ops.gelu_gate(y, gate.transpose(1, 2).contiguous(), bias, gate_channels_first=True),
+                                triton_ops.gelu_gate_reference(y, gate + bias)), 1e-6))
     for dtype in (torch.float32, torch.bfloat16):
         x = torch.randn(2, 3000, D, device="cuda", dtype=dtype)
         weight = torch.randn(D, device="cuda")
+        rows.append((f"fused RMSNorm written channels-first {str(dtype)[6:]} vs fp32",
+                     relative_error(triton_ops.rms_norm_channels_first(x, weight, 1e-5),
+                                    triton_ops.rms_norm_reference(x, weight, 1e-5).permute(2, 0, 1)),
+                     1e-5 if dtype == torch.float32 else 1e-2))
         limit = 1e-5 if dtype == torch.float32 else 1e-2
         with torch.autocast("cuda", dtype=torch.bfloat16, enabled=dtype == torch.bfloat16):
             fused = triton_ops.rms_norm(x, weight, 1e-5)
@@ -217,6 +225,19 @@ def check_triton_ops(model) -> list[tuple[str, float, float]]:
         h = torch.randn(2, 3000, 4 * D, device="cuda", dtype=dtype)
         rows.append((f"fused silu gate (MLP) {str(dtype)[6:]} vs torch fp32",
                      relative_error(triton_ops.silu_mul(h), triton_ops.silu_mul_reference(h.float())), limit))
+    table, token_weight = torch.randn(1000, 128, device="cuda"), torch.rand(1000, device="cuda")
+    for length, run, lead in [(5000, 256, 0), (5000, 256, 100), (3000, 8, 0)]:
+        x = torch.randn(2, length, D, device="cuda", dtype=torch.bfloat16)
+        ids = torch.randint(0, table.shape[0], (2, length), device="cuda")
+        rows.append((f"fused chunk feature sums vs fp64, L={length} run={run} lead={lead}",
+                     relative_error(triton_ops.feature_sums(x, ids, run, lead, table, token_weight),
+                                    triton_ops.feature_sums_reference(x.double(), ids, run, lead, table.double(),
+                                                                      token_weight.double())), 1e-6))
+    x = torch.randn(2, 3000, D, device="cuda", dtype=torch.bfloat16)
+    injected = torch.randn(2, 12, D, device="cuda", dtype=torch.bfloat16)
+    index = torch.arange(3000, device="cuda") // 256
+    rows.append(("fused supervisor rows added (exact)",
+                 relative_error(triton_ops.add_rows(x, injected, index), x + injected[:, index]), 0.0))
     rows += check_fused_residual(model)
     import copy
 

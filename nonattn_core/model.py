@@ -202,7 +202,7 @@ class NonAttnLM(nn.Module):
         logits = hidden = None
         if run_upper:
             # Tokens of chunk m see the state after chunk m-1 only, never their own chunk's summary.
-            x = x + self.supervisor.inject(chunks.state_before.to(x.dtype))[:, chunks.local_chunk]
+            x = self._add_supervisor(x, chunks)
             hidden, upper_states = stack(self, "upper", self._upper_blocks, x, state.blocks[len(self.lower):])
             block_states += upper_states
             logits = self.embedding.logits(hidden) if return_logits else None
@@ -222,6 +222,26 @@ class NonAttnLM(nn.Module):
         x, new_states = _through_blocks(self.upper, x, states)
         return self.final_norm(x), new_states
 
+    def _add_supervisor(self, x: torch.Tensor, chunks: "_ChunkStep") -> torch.Tensor:
+        """x (B, T, D) plus the injected supervisor state each token's chunk is conditioned on."""
+        injected = self.supervisor.inject(chunks.state_before.to(x.dtype))   # (B, touched, D)
+        if x.is_cuda and not torch.is_grad_enabled() and x.shape[-1] & (x.shape[-1] - 1) == 0:
+            from . import triton_ops
+            if triton_ops.available():                                 # GPU inference: one pass (triton_ops.py)
+                return triton_ops.add_rows(x, injected, chunks.local_chunk)
+        return x + injected[:, chunks.local_chunk]
+
+    def _feature_sums(self, lower_out: torch.Tensor, input_ids: torch.Tensor, run: int, lead: int = 0) -> torch.Tensor:
+        """`sum_runs` of the chunk features (`_chunk_features`) over runs of `run` tokens: (B, n_runs, F) float32."""
+        if lower_out.is_cuda and not torch.is_grad_enabled():
+            from . import triton_ops
+            if triton_ops.available():                 # GPU inference: one pass, the features never written out
+                lexical = self.lexical
+                return triton_ops.feature_sums(lower_out, input_ids, run, lead,
+                                               self.embedding.table.weight if lexical else None,
+                                               lexical.token_weight if lexical else None)
+        return sum_runs(self._chunk_features(lower_out, input_ids), run, lead)
+
     def _chunk_features(self, lower_out: torch.Tensor, input_ids: torch.Tensor) -> torch.Tensor:
         """What is averaged over a chunk, per token (B, T, F) float32: the lower blocks' output, and the token's
         lexical vector when the model has a lexical bag."""
@@ -239,18 +259,17 @@ class NonAttnLM(nn.Module):
     def _chunk_step(self, lower_out: torch.Tensor, input_ids: torch.Tensor, state: StreamState) -> "_ChunkStep":
         """Chunk summaries, embeddings, memory retrieval and the supervisor for the chunks this piece touches."""
         C = self.config.chunk_size
-        features = self._chunk_features(lower_out, input_ids)
-        length = features.shape[1]
+        length = lower_out.shape[1]
         start, end = state.position, state.position + length
         first_chunk = start // C
-        positions = torch.arange(start, end, device=features.device)
+        positions = torch.arange(start, end, device=lower_out.device)
         local_chunk = positions // C - first_chunk                    # (T,) index among touched chunks
         n_touched = (end - 1) // C - first_chunk + 1
         n_finished = end // C - first_chunk
 
-        sums = sum_runs(features, C, lead=start - first_chunk * C)      # (B, n_touched, F)
+        sums = self._feature_sums(lower_out, input_ids, C, lead=start - first_chunk * C)   # (B, n_touched, F)
         sums[:, 0] += state.chunk_sum
-        chunk_ids = torch.arange(first_chunk, first_chunk + n_touched, device=features.device)
+        chunk_ids = torch.arange(first_chunk, first_chunk + n_touched, device=lower_out.device)
         counts = (torch.clamp(chunk_ids * C + C, max=end) - chunk_ids * C).float()  # tokens seen, earlier pieces included
         summaries, keys = self._embed_chunks(sums / counts.view(1, -1, 1))  # (B, touched, D), (B, touched, E)
 
@@ -306,7 +325,7 @@ class NonAttnLM(nn.Module):
             for start in range(0, ids.shape[1], piece_tokens):
                 piece = ids[:, start:start + piece_tokens].to(self.device)
                 x, states = self._lower_blocks(piece, states)
-                step_sums.append(sum_runs(self._chunk_features(x, piece), stride)[0])
+                step_sums.append(self._feature_sums(x, piece, stride)[0])
             if not step_sums:
                 return torch.zeros(0, self.config.embed_dim)
             return self._embed_spans(torch.cat(step_sums)[None], span_tokens, stride, ids.shape[1])[0].float().cpu()
@@ -315,7 +334,7 @@ class NonAttnLM(nn.Module):
         """What `encode_spans` stores, differentiable, for training: (B, L) read whole by the lower blocks ->
         (B, ceil(L / span_tokens), E), one embedding per span of span_tokens tokens (no overlap)."""
         x, _ = self._lower_blocks(input_ids, [BlockState() for _ in self.lower])
-        steps = sum_runs(self._chunk_features(x, input_ids), span_tokens)
+        steps = self._feature_sums(x, input_ids, span_tokens)
         return self._embed_spans(steps, span_tokens, span_tokens, input_ids.shape[1])
 
     def _embed_spans(self, steps: torch.Tensor, span_tokens: int, stride: int, length: int) -> torch.Tensor:

@@ -163,6 +163,23 @@ def test_gpu_fused_kernels_match_references():
         assert relative_error(triton_ops.silu_mul(h), triton_ops.silu_mul_reference(h)) <= 1e-5
         y = torch.randn(2, 64, 300, device="cuda")
         assert relative_error(triton_ops.gelu_gate(y, x), triton_ops.gelu_gate_reference(y, x)) <= 1e-5
+        bias = torch.randn(64, device="cuda")
+        gate_first = x.transpose(1, 2).contiguous()                    # (B, H, L)
+        assert relative_error(triton_ops.gelu_gate(y, gate_first, bias, gate_channels_first=True),
+                              triton_ops.gelu_gate_reference(y, x + bias)) <= 1e-5
+        assert relative_error(triton_ops.rms_norm_channels_first(x, weight, 1e-5),
+                              triton_ops.rms_norm_reference(x, weight, 1e-5).permute(2, 0, 1)) <= 1e-5
+        table, token_weight = torch.randn(50, 32, device="cuda"), torch.rand(50, device="cuda")
+        ids = torch.randint(0, 50, (2, 300), device="cuda")
+        for run, lead in [(256, 0), (256, 37), (8, 0), (64, 63)]:
+            fast = triton_ops.feature_sums(x.bfloat16(), ids, run, lead, table, token_weight)
+            reference = triton_ops.feature_sums_reference(x.bfloat16().double(), ids, run, lead, table.double(),
+                                                          token_weight.double())
+            assert fast.shape == reference.shape and relative_error(fast, reference) <= 1e-6
+            assert relative_error(triton_ops.feature_sums(x, ids, run, lead),
+                                  triton_ops.feature_sums_reference(x.double(), ids, run, lead)) <= 1e-6
+        rows, index = torch.randn(2, 5, 64, device="cuda").bfloat16(), torch.randint(0, 5, (300,), device="cuda")
+        assert torch.equal(triton_ops.add_rows(x.bfloat16(), rows, index), x.bfloat16() + rows[:, index])
 
 
 def test_gpu_chunked_s4d_and_graphed_gru():
