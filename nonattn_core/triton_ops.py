@@ -344,19 +344,22 @@ if triton is not None:
         b_z = tl.load(bias_ptr + S + units)
         b_n = tl.load(bias_ptr + 2 * S + units)
         h_old = tl.load(out_ptr + units)                               # this program's units of h_0
+        # row t is read as a (UNITS, S) tile, in w's layout: every word a thread uses is one it checked (a row
+        # read as (S,) is held by several threads at once when S is small, each copy loaded at its own time)
+        row = 0 * units[:, None] + cols[None, :]
         for t in range(steps):
-            word = tl.load(tagged_ptr + t * S + cols, volatile=True)
-            ready = tl.min(((word >> 32).to(tl.int32) == t).to(tl.int32), axis=0)
+            word = tl.load(tagged_ptr + t * S + row, volatile=True)
+            ready = tl.min(tl.min(((word >> 32).to(tl.int32) == t).to(tl.int32), axis=1), axis=0)
             for _ in tl.static_range(POLLS):                          # polls that keep the words they read
                 if ready == 0:
-                    word = tl.load(tagged_ptr + t * S + cols, volatile=True)
-                    ready = tl.min(((word >> 32).to(tl.int32) == t).to(tl.int32), axis=0)
+                    word = tl.load(tagged_ptr + t * S + row, volatile=True)
+                    ready = tl.min(tl.min(((word >> 32).to(tl.int32) == t).to(tl.int32), axis=1), axis=0)
             if ready == 0:                                             # a long wait: poll, then read once more
                 while ready == 0:                                      # (a while loop carrying a tensor crashes
-                    ready = tl.min(((tl.load(tagged_ptr + t * S + cols, volatile=True) >> 32).to(tl.int32)
-                                    == t).to(tl.int32), axis=0)        #  triton 3.6)
-                word = tl.load(tagged_ptr + t * S + cols, volatile=True)
-            h = (word & 0xFFFFFFFF).to(tl.int32).to(tl.float32, bitcast=True)[None, :]
+                    ready = tl.min(tl.min(((tl.load(tagged_ptr + t * S + row, volatile=True) >> 32)
+                                           .to(tl.int32) == t).to(tl.int32), axis=1), axis=0)   # triton 3.6)
+                word = tl.load(tagged_ptr + t * S + row, volatile=True)
+            h = (word & 0xFFFFFFFF).to(tl.int32).to(tl.float32, bitcast=True)            # (UNITS, S)
             r = tl.sigmoid(tl.load(gi_ptr + t * 3 * S + units) + tl.sum(w_r * h, axis=1) + b_r)
             z = tl.sigmoid(tl.load(gi_ptr + t * 3 * S + S + units) + tl.sum(w_z * h, axis=1) + b_z)
             pre_n = tl.load(gi_ptr + t * 3 * S + 2 * S + units) + r * (tl.sum(w_n * h, axis=1) + b_n)
@@ -370,10 +373,11 @@ if triton is not None:
 
 def gru_persistent_applies(gru, x: torch.Tensor, units: int = 8) -> bool:
     """Whether `gru_persistent` can run this call: batch 1, one unidirectional layer with biases, a power-of-two
-    hidden size, and few enough programs to run at once (each step waits for all of them)."""
+    hidden size, at least a warp's worth of weights a program, and few enough programs to run at once (each step
+    waits for all of them)."""
     S = gru.hidden_size
     return (available() and x.is_cuda and x.shape[0] == 1 and gru.num_layers == 1 and gru.bias
-            and not gru.bidirectional and S >= units and S & (S - 1) == 0
+            and not gru.bidirectional and S >= units and S & (S - 1) == 0 and S * units >= 32
             and S // units <= torch.cuda.get_device_properties(x.device).multi_processor_count)
 
 
@@ -391,7 +395,8 @@ def gru_persistent(gru, x: torch.Tensor, h0: torch.Tensor, units: int = 8, num_w
     tagged = torch.zeros(gi.shape[0] + 1, S, device=x.device, dtype=torch.int64)     # row t: h_t, tagged t
     tagged[0] = out[0].view(torch.int32).to(torch.int64) & 0xFFFFFFFF
     _gru_persistent_kernel[(programs,)](gi, gru.weight_hh_l0.float().contiguous(), gru.bias_hh_l0.float().contiguous(),
-                                        out, tagged, gi.shape[0], S=S, UNITS=units, POLLS=8, num_warps=num_warps)
+                                        out, tagged, gi.shape[0], S=S, UNITS=units, POLLS=8,
+                                        num_warps=max(1, min(num_warps, S * units // 32)))   # no thread idle
     return out[1:].to(x.dtype).unsqueeze(0)
 
 

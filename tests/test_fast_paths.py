@@ -201,8 +201,11 @@ def test_gpu_chunked_s4d_and_graphed_gru():
         import copy
         reference = copy.deepcopy(gru).double().cpu()(xs.double().cpu(), h0.double().cpu())[0]
         assert relative_error(replayed.cpu().double(), reference) <= 1e-3
-        from nonattn_core.triton_ops import gru_by_steps
+        from nonattn_core.triton_ops import gru_by_steps, gru_persistent
         assert relative_error(gru_by_steps(gru, xs, h0).cpu().double(), reference) <= 1e-5
+        persistent = gru_persistent(gru, xs, h0)                     # 2 programs, each step read with its tags
+        assert relative_error(persistent.cpu().double(), reference) <= 1e-5
+        assert all(torch.equal(gru_persistent(gru, xs, h0), persistent) for _ in range(20))
 
 
 def test_gpu_graphed_forward_stream_equals_eager():

@@ -31,12 +31,26 @@ with torch.no_grad():
             h0 = torch.randn(1, 1, gru.hidden_size, device="cuda")
             ref = copy.deepcopy(gru).double().cpu()(xs.double().cpu(), h0.double().cpu())[0]
             new = new_gru(gru, xs, h0)
-            new_bf16 = new_gru(gru, xs.bfloat16(), h0.bfloat16())
+            with torch.autocast("cuda", dtype=torch.bfloat16):
+                new_bf16 = new_gru(gru, xs.bfloat16(), h0.bfloat16())
             old = old_triton_ops.gru_persistent(gru, xs, h0)
             print(f"{steps} steps, trial {trial}: tagged fp32 {rel(new.cpu(), ref):.2e}, bf16 {rel(new_bf16.float().cpu(), ref):.2e}; "
                   f"flags fp32 {rel(old.cpu(), ref):.2e}; tagged == flags: {torch.equal(new, old)}", flush=True)
+    xs = torch.randn(1, 128, gru.input_size, device="cuda")
+    h0 = torch.randn(1, 1, gru.hidden_size, device="cuda")
+    first = new_gru(gru, xs, h0)
+    same = sum(torch.equal(new_gru(gru, xs, h0), first) for _ in range(200))
+    print(f"tagged, 200 runs on the same inputs: {same} equal to the first; flags: "
+          f"{sum(torch.equal(old_triton_ops.gru_persistent(gru, xs, h0), first) for _ in range(50))} of 50 equal to it")
+    for S in (16, 32, 64):
+        small = torch.nn.GRU(S, S, batch_first=True).cuda()
+        xs = torch.randn(1, 7, S, device="cuda")
+        h0 = torch.randn(1, 1, S, device="cuda")
+        first = new_gru(small, xs, h0)
+        print(f"small GRU, S={S}: {sum(torch.equal(new_gru(small, xs, h0), first) for _ in range(200))} of 200 equal; "
+              f"flags equal: {torch.equal(old_triton_ops.gru_persistent(small, xs, h0), first)}")
 print("## alone, us per call inside a CUDA graph", flush=True)
-with torch.no_grad():
+with torch.no_grad(), torch.autocast("cuda", dtype=torch.bfloat16):
     for steps in (128, 4096):
         fs = torch.randn(1, steps, gru.input_size, device="cuda", dtype=torch.bfloat16)
         hh = torch.zeros(1, 1, gru.hidden_size, device="cuda", dtype=torch.bfloat16)
