@@ -10,8 +10,8 @@
   `rms_norm_channels_first` writes it (D, B, L): the SSM mixer's input on the fused path (block.py).
 - `silu_mul`: GatedMLP's `value * silu(gate)` from the up projection's output in one pass.
 - `gru_by_steps`: the supervisor's GRU as one fused kernel per step (matvec + gates), for CUDA-graph capture.
-- `gru_persistent`: the same steps, all in one launch: programs keep their weight rows in registers and read each
-  step's state with its step number in the same 64-bit words (no barrier).
+- `gru_persistent`: the same steps, all in one launch: programs keep their weight rows in registers and meet at a
+  grid barrier after each step.
 - `feature_sums`: the model's chunk features (lower-block outputs, weighted token-table rows) summed over each
   chunk in one pass, the features never written out. Plain version: `feature_sums_reference`.
 - `add_rows`: `x + rows[:, index]` in one pass (each token's supervisor state added to the upper blocks' input).
@@ -326,13 +326,11 @@ def gru_by_steps(gru, x: torch.Tensor, h0: torch.Tensor, units: int = 16) -> tor
 # ---- all GRU steps in one launch ----------------------------------------------------------------------------------
 if triton is not None:
     @triton.jit
-    def _gru_persistent_kernel(gi_ptr, w_ptr, bias_ptr, out_ptr, tagged_ptr, steps, S: tl.constexpr,
-                               UNITS: tl.constexpr, POLLS: tl.constexpr):
+    def _gru_persistent_kernel(gi_ptr, w_ptr, bias_ptr, out_ptr, done_ptr, steps, S: tl.constexpr,
+                               UNITS: tl.constexpr, PROGRAMS: tl.constexpr):
         # The same step as _gru_step_kernel, but every step in one launch: program p keeps the W_hh rows of its
-        # UNITS hidden units in registers and publishes their h_t in row t of `tagged`, one 64-bit word a unit
-        # (t in the high half, the float32 bits in the low half). Every program reads the whole row t - 1 and
-        # knows from the tags alone that it is complete: one trip to L2 a step, no flags, no fences (all PROGRAMS
-        # run at once). The first version had a grid barrier of release/acquire flags: three trips a step.
+        # UNITS hidden units in registers, writes its part of h_t into out[t + 1], then marks step t done in
+        # done[p] and waits until every program has marked it (a grid barrier: all PROGRAMS run at once).
         pid = tl.program_id(0)
         units = pid * UNITS + tl.arange(0, UNITS)
         cols = tl.arange(0, S)
@@ -343,60 +341,47 @@ if triton is not None:
         b_r = tl.load(bias_ptr + units)
         b_z = tl.load(bias_ptr + S + units)
         b_n = tl.load(bias_ptr + 2 * S + units)
-        h_old = tl.load(out_ptr + units)                               # this program's units of h_0
-        # row t is read as a (UNITS, S) tile, in w's layout: every word a thread uses is one it checked (a row
-        # read as (S,) is held by several threads at once when S is small, each copy loaded at its own time)
-        row = 0 * units[:, None] + cols[None, :]
+        programs = tl.arange(0, PROGRAMS)
         for t in range(steps):
-            word = tl.load(tagged_ptr + t * S + row, volatile=True)
-            ready = tl.min(tl.min(((word >> 32).to(tl.int32) == t).to(tl.int32), axis=1), axis=0)
-            for _ in tl.static_range(POLLS):                          # polls that keep the words they read
-                if ready == 0:
-                    word = tl.load(tagged_ptr + t * S + row, volatile=True)
-                    ready = tl.min(tl.min(((word >> 32).to(tl.int32) == t).to(tl.int32), axis=1), axis=0)
-            if ready == 0:                                             # a long wait: poll, then read once more
-                while ready == 0:                                      # (a while loop carrying a tensor crashes
-                    ready = tl.min(tl.min(((tl.load(tagged_ptr + t * S + row, volatile=True) >> 32)
-                                           .to(tl.int32) == t).to(tl.int32), axis=1), axis=0)   # triton 3.6)
-                word = tl.load(tagged_ptr + t * S + row, volatile=True)
-            h = (word & 0xFFFFFFFF).to(tl.int32).to(tl.float32, bitcast=True)            # (UNITS, S)
+            h = tl.load(out_ptr + t * S + cols, volatile=True)[None, :]
+            h_old = tl.load(out_ptr + t * S + units, volatile=True)
             r = tl.sigmoid(tl.load(gi_ptr + t * 3 * S + units) + tl.sum(w_r * h, axis=1) + b_r)
             z = tl.sigmoid(tl.load(gi_ptr + t * 3 * S + S + units) + tl.sum(w_z * h, axis=1) + b_z)
             pre_n = tl.load(gi_ptr + t * 3 * S + 2 * S + units) + r * (tl.sum(w_n * h, axis=1) + b_n)
             n = 2.0 * tl.sigmoid(2.0 * pre_n) - 1.0                    # tanh
-            h_new = (1.0 - z) * n + z * h_old
-            tl.store(out_ptr + (t + 1) * S + units, h_new)
-            bits = h_new.to(tl.int32, bitcast=True).to(tl.int64) & 0xFFFFFFFF
-            tl.store(tagged_ptr + (t + 1) * S + units, bits | ((t + 1).to(tl.int64) << 32))
-            h_old = h_new
+            tl.store(out_ptr + (t + 1) * S + units, (1.0 - z) * n + z * h_old)
+            tl.debug_barrier()                                         # the program's stores are issued ...
+            tl.atomic_xchg(done_ptr + pid, t + 1, sem="release")       # ... before its mark is seen
+            slowest = tl.min(tl.atomic_add(done_ptr + programs, 0, sem="acquire"), axis=0)
+            while slowest <= t:                                        # (a scalar carried: a tensor crashes triton 3.6)
+                slowest = tl.min(tl.atomic_add(done_ptr + programs, 0, sem="acquire"), axis=0)
+            tl.debug_barrier()
 
 
 def gru_persistent_applies(gru, x: torch.Tensor, units: int = 8) -> bool:
     """Whether `gru_persistent` can run this call: batch 1, one unidirectional layer with biases, a power-of-two
-    hidden size, at least a warp's worth of weights a program, and few enough programs to run at once (each step
-    waits for all of them)."""
+    hidden size, and few enough programs to run at once (the barrier waits for all of them)."""
     S = gru.hidden_size
     return (available() and x.is_cuda and x.shape[0] == 1 and gru.num_layers == 1 and gru.bias
-            and not gru.bidirectional and S >= units and S & (S - 1) == 0 and S * units >= 32
+            and not gru.bidirectional and S >= units and S & (S - 1) == 0
             and S // units <= torch.cuda.get_device_properties(x.device).multi_processor_count)
 
 
 def gru_persistent(gru, x: torch.Tensor, h0: torch.Tensor, units: int = 8, num_warps: int = 4) -> torch.Tensor:
     """gru(x, h0)[0] for batch 1, one layer: the input projection as one matmul, then every step in one launch
-    (`_gru_persistent_kernel`; S / units programs, each step read with its step number). Plain version: gru.
+    (`_gru_persistent_kernel`; S / units programs meet at a barrier after each step). Plain version: gru.
 
-    H100, 256 hidden units, bf16 (runs/gpu23): 2.1 us a step with a flag barrier, against 3.7 for one kernel per
-    step and 4.9 for cuDNN, both replayed from CUDA graphs; without the barrier, see runs/gpu25/ab5_run7.txt."""
+    H100, 256 hidden units, bf16 (runs/gpu23): 2.1 us a step against 3.7 for one kernel per step and 4.9 for
+    cuDNN, both replayed from CUDA graphs."""
     S = gru.hidden_size
     programs = S // units
     gi = linear(x[0], gru.weight_ih_l0, gru.bias_ih_l0).float().contiguous()  # (M, 3S)
     out = torch.empty(gi.shape[0] + 1, S, device=x.device, dtype=torch.float32)
     out[0] = h0.reshape(S)
-    tagged = torch.zeros(gi.shape[0] + 1, S, device=x.device, dtype=torch.int64)     # row t: h_t, tagged t
-    tagged[0] = out[0].view(torch.int32).to(torch.int64) & 0xFFFFFFFF
+    done = torch.zeros(programs, device=x.device, dtype=torch.int32)
     _gru_persistent_kernel[(programs,)](gi, gru.weight_hh_l0.float().contiguous(), gru.bias_hh_l0.float().contiguous(),
-                                        out, tagged, gi.shape[0], S=S, UNITS=units, POLLS=8,
-                                        num_warps=max(1, min(num_warps, S * units // 32)))   # no thread idle
+                                        out, done, gi.shape[0], S=S, UNITS=units, PROGRAMS=programs,
+                                        num_warps=num_warps)
     return out[1:].to(x.dtype).unsqueeze(0)
 
 
