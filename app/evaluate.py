@@ -167,27 +167,32 @@ def setups(base):
     }
 
 
-def compare(db: str | None, devset: Path, k: int = 5, only: list[str] | None = None, verbose: bool = False,
-            within_documents: bool = True) -> str:
-    """Ingest the dev documents into a scratch DB if needed, evaluate every set-up, return the table."""
+def open_devset_engine(db: str | None, items: list[dict]):
+    """The full engine over the collection `devset` of a scratch DB, with every sentence encoder loaded, after
+    ingesting the items' documents (examples/fetch_docs.py) where they are not there yet."""
     from app.engine import EngineConfig, QAEngine
+    from app.sentence_scorer import ENCODERS, load_encoder
+    from ingest.example_docs import fetch_docs
     from ingest.pipeline import IngestOptions, ingest_paths
     from ingest.store import Store
-
-    from ingest.example_docs import fetch_docs
+    from nonattn_core import NonAttnLM
 
     fetch = fetch_docs().fetch
-    items = load_items(devset)
     db = db or str(Path.home() / ".cache" / "nonattn-qa" / "devset-db")
     store = Store.open(db=db)
     paths = [str(fetch(name)) for name in sorted({item["doc"] for item in items})]
     summary = ingest_paths(paths, store, "devset", IngestOptions())
     if summary.failed:
         raise SystemExit(f"error: ingest failed: {summary.failed}")
-    from app.sentence_scorer import ENCODERS, load_encoder
-    from nonattn_core import NonAttnLM
-    full = QAEngine(store, "devset", model=NonAttnLM.from_pretrained(), config=EngineConfig(),
+    return QAEngine(store, "devset", model=NonAttnLM.from_pretrained(), config=EngineConfig(),
                     encoders={name: load_encoder(name) for name in ENCODERS})
+
+
+def compare(db: str | None, devset: Path, k: int = 5, only: list[str] | None = None, verbose: bool = False,
+            within_documents: bool = True) -> str:
+    """Ingest the dev documents into a scratch DB if needed, evaluate every set-up, return the table."""
+    items = load_items(devset)
+    full = open_devset_engine(db, items)
     rows = {}
     for name, config in setups(full.config).items():
         if only and name not in only:

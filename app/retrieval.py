@@ -23,6 +23,7 @@ from dataclasses import dataclass, replace
 from functools import cached_property, partial
 from itertools import zip_longest
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
@@ -402,6 +403,18 @@ class HybridRetriever:
         if len(finite) < 2 or finite.max() == finite.min():
             return np.zeros(len(top))
         return np.where(np.isfinite(scores), (scores - finite.min()) / (finite.max() - finite.min()), 0.0)
+
+    def single_lists(self) -> dict[str, Callable]:
+        """Each ranked list this retriever can build alone, by name -> ranking(question, n, doc_ids) -> chunk ids:
+        BM25, our model's dense search, its span memory and the sentence encoders whose index is loaded."""
+        lists = {"bm25": self.bm25_ranking}
+        if self.model is not None:
+            lists["dense"] = self.dense_ranking
+        for name in ("spans", *self.encoders):
+            ranking = self._whole_collection_ranking(name)
+            if ranking is not None:
+                lists[name] = ranking
+        return lists
 
     def _whole_collection_ranking(self, name: str):
         """The ranking function of a whole-collection list ("spans", or an encoder's: "minilm", "bge"), None when its

@@ -67,3 +67,25 @@ def test_an_item_naming_a_document_the_collection_lacks_is_asked_across_it(qa_db
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["hit@5"] == 1.0
     assert "not-ingested.pdf" in done.stderr and "across the whole collection" in done.stderr
+
+
+def test_evidence_ranks_in_each_list_and_after_fusion(qa_db):
+    """app.evidence_ranks: the prompt question's evidence near the top of BM25 and of the final passages within
+    R-intro; within the Macbeth excerpt in no list; the table counts each list's first 1, 5 and 15."""
+    from app.engine import QAEngine
+    from app.evaluate import document_scopes
+    from app.evidence_ranks import BEST_SINGLE, FINAL, format_ranks, item_ranks
+
+    engine = QAEngine.open(db=qa_db, collection=COLLECTION)
+    item, elsewhere = prompt_question("R-intro-excerpt.pdf"), prompt_question("macbeth-act1.txt")
+    scopes = document_scopes(engine, [item, elsewhere])
+    found = item_ranks(engine.retriever, item, scopes["R-intro-excerpt.pdf"], depth=20)
+    assert set(found) >= {"bm25", BEST_SINGLE, FINAL}
+    assert found["bm25"] <= 5 and found[FINAL] <= 5 and found[BEST_SINGLE] == min(
+        rank for name, rank in found.items() if name not in (BEST_SINGLE, FINAL) and rank is not None)
+    missing = item_ranks(engine.retriever, elsewhere, scopes["macbeth-act1.txt"], depth=20)
+    assert set(missing.values()) == {None}
+    table = format_ranks({"a": found, "b": missing}, depth=20).splitlines()
+    assert table[1].split()[0] == "a" and table[2].split()[1:] == ["-"] * len(found)
+    top5 = table[4].split()
+    assert top5[:2] == ["top", "5"] and top5[2 + list(found).index(FINAL)] == "1"
