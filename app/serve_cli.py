@@ -57,6 +57,8 @@ def run_serve(args: argparse.Namespace) -> int:
     try:
         auth = parse_auth(args.auth or os.environ.get(AUTH_ENV))
         parse_size(args.max_file_size)
+        if not 0 < args.port < 65536:
+            raise ValueError(f"--port {args.port}: a port is 1-65535")
     except ValueError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

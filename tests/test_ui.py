@@ -237,10 +237,12 @@ def test_serve_command_errors_are_one_line(tmp_path, capsys):
     from app.cli import main
 
     assert main(["serve", "--auth", "nopassword"]) == 2
+    assert main(["serve", "--port", "99999"]) == 2
     (tmp_path / "file").write_text("not a directory")
     assert main(["serve", "--db", str(tmp_path / "file")]) == 1
     err = capsys.readouterr().err
     assert "--auth wants USER:PASS" in err and "is a file, not a directory" in err and "Traceback" not in err
+    assert "--port 99999: a port is 1-65535" in err
 
 
 @pytest.mark.skipif(not shutil.which("pdftoppm"), reason="pdftoppm (poppler-utils) not installed")
