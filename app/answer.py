@@ -209,7 +209,7 @@ def question_type(question: str) -> str:
     """Coarse answer type from the wh-word: who | when | where | number | naming | definition | other."""
     q = question.lower().strip()
     if re.match(r"(how (many|much|long|old|big|large|far|often|tall|high|wide|deep|heavy|fast)|"
-                r"what (number|percentage|version|size))\b", q):
+                r"what (number|percentage|version|size))\b", q) or _ASKS_QUANTITY_OF.search(q):
         return "number"
     if re.match(r"(who|whom|whose)\b", q) or re.search(r"\b(which|what) (character|person|king|lord|man|woman)\b", q):
         return "who"
@@ -225,6 +225,7 @@ def question_type(question: str) -> str:
 
 
 _ASKS_NUMBER = re.compile(r"^(how (many|much|old|long ago)|what (number|percentage))\b")
+_ASKS_QUANTITY_OF = re.compile(r"^(what|which) (is|was|are|were) the ([a-z]+ )?(number|count|percentage) of\b")
 _ASKS_YEAR = re.compile(r"\b(what|which) year\b")
 _ASKS_NAME = re.compile(r"\b(what|which) (is|was|are|were) the names? of\b|^what name\b")
 
@@ -238,7 +239,7 @@ def asked_type_present(question: str, text: str) -> bool:
     q = question.lower().strip()
     if _ASKS_YEAR.search(q):
         pattern = _YEAR
-    elif _ASKS_NUMBER.match(q):
+    elif _ASKS_NUMBER.match(q) or _ASKS_QUANTITY_OF.search(q):
         pattern = _NUMBER
     elif _ASKS_NAME.search(q):
         return _names_the_thing_asked(question, text)

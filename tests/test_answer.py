@@ -319,6 +319,10 @@ def test_a_question_asking_for_a_name_a_number_or_a_year_needs_one_the_question_
     assert not asked_type_present("In what year did the Pequod sail?", "the Pequod had sailed from Nantucket")
     assert asked_type_present("How old was the missing boy?", "a little lad, but twelve years old")
     assert asked_type_present("Why did the Pequod sail?", "no name, number or year here")
+    question = "What is the default number of samples gnuplot uses?"
+    assert question_type(question) == "number"
+    assert not asked_type_present(question, "The number of samples is controlled via set samples.")
+    assert asked_type_present(question, "By default, sampling is set to 100 points.")
 
 
 def test_a_name_must_stand_near_the_thing_whose_name_is_asked_for():
