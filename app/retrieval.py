@@ -458,11 +458,11 @@ class HybridRetriever:
         """(prefix, its chunk's metadata), (suffix, its chunk's metadata): the neighbouring chunks' text that makes
         the chunk at `row` start and end on sentence boundaries ("", None where it already does)."""
         text, meta = self.table.texts[row], self.table.metadatas[row]
-        position = meta.get("doc_id", ""), int(meta.get("chunk_index", 0))
+        doc_id, index = meta.get("doc_id", ""), int(meta.get("chunk_index", 0))
         prefix = suffix = ("", None)
         if self.config.neighbours:
-            prev_row = self.table.by_position.get((position[0], position[1] - 1))
-            next_row = self.table.by_position.get((position[0], position[1] + 1))
+            prev_row = self.table.by_position.get((doc_id, index - 1))
+            next_row = self.table.by_position.get((doc_id, index + 1))
             if prev_row is not None and not _starts_sentence(text):
                 prefix = (_tail_from_sentence_start(self.table.texts[prev_row], self.config.neighbour_chars),
                           self.table.metadatas[prev_row])
