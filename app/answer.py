@@ -26,8 +26,10 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Callable, Protocol
 
-from app.text_utils import STOPWORDS, clean_pdf_text, list_lines, sentence_spans, stem, tokenize, words
+from app.text_utils import (STOPWORDS, clean_pdf_text, list_lines, sentence_spans, split_follow_up_context, stem,
+                             tokenize, words)
 
+FOLLOW_UP_CONTEXT_WEIGHT = 0.5  # an earlier turn's word in a resolved follow-up, against the question's own
 # Words that say what kind of answer is wanted but are not evidence themselves.
 _QUESTION_FILLER = frozenset(stem(w) for w in "many much name named called mean meaning kind type way happen "
                                                "happens tell find give say said".split())
@@ -143,11 +145,17 @@ class QuestionMatch:
     """
 
     def __init__(self, question: str, idf: Callable[[str], float]):
-        self.terms = [t for t in tokenize(question) if t not in _QUESTION_FILLER]
-        self.weights = {t: max(idf(t), 0.05) for t in set(self.terms)}
+        asked, context = split_follow_up_context(question)
+        own = [t for t in tokenize(asked) if t not in _QUESTION_FILLER]
+        recalled = [t for t in tokenize(context) if t not in _QUESTION_FILLER and t not in own]
+        self.terms = own + recalled
+        # An earlier turn's words, appended to a follow-up, say what it is about, not what it asks: 'Where was she
+        # banished from? (Caliban's mother Sycorax)' is answered by the sentence on her banishment.
+        self.weights = {t: max(idf(t), 0.05) * (FOLLOW_UP_CONTEXT_WEIGHT if t in recalled else 1.0)
+                        for t in set(self.terms)}
         self.total = sum(self.weights.values()) or 1.0
         # Question pairs at distance 1 or 2, so 'default R prompt' still matches 'default prompt' in the text.
-        self.pairs = _pairs(self.terms) | set(zip(self.terms, self.terms[2:]))
+        self.pairs = set().union(*(_pairs(terms) | set(zip(terms, terms[2:])) for terms in (own, recalled)))
         self.n_pairs = max(1, len(self.terms) - 1)
 
     def coverage(self, terms: set[str], context: set[str] = frozenset(), context_weight: float = 0.5) -> float:
@@ -263,6 +271,14 @@ def _names_the_thing_asked(question: str, text: str, near: int = 8) -> bool:
     return any(abs(i - j) <= near for i in names for j in at)
 
 
+def names_in(text: str, known: set[str] = frozenset()) -> list[str]:
+    """The names `text` gives, in order, each once: capitalised words that do not open a sentence and are neither
+    stopwords nor among `known` (any case)."""
+    tokens = text.split()
+    found = (words(tokens[i])[0] for i in _name_positions(tokens, {w.lower() for w in known}))
+    return list(dict.fromkeys(word.capitalize() for word in found))
+
+
 def _name_positions(tokens: list[str], asked: set[str]) -> list[int]:
     """Indexes of the tokens that are names: capitalised, not opening a sentence, neither a stopword (verse
     capitalises every line: 'and She said') nor a word of the question."""
@@ -372,7 +388,8 @@ def extract_answer(question: str, passages: list[Passage], max_words: int = 60, 
     max_words = max_words or cfg.max_words
     if not passages or not [t for t in tokenize(question) if t not in _QUESTION_FILLER]:
         return None
-    qtype = question_type(question)
+    asked, _ = split_follow_up_context(question)
+    qtype = question_type(asked)
 
     # Sentences of the top passages, with their cleaned text and term sets.
     sentences: list[tuple[int, int, int, str, set[str]]] = []  # (passage, start, end, clean text, terms)
@@ -418,7 +435,7 @@ def extract_answer(question: str, passages: list[Passage], max_words: int = 60, 
                           + cfg.w_lead * match.leads(tokenize(texts[0])[:3])
                           - cfg.w_rank * p_index - _window_cost(texts, cfg.w_window))
             candidates.append(cand)
-    candidates = [c for c in candidates if asked_type_present(question, c.text)]
+    candidates = [c for c in candidates if asked_type_present(asked, c.text)]
     if not candidates:
         return None
     candidates.sort(key=lambda c: -c.score)

@@ -2,20 +2,23 @@
 chat model (BaseChatModel) grounded only in the retrieved passages, citing them as [1], [2], ...
 
 Without a chat model a follow-up is resolved lexically: a question that leans on an earlier turn (a pronoun,
-"what about ...", or almost no content words) gets the content words of the previous question appended, which
-is what retrieval and sentence scoring need; with one, the model rewrites it as a standalone question.
+"what about ...", or almost no content words) gets the content words of the previous question appended (that
+question itself resolved first, so a topic carries through a chain of follow-ups), and, where the previous
+question asked who, the names its answer gave ("Who was Caliban's mother?" -> "Sycorax": "she" is her). That is
+what retrieval and sentence scoring need; with a chat model, the model rewrites it as a standalone question.
 """
 from __future__ import annotations
 
 import re
 from typing import Iterator
 
-from app.answer import Passage
-from app.text_utils import STOPWORDS, clean_pdf_text
+from app.answer import Passage, names_in, question_type
+from app.text_utils import STOPWORDS, clean_pdf_text, with_follow_up_context
 
 _DEPENDENT = re.compile(r"\b(it|its|they|them|their|this|that|these|those|he|him|his|she|her|hers|there|one|ones|"
                         r"same|former|latter|else|too|also)\b|^\s*(and|but|or|what about|how about|why|so)\b", re.I)
 _CONTENT = re.compile(r"[^\W_][\w.'’-]*")
+_ANSWER_NAMES = 2  # names taken from the answer to a "who" question
 
 PROSE_SYSTEM = ("You answer questions using only the numbered passages given. Cite every claim with the passage "
                 "number in square brackets, like [1] or [2][3]. If the passages do not contain the answer, reply "
@@ -62,10 +65,13 @@ def resolve_follow_up(question: str, history=None, chat_model=None) -> str:
                 return rewritten
         except Exception:  # a failing chat model must not break question answering
             pass
-    previous = turns[-1][0]
+    previous, answer = turns[-1]
+    topic = _content_words(resolve_follow_up(previous, turns[:-1]))
+    if answer and question_type(previous) == "who":
+        topic += names_in(answer, known=set(topic))[:_ANSWER_NAMES]
     have = {w.lower() for w in _content_words(question)}
-    extra = [w for w in _content_words(previous) if w.lower() not in have]
-    return f"{question.rstrip()} ({' '.join(extra)})" if extra else question
+    extra = list(dict.fromkeys(w for w in topic if w.lower() not in have))
+    return with_follow_up_context(question, extra)
 
 
 def prose_messages(question: str, passages: list[Passage]):

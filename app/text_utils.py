@@ -50,6 +50,22 @@ def tokenize(text: str) -> list[str]:
     return [stem(w) for w in _WORD.findall(text.lower()) if w not in STOPWORDS]
 
 
+_FOLLOW_UP_CONTEXT = re.compile(r"\s*\(([^()]*)\)\s*$")
+
+
+def with_follow_up_context(question: str, words: list[str]) -> str:
+    """A follow-up question with the earlier turns' words it leans on appended: 'Where was he from? (chief mate)'."""
+    return f"{question.rstrip()} ({' '.join(words)})" if words else question
+
+
+def split_follow_up_context(question: str) -> tuple[str, str]:
+    """(the question as asked, the earlier turns' words with_follow_up_context appended, or '')."""
+    match = _FOLLOW_UP_CONTEXT.search(question)
+    if not match or not question[: match.start()].rstrip().endswith("?"):
+        return question, ""
+    return question[: match.start()], match.group(1)
+
+
 def collapse_ws(text: str) -> str:
     """Collapse every run of whitespace to one space (how evidence strings are matched)."""
     return _WS.sub(" ", text).strip()

@@ -1,6 +1,6 @@
 """Answer extraction on real-looking passages: picks the right sentence, abstains, cites, highlights."""
 from app.answer import Answer, AnswerConfig, Passage, asked_type_present, extract_answer, highlight, question_type
-from app.text_utils import clean_pdf_text, list_lines, sentence_spans
+from app.text_utils import clean_pdf_text, list_lines, sentence_spans, split_follow_up_context
 
 R_PAGE = """Chapter 1: Introduction and preliminaries 6
 1.11 Data permanency and removing objects
@@ -339,3 +339,17 @@ def test_a_sentence_without_what_was_asked_for_is_not_the_answer():
     assert extract_answer("What was the name of Captain Ahab's wife?", novel) is None
     assert extract_answer("In what year did the Pequod sail from Nantucket?", novel) is None
     assert "twelve years old" in extract_answer("How old was the missing boy?", novel).text
+
+
+def test_a_follow_ups_recalled_words_say_what_it_is_about_not_what_it_asks():
+    """'Where was she banished from? (Caliban's mother Sycorax)': the earlier turn's words count half, so the
+    sentence on the banishment wins over the one that only repeats the earlier answer."""
+    text = "This island's mine, by Sycorax my mother. From Argier, thou knowest, Sycorax was banished."
+    passages = [Passage("t#1", text, "tempest.txt", None, None, None, None, 1.0)]
+    answer = extract_answer("Where was she banished from? (Caliban's mother Sycorax)", passages,
+                            idf=lambda term: 1.0 if len(term) > 1 else 0.05,  # the possessive 's': common
+                            config=AnswerConfig(max_window=1, context_words=1))
+    assert "Argier" in answer.text
+    assert split_follow_up_context("Where was she banished from? (Caliban's mother)") == (
+        "Where was she banished from?", "Caliban's mother")
+    assert split_follow_up_context("What does rand(-1) do?") == ("What does rand(-1) do?", "")

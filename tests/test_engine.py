@@ -111,6 +111,13 @@ def test_follow_up_is_resolved_against_the_previous_turn(engine):
     assert is_follow_up("And what does it return?")
     resolved = resolve_follow_up("Where is it saved?", [("What is the R workspace?", "...")])
     assert "workspace" in resolved
+    chain = [("Who was the chief mate of the Pequod?", "The chief mate of the Pequod was Starbuck, a native of "
+                                                         "Nantucket."), ("Where was he from?", "Nantucket.")]
+    assert resolve_follow_up("What did he look like?", chain) == \
+        "What did he look like? (chief mate Pequod Starbuck Nantucket)"   # the topic carries; the answer names him
+    assert "Sycorax" in resolve_follow_up("Where was she banished from?", [
+        ("Who was Caliban's mother?", "This island's mine, by Sycorax my mother, Which thou tak'st from me.")])
+    assert "Rhistory" not in resolve_follow_up("Is it kept?", [("What file keeps the history?", "It is .Rhistory")])
     first = engine.ask("Who is the Thane of Cawdor?")
     follow = engine.ask("What did the witches tell him?", history=[first])
     assert follow.resolved_question != follow.question
