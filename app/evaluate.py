@@ -49,6 +49,9 @@ def load_items(path: str | Path) -> list[dict]:
         item.setdefault("answers", [])
         item.setdefault("evidence", None)
         item.setdefault("page", None)
+        item.setdefault("history", [])
+        if not isinstance(item["history"], list) or not all(isinstance(q, str) for q in item["history"]):
+            raise EvalFileError(f"{path}:{number}: \"history\" must be a list of earlier questions")
         items.append(item)
     return items
 
@@ -59,7 +62,8 @@ def evaluate(engine, items: list[dict], k: int = 5, verbose: bool = False, out=s
 
     An item that names its document (`doc`, a file name or source path) is asked within that document, as a reader
     who picked it in the UI; with within_documents=False, or when no document of the collection has that name, it
-    is asked across the whole collection."""
+    is asked across the whole collection. An item with a `history` (earlier questions) is a follow-up: those are
+    asked first, in order, each with the turns before it, and the item's question then leans on them."""
     scopes = document_scopes(engine, items) if within_documents else {}
     unscoped = sorted({item["doc"] for item in items if within_documents and item.get("doc") and item["doc"] not in scopes})
     if unscoped:
@@ -67,8 +71,12 @@ def evaluate(engine, items: list[dict], k: int = 5, verbose: bool = False, out=s
               "their questions are asked across the whole collection", file=sys.stderr)
     outcomes, latencies = [], []
     for item in items:
+        doc_ids = scopes.get(item.get("doc"))
+        history = []  # a follow-up item's earlier turns, asked first as a reader would have
+        for question in item["history"]:
+            history.append(engine.ask(question, k=k, doc_ids=doc_ids, history=list(history)))
         t = time.perf_counter()
-        result = engine.ask(item["question"], k=k, doc_ids=scopes.get(item.get("doc")))
+        result = engine.ask(item["question"], k=k, doc_ids=doc_ids, history=history)
         latencies.append(time.perf_counter() - t)
         cited = result.citations[0]["page"] if result.citations else None
         outcome = score_item(item, [p.text for p in result.passages], result.answer, cited)

@@ -89,3 +89,37 @@ def test_evidence_ranks_in_each_list_and_after_fusion(qa_db):
     assert table[1].split()[0] == "a" and table[2].split()[1:] == ["-"] * len(found)
     top5 = table[4].split()
     assert top5[:2] == ["top", "5"] and top5[2 + list(found).index(FINAL)] == "1"
+
+
+def test_a_follow_up_item_asks_its_earlier_questions_first(qa_db, tmp_path):
+    """`history` holds the earlier turns: they are asked first, in order, each with the turns before it, and the
+    item's question leans on them. A history that is not a list of questions is a one-line error."""
+    from app.engine import QAEngine
+    from app.evaluate import evaluate
+
+    class Recorded:
+        """The real engine, noting each question it is asked and how many earlier turns came with it."""
+        def __init__(self, engine):
+            self.engine, self.asked = engine, []
+
+        def __getattr__(self, name):
+            return getattr(self.engine, name)
+
+        def ask(self, question, **kwargs):
+            self.asked.append((question, len(kwargs.get("history") or [])))
+            return self.engine.ask(question, **kwargs)
+
+    history = ["Who is the Thane of Cawdor?", "What did the witches tell him?"]
+    follow_up = {"id": "f", "doc": "R-intro-excerpt.pdf", "history": ["What is the default R prompt?"],
+                 "question": "Can it be changed?", "answers": ["easy to change"],
+                 "evidence": "it is easy to change to a different R prompt if you wish", "page": 9, "kind": "follow-up"}
+    chain = dict(follow_up, id="g", doc="macbeth-act1.txt", history=history, question="Who told them?",
+                 answers=[], evidence=None, page=None)
+    engine = Recorded(QAEngine.open(db=qa_db, collection=COLLECTION))
+    summary = evaluate(engine, load_items(write_items(tmp_path, follow_up, chain)))
+    assert engine.asked == [("What is the default R prompt?", 0), ("Can it be changed?", 1),
+                            (history[0], 0), (history[1], 1), ("Who told them?", 2)]
+    assert summary["n"] == 2 and summary["hit@5"] == 1.0
+    bad = write_items(tmp_path, dict(follow_up, history="What is the default R prompt?"))
+    done = cli("eval", str(bad), "--db", qa_db, "--collection", COLLECTION)
+    assert done.returncode == 2 and '"history" must be a list' in done.stderr and "Traceback" not in done.stderr
