@@ -233,11 +233,20 @@ def check_triton_ops(model) -> list[tuple[str, float, float]]:
                      relative_error(triton_ops.feature_sums(x, ids, run, lead, table, token_weight),
                                     triton_ops.feature_sums_reference(x.double(), ids, run, lead, table.double(),
                                                                       token_weight.double())), 1e-6))
+        carry = torch.randn(2, D + 128, device="cuda")
+        sums, means = triton_ops.feature_means(x, ids, run, lead, table, token_weight, carry)
+        ref = triton_ops.feature_sums_reference(x.double(), ids, run, lead, table.double(), token_weight.double())
+        ref[:, 0] += carry.double()
+        starts = torch.arange(ref.shape[1], device="cuda") * run
+        counts = (torch.clamp(starts + run, max=lead + length) - starts).double().view(1, -1, 1)
+        rows.append((f"fused chunk feature sums + carry, means vs fp64, L={length} run={run} lead={lead}",
+                     max(relative_error(sums, ref), relative_error(means, ref / counts)), 1e-6))
     x = torch.randn(2, 3000, D, device="cuda", dtype=torch.bfloat16)
-    injected = torch.randn(2, 12, D, device="cuda", dtype=torch.bfloat16)
-    index = torch.arange(3000, device="cuda") // 256
-    rows.append(("fused supervisor rows added (exact)",
-                 relative_error(triton_ops.add_rows(x, injected, index), x + injected[:, index]), 0.0))
+    injected = torch.randn(2, 13, D, device="cuda", dtype=torch.bfloat16)
+    for lead in (0, 100):
+        index = (torch.arange(3000, device="cuda") + lead) // 256
+        rows.append((f"fused supervisor rows added (exact), lead={lead}",
+                     relative_error(triton_ops.add_rows(x, injected, 256, lead), x + injected[:, index]), 0.0))
     rows += check_fused_residual(model)
     import copy
 

@@ -228,19 +228,29 @@ class NonAttnLM(nn.Module):
         if x.is_cuda and not torch.is_grad_enabled() and x.shape[-1] & (x.shape[-1] - 1) == 0:
             from . import triton_ops
             if triton_ops.available():                                 # GPU inference: one pass (triton_ops.py)
-                return triton_ops.add_rows(x, injected, chunks.local_chunk)
-        return x + injected[:, chunks.local_chunk]
+                return triton_ops.add_rows(x, injected, self.config.chunk_size, chunks.lead)
+        local_chunk = (torch.arange(x.shape[1], device=x.device) + chunks.lead) // self.config.chunk_size
+        return x + injected[:, local_chunk]                           # (T,) index among touched chunks
 
-    def _feature_sums(self, lower_out: torch.Tensor, input_ids: torch.Tensor, run: int, lead: int = 0) -> torch.Tensor:
-        """`sum_runs` of the chunk features (`_chunk_features`) over runs of `run` tokens: (B, n_runs, F) float32."""
+    def _feature_sums(self, lower_out: torch.Tensor, input_ids: torch.Tensor, run: int, lead: int = 0,
+                      carried: torch.Tensor | None = None):
+        """`sum_runs` of the chunk features (`_chunk_features`) over runs of `run` tokens: (B, n_runs, F) float32.
+        With `carried` (B, F), a partial sum from earlier pieces added to the first run: (sums, their means over
+        the tokens each run has seen, earlier pieces included)."""
         if lower_out.is_cuda and not torch.is_grad_enabled():
             from . import triton_ops
             if triton_ops.available():                 # GPU inference: one pass, the features never written out
                 lexical = self.lexical
-                return triton_ops.feature_sums(lower_out, input_ids, run, lead,
-                                               self.embedding.table.weight if lexical else None,
-                                               lexical.token_weight if lexical else None)
-        return sum_runs(self._chunk_features(lower_out, input_ids), run, lead)
+                args = (lower_out, input_ids, run, lead, self.embedding.table.weight if lexical else None,
+                        lexical.token_weight if lexical else None)
+                return triton_ops.feature_sums(*args) if carried is None else triton_ops.feature_means(*args, carried)
+        sums = sum_runs(self._chunk_features(lower_out, input_ids), run, lead)
+        if carried is None:
+            return sums
+        sums[:, 0] += carried
+        starts = torch.arange(sums.shape[1], device=sums.device) * run
+        counts = (torch.clamp(starts + run, max=lead + lower_out.shape[1]) - starts).float()
+        return sums, sums / counts.view(1, -1, 1)
 
     def _chunk_features(self, lower_out: torch.Tensor, input_ids: torch.Tensor) -> torch.Tensor:
         """What is averaged over a chunk, per token (B, T, F) float32: the lower blocks' output, and the token's
@@ -262,16 +272,12 @@ class NonAttnLM(nn.Module):
         length = lower_out.shape[1]
         start, end = state.position, state.position + length
         first_chunk = start // C
-        positions = torch.arange(start, end, device=lower_out.device)
-        local_chunk = positions // C - first_chunk                    # (T,) index among touched chunks
+        lead = start - first_chunk * C                                 # its tokens read in earlier pieces
         n_touched = (end - 1) // C - first_chunk + 1
         n_finished = end // C - first_chunk
 
-        sums = self._feature_sums(lower_out, input_ids, C, lead=start - first_chunk * C)   # (B, n_touched, F)
-        sums[:, 0] += state.chunk_sum
-        chunk_ids = torch.arange(first_chunk, first_chunk + n_touched, device=lower_out.device)
-        counts = (torch.clamp(chunk_ids * C + C, max=end) - chunk_ids * C).float()  # tokens seen, earlier pieces included
-        summaries, keys = self._embed_chunks(sums / counts.view(1, -1, 1))  # (B, touched, D), (B, touched, E)
+        sums, means = self._feature_sums(lower_out, input_ids, C, lead, state.chunk_sum)   # (B, n_touched, F) each
+        summaries, keys = self._embed_chunks(means)                    # (B, touched, D), (B, touched, E)
 
         h_before = state.supervisor.unsqueeze(1)                       # (B, 1, S)
         supervisor = state.supervisor
@@ -282,7 +288,7 @@ class NonAttnLM(nn.Module):
             h_before = torch.cat([h_before, h_after.to(h_before.dtype)], dim=1)
             supervisor = h_after[:, -1].to(state.supervisor.dtype)
         chunk_sum = sums[:, -1] if end % C else torch.zeros_like(state.chunk_sum)
-        return _ChunkStep(keys, n_finished, h_before[:, :n_touched], local_chunk, chunk_sum, supervisor)
+        return _ChunkStep(keys, n_finished, h_before[:, :n_touched], lead, chunk_sum, supervisor)
 
     # ---- encoding for retrieval ------------------------------------------------------------------------------
     @torch.no_grad()
@@ -468,7 +474,7 @@ class _ChunkStep:
     keys: torch.Tensor          # (B, touched, E) embeddings of every chunk this piece touches
     n_finished: int             # the first n_finished of them are complete
     state_before: torch.Tensor  # (B, touched, S) supervisor state each touched chunk's tokens are conditioned on
-    local_chunk: torch.Tensor   # (T,) which touched chunk each token of the piece belongs to
+    lead: int                   # tokens of the first touched chunk read in earlier pieces
     chunk_sum: torch.Tensor     # (B, D) carried sum of the unfinished chunk
     supervisor: torch.Tensor    # (B, S) state after the last finished chunk
 

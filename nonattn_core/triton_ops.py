@@ -13,8 +13,9 @@
 - `gru_persistent`: the same steps, all in one launch: programs keep their weight rows in registers and meet at a
   grid barrier after each step.
 - `feature_sums`: the model's chunk features (lower-block outputs, weighted token-table rows) summed over each
-  chunk in one pass, the features never written out. Plain version: `feature_sums_reference`.
-- `add_rows`: `x + rows[:, index]` in one pass (each token's supervisor state added to the upper blocks' input).
+  chunk in one pass, the features never written out. Plain version: `feature_sums_reference`. `feature_means`
+  also adds the carried partial sum and writes the means: the chunk step's sums, counts and division in that pass.
+- `add_rows`: `x + rows[:, (arange(T) + lead) // run]` in one pass (each token's supervisor state added to the upper blocks' input).
 
 Triton is imported lazily; `available()` says whether these can run (a CUDA device and Triton present).
 """
@@ -388,11 +389,12 @@ def gru_persistent(gru, x: torch.Tensor, h0: torch.Tensor, units: int = 8, num_w
 # ---- chunk feature sums -------------------------------------------------------------------------------------------
 if triton is not None:
     @triton.jit
-    def _feature_sums_kernel(x_ptr, ids_ptr, table_ptr, weight_ptr, out_ptr, T, lead, n_runs,
+    def _feature_sums_kernel(x_ptr, ids_ptr, table_ptr, weight_ptr, out_ptr, carry_ptr, means_ptr, T, lead, n_runs,
                              D: tl.constexpr, R: tl.constexpr, RUN: tl.constexpr, BLOCK_T: tl.constexpr,
-                             BLOCK_F: tl.constexpr):
+                             BLOCK_F: tl.constexpr, MEANS: tl.constexpr):
         # One run of RUN positions and BLOCK_F features per program: features [0, D) are x's, [D, D + R) the
-        # token's table row times its weight (gathered here, never written out).
+        # token's table row times its weight (gathered here, never written out). MEANS: the carried sum (B, D + R)
+        # added to the first run, and each sum over the positions its run has seen (lead + T at most) written too.
         run = tl.program_id(0)
         b = tl.program_id(1).to(tl.int64)
         first_col = tl.program_id(2) * BLOCK_F
@@ -413,7 +415,13 @@ if triton is not None:
                 ids = tl.load(ids_ptr + b * T + tokens, mask=live, other=0)
                 rows = tl.load(table_ptr + ids[:, None] * R + cols[None, :], mask=live[:, None], other=0.0)
                 acc += rows.to(tl.float32) * tl.load(weight_ptr + ids, mask=live, other=0.0).to(tl.float32)[:, None]
-        tl.store(out_ptr + (b * n_runs + run) * (D + R) + first_col + tl.arange(0, BLOCK_F), tl.sum(acc, axis=0))
+        total = tl.sum(acc, axis=0)
+        at = (b * n_runs + run) * (D + R) + first_col + tl.arange(0, BLOCK_F)
+        if MEANS:
+            if run == 0:
+                total += tl.load(carry_ptr + b * (D + R) + first_col + tl.arange(0, BLOCK_F))
+            tl.store(means_ptr + at, total / (tl.minimum(lead + T, run * RUN + RUN) - run * RUN).to(tl.float32))
+        tl.store(out_ptr + at, total)
 
 
 def feature_sums(x: torch.Tensor, ids: torch.Tensor, run: int, lead: int = 0, table: torch.Tensor | None = None,
@@ -422,17 +430,32 @@ def feature_sums(x: torch.Tensor, ids: torch.Tensor, run: int, lead: int = 0, ta
     `model.sum_runs` over `cat([x.float(), table[ids].float() * token_weight[ids, None]], -1)` (R = table's width;
     no table: x's features alone), the first run short of `lead` positions: one pass over x (B, T, D), the table
     rows gathered as they are summed. Plain version: `feature_sums_reference`."""
+    return _feature_sums(x, ids, run, lead, table, token_weight, None, block_t)[0]
+
+
+def feature_means(x: torch.Tensor, ids: torch.Tensor, run: int, lead: int, table: torch.Tensor | None,
+                  token_weight: torch.Tensor | None, carry: torch.Tensor, block_t: int = 32):
+    """`feature_sums` with the carried partial sum `carry` (B, D + R) added to the first run, and those sums over
+    the positions each run has seen ((B, n, D + R) each): the chunk step's sums and means in the same pass.
+    Plain version: `feature_sums_reference`, `sums[:, 0] += carry`, `sums / counts`."""
+    return _feature_sums(x, ids, run, lead, table, token_weight, carry.float().contiguous(), block_t)
+
+
+def _feature_sums(x, ids, run, lead, table, token_weight, carry, block_t):
     B, T, D = x.shape
     R = table.shape[1] if table is not None else 0
     n_runs = -(-(lead + T) // run)
     block_f = min(128, D & -D, R & -R if R else 128)                   # a power of two dividing D and R
     out = torch.empty(B, n_runs, D + R, device=x.device, dtype=torch.float32)
+    means = torch.empty_like(out) if carry is not None else None
     x = x.contiguous()
     ids = ids.contiguous()
     _feature_sums_kernel[(n_runs, B, (D + R) // block_f)](
-        x, ids, table if table is not None else x, token_weight if token_weight is not None else x, out, T, lead,
-        n_runs, D=D, R=R, RUN=run, BLOCK_T=min(block_t, triton.next_power_of_2(run)), BLOCK_F=block_f, num_warps=4)
-    return out
+        x, ids, table if table is not None else x, token_weight if token_weight is not None else x, out,
+        carry if carry is not None else out, means if means is not None else out, T, lead, n_runs, D=D, R=R,
+        RUN=run, BLOCK_T=min(block_t, triton.next_power_of_2(run)), BLOCK_F=block_f, MEANS=carry is not None,
+        num_warps=4)
+    return out, means
 
 
 def feature_sums_reference(x: torch.Tensor, ids: torch.Tensor, run: int, lead: int = 0,
@@ -447,24 +470,26 @@ def feature_sums_reference(x: torch.Tensor, ids: torch.Tensor, run: int, lead: i
 # ---- rows added by index ------------------------------------------------------------------------------------------
 if triton is not None:
     @triton.jit
-    def _add_rows_kernel(x_ptr, rows_ptr, index_ptr, out_ptr, T, n_rows, D: tl.constexpr, BLOCK_T: tl.constexpr):
+    def _add_rows_kernel(x_ptr, rows_ptr, out_ptr, T, n_rows, lead, D: tl.constexpr, RUN: tl.constexpr,
+                         BLOCK_T: tl.constexpr):
         b = tl.program_id(1).to(tl.int64)
         tokens = tl.program_id(0) * BLOCK_T + tl.arange(0, BLOCK_T)
         live = tokens < T
         cols = tl.arange(0, D)
-        which = tl.load(index_ptr + tokens, mask=live, other=0)
+        which = (tokens + lead) // RUN
         at = (b * T + tokens)[:, None] * D + cols[None, :]
         x = tl.load(x_ptr + at, mask=live[:, None], other=0.0).to(tl.float32)
         row = tl.load(rows_ptr + (b * n_rows + which)[:, None] * D + cols[None, :], mask=live[:, None], other=0.0)
         tl.store(out_ptr + at, (x + row.to(tl.float32)).to(out_ptr.dtype.element_ty), mask=live[:, None])
 
 
-def add_rows(x: torch.Tensor, rows: torch.Tensor, index: torch.Tensor, block_t: int = 16) -> torch.Tensor:
-    """x + rows[:, index] in x's dtype, in one pass: x (B, T, D), rows (B, n, D), index (T,) (the supervisor state
-    of each token's chunk added to the upper blocks' input). Plain version: that expression."""
+def add_rows(x: torch.Tensor, rows: torch.Tensor, run: int, lead: int = 0, block_t: int = 16) -> torch.Tensor:
+    """x + rows[:, (arange(T) + lead) // run] in x's dtype, in one pass: x (B, T, D), rows (B, n, D) (the supervisor
+    state of each token's chunk added to the upper blocks' input; `lead` tokens of the first chunk came in earlier
+    pieces). Plain version: that expression."""
     B, T, D = x.shape
-    x, rows, index = x.contiguous(), rows.to(x.dtype).contiguous(), index.contiguous()
+    x, rows = x.contiguous(), rows.to(x.dtype).contiguous()
     out = torch.empty_like(x)
-    _add_rows_kernel[(triton.cdiv(T, block_t), B)](x, rows, index, out, T, rows.shape[1], D=D, BLOCK_T=block_t,
-                                                   num_warps=4)
+    _add_rows_kernel[(triton.cdiv(T, block_t), B)](x, rows, out, T, rows.shape[1], lead, D=D, RUN=run,
+                                                   BLOCK_T=block_t, num_warps=4)
     return out

@@ -178,8 +178,16 @@ def test_gpu_fused_kernels_match_references():
             assert fast.shape == reference.shape and relative_error(fast, reference) <= 1e-6
             assert relative_error(triton_ops.feature_sums(x, ids, run, lead),
                                   triton_ops.feature_sums_reference(x.double(), ids, run, lead)) <= 1e-6
-        rows, index = torch.randn(2, 5, 64, device="cuda").bfloat16(), torch.randint(0, 5, (300,), device="cuda")
-        assert torch.equal(triton_ops.add_rows(x.bfloat16(), rows, index), x.bfloat16() + rows[:, index])
+            carry = torch.randn(2, 64 + 32, device="cuda")
+            sums, means = triton_ops.feature_means(x.bfloat16(), ids, run, lead, table, token_weight, carry)
+            reference[:, 0] += carry.double()
+            starts = torch.arange(reference.shape[1], device="cuda") * run
+            counts = (torch.clamp(starts + run, max=lead + 300) - starts).double().view(1, -1, 1)
+            assert relative_error(sums, reference) <= 1e-6 and relative_error(means, reference / counts) <= 1e-6
+        rows = torch.randn(2, 12, 64, device="cuda").bfloat16()
+        for run, lead in [(32, 0), (32, 31), (256, 100)]:
+            index = (torch.arange(300, device="cuda") + lead) // run
+            assert torch.equal(triton_ops.add_rows(x.bfloat16(), rows, run, lead), x.bfloat16() + rows[:, index])
 
 
 def test_gpu_chunked_s4d_and_graphed_gru():
