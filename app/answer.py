@@ -45,6 +45,9 @@ _NAMING = re.compile(r"\b(called|named|known as|termed|referred to as|the name o
 _NAME = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][a-z]{2,}")
 _PAGE_NUMBER_END = re.compile(r"\d,?$")
 _FINISHED = re.compile(r"[.!?][\"'’”)\]]*$")
+_SPEAKER = re.compile(r"[A-Z][A-Z'’ -]*[A-Z]\.")                       # 'MACBETH.', 'FIRST WITCH.'
+_ENDS_SPEECH = re.compile(r"\[(Exeunt\b|Exit\W*\]$)")                   # '[Exeunt.]', '[Exit.]', not '[Exit Servant.]'
+_NEW_SCENE = re.compile(r"(ACT|SCENE)\b")
 _REFERS_BACK = re.compile(r"(This|These|It|They|Such) (is|are|was|were|means|can|may|will|has|have|does|do)\b")
 _PLACE = re.compile(r"\b(in|at|from|to|near|under|inside)\s+(the\s+)?[A-Z][a-z]+")
 
@@ -486,10 +489,14 @@ def extract_answer(question: str, passages: list[Passage], max_words: int = 60, 
 
     passage = passages[best.passage]
     first, last = _with_context(passage.text, sentences, best, context_words, listed)
+    speaker = speakers[row_at[best.passage, best.start]]
+    if speaker is not None and (sentences[speaker][1] >= first or not _SPEAKER.fullmatch(sentences[speaker][3])):
+        speaker = None             # the answer opens with its speaker's name already, or the label is 'Example:'
+    label_words = len(sentences[speaker][3].split()) if speaker is not None else 0
     raw = passage.text[first:last]
-    lo, hi = _trim_to_words(raw, match.weights, max_words)
+    lo, hi = _trim_to_words(raw, match.weights, max_words - label_words)
     start, end = first + lo, first + hi
-    text = clean_pdf_text(passage.text[start:end])
+    text = _led_by(speaker, sentences, passage.text[start:end])  # a play's line says who speaks it
     page, label = passage.page_at(start)
     citation = {"source": passage.source, "page": page, "page_label": label, "section": passage.section_at(start),
                 "text": text}
@@ -515,18 +522,23 @@ def _speech_labels(passages: list[Passage], sentences: list[tuple[int, int, int,
                    listed: set[int]) -> list[int | None]:
     """For each sentence, the row of the label line opening its paragraph (a speaker's name), if one comes before it.
 
-    A play's speech opens with its speaker's name and runs to the next blank line; a sentence deep inside it says
-    nothing of who speaks it ('This island's mine, by Sycorax my mother' is Caliban's).
+    A play's speech opens with its speaker's name and runs to the next blank line, or on past a paragraph that is
+    only a stage direction ('[Exit Servant.]' and Macbeth goes on: 'Is this a dagger which I see before me'); a
+    sentence deep inside it says nothing of who speaks it ('This island's mine, by Sycorax my mother' is Caliban's).
     """
     labels: list[int | None] = []
-    label = None
-    for i, (p_index, start, end, _, _) in enumerate(sentences):
+    label, in_direction = None, False
+    for i, (p_index, start, end, clean, _) in enumerate(sentences):
         text = passages[p_index].text
-        if i == 0 or sentences[i - 1][0] != p_index or "\n\n" in text[sentences[i - 1][2]: start]:
-            label = i if i not in listed and _is_label_line(text, start, end) else None
-            labels.append(None)
-        else:
-            labels.append(label)
+        new_passage = i == 0 or sentences[i - 1][0] != p_index
+        if new_passage or "\n\n" in text[sentences[i - 1][2]: start]:   # a paragraph begins
+            after_direction = in_direction and not new_passage and not _ENDS_SPEECH.match(sentences[i - 1][3])
+            in_direction = clean.startswith("[")
+            if i not in listed and _is_label_line(text, start, end):
+                label = i
+            elif new_passage or not (in_direction or after_direction) or _NEW_SCENE.match(clean):
+                label = None
+        labels.append(None if label == i or in_direction else label)
     return labels
 
 

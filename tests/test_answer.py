@@ -353,3 +353,49 @@ def test_a_follow_ups_recalled_words_say_what_it_is_about_not_what_it_asks():
     assert split_follow_up_context("Where was she banished from? (Caliban's mother)") == (
         "Where was she banished from?", "Caliban's mother")
     assert split_follow_up_context("What does rand(-1) do?") == ("What does rand(-1) do?", "")
+
+
+SPEECHES = """MACBETH.
+Go bid thy mistress, when my drink is ready,
+She strike upon the bell. Get thee to bed.
+
+[Exit Servant.]
+
+Is this a dagger which I see before me,
+The handle toward my hand? Come, let me clutch thee.
+
+[Exeunt.]
+
+The bell invites me. Hear it not, Duncan, for it is a knell.
+
+SCENE II. The same.
+
+MIRANDA.
+O, wonder!
+How many goodly creatures are there here!
+How beauteous mankind is! O brave new world
+That has such people in't!
+"""
+
+
+def test_a_line_of_a_play_is_answered_with_its_speakers_name():
+    """The speaker's name leads the answer, also when the line is deep in the speech or the speech goes on past a
+    stage direction ('[Exit Servant.]'); '[Exeunt.]' ends it."""
+    passages = [Passage("p#1", SPEECHES, "play.txt", None, None, None, None, 1.0)]
+    config = AnswerConfig(max_window=1, context_words=1)
+    dagger = extract_answer("Who says 'Is this a dagger which I see before me'?", passages, config=config)
+    assert dagger.text.startswith("MACBETH. Is this a dagger")
+    world = extract_answer("Who says 'O brave new world'?", passages, config=config)
+    assert world.text.startswith("MIRANDA. O brave new world")          # three sentences into her speech
+    knell = extract_answer("Which bell is a knell for Duncan?", passages, config=config)
+    assert "knell" in knell.text and not knell.text.startswith("MACBETH")   # after '[Exeunt.]', no one's line
+    s, e = world.sentences[0][1:]
+    assert SPEECHES[s:e].startswith("O brave new world")                 # the highlight is the line itself
+
+
+def test_a_manuals_label_does_not_lead_the_answer():
+    text = "Example:\nset samples 100\n\nThe samples command sets the number of points sampled for a function."
+    answer = extract_answer("What does the samples command set?",
+                            [Passage("g#1", text, "gnuplot.pdf", 1, 1, "1", None, 1.0)],
+                            config=AnswerConfig(max_window=1, context_words=1))
+    assert answer.text.startswith("The samples command")
