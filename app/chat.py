@@ -19,6 +19,7 @@ _DEPENDENT = re.compile(r"\b(it|its|they|them|their|this|that|these|those|he|him
                         r"same|former|latter|else|too|also)\b|^\s*(and|but|or|what about|how about|why|so)\b", re.I)
 _CONTENT = re.compile(r"[^\W_][\w.'’-]*")
 _ANSWER_NAMES = 2  # names taken from the answer to a "who" question
+_MAX_RECALLED = 12  # earlier turns' words a follow-up carries at most (a long chain of follow-ups stops growing)
 
 PROSE_SYSTEM = ("You answer questions using only the numbered passages given. Cite every claim with the passage "
                 "number in square brackets, like [1] or [2][3]. If the passages do not contain the answer, reply "
@@ -71,7 +72,7 @@ def resolve_follow_up(question: str, history=None, chat_model=None) -> str:
         topic += names_in(answer, known=set(topic))[:_ANSWER_NAMES]
     have = {w.lower() for w in _content_words(question)}
     extra = list(dict.fromkeys(w for w in topic if w.lower() not in have))
-    return with_follow_up_context(question, extra)
+    return with_follow_up_context(question, extra[:_MAX_RECALLED])
 
 
 def prose_messages(question: str, passages: list[Passage]):

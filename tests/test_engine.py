@@ -118,6 +118,8 @@ def test_follow_up_is_resolved_against_the_previous_turn(engine):
     assert "Sycorax" in resolve_follow_up("Where was she banished from?", [
         ("Who was Caliban's mother?", "This island's mine, by Sycorax my mother, Which thou tak'st from me.")])
     assert "Rhistory" not in resolve_follow_up("Is it kept?", [("What file keeps the history?", "It is .Rhistory")])
+    long_chain = [(f"Who is person{i}?", f"It is Name{i} Other{i}.") for i in range(30)]
+    assert len(resolve_follow_up("And him?", long_chain).split()) <= 2 + 12     # the recalled words stop growing
     first = engine.ask("Who is the Thane of Cawdor?")
     follow = engine.ask("What did the witches tell him?", history=[first])
     assert follow.resolved_question != follow.question
