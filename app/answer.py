@@ -282,12 +282,18 @@ def names_in(text: str, known: set[str] = frozenset()) -> list[str]:
     return list(dict.fromkeys(word.capitalize() for word in found))
 
 
+_TITLES = frozenset("mr mrs miss ms sir madam lady lord captain capt king queen prince princess duke duchess earl "
+                    "count countess baron colonel col general gen doctor dr father mother brother sister saint st "
+                    "master mistress uncle aunt".split())
+
+
 def _name_positions(tokens: list[str], asked: set[str]) -> list[int]:
     """Indexes of the tokens that are names: capitalised, not opening a sentence, neither a stopword (verse
-    capitalises every line: 'and She said') nor a word of the question."""
+    capitalises every line: 'and She said'), a title ('Captain' in 'the Captain of this ship') nor a word of the
+    question."""
     return [i for i, token in enumerate(tokens)
             if _CAPITALISED.match(token) and not _opens_sentence(tokens, i)
-            and words(token)[0] not in STOPWORDS and words(token)[0] not in asked]
+            and words(token)[0] not in STOPWORDS | _TITLES and words(token)[0] not in asked]
 
 
 def _opens_sentence(tokens: list[str], i: int) -> bool:

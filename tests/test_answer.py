@@ -332,6 +332,8 @@ def test_a_name_must_stand_near_the_thing_whose_name_is_asked_for():
     assert asked_type_present("What was the name of the chaplain of the Whaleman's Chapel?",
                               "this fine old man was the chaplain. Yes, it was the famous Father Mapple, so called")
     assert asked_type_present("What name does the narrator ask to be called?", "Call me Ishmael. Some years ago")
+    assert not asked_type_present("What is the name of Ahab's ship?", "Captain Ahab is the Captain of this ship.")
+    assert asked_type_present("What is the name of Ahab's ship?", "Captain Peleg owns this ship.")  # a title's name
 
 
 def test_a_sentence_without_what_was_asked_for_is_not_the_answer():
