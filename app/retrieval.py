@@ -222,7 +222,7 @@ class HybridRetriever:
                                                                  self.config.index_section)
         self._encoder_indexes: dict[tuple[str, int | None], SpanIndex] = {}   # by (encoder, encoder_windows)
         self._span_index = None
-        self._last_span_scores: tuple[str, np.ndarray] | None = None
+        self._last_span_query: tuple[str, np.ndarray] | None = None
         self.load_optional_indexes()
 
     def load_optional_indexes(self) -> None:
@@ -309,11 +309,14 @@ class HybridRetriever:
         return self._best_chunk_ids(self.span_scores(question), n, doc_ids)
 
     def span_scores(self, question: str) -> np.ndarray:
-        """Each chunk-table row's best span cosine to the question (-inf: no span), kept for the question's stages."""
-        if self._last_span_scores is None or self._last_span_scores[0] != question:
-            query = self.model.embed_texts([self.tokenizer.encode(question)])[0].numpy()
-            self._last_span_scores = question, self._span_index.chunk_scores(query)
-        return self._last_span_scores[1]
+        """Each chunk-table row's best span cosine to the question (-inf: no span)."""
+        return self._span_index.chunk_scores(self._span_query(question))
+
+    def _span_query(self, question: str) -> np.ndarray:
+        """Our model's embedding of the question, kept for the question's stages."""
+        if self._last_span_query is None or self._last_span_query[0] != question:
+            self._last_span_query = question, self.model.embed_texts([self.tokenizer.encode(question)])[0].numpy()
+        return self._last_span_query[1]
 
     def _load_span_index(self) -> SpanIndex:
         cache = DocumentCache(Path(self.cache_dir) / "spans" / self._model_fingerprint) if self.cache_dir else None
@@ -397,8 +400,7 @@ class HybridRetriever:
         """
         if self._span_index is None or not self.config.w_span_rerank:
             return np.zeros(len(top))
-        all_scores = self.span_scores(question)
-        scores = np.array([all_scores[self.table.row[f.id]] for f in top])
+        scores = self._span_index.scores_of(self._span_query(question), [self.table.row[f.id] for f in top])
         finite = scores[np.isfinite(scores)]
         if len(finite) < 2 or finite.max() == finite.min():
             return np.zeros(len(top))

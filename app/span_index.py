@@ -38,6 +38,9 @@ class SpanIndex:
 
     def __init__(self, spans: np.ndarray, owners: np.ndarray, n_rows: int):
         self.spans, self.owners, self.n_rows = spans.astype(np.float32), owners, n_rows
+        self._runs = np.flatnonzero(np.r_[True, owners[1:] != owners[:-1]]) if len(owners) else np.zeros(0, np.int64)
+        self._run_of_row = np.full(n_rows, -1, dtype=np.int64)   # a chunk's spans are adjacent: one run per row
+        self._run_of_row[owners[self._runs]] = np.arange(len(self._runs))
 
     @classmethod
     def build(cls, table, model, tokenizer, cache: DocumentCache | None = None) -> "SpanIndex":
@@ -62,6 +65,19 @@ class SpanIndex:
         scores = np.full(self.n_rows, -np.inf, dtype=np.float32)
         if len(self.owners):
             span_scores = self.spans @ query.astype(np.float32)
-            runs = np.flatnonzero(np.r_[True, self.owners[1:] != self.owners[:-1]])   # a chunk's spans are adjacent
-            scores[self.owners[runs]] = np.maximum.reduceat(span_scores, runs)
+            scores[self.owners[self._runs]] = np.maximum.reduceat(span_scores, self._runs)
+        return scores
+
+    def scores_of(self, query: np.ndarray, rows: list[int]) -> np.ndarray:
+        """chunk_scores of these rows only (-inf for a row without spans), reading only their spans: a rerank of 30
+        candidates need not score a whole collection's spans."""
+        scores = np.full(len(rows), -np.inf, dtype=np.float32)
+        runs = self._run_of_row[np.asarray(rows, dtype=np.int64)] if len(rows) else np.zeros(0, np.int64)
+        have = np.flatnonzero(runs >= 0)
+        if len(have):
+            starts = self._runs[runs[have]]
+            ends = np.append(self._runs, len(self.owners))[runs[have] + 1]
+            picked = np.concatenate([np.arange(a, b) for a, b in zip(starts, ends)])
+            offsets = np.r_[0, np.cumsum(ends - starts)[:-1]]
+            scores[have] = np.maximum.reduceat(self.spans[picked] @ query.astype(np.float32), offsets)
         return scores

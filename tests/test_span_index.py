@@ -28,6 +28,10 @@ def test_each_span_belongs_to_the_chunk_it_starts_in(chunk_table, model_and_toke
     assert counts == expected and expected["a:1"] == 0                # 4 tokens between two span starts
     assert index.spans.shape == (len(index.owners), model.config.embed_dim)
     assert np.isneginf(index.chunk_scores(index.spans[0])[table.row["a:1"]])
+    rows = [table.row[i] for i in ("b:0", "a:1", "a:2", "a:0")]           # a:1 has no span of its own
+    query = index.spans[-1] / np.linalg.norm(index.spans[-1])
+    np.testing.assert_allclose(index.scores_of(query, rows), index.chunk_scores(query)[rows], atol=1e-6)  # BLAS order
+    assert index.scores_of(query, []).shape == (0,)
 
 
 def test_a_question_finds_the_chunk_holding_its_sentence(chunk_table, model_and_tokenizer, fetch_doc, tmp_path):
