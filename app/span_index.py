@@ -39,7 +39,8 @@ class SpanIndex:
     def __init__(self, spans: np.ndarray, owners: np.ndarray, n_rows: int):
         self.spans, self.owners, self.n_rows = spans.astype(np.float32), owners, n_rows
         self._runs = np.flatnonzero(np.r_[True, owners[1:] != owners[:-1]]) if len(owners) else np.zeros(0, np.int64)
-        self._run_of_row = np.full(n_rows, -1, dtype=np.int64)   # a chunk's spans are adjacent: one run per row
+        self._run_ends = np.append(self._runs[1:], len(owners))   # a chunk's spans are adjacent: one run per row
+        self._run_of_row = np.full(n_rows, -1, dtype=np.int64)
         self._run_of_row[owners[self._runs]] = np.arange(len(self._runs))
 
     @classmethod
@@ -75,8 +76,7 @@ class SpanIndex:
         runs = self._run_of_row[np.asarray(rows, dtype=np.int64)] if len(rows) else np.zeros(0, np.int64)
         have = np.flatnonzero(runs >= 0)
         if len(have):
-            starts = self._runs[runs[have]]
-            ends = np.append(self._runs, len(self.owners))[runs[have] + 1]
+            starts, ends = self._runs[runs[have]], self._run_ends[runs[have]]
             picked = np.concatenate([np.arange(a, b) for a, b in zip(starts, ends)])
             offsets = np.r_[0, np.cumsum(ends - starts)[:-1]]
             scores[have] = np.maximum.reduceat(self.spans[picked] @ query.astype(np.float32), offsets)
