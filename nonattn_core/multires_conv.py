@@ -59,21 +59,24 @@ class MultiResolutionConv(nn.Module):
 
     def _taps_merged(self, x: torch.Tensor, tail: torch.Tensor | None):
         """CPU inference: the 15 taps fall on 7 distinct shifts, summed in place in the (B, L, D) layout (no
-        transposes of the activations, one pass per shift)."""
+        transposes of the activations, one pass per shift), in float32: the input is cast once, as it is padded."""
         version = tuple(p._version for p in self.parameters())
         if getattr(self, "_merged", (None,))[0] != version:
             shifts, weights, bias = merged_taps(self)
             self._merged = (version, shifts, weights.t().contiguous(), bias)     # weights (S, D)
         _, shifts, weights, bias = self._merged
         batch, length, d_model = x.shape
+        padded = x.new_empty(batch, self.tail_len + length, d_model, dtype=weights.dtype)   # (B, tail + L, D)
         if tail is None:
-            tail = self.empty_tail(batch, d_model, x.device, x.dtype)
-        padded = torch.cat([tail.transpose(1, 2).to(x.dtype), x], dim=1)   # (B, tail + L, D)
+            padded[:, : self.tail_len].zero_()
+        else:
+            padded[:, : self.tail_len].copy_(tail.transpose(1, 2))
+        padded[:, self.tail_len:].copy_(x)       # cast once here, not by each multiply-add (bf16 x under autocast)
         end = padded.shape[1]
         mixed = torch.addcmul(bias, padded[:, end - length - shifts[0]: end - shifts[0]], weights[0])
         for shift, weight in zip(shifts[1:], weights[1:]):
             mixed.addcmul_(padded[:, end - length - shift: end - shift], weight)
-        new_tail = padded[:, end - self.tail_len:].transpose(1, 2).contiguous()
+        new_tail = padded[:, end - self.tail_len:].transpose(1, 2).to(x.dtype).contiguous()
         return F.gelu(mixed), new_tail
 
     def reference(self, x: torch.Tensor) -> torch.Tensor:

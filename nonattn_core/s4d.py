@@ -110,11 +110,12 @@ class S4DConv(nn.Module):
     def forward(self, u: torch.Tensor, state: torch.Tensor | None = None):
         """u (B, H, L) -> y (B, H, L), new state (B, H, n).  The FFT runs in float32 whatever the autocast dtype."""
         if not torch.is_grad_enabled():
-            # Inference: the same convolution by blocks (cached matrices, matmuls; see s4d_chunked.py), on GPUs in
-            # the input's dtype, on CPUs in float32 with the blocks that suit them. Training keeps the FFT below.
+            # Inference: the same convolution by blocks (cached matrices, matmuls; see s4d_chunked.py) in the
+            # input's dtype when it is bf16 (GPUs; CPUs under bf16 autocast, whose normed activations are bf16
+            # already), else in float32, with the blocks that suit the device. Training keeps the FFT below.
             from .s4d_chunked import chunked_s4d_conv
             with torch.autocast(device_type=u.device.type, enabled=False):
-                return chunked_s4d_conv(self, u if u.is_cuda else u.float(), state)
+                return chunked_s4d_conv(self, u if u.is_cuda or u.dtype == torch.bfloat16 else u.float(), state)
         with torch.autocast(device_type=u.device.type, enabled=False):
             u = u.float()
             length = u.shape[-1]
@@ -178,8 +179,9 @@ class SSMMixer(nn.Module):
 
     def _gated_conv_cpu(self, x: torch.Tensor, state: torch.Tensor | None):
         """CPU inference, the same maths: activations transposed by tiles (a plain transposing copy of (L, D)
-        float32 thrashes the cache at power-of-two L), GELU before the transpose back, the gate applied in place."""
-        y, new_state = self.conv(transpose_tiled(x.float()), state)    # (B, D, L)
+        float32 thrashes the cache at power-of-two L) in their own dtype, GELU before the transpose back, the gate
+        applied in place. Under bf16 autocast x is bf16, and so are the long convolution's block products."""
+        y, new_state = self.conv(transpose_tiled(x), state)            # (B, D, L)
         y = transpose_tiled(F.gelu(y)).to(x.dtype)                     # (B, L, D)
         return y.mul_(F.silu(self.gate_proj(x))), new_state
 

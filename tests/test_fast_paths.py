@@ -36,6 +36,22 @@ def test_chunked_s4d_equals_fft_path(length, block, group):
         assert relative_error(new_state, ref_state) <= 1e-5
 
 
+@pytest.mark.parametrize("length", [300, 4096 + 77])
+def test_chunked_s4d_in_bf16_on_cpu_stays_near_fft_path(length):
+    """bf16 input (CPU inference under bf16 autocast): bf16 block products, y in bf16 within bf16 rounding of the
+    float32 FFT path, the carried state still complex64 and as close."""
+    torch.manual_seed(length)
+    conv = S4DConv(channels=8, d_state=16, dt_min=1e-3, dt_max=0.1)
+    u = torch.randn(1, 8, length).bfloat16()
+    state = torch.randn(1, 8, 8, dtype=torch.complex64)
+    ref_y, ref_state = fft_path(conv, u.float(), state)
+    with torch.no_grad():
+        y, new_state = chunked_s4d_conv(conv, u, state)
+    assert y.dtype == torch.bfloat16 and new_state.dtype == torch.complex64
+    assert relative_error(y.float(), ref_y) <= 1e-2
+    assert relative_error(new_state, ref_state) <= 1e-2
+
+
 def test_chunked_s4d_matches_recurrence_and_streams():
     torch.manual_seed(0)
     conv = S4DConv(channels=4, d_state=8, dt_min=1e-2, dt_max=0.5)
