@@ -68,7 +68,9 @@ def main() -> int:
         with torch.autocast("cuda", dtype=torch.bfloat16):
             fast_bf16, _ = layer(u.cuda().bfloat16())
         rows.append(("S4D layer cuda bf16 input vs recurrence", relative_error(fast_bf16.float().cpu(), reference), 1e-2))
+        rows += check_upper_beside_gru(gpu, ids_gpu[:1], ref.logits[:1])
         rows += check_chunked_s4d(layer) + check_triton_s4d(layer) + check_triton_ops(gpu) + check_graphed_stream(gpu)
+        rows += check_graphed_stream(gpu, batch=1, encode_path=False)
         rows += check_bf16_weights(gpu)
     failed = False
     print(f"{'check':48s} {'rel. error':>12s} {'limit':>8s}")
@@ -321,7 +323,24 @@ def check_fused_residual(model) -> list[tuple[str, float, float]]:
     return rows
 
 
-def check_graphed_stream(model) -> list[tuple[str, float, float]]:
+def check_upper_beside_gru(model, ids, ref_logits) -> list[tuple[str, float, float]]:
+    """Batch 1: the upper blocks over a first span of chunks beside the GRU's later steps (model._upper_beside_gru)
+    against the CPU float32 reference, and in bf16 against the same model running the GRU first."""
+    from . import model as model_module
+    rows = [("cuda fp32 logits B=1, upper beside GRU, vs cpu", relative_error(model(ids).logits.cpu(), ref_logits),
+             1e-4)]
+    with torch.autocast("cuda", dtype=torch.bfloat16):
+        beside = model(ids).logits.float()
+        shares, model_module.UPPER_FIRST_SPAN = model_module.UPPER_FIRST_SPAN, (0.0, 0.0)
+        try:
+            after = model(ids).logits.float()
+        finally:
+            model_module.UPPER_FIRST_SPAN = shares
+    rows.append(("cuda bf16 logits B=1, upper beside vs after GRU", relative_error(beside, after), 1e-2))
+    return rows
+
+
+def check_graphed_stream(model, batch: int = 2, encode_path: bool = True) -> list[tuple[str, float, float]]:
     """forward_stream with its block stacks replayed as CUDA graphs against the same calls run eagerly.
 
     The replays run the same kernels on the same values, so the limit is 0: any difference is a bug (a stale
@@ -331,11 +350,11 @@ def check_graphed_stream(model) -> list[tuple[str, float, float]]:
     """
     from . import cuda_graphs
 
-    ids = torch.randint(0, 100000, (2, 3 * 4096 + 1000), device="cuda")
+    ids = torch.randint(0, 100000, (batch, 3 * 4096 + 1000), device="cuda")
     cuts = [0, 4096, 8192, 12288, ids.shape[1]]
 
     def read(return_logits):
-        state, outs = model.init_state(2), []
+        state, outs = model.init_state(batch), []
         for start, end in zip(cuts, cuts[1:]):
             out, state = model.forward_stream(ids[:, start:end], state, flush=end == cuts[-1],
                                               return_logits=return_logits, return_hidden=return_logits)
@@ -348,19 +367,19 @@ def check_graphed_stream(model) -> list[tuple[str, float, float]]:
             return read(return_logits)
 
     rows = []
-    for return_logits in (False, True):
+    for return_logits in (False, True) if encode_path else (True,):
         cuda_graphs.ENABLED = False
         eager = read_bf16(return_logits)
         cuda_graphs.ENABLED = True
         replays_before = len(cuda_graphs._stack_graphs)
         read_bf16(return_logits)
         read_bf16(return_logits)                                      # captures
-        model.forward_stream(ids[:, :512], model.init_state(2))        # float32 in between: its own matrices
+        model.forward_stream(ids[:, :512], model.init_state(batch))    # float32 in between: its own matrices
         graphed = read_bf16(return_logits)                             # replays
         captured = len(cuda_graphs._stack_graphs) - replays_before
         err = max(relative_error(g.float(), e.float()) for g, e in zip(graphed, eager))
         what = "logits, hidden, embeddings, states" if return_logits else "embeddings and states, encode path"
-        rows.append((f"graphed forward_stream vs eager ({what}; {captured} graphs)", err, 0.0))
+        rows.append((f"graphed forward_stream vs eager B={batch} ({what}; {captured} graphs)", err, 0.0))
     return rows
 
 

@@ -198,12 +198,16 @@ class NonAttnLM(nn.Module):
             from .cuda_graphs import graphed_blocks as stack
         x, block_states = stack(self, "lower", self._lower_blocks, input_ids, state.blocks[: len(self.lower)])
 
-        chunks = self._chunk_step(x, input_ids, state)
+        beside = run_upper and _upper_beside_gru_applies(x, self.config.chunk_size)
+        chunks = self._chunk_step(x, input_ids, state, defer_gru=beside)
         logits = hidden = None
         if run_upper:
             # Tokens of chunk m see the state after chunk m-1 only, never their own chunk's summary.
-            x = self._add_supervisor(x, chunks)
-            hidden, upper_states = stack(self, "upper", self._upper_blocks, x, state.blocks[len(self.lower):])
+            if chunks.gru_steps is not None:
+                hidden, upper_states = self._upper_beside_gru(x, chunks, stack, state.blocks[len(self.lower):])
+            else:
+                x = self._add_supervisor(x, chunks)
+                hidden, upper_states = stack(self, "upper", self._upper_blocks, x, state.blocks[len(self.lower):])
             block_states += upper_states
             logits = self.embedding.logits(hidden) if return_logits else None
         else:
@@ -224,13 +228,47 @@ class NonAttnLM(nn.Module):
 
     def _add_supervisor(self, x: torch.Tensor, chunks: "_ChunkStep") -> torch.Tensor:
         """x (B, T, D) plus the injected supervisor state each token's chunk is conditioned on."""
-        injected = self.supervisor.inject(chunks.state_before.to(x.dtype))   # (B, touched, D)
+        return self._add_states(x, chunks.state_before, chunks.lead)
+
+    def _add_states(self, x: torch.Tensor, state_before: torch.Tensor, lead: int) -> torch.Tensor:
+        """x (B, T, D) plus the injected state_before (B, touched, S) of each token's chunk; the first chunk's first
+        `lead` tokens came in earlier pieces."""
+        injected = self.supervisor.inject(state_before.to(x.dtype))   # (B, touched, D)
         if x.is_cuda and not torch.is_grad_enabled() and x.shape[-1] & (x.shape[-1] - 1) == 0:
             from . import triton_ops
             if triton_ops.available():                                 # GPU inference: one pass (triton_ops.py)
-                return triton_ops.add_rows(x, injected, self.config.chunk_size, chunks.lead)
-        local_chunk = (torch.arange(x.shape[1], device=x.device) + chunks.lead) // self.config.chunk_size
+                return triton_ops.add_rows(x, injected, self.config.chunk_size, lead)
+        local_chunk = (torch.arange(x.shape[1], device=x.device) + lead) // self.config.chunk_size
         return x + injected[:, local_chunk]                           # (T,) index among touched chunks
+
+    def _upper_beside_gru(self, x: torch.Tensor, chunks: "_ChunkStep", stack, states: list[BlockState]):
+        """The upper blocks (as `stack` runs them) over the piece in two spans of whole chunks, the first beside the
+        GRU steps that only the second span needs: tokens of chunk m need the state after chunk m-1 only. The GRU
+        runs on a second stream (CUDA-graph capture records the fork and the join), its steps launched in two spans;
+        the upper blocks stream from the first span to the second with their carried states, as for two pieces.
+        -> hidden (B, T, D), the upper blocks' new states; fills in chunks.supervisor."""
+        steps, C = chunks.gru_steps, self.config.chunk_size
+        n_touched = chunks.keys.shape[1]
+        share = UPPER_FIRST_SPAN[x.shape[1] > LONG_PIECE]
+        first_chunks = max(1, min(n_touched - 1, round(share * n_touched)))
+        split = first_chunks * C - chunks.lead                        # tokens of the first span
+        main, side = torch.cuda.current_stream(), _gru_stream(x.device)
+        side.wait_stream(main)                                         # the GRU's inputs are ready
+        ready = []
+        with torch.cuda.stream(side):
+            for begin, end in ((0, first_chunks - 1), (first_chunks - 1, steps.n_steps)):
+                steps.launch(begin, end)                               # the states of chunks begin+1 .. end
+                ready.append(torch.cuda.Event())
+                ready[-1].record(side)
+        hidden = []
+        for (begin, end), (t0, t1), event in zip(((0, first_chunks), (first_chunks, n_touched)),
+                                                 ((0, split), (split, x.shape[1])), ready):
+            main.wait_event(event)
+            part = self._add_states(x[:, t0:t1], chunks.state_before[:, begin:end], chunks.lead if begin == 0 else 0)
+            part, states = stack(self, "upper", self._upper_blocks, part, states)
+            hidden.append(part)
+        chunks.supervisor = steps.states[-1:].to(steps.dtype).to(chunks.supervisor.dtype)   # as forward's output
+        return torch.cat(hidden, dim=1), states
 
     def _feature_sums(self, lower_out: torch.Tensor, input_ids: torch.Tensor, run: int, lead: int = 0,
                       carried: torch.Tensor | None = None):
@@ -266,8 +304,12 @@ class NonAttnLM(nn.Module):
         lexical = linear(bag, self.lexical.out.weight) if self.lexical is not None else None
         return summary, self.chunk_head(summary, lexical)
 
-    def _chunk_step(self, lower_out: torch.Tensor, input_ids: torch.Tensor, state: StreamState) -> "_ChunkStep":
-        """Chunk summaries, embeddings, memory retrieval and the supervisor for the chunks this piece touches."""
+    def _chunk_step(self, lower_out: torch.Tensor, input_ids: torch.Tensor, state: StreamState,
+                    defer_gru: bool = False) -> "_ChunkStep":
+        """Chunk summaries, embeddings, memory retrieval and the supervisor for the chunks this piece touches.
+
+        With defer_gru, where the persistent GRU applies, its steps are prepared but not launched: the result's
+        `gru_steps` fills `state_before` (a view of its states) as `_upper_beside_gru` launches them."""
         C = self.config.chunk_size
         length = lower_out.shape[1]
         start, end = state.position, state.position + length
@@ -281,14 +323,20 @@ class NonAttnLM(nn.Module):
 
         h_before = state.supervisor.unsqueeze(1)                       # (B, 1, S)
         supervisor = state.supervisor
+        steps = None
         if n_finished:
-            h_after = self.supervisor(summaries[:, :n_finished].to(lower_out.dtype), keys[:, :n_finished],
-                                      state.memory, state.supervisor)   # (B, finished, S)
+            inputs = (summaries[:, :n_finished].to(lower_out.dtype), keys[:, :n_finished], state.memory,
+                      state.supervisor)
+            steps = self.supervisor.prepared_steps(*inputs) if defer_gru else None
+            if steps is not None:                                      # h0, then h after each chunk (B, finished + 1, S)
+                h_before = steps.states.unsqueeze(0)                   # (its h0 is the state in the fused dtype:
+            else:                                                      # the same once cast for the injection)
+                h_after = self.supervisor(*inputs)                     # (B, finished, S)
+                h_before = torch.cat([h_before, h_after.to(h_before.dtype)], dim=1)
+                supervisor = h_after[:, -1].to(state.supervisor.dtype)
             state.memory.add(keys[:, :n_finished])
-            h_before = torch.cat([h_before, h_after.to(h_before.dtype)], dim=1)
-            supervisor = h_after[:, -1].to(state.supervisor.dtype)
         chunk_sum = sums[:, -1] if end % C else torch.zeros_like(state.chunk_sum)
-        return _ChunkStep(keys, n_finished, h_before[:, :n_touched], lead, chunk_sum, supervisor)
+        return _ChunkStep(keys, n_finished, h_before[:, :n_touched], lead, chunk_sum, supervisor, steps)
 
     # ---- encoding for retrieval ------------------------------------------------------------------------------
     @torch.no_grad()
@@ -459,6 +507,31 @@ def sum_runs(features: torch.Tensor, run: int, lead: int = 0) -> torch.Tensor:
     return padded.view(batch, n_runs, run, width).sum(2)
 
 
+# Share of a piece's chunks in the upper blocks' span run beside the GRU, for pieces of at most LONG_PIECE tokens
+# and for longer ones (0: off). Measured on an H100 (runs/gpu27): 32K best at 0.25 of 0.125-0.5, 1M at 0.5.
+UPPER_FIRST_SPAN = (0.25, 0.5)
+LONG_PIECE = 1 << 17
+UPPER_BESIDE_MIN_CHUNKS = 16       # shorter pieces run the GRU, then the upper blocks
+_gru_streams: dict = {}
+
+
+def _upper_beside_gru_applies(x: torch.Tensor, chunk_size: int) -> bool:
+    """Whether `_upper_beside_gru` may run this piece: GPU inference with Triton, batch 1, enough chunks."""
+    if not (UPPER_FIRST_SPAN[x.shape[1] > LONG_PIECE] > 0 and x.is_cuda and not torch.is_grad_enabled() and x.shape[0] == 1
+            and x.shape[1] >= UPPER_BESIDE_MIN_CHUNKS * chunk_size):
+        return False
+    from . import triton_ops
+    return triton_ops.available()
+
+
+def _gru_stream(device: torch.device) -> torch.cuda.Stream:
+    """The second stream the GRU runs on beside the upper blocks, high priority: the GRU's few programs are
+    scheduled before the blocks' many (its steps are the critical path)."""
+    if device not in _gru_streams:
+        _gru_streams[device] = torch.cuda.Stream(device, priority=-1)
+    return _gru_streams[device]
+
+
 def _plain_stack(model, tag, run, first, states):
     """A block stack called directly (`cuda_graphs.graphed_blocks` replays it as a CUDA graph on GPUs)."""
     return run(first, states)
@@ -477,4 +550,6 @@ class _ChunkStep:
     lead: int                   # tokens of the first touched chunk read in earlier pieces
     chunk_sum: torch.Tensor     # (B, D) carried sum of the unfinished chunk
     supervisor: torch.Tensor    # (B, S) state after the last finished chunk
+    gru_steps: object = None    # triton_ops.PersistentGRU prepared, not launched (defer_gru): state_before views
+                                # its states, `supervisor` is set once its steps have run
 

@@ -46,7 +46,12 @@ class ChunkEmbeddingHead(nn.Module):
 
     def forward(self, summary: torch.Tensor, lexical: torch.Tensor | None = None) -> torch.Tensor:
         hidden = F.gelu(linear(self.norm(summary), self.hidden.weight, self.hidden.bias))
-        contextual = linear(hidden, self.out.weight, self.out.bias).float()
+        contextual = linear(hidden, self.out.weight, self.out.bias)
+        if contextual.is_cuda and not torch.is_grad_enabled():        # GPU inference: sum and norm in one pass
+            from . import triton_ops
+            if triton_ops.available():
+                return triton_ops.normalized_sum(contextual, lexical)
+        contextual = contextual.float()
         return F.normalize(contextual if lexical is None else contextual + lexical.float(), dim=-1)
 
 
@@ -95,6 +100,17 @@ class Supervisor(nn.Module):
         self.gru = nn.GRU(supervisor_dim, supervisor_dim, batch_first=True)
         self.inject = nn.Linear(supervisor_dim, d_model, bias=False)
         nn.init.zeros_(self.inject.weight)  # start as a plain LM; training learns how much document state to use
+
+    def prepared_steps(self, summaries: torch.Tensor, keys: torch.Tensor, memory: ChunkMemory | None,
+                       state: torch.Tensor):
+        """`forward`'s inputs, fusion and input projection done, its steps not yet launched, or None where the
+        persistent GRU does not apply (batch > 1, no Triton): `triton_ops.PersistentGRU`, whose `states[1:]` become
+        forward's output (in the fused inputs' dtype) once `launch` has run every step."""
+        from . import triton_ops
+        if not triton_ops.gru_persistent_applies(self.gru, summaries):
+            return None
+        fused = self.fusion(summaries, retrieve_earlier(keys, memory, self.topk))
+        return triton_ops.PersistentGRU(self.gru, fused, state.unsqueeze(0).to(fused.dtype))
 
     def forward(self, summaries: torch.Tensor, keys: torch.Tensor, memory: ChunkMemory | None,
                 state: torch.Tensor) -> torch.Tensor:

@@ -11,11 +11,12 @@
 - `silu_mul`: GatedMLP's `value * silu(gate)` from the up projection's output in one pass.
 - `gru_by_steps`: the supervisor's GRU as one fused kernel per step (matvec + gates), for CUDA-graph capture.
 - `gru_persistent`: the same steps, all in one launch: programs keep their weight rows in registers and meet at a
-  grid barrier after each step.
+  grid barrier after each step. `PersistentGRU` launches them in spans (the first states readable early).
 - `feature_sums`: the model's chunk features (lower-block outputs, weighted token-table rows) summed over each
   chunk in one pass, the features never written out. Plain version: `feature_sums_reference`. `feature_means`
   also adds the carried partial sum and writes the means: the chunk step's sums, counts and division in that pass.
 - `add_rows`: `x + rows[:, (arange(T) + lead) // run]` in one pass (each token's supervisor state added to the upper blocks' input).
+- `normalized_sum`: the chunk embedding's `F.normalize(contextual + lexical)` in one pass.
 
 Triton is imported lazily; `available()` says whether these can run (a CUDA device and Triton present).
 """
@@ -327,11 +328,12 @@ def gru_by_steps(gru, x: torch.Tensor, h0: torch.Tensor, units: int = 16) -> tor
 # ---- all GRU steps in one launch ----------------------------------------------------------------------------------
 if triton is not None:
     @triton.jit
-    def _gru_persistent_kernel(gi_ptr, w_ptr, bias_ptr, out_ptr, done_ptr, steps, S: tl.constexpr,
+    def _gru_persistent_kernel(gi_ptr, w_ptr, bias_ptr, out_ptr, done_ptr, first, last, S: tl.constexpr,
                                UNITS: tl.constexpr, PROGRAMS: tl.constexpr):
-        # The same step as _gru_step_kernel, but every step in one launch: program p keeps the W_hh rows of its
-        # UNITS hidden units in registers, writes its part of h_t into out[t + 1], then marks step t done in
-        # done[p] and waits until every program has marked it (a grid barrier: all PROGRAMS run at once).
+        # The same step as _gru_step_kernel, but steps [first, last) in one launch: program p keeps the W_hh rows of
+        # its UNITS hidden units in registers, writes its part of h_t into out[t + 1], then marks step t done in
+        # done[p] and waits until every program has marked it (a grid barrier: all PROGRAMS run at once). The marks
+        # are step numbers, so launches of consecutive spans share one `done` (each starts where the last ended).
         pid = tl.program_id(0)
         units = pid * UNITS + tl.arange(0, UNITS)
         cols = tl.arange(0, S)
@@ -343,7 +345,7 @@ if triton is not None:
         b_z = tl.load(bias_ptr + S + units)
         b_n = tl.load(bias_ptr + 2 * S + units)
         programs = tl.arange(0, PROGRAMS)
-        for t in range(steps):
+        for t in range(first, last):
             h = tl.load(out_ptr + t * S + cols, volatile=True)[None, :]
             h_old = tl.load(out_ptr + t * S + units, volatile=True)
             r = tl.sigmoid(tl.load(gi_ptr + t * 3 * S + units) + tl.sum(w_r * h, axis=1) + b_r)
@@ -374,16 +376,33 @@ def gru_persistent(gru, x: torch.Tensor, h0: torch.Tensor, units: int = 8, num_w
 
     H100, 256 hidden units, bf16 (runs/gpu23): 2.1 us a step against 3.7 for one kernel per step and 4.9 for
     cuDNN, both replayed from CUDA graphs."""
-    S = gru.hidden_size
-    programs = S // units
-    gi = linear(x[0], gru.weight_ih_l0, gru.bias_ih_l0).float().contiguous()  # (M, 3S)
-    out = torch.empty(gi.shape[0] + 1, S, device=x.device, dtype=torch.float32)
-    out[0] = h0.reshape(S)
-    done = torch.zeros(programs, device=x.device, dtype=torch.int32)
-    _gru_persistent_kernel[(programs,)](gi, gru.weight_hh_l0.float().contiguous(), gru.bias_hh_l0.float().contiguous(),
-                                        out, done, gi.shape[0], S=S, UNITS=units, PROGRAMS=programs,
-                                        num_warps=num_warps)
-    return out[1:].to(x.dtype).unsqueeze(0)
+    steps = PersistentGRU(gru, x, h0, units, num_warps)
+    steps.launch(0, steps.n_steps)
+    return steps.states[1:].to(x.dtype).unsqueeze(0)
+
+
+class PersistentGRU:
+    """`gru_persistent` launched in spans of steps: `launch(begin, end)` runs steps [begin, end) (each span after
+    the one before it, on one stream), so that a caller can read the first states while later steps still run
+    (model.py runs the upper blocks over the first chunks beside the GRU's last steps).
+
+    `states` (n_steps + 1, S) float32: h0, then h after each step, written as the steps run; `dtype` is x's."""
+
+    def __init__(self, gru, x: torch.Tensor, h0: torch.Tensor, units: int = 8, num_warps: int = 4):
+        S = gru.hidden_size
+        self.gi = linear(x[0], gru.weight_ih_l0, gru.bias_ih_l0).float().contiguous()  # (M, 3S)
+        self.n_steps, self.dtype = self.gi.shape[0], x.dtype
+        self.states = torch.empty(self.n_steps + 1, S, device=x.device, dtype=torch.float32)
+        self.states[0] = h0.reshape(S)
+        self.weight, self.bias = gru.weight_hh_l0.float().contiguous(), gru.bias_hh_l0.float().contiguous()
+        self.programs, self.units, self.num_warps = S // units, units, num_warps
+        self.done = torch.zeros(self.programs, device=x.device, dtype=torch.int32)
+
+    def launch(self, begin: int, end: int) -> None:
+        if end > begin:
+            _gru_persistent_kernel[(self.programs,)](self.gi, self.weight, self.bias, self.states, self.done, begin, end,
+                                                     S=self.states.shape[1], UNITS=self.units, PROGRAMS=self.programs,
+                                                     num_warps=self.num_warps)
 
 
 # ---- chunk feature sums -------------------------------------------------------------------------------------------
@@ -492,4 +511,33 @@ def add_rows(x: torch.Tensor, rows: torch.Tensor, run: int, lead: int = 0, block
     out = torch.empty_like(x)
     _add_rows_kernel[(triton.cdiv(T, block_t), B)](x, rows, out, T, rows.shape[1], lead, D=D, RUN=run,
                                                    BLOCK_T=block_t, num_warps=4)
+    return out
+
+
+# ---- the chunk embedding: sum and L2 norm ---------------------------------------------------------------------------
+if triton is not None:
+    @triton.jit
+    def _normalized_sum_kernel(a_ptr, b_ptr, out_ptr, N, E, eps, HAS_B: tl.constexpr, BLOCK_R: tl.constexpr,
+                               BLOCK_E: tl.constexpr):
+        rows = tl.program_id(0) * BLOCK_R + tl.arange(0, BLOCK_R)
+        cols = tl.arange(0, BLOCK_E)
+        live = (rows < N)[:, None] & (cols < E)[None, :]
+        at = rows[:, None].to(tl.int64) * E + cols[None, :]
+        v = tl.load(a_ptr + at, mask=live, other=0.0).to(tl.float32)
+        if HAS_B:
+            v += tl.load(b_ptr + at, mask=live, other=0.0).to(tl.float32)
+        norm = tl.maximum(tl.sqrt(tl.sum(v * v, axis=1)), eps)
+        tl.store(out_ptr + at, v / norm[:, None], mask=live)
+
+
+def normalized_sum(a: torch.Tensor, b: torch.Tensor | None = None, eps: float = 1e-12, block_r: int = 4) -> torch.Tensor:
+    """`F.normalize(a.float() + b.float(), dim=-1)` (b optional) in one pass, float32: the chunk embedding, its
+    contextual and lexical parts summed and L2-normalised. Plain version: that expression."""
+    E, has_b = a.shape[-1], b is not None
+    a = a.contiguous()
+    b = b.contiguous() if has_b else a
+    out = torch.empty(a.shape, device=a.device, dtype=torch.float32)
+    n = a.numel() // E
+    _normalized_sum_kernel[(triton.cdiv(n, block_r),)](a, b, out, n, E, eps, HAS_B=has_b, BLOCK_R=block_r,
+                                                       BLOCK_E=triton.next_power_of_2(E), num_warps=4)
     return out

@@ -260,3 +260,50 @@ def test_gpu_graphed_forward_stream_equals_eager():
     assert len(cuda_graphs._stack_graphs) > captured
     for g, e in zip(graphed, eager):
         assert torch.equal(g, e)
+
+
+def test_gpu_upper_blocks_beside_gru_equal_after_it():
+    """Batch 1 on the GPU: the upper blocks over a first span of chunks beside the GRU's later steps (two streams)
+    give what the GRU-then-upper-blocks order gives, whole and streamed, and graph replays equal eager calls."""
+    _gpu_triton()
+    from nonattn_core import cuda_graphs, model as model_module
+    from nonattn_core.config import NonAttnConfig
+    from nonattn_core.model import NonAttnLM
+    torch.manual_seed(0)
+    model = NonAttnLM(NonAttnConfig(vocab_size=512, d_model=64, n_layers=3, n_lower_layers=2, embed_dim=32,
+                                    supervisor_dim=32, embed_rank=16, chunk_size=16)).cuda().eval()
+    with torch.no_grad():
+        for p in model.parameters():
+            p.add_(torch.randn_like(p) * 0.05)                         # the supervisor's injection is zero at init
+    ids = torch.randint(0, 512, (1, 600), device="cuda")               # 38 chunks: the first span runs beside
+
+    def read(cuts, autocast=False):
+        state, outs = model.init_state(1), []
+        with torch.autocast("cuda", dtype=torch.bfloat16, enabled=autocast):
+            for start, end in zip(cuts, cuts[1:]):
+                out, state = model.forward_stream(ids[:, start:end], state, flush=end == cuts[-1])
+                outs += [out.logits.float(), out.chunk_embeddings.float()]
+        return [torch.cat(outs[0::2], 1), torch.cat(outs[1::2], 1), state.supervisor]
+
+    with torch.no_grad():
+        shares = model_module.UPPER_FIRST_SPAN
+        try:
+            model_module.UPPER_FIRST_SPAN = (0.0, 0.0)
+            after = read([0, 600]), read([0, 600], autocast=True)
+        finally:
+            model_module.UPPER_FIRST_SPAN = shares
+        beside = read([0, 600]), read([0, 600], autocast=True)
+        streamed = read([0, 300, 600])                                 # the second piece starts mid-chunk
+        for b, a in zip(beside[0], after[0]):
+            assert relative_error(b, a) <= 1e-5
+        for b, a in zip(beside[1], after[1]):
+            assert relative_error(b, a) <= 1e-2
+        assert relative_error(streamed[0], beside[0][0]) <= 1e-4
+        cuda_graphs.ENABLED = False
+        try:
+            eager = read([0, 300, 600], autocast=True)
+        finally:
+            cuda_graphs.ENABLED = True
+        graphed = [read([0, 300, 600], autocast=True) for _ in range(3)][-1]
+    for g, e in zip(graphed, eager):
+        assert torch.equal(g, e)
