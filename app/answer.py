@@ -32,7 +32,7 @@ from app.text_utils import (STOPWORDS, clean_pdf_text, list_lines, sentence_span
 FOLLOW_UP_CONTEXT_WEIGHT = 0.5  # an earlier turn's word in a resolved follow-up, against the question's own
 # Words that say what kind of answer is wanted but are not evidence themselves.
 _QUESTION_FILLER = frozenset(stem(w) for w in "many much name named called mean meaning kind type way happen "
-                                               "happens tell find give say said".split())
+                                               "happens tell find give say said s".split())   # s: "Mercutio's"
 _YEAR = re.compile(r"\b(1[0-9]{3}|20[0-9]{2})\b")
 _YEAR_OR_DATE = re.compile(_YEAR.pattern + r"|\b(January|February|March|April|May|June|July|August|September|"
                                           r"October|November|December)\b")
@@ -42,13 +42,13 @@ _NUMBER = re.compile(r"\b\d+(?:[.,]\d+)?\b|\b(one|two|three|four|five|six|seven|
 _CAPITALISED = re.compile(r"[\"'‘“(\[]*[A-Z][a-z]{2,}")
 _DEFINITION = re.compile(r"\b(is|are|means|refers to|denotes|stands for|is called|are called|defined as)\b|:\s")
 _NAMING = re.compile(r"\b(called|named|known as|termed|referred to as|the name of)\b")
-_NAME = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][a-z]{2,}")
 _PAGE_NUMBER_END = re.compile(r"\d,?$")
 _FINISHED = re.compile(r"[.!?][\"'’”)\]]*$")
 _SPEAKER = re.compile(r"[A-Z][A-Z'’ -]*[A-Z]\.")                       # 'MACBETH.', 'FIRST WITCH.'
 _ENDS_SPEECH = re.compile(r"\[(Exeunt\b|Exit\W*\]$)")                   # '[Exeunt.]', '[Exit.]', not '[Exit Servant.]'
 _NEW_SCENE = re.compile(r"(ACT|SCENE)\b")
-_REFERS_BACK = re.compile(r"(This|These|It|They|Such) (is|are|was|were|means|can|may|will|has|have|does|do)\b")
+_REFERS_BACK = re.compile(r"(This|These|It|They|Such|He|She) (is|are|was|were|means|can|may|will|has|have|had|does|do)\b")
+_ANTECEDENT_WORDS = 20   # the longest sentence before a pronoun-led answer that it keeps as its antecedent
 _PLACE = re.compile(r"\b(in|at|from|to|near|under|inside)\s+(the\s+)?[A-Z][a-z]+")
 
 
@@ -300,13 +300,17 @@ def _opens_sentence(tokens: list[str], i: int) -> bool:
     return i == 0 or tokens[i - 1].rstrip("\"'’”)]")[-1:] in (".", "!", "?") or tokens[i - 1] in ("\"", "“")
 
 
-def _cue(qtype: str, text: str) -> float:
+def _cue(qtype: str, text: str, asked: set[str] = frozenset()) -> float:
+    """1.0 when `text` (as the passage has it, line breaks kept) holds the kind of thing the question type asks
+    for, else 0.0. 'Who' asks for a name the question does not give (`asked`, lower case), and not a capital that
+    opens a line of verse: 'Who was Caliban's mother?' is answered by '... by Sycorax my mother', not by 'my
+    mother brush'd / With raven's feather'."""
     if qtype == "number":
         return 1.0 if _NUMBER.search(text) else 0.0
     if qtype == "when":
         return 1.0 if _YEAR_OR_DATE.search(text) else 0.0
     if qtype == "who":
-        return 1.0 if _NAME.search(text) else 0.0
+        return 1.0 if any(names_in(line, asked) for line in text.splitlines()) else 0.0
     if qtype == "where":
         return 1.0 if _PLACE.search(text) else 0.0
     if qtype == "definition":
@@ -377,6 +381,8 @@ def _trim_to_words(raw: str, weights: dict[str, float], max_words: int) -> tuple
         window += gains[i + max_words - 1] - gains[i - 1]
         if window > best:
             best, best_i = window, i
+    if best_i == 0:
+        return 0, tokens[max_words - 1][1]   # from the sentence's start: its subject ('She is ...') stays
     # Centre the window on the matched words it holds, so the answer reads with context on both sides.
     matched = [i for i in range(best_i, best_i + max_words) if gains[i] > 0] or [best_i]
     slack = max_words - (matched[-1] - matched[0] + 1)
@@ -399,6 +405,7 @@ def extract_answer(question: str, passages: list[Passage], max_words: int = 60, 
         return None
     asked, _ = split_follow_up_context(question)
     qtype = question_type(asked)
+    asked_words = {w.lower() for w in words(asked)}
 
     # Sentences of the top passages, with their cleaned text and term sets.
     sentences: list[tuple[int, int, int, str, set[str]]] = []  # (passage, start, end, clean text, terms)
@@ -440,7 +447,7 @@ def extract_answer(question: str, passages: list[Passage], max_words: int = 60, 
             cand = _Candidate(p_index, start, sentences[j][2], n_sent, text)
             cand.coverage = match.coverage(terms, speaker)
             phrase = match.phrase(tokenize(text))
-            cand.score = (cand.coverage + cfg.w_phrase * phrase + cfg.w_cue * _cue(qtype, text)
+            cand.score = (cand.coverage + cfg.w_phrase * phrase + cfg.w_cue * _cue(qtype, passages[p_index].text[start:cand.end], asked_words)
                           + cfg.w_lead * match.leads(tokenize(texts[0])[:3])
                           - cfg.w_rank * p_index - _window_cost(texts, cfg.w_window))
             candidates.append(cand)
@@ -567,7 +574,9 @@ def _with_context(passage_text: str, sentences: list[tuple[int, int, int, str, s
     """Char range of the best candidate grown into an answer a reader can use on its own.
 
     A short label just before it (a speaker tag, a heading, an item name) says whose words or which item they
-    are, unless a blank line parts them (a page break or the end of another speech: a page's last line '206).'
+    are, and an answer opening with a pronoun ('She is the fairies' midwife') keeps the short sentence before it,
+    which names her ('O, then, I see Queen Mab hath been with you.'; a long answer is trimmed after), unless a
+    blank line parts them (a page break or the end of another speech: a page's last line '206).'
     labels nothing); the sentences right after it usually hold what a sentence restating the question only
     announces ('... you are given the opportunity to save all objects.' -> 'they are written to a file called
     .RData').
@@ -581,11 +590,13 @@ def _with_context(passage_text: str, sentences: list[tuple[int, int, int, str, s
         return start, end
     n_words = sum(len(sentences[i][3].split()) for i in range(first_row, last_row + 1))
     before = first_row - 1
-    if before in rows and before not in listed and _is_fragment(sentences[before][3]) and \
-            "\n\n" not in passage_text[sentences[before][2]: start] and \
-            n_words + len(sentences[before][3].split()) <= context_words:
-        start = sentences[before][1]
-        n_words += len(sentences[before][3].split())
+    if before in rows and before not in listed and "\n\n" not in passage_text[sentences[before][2]: start]:
+        words_before = len(sentences[before][3].split())
+        label = _is_fragment(sentences[before][3]) and n_words + words_before <= context_words
+        antecedent = _REFERS_BACK.match(sentences[first_row][3]) and words_before <= _ANTECEDENT_WORDS
+        if label or antecedent:
+            start = sentences[before][1]
+            n_words += words_before
     for i in range(last_row + 1, rows[-1] + 1):
         n_words += len(sentences[i][3].split())
         if n_words > context_words or i in listed:

@@ -401,3 +401,32 @@ def test_a_manuals_label_does_not_lead_the_answer():
                             [Passage("g#1", text, "gnuplot.pdf", 1, 1, "1", None, 1.0)],
                             config=AnswerConfig(max_window=1, context_words=1))
     assert answer.text.startswith("The samples command")
+
+
+QUEEN_MAB = """Mercutio.
+O, then, I see Queen Mab hath been with you.
+She is the fairies' midwife; and she comes
+In shape no bigger than an agate-stone
+On the fore-finger of an alderman,
+Drawn with a team of little atomies
+Athwart men's noses as they lie asleep:
+Her waggon-spokes made of long spinners' legs;
+The cover, of the wings of grasshoppers;
+The traces, of the smallest spider's web;
+The collars, of the moonshine's watery beams;
+Her whip, of cricket's bone; the lash, of film;
+Her waggoner, a small grey-coated gnat,
+Not half so big as a round little worm
+Prick'd from the lazy finger of a maid:
+And in this state she gallops night by night.
+"""
+
+
+def test_an_answer_opening_with_a_pronoun_keeps_the_sentence_naming_her():
+    answer = extract_answer("Who is Mercutio's fairies' midwife?",
+                            [Passage("r#3", QUEEN_MAB, "romeo_and_juliet.txt", 3, 3, None, None, 1.0)])
+    # The line that matches says 'She is the fairies' midwife'; the one before it names her. The answer is
+    # trimmed to 60 words from there, not from the middle of the long sentence ("men's", "spider's": the
+    # question's possessive is no term).
+    assert "Queen Mab" in answer.text
+    assert len(answer.text.split()) <= 60
