@@ -156,7 +156,8 @@ def _graph_for(graphs: dict, key: tuple, model: nn.Module, fn, inputs: list):
     return static_out
 
 
-def _graphs_apply(first: torch.Tensor) -> bool:
+def graphs_apply(first: torch.Tensor) -> bool:
+    """Whether a stack or first piece with this input may be replayed from a graph (else it runs as called)."""
     return (ENABLED and first.is_cuda and not torch.is_grad_enabled() and not torch.cuda.is_current_stream_capturing()
             and first.shape[0] * first.shape[1] <= GRAPH_MAX_TOKENS)
 
@@ -176,7 +177,7 @@ def graphed_blocks(model: nn.Module, tag: str, run, first: torch.Tensor, states:
 
     has_state = all(s.ssm is not None and s.conv_tail is not None for s in states)
     empty = all(s.ssm is None and s.conv_tail is None for s in states)
-    if not _graphs_apply(first) or not (has_state or empty):
+    if not graphs_apply(first) or not (has_state or empty):
         return run(first, states)
     inputs = [first] + ([t for s in states for t in (s.ssm, s.conv_tail)] if has_state else [])
     key = (id(model), tag, tuple((tuple(t.shape), t.dtype, str(t.device)) for t in inputs), _autocast_key())
@@ -209,7 +210,7 @@ def graphed_first_piece(model: nn.Module, run, input_ids: torch.Tensor, state, *
 
     fresh = (state.position == 0 and isinstance(state.memory, InProcessMemory) and len(state.memory) == 0
              and state.lm_ready and all(b.ssm is None and b.conv_tail is None for b in state.blocks))
-    if not fresh or not _graphs_apply(input_ids):
+    if not fresh or not graphs_apply(input_ids):
         return run(input_ids, state, **flags)
     inputs = [input_ids, state.chunk_sum, state.supervisor, state.memory.keys]
     key = (id(model), "first piece", tuple((tuple(t.shape), t.dtype, str(t.device)) for t in inputs),

@@ -350,6 +350,8 @@ def check_graphed_stream(model, batch: int = 2, encode_path: bool = True) -> lis
     """
     from . import cuda_graphs
 
+    cuda_graphs._stack_graphs.clear()                                  # count this check's captures alone
+    cuda_graphs._seen.clear()
     ids = torch.randint(0, 100000, (batch, 3 * 4096 + 1000), device="cuda")
     cuts = [0, 4096, 8192, 12288, ids.shape[1]]
 

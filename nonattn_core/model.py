@@ -11,6 +11,7 @@ convolution tails, the partial chunk's sum, the supervisor state and the memory.
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
 import json
@@ -221,10 +222,15 @@ class NonAttnLM(nn.Module):
         """Embedding and lower blocks: (B, T) ids -> (B, T, D), their new states."""
         return _through_blocks(self.lower, self.embedding(input_ids), states)   # (B, T, D)
 
-    def _upper_blocks(self, x: torch.Tensor, states: list[BlockState]) -> tuple[torch.Tensor, list]:
-        """Upper blocks and the final norm: (B, T, D) -> hidden (B, T, D), their new states."""
+    def _upper_blocks(self, x: torch.Tensor, states: list[BlockState],
+                      out: torch.Tensor | None = None) -> tuple[torch.Tensor, list]:
+        """Upper blocks and the final norm: (B, T, D) -> hidden (B, T, D), their new states. With `out` (GPU
+        inference with Triton), the final norm writes there."""
         x, new_states = _through_blocks(self.upper, x, states)
-        return self.final_norm(x), new_states
+        if out is None:
+            return self.final_norm(x), new_states
+        from . import triton_ops
+        return triton_ops.rms_norm(x, self.final_norm.weight, self.final_norm.eps, out=out), new_states
 
     def _add_supervisor(self, x: torch.Tensor, chunks: "_ChunkStep") -> torch.Tensor:
         """x (B, T, D) plus the injected supervisor state each token's chunk is conditioned on."""
@@ -260,15 +266,22 @@ class NonAttnLM(nn.Module):
                 steps.launch(begin, end)                               # the states of chunks begin+1 .. end
                 ready.append(torch.cuda.Event())
                 ready[-1].record(side)
-        hidden = []
+        # Where no graph of the stack is replayed (its outputs would be copies), the spans' final norms write
+        # into one buffer instead of being concatenated after (the residual stream keeps x's dtype).
+        in_place = stack is _plain_stack or not _stack_replays(x[:, :split])
+        if in_place:
+            hidden = torch.empty_like(x, dtype=x.dtype if torch.is_autocast_enabled("cuda") else
+                                      torch.promote_types(x.dtype, self.final_norm.weight.dtype))
+        parts = []
         for (begin, end), (t0, t1), event in zip(((0, first_chunks), (first_chunks, n_touched)),
                                                  ((0, split), (split, x.shape[1])), ready):
             main.wait_event(event)
             part = self._add_states(x[:, t0:t1], chunks.state_before[:, begin:end], chunks.lead if begin == 0 else 0)
-            part, states = stack(self, "upper", self._upper_blocks, part, states)
-            hidden.append(part)
+            run = functools.partial(self._upper_blocks, out=hidden[:, t0:t1]) if in_place else self._upper_blocks
+            part, states = stack(self, "upper", run, part, states)
+            parts.append(part)
         chunks.supervisor = steps.states[-1:].to(steps.dtype).to(chunks.supervisor.dtype)   # as forward's output
-        return torch.cat(hidden, dim=1), states
+        return (hidden if in_place else torch.cat(parts, dim=1)), states
 
     def _feature_sums(self, lower_out: torch.Tensor, input_ids: torch.Tensor, run: int, lead: int = 0,
                       carried: torch.Tensor | None = None):
@@ -530,6 +543,12 @@ def _gru_stream(device: torch.device) -> torch.cuda.Stream:
     if device not in _gru_streams:
         _gru_streams[device] = torch.cuda.Stream(device, priority=-1)
     return _gru_streams[device]
+
+
+def _stack_replays(first: torch.Tensor) -> bool:
+    """Whether `cuda_graphs.graphed_blocks` may replay a graph for this stack input (else it calls the stack)."""
+    from .cuda_graphs import graphs_apply
+    return graphs_apply(first)
 
 
 def _plain_stack(model, tag, run, first, states):

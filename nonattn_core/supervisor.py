@@ -61,6 +61,10 @@ def retrieve_earlier(keys: torch.Tensor, memory: ChunkMemory | None, k: int) -> 
     keys (B, M, E) are this piece's chunk embeddings in order; returns (B, M, E) (zeros where nothing is earlier).
     """
     batch, n_chunks, _ = keys.shape
+    if keys.is_cuda and not torch.is_grad_enabled() and (memory is None or not len(memory)):
+        from . import triton_ops
+        if triton_ops.available() and keys.dtype == torch.float32:     # GPU inference, nothing stored yet
+            return _retrieve_earlier_in_piece(keys, k)
     scores = keys @ keys.transpose(1, 2)                               # (B, M, M)
     earlier = torch.ones(n_chunks, n_chunks, dtype=torch.bool, device=keys.device).tril(-1)
     scores = scores.masked_fill(~earlier, float("-inf"))
@@ -76,6 +80,17 @@ def retrieve_earlier(keys: torch.Tensor, memory: ChunkMemory | None, k: int) -> 
         candidates = torch.gather(candidates, 2, index.unsqueeze(-1).expand(-1, -1, -1, keys.shape[-1]))
     valid = torch.isfinite(values).unsqueeze(-1).to(keys.dtype)       # (B, M, k', 1)
     return (candidates * valid).sum(2) / valid.sum(2).clamp(min=1.0)
+
+
+def _retrieve_earlier_in_piece(keys: torch.Tensor, k: int) -> torch.Tensor:
+    """`retrieve_earlier` with no memory, for GPU inference: the keys cast once for their product (autocast would
+    cast both operands), the later chunks masked in one kernel, the gather and mean in another (triton_ops); the
+    same scores and top-k, the mean up to float32 rounding."""
+    from . import triton_ops
+    operand = keys.to(torch.get_autocast_dtype("cuda")) if torch.is_autocast_enabled("cuda") else keys
+    scores = triton_ops.mask_later(operand @ operand.transpose(1, 2))  # (B, M, M), -inf unless earlier
+    values, index = scores.topk(min(k, keys.shape[1]), dim=-1)
+    return triton_ops.retrieved_mean(keys, index, values)
 
 
 class MemoryFusion(nn.Module):

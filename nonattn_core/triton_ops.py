@@ -17,6 +17,8 @@
   also adds the carried partial sum and writes the means: the chunk step's sums, counts and division in that pass.
 - `add_rows`: `x + rows[:, (arange(T) + lead) // run]` in one pass (each token's supervisor state added to the upper blocks' input).
 - `normalized_sum`: the chunk embedding's `F.normalize(contextual + lexical)` in one pass.
+- `mask_later`, `retrieved_mean`: retrieval of earlier chunks around torch's top-k: the later chunks' scores
+  masked in place, and the mean of each chunk's top-k earlier chunks (gather, finite mask, mean) in one pass.
 
 Triton is imported lazily; `available()` says whether these can run (a CUDA device and Triton present).
 """
@@ -211,12 +213,16 @@ if triton is not None:
                  mask=mask)
 
 
-def rms_norm(x: torch.Tensor, weight: torch.Tensor, eps: float) -> torch.Tensor:
-    """x * rsqrt(mean(x^2) + eps) * weight over the last dim; under autocast the result keeps x's dtype."""
+def rms_norm(x: torch.Tensor, weight: torch.Tensor, eps: float, out: torch.Tensor | None = None) -> torch.Tensor:
+    """x * rsqrt(mean(x^2) + eps) * weight over the last dim; under autocast the result keeps x's dtype. `out`, if
+    given, is written (contiguous, x's shape, that dtype) and returned."""
     out_dtype = x.dtype if torch.is_autocast_enabled("cuda") else torch.promote_types(x.dtype, weight.dtype)
     D = x.shape[-1]
     flat = x.reshape(-1, D).contiguous()
-    out = torch.empty(flat.shape, device=x.device, dtype=out_dtype)
+    if out is None:
+        out = torch.empty(flat.shape, device=x.device, dtype=out_dtype)
+    elif out.shape != x.shape or out.dtype != out_dtype or not out.is_contiguous():
+        raise ValueError(f"rms_norm: out {tuple(out.shape)} {out.dtype} for x {tuple(x.shape)} -> {out_dtype}")
     block_r = 16
     _rms_norm_kernel[(triton.cdiv(flat.shape[0], block_r),)](flat, weight, out, flat.shape[0], D, eps,
                                                             BLOCK_R=block_r, BLOCK_D=triton.next_power_of_2(D),
@@ -540,4 +546,55 @@ def normalized_sum(a: torch.Tensor, b: torch.Tensor | None = None, eps: float = 
     n = a.numel() // E
     _normalized_sum_kernel[(triton.cdiv(n, block_r),)](a, b, out, n, E, eps, HAS_B=has_b, BLOCK_R=block_r,
                                                        BLOCK_E=triton.next_power_of_2(E), num_warps=4)
+    return out
+
+
+# ---- scores of later chunks masked ----------------------------------------------------------------------------------
+if triton is not None:
+    @triton.jit
+    def _mask_later_kernel(scores_ptr, M, BLOCK: tl.constexpr):
+        row = tl.program_id(0).to(tl.int64)                            # (batch, chunk m) flattened
+        m = row % M
+        cols = tl.arange(0, BLOCK)
+        tl.store(scores_ptr + row * M + cols, tl.full([BLOCK], float("-inf"), scores_ptr.dtype.element_ty),
+                 mask=(cols >= m) & (cols < M))
+
+
+def mask_later(scores: torch.Tensor) -> torch.Tensor:
+    """scores (B, M, M) with -inf written in place where column j >= row m (chunk j is not earlier than chunk m).
+    Plain version: `scores.masked_fill(~torch.ones(M, M, dtype=torch.bool).tril(-1), float("-inf"))`."""
+    B, M, _ = scores.shape
+    _mask_later_kernel[(B * M,)](scores, M, BLOCK=triton.next_power_of_2(M), num_warps=4)
+    return scores
+
+
+# ---- the mean of the retrieved earlier chunks -----------------------------------------------------------------------
+if triton is not None:
+    @triton.jit
+    def _retrieved_mean_kernel(keys_ptr, index_ptr, values_ptr, out_ptr, M, E, K: tl.constexpr,
+                               BLOCK_E: tl.constexpr):
+        row = tl.program_id(0).to(tl.int64)                            # (batch, chunk) flattened
+        b = row // M
+        cols = tl.arange(0, BLOCK_E)
+        live = cols < E
+        total = tl.zeros([BLOCK_E], dtype=tl.float32)
+        count = 0.0
+        for j in tl.static_range(K):
+            value = tl.load(values_ptr + row * K + j).to(tl.float32)
+            valid = (tl.abs(value) < float("inf")).to(tl.float32)      # -inf: fewer than K earlier chunks
+            picked = tl.load(index_ptr + row * K + j)
+            key = tl.load(keys_ptr + (b * M + picked) * E + cols, mask=live, other=0.0)
+            total += key * valid
+            count += valid
+        tl.store(out_ptr + row * E + cols, total / tl.maximum(count, 1.0), mask=live)
+
+
+def retrieved_mean(keys: torch.Tensor, index: torch.Tensor, values: torch.Tensor) -> torch.Tensor:
+    """The mean of each chunk's retrieved earlier chunks in one pass: keys (B, M, E) float32, the top-k `index` and
+    `values` (B, M, k) of its scores (-inf where fewer than k chunks are earlier) -> (B, M, E). Plain version:
+    supervisor.retrieve_earlier's gather, finite mask and masked mean."""
+    B, M, E = keys.shape
+    out = torch.empty_like(keys)
+    _retrieved_mean_kernel[(B * M,)](keys.contiguous(), index.contiguous(), values.contiguous(), out, M, E,
+                                     K=index.shape[-1], BLOCK_E=triton.next_power_of_2(E), num_warps=4)
     return out

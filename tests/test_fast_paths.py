@@ -276,6 +276,17 @@ def test_gpu_upper_blocks_beside_gru_equal_after_it():
         for p in model.parameters():
             p.add_(torch.randn_like(p) * 0.05)                         # the supervisor's injection is zero at init
     ids = torch.randint(0, 512, (1, 600), device="cuda")               # 38 chunks: the first span runs beside
+    from nonattn_core import supervisor, triton_ops
+    keys = torch.nn.functional.normalize(torch.randn(2, 40, 24, device="cuda"), dim=-1)
+    for k in (1, 4):                                                   # the retrieval's GPU path against torch's
+        scores = (keys @ keys.transpose(1, 2)).masked_fill(~torch.ones(40, 40, dtype=torch.bool, device="cuda")
+                                                            .tril(-1), float("-inf"))
+        values, index = scores.topk(k, dim=-1)
+        valid = torch.isfinite(values).unsqueeze(-1).float()
+        plain = (keys[torch.arange(2, device="cuda").view(2, 1, 1), index] * valid).sum(2) / valid.sum(2).clamp(min=1)
+        assert torch.equal(triton_ops.mask_later(keys @ keys.transpose(1, 2)), scores)
+        with torch.no_grad():                                          # inference: the GPU path
+            assert relative_error(supervisor.retrieve_earlier(keys, None, k), plain) <= 1e-6
 
     def read(cuts, autocast=False):
         state, outs = model.init_state(1), []

@@ -1,7 +1,11 @@
-"""Session 11 (runs/gpu27): A/B in one process of (1) the chunk embedding's sum and L2 norm in one kernel
-(triton_ops.normalized_sum in ChunkEmbeddingHead) and (2) the upper blocks' first span of chunks run beside the
-GRU's later steps (model._upper_beside_gru, its share of the piece's chunks UPPER_FIRST_SPAN; 0 = off).
-Variants: base (both off: the head's torch ops, GRU then upper blocks), norm, norm+beside<share>.
+"""Session 11 (runs/gpu27): A/B in one process of the chunk embedding's sum and L2 norm in one kernel
+(triton_ops.normalized_sum in ChunkEmbeddingHead: "norm"), the upper blocks' first span of chunks run beside the
+GRU's later steps (model._upper_beside_gru, its share of the piece's chunks: "beside<share>"), the retrieved
+chunks' gather and mean in one kernel (triton_ops.retrieved_mean: "mean"), the spans' final norms written into one
+buffer instead of a cat ("inplace"), the later chunks' scores masked in one kernel and the keys cast once ("mask"),
+the GRU reading its inputs in bf16 ("gi16"); "base" is none of them
+(each part absent: as at 1a1006a).
+AB_VARIANTS (comma-separated, '+'-joined parts), AB_1M_VARIANTS, AB_ROUNDS, AB_PROFILE.
 32K: the bench's whole-forward graph and the model's own path, each variant AB_ROUNDS times; outputs against base
 and against float32; streamed pieces; graphed == eager; 1M (the model's own path); a profile of AB_PROFILE."""
 import collections  # noqa: F401 (the profile exec-ed at the end)
@@ -13,17 +17,14 @@ import torch
 import torch.nn.functional as F
 from torch.profiler import ProfilerActivity, profile  # noqa: F401
 
-from nonattn_core import cuda_graphs, model as model_module, triton_ops
+from nonattn_core import cuda_graphs, model as model_module, supervisor as supervisor_module, triton_ops
 from nonattn_core.bench import cuda_time, graph_ms, load_model, ours_forward
 from nonattn_core.bf16_weights import linear
 from nonattn_core.supervisor import ChunkEmbeddingHead
 
 torch.backends.cuda.matmul.allow_tf32 = True
 OUT = os.environ.get("OUT", "/tmp")
-SHARES = [float(s) for s in os.environ.get("AB_SHARES", "0.25,0.5").split(",")]
-variants = ["base", "norm"] + [f"norm+beside{s}" for s in SHARES]
-if os.environ.get("AB_LOWPRIO"):                                       # the GRU's stream at normal priority
-    variants.append(f"norm+beside{SHARES[0]}+lowprio")
+variants = os.environ.get("AB_VARIANTS", "base,norm,norm+beside0.25,norm+beside0.5").split(",")
 M1 = os.environ.get("AB_1M_VARIANTS", ",".join(variants)).split(",")
 
 
@@ -40,13 +41,55 @@ def old_head(self, summary, lexical=None):                              # the he
 new_head = ChunkEmbeddingHead.forward
 
 
+def old_retrieve_earlier(keys, memory, k):                             # supervisor.retrieve_earlier before this session
+    batch, n_chunks, _ = keys.shape
+    scores = keys @ keys.transpose(1, 2)
+    earlier = torch.ones(n_chunks, n_chunks, dtype=torch.bool, device=keys.device).tril(-1)
+    scores = scores.masked_fill(~earlier, float("-inf"))
+    top = min(k, n_chunks)
+    values, index = scores.topk(top, dim=-1)
+    rows = torch.arange(batch, device=keys.device).view(batch, 1, 1)
+    candidates = keys[rows, index]
+    if memory is not None and len(memory):
+        mem_values, mem_keys = memory.search(keys, k)
+        values = torch.cat([values, mem_values], dim=-1)
+        candidates = torch.cat([candidates, mem_keys.to(candidates.dtype)], dim=2)
+        values, index = values.topk(k, dim=-1)
+        candidates = torch.gather(candidates, 2, index.unsqueeze(-1).expand(-1, -1, -1, keys.shape[-1]))
+    valid = torch.isfinite(values).unsqueeze(-1).to(keys.dtype)
+    return (candidates * valid).sum(2) / valid.sum(2).clamp(min=1.0)
+
+
+def mean_retrieve_earlier(keys, memory, k):                            # call 3's "mean": torch mask, retrieved_mean
+    batch, n_chunks, _ = keys.shape
+    scores = keys @ keys.transpose(1, 2)
+    earlier = torch.ones(n_chunks, n_chunks, dtype=torch.bool, device=keys.device).tril(-1)
+    scores = scores.masked_fill(~earlier, float("-inf"))
+    values, index = scores.topk(min(k, n_chunks), dim=-1)
+    return triton_ops.retrieved_mean(keys, index, values)
+
+
+def gi_float_init(self, *args, **kwargs):                               # the GRU's inputs copied to float32 first
+    new_gru_init(self, *args, **kwargs)
+    self.gi = self.gi.float()
+
+
+new_retrieve, new_stack_replays = supervisor_module.retrieve_earlier, model_module._stack_replays
+new_gru_init = triton_ops.PersistentGRU.__init__
+
+
 def setup(name):
-    ChunkEmbeddingHead.forward = old_head if name == "base" else new_head
-    share = float(name.split("beside")[1].split("+")[0]) if "beside" in name else 0.0
+    """name: base, or '+'-joined parts: norm, beside<share>, mean, mask (+ mean: the mask kernel and one cast),
+    inplace, gi16 (the GRU reads its inputs in bf16); absent: as before."""
+    parts = name.split("+")
+    ChunkEmbeddingHead.forward = new_head if "norm" in parts else old_head
+    share = next((float(p[6:]) for p in parts if p.startswith("beside")), 0.0)
     model_module.UPPER_FIRST_SPAN = (share, share)
+    supervisor_module.retrieve_earlier = (new_retrieve if "mask" in parts else mean_retrieve_earlier if "mean" in parts
+                                          else old_retrieve_earlier)
+    model_module._stack_replays = new_stack_replays if "inplace" in parts else (lambda first: True)
+    triton_ops.PersistentGRU.__init__ = new_gru_init if "gi16" in parts else gi_float_init
     model_module._gru_streams.clear()
-    if name.endswith("+lowprio"):
-        model_module._gru_streams[torch.device("cuda", 0)] = torch.cuda.Stream(priority=0)
     cuda_graphs._stack_graphs.clear()
     cuda_graphs._graphs.clear()
     cuda_graphs._seen.clear()
@@ -80,6 +123,19 @@ with torch.no_grad():
         for begin, end in zip(cuts, cuts[1:]):
             steps.launch(begin, end)
         print(f"spans {cuts}: equal to one launch: {torch.equal(steps.states[1:].unsqueeze(0), whole)}")
+
+print("## check: the retrieval's GPU path against the torch one (the model's keys at 32K; random keys)")
+with torch.inference_mode():
+    setup("base")
+    keys = forward(torch.randint(0, 100_000, (1, 32768), device="cuda"))[1]
+    for what, kk in [("model keys", keys), ("random", F.normalize(torch.randn(2, 300, 384, device="cuda"), dim=-1))]:
+        for k in (4, 1, 7):
+            for autocast in (True, False):
+                with torch.autocast("cuda", dtype=torch.bfloat16, enabled=autocast):
+                    a, b = old_retrieve_earlier(kk, None, k), new_retrieve(kk, None, k)
+                    c = mean_retrieve_earlier(kk, None, k)
+                print(f"{what} k={k} autocast={autocast}: mask+mean vs torch equal {torch.equal(a, b)}, rel "
+                      f"{rel(b, a):.2e}; mask+mean vs mean equal {torch.equal(b, c)}")
 
 print("## whole forward at 32K: bench graph ms, the model's own path (eager, median of 20)", flush=True)
 ids = torch.randint(0, 100_000, (1, 32768), device="cuda", generator=torch.Generator("cuda").manual_seed(1))
