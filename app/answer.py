@@ -45,6 +45,7 @@ _NAMING = re.compile(r"\b(called|named|known as|termed|referred to as|the name o
 _PAGE_NUMBER_END = re.compile(r"\d,?$")
 _FINISHED = re.compile(r"[.!?][\"'’”)\]]*$")
 _SPEAKER = re.compile(r"[A-Z][A-Z'’ -]*[A-Z]\.")                       # 'MACBETH.', 'FIRST WITCH.'
+_NAME_LABEL = re.compile(r"[A-Z][A-Za-z'’]*( [A-Z][A-Za-z'’]*){0,2}\.")     # 'Romeo.', 'Lady Capulet.' (in a play)
 _ENDS_SPEECH = re.compile(r"\[(Exeunt\b|Exit\W*\]$)")                   # '[Exeunt.]', '[Exit.]', not '[Exit Servant.]'
 _NEW_SCENE = re.compile(r"(ACT|SCENE)\b")
 _REFERS_BACK = re.compile(r"(This|These|It|They|Such|He|She) (is|are|was|were|means|can|may|will|has|have|had|does|do)\b")
@@ -70,6 +71,7 @@ class Passage:
     chunk_span: tuple[int, int] | None = None  # where the retrieved chunk itself lies in `text` (rest: neighbours)
     highlights: list[tuple[int, int]] = field(default_factory=list)  # answer spans in `text`, for the UI
     section_breaks: list[tuple[int, str]] = field(default_factory=list)  # (char_offset, title) of later sections
+    speaker: str | None = None  # in a play, who is speaking where `text` begins ("": nobody); None: not a play
 
     def page_at(self, char: int) -> tuple[int | None, str | None]:
         """(physical page, printed label) of the character at `char`."""
@@ -431,7 +433,7 @@ def extract_answer(question: str, passages: list[Passage], max_words: int = 60, 
     candidates: list[_Candidate] = []
     for i, (p_index, start, _, _, _) in enumerate(sentences):
         terms: set[str] = set()
-        speaker = sentences[speakers[i]][4] if speakers[i] is not None else set()  # counts half
+        speaker = speakers[i].terms if speakers[i] is not None else set()  # counts half
         texts: list[str] = []
         for n_sent in range(1, cfg.max_window + 1):
             j = i + n_sent - 1
@@ -462,8 +464,8 @@ def extract_answer(question: str, passages: list[Passage], max_words: int = 60, 
         pool = candidates[: max(cfg.rerank_candidates, cfg.rerank_pool)]
         shown = [(c.passage, *_with_context(passages[c.passage].text, sentences, c, context_words, listed))
                  for c in pool]
-        logits = _distinct_scores(reranker, question, [_led_by(speakers[row_at[p, a]], sentences,
-                                                               passages[p].text[a:b]) for p, a, b in shown],
+        logits = _distinct_scores(reranker, question, [_led_by(_in_passage(speakers[row_at[p, a]]), passages[p].text[a:b])
+                                                     for p, a, b in shown],
                                   cfg.rerank_candidates)
         for cand, logit in zip(pool, logits):
             cand.logit = logit
@@ -502,14 +504,14 @@ def extract_answer(question: str, passages: list[Passage], max_words: int = 60, 
 
     passage = passages[best.passage]
     first, last = _with_context(passage.text, sentences, best, context_words, listed)
-    speaker = speakers[row_at[best.passage, best.start]]
-    if speaker is not None and (sentences[speaker][1] >= first or not _SPEAKER.fullmatch(sentences[speaker][3])):
-        speaker = None             # the answer opens with its speaker's name already, or the label is 'Example:'
-    label_words = len(sentences[speaker][3].split()) if speaker is not None else 0
+    speech = speakers[row_at[best.passage, best.start]]
+    if speech is not None and (not speech.is_speaker or speech.row is not None and sentences[speech.row][1] >= first):
+        speech = None             # the label is 'Example:', or the answer opens with its speaker's name already
+    label_words = len(speech.label.split()) if speech is not None else 0
     raw = passage.text[first:last]
     lo, hi = _trim_to_words(raw, match.weights, max_words - label_words)
     start, end = first + lo, first + hi
-    text = _led_by(speaker, sentences, passage.text[start:end])  # a play's line says who speaks it
+    text = _led_by(speech, passage.text[start:end])  # a play's line says who speaks it
     page, label = passage.page_at(start)
     citation = {"source": passage.source, "page": page, "page_label": label, "section": passage.section_at(start),
                 "text": text}
@@ -531,34 +533,55 @@ def _distinct_scores(reranker: SentenceScorer, question: str, texts: list[str], 
     return [scores[text] for text in texts]
 
 
+@dataclass(frozen=True)
+class _Speech:
+    """Whose words a sentence is: the label line opening its speech, or the passage's speaker in force."""
+    label: str              # 'MACBETH.', 'Romeo.'; also a manual's 'Example:' (its words count, it leads no answer)
+    row: int | None         # the label's sentence row; None when the speech began before the passage
+    is_speaker: bool        # a play's speaker, who leads an answer from the speech
+
+    @property
+    def terms(self) -> set[str]:
+        return set(tokenize(self.label))
+
+
 def _speech_labels(passages: list[Passage], sentences: list[tuple[int, int, int, str, set[str]]],
-                   listed: set[int]) -> list[int | None]:
-    """For each sentence, the row of the label line opening its paragraph (a speaker's name), if one comes before it.
+                   listed: set[int]) -> list[_Speech | None]:
+    """For each sentence, the speech it belongs to: the label line opening its paragraph (a speaker's name), if one
+    comes before it, or the speaker in force where its passage begins (Passage.speaker).
 
     A play's speech opens with its speaker's name and runs to the next blank line, or on past a paragraph that is
     only a stage direction ('[Exit Servant.]' and Macbeth goes on: 'Is this a dagger which I see before me'); a
     sentence deep inside it says nothing of who speaks it ('This island's mine, by Sycorax my mother' is Caliban's).
     """
-    labels: list[int | None] = []
+    labels: list[_Speech | None] = []
     label, in_direction = None, False
     for i, (p_index, start, end, clean, _) in enumerate(sentences):
-        text = passages[p_index].text
+        passage = passages[p_index]
         new_passage = i == 0 or sentences[i - 1][0] != p_index
-        if new_passage or "\n\n" in text[sentences[i - 1][2]: start]:   # a paragraph begins
+        if new_passage:
+            label = _Speech(f"{passage.speaker}.", None, True) if passage.speaker else None
+        if new_passage or "\n\n" in passage.text[sentences[i - 1][2]: start]:   # a paragraph begins
             after_direction = in_direction and not new_passage and not _ENDS_SPEECH.match(sentences[i - 1][3])
             in_direction = clean.startswith("[")
-            if i not in listed and _is_label_line(text, start, end):
-                label = i
-            elif new_passage or not (in_direction or after_direction) or _NEW_SCENE.match(clean):
+            if i not in listed and _is_label_line(passage.text, start, end):
+                is_speaker = bool(_SPEAKER.fullmatch(clean) or passage.speaker is not None and _NAME_LABEL.fullmatch(clean))
+                label = _Speech(clean, i, is_speaker)
+            elif not new_passage and not (in_direction or after_direction) or _NEW_SCENE.match(clean):
                 label = None
-        labels.append(None if label == i or in_direction else label)
+        labels.append(None if (label is not None and label.row == i) or in_direction else label)
     return labels
 
 
-def _led_by(label: int | None, sentences: list[tuple[int, int, int, str, set[str]]], raw: str) -> str:
-    """The clean text of `raw`, led by the label sentence of row `label` when there is one."""
+def _in_passage(speech: _Speech | None) -> _Speech | None:
+    """The speech if its label is in the passage: the cross-encoder reads only what the passage shows."""
+    return speech if speech is not None and speech.row is not None else None
+
+
+def _led_by(speech: _Speech | None, raw: str) -> str:
+    """The clean text of `raw`, led by its speech's label when there is one."""
     text = clean_pdf_text(raw)
-    return text if label is None else f"{sentences[label][3]} {text}"
+    return text if speech is None else f"{speech.label} {text}"
 
 
 def _is_label_line(text: str, start: int, end: int) -> bool:

@@ -32,10 +32,11 @@ from app.bm25 import BM25Index
 from app.fusion import Fused, reciprocal_rank_fusion
 from app.document_cache import DocumentCache
 from app.span_index import SpanIndex
+from app.speakers import speaker_after, speakers_at_chunk_starts
 from app.text_utils import sentence_windows
 
 logger = logging.getLogger(__name__)
-_CACHE_FORMAT = 2
+_CACHE_FORMAT = 3
 PAGE_SEPARATOR = "\n\n"  # how ingest joins page texts (ingest.documents.PAGE_SEPARATOR)
 _SENTENCE_END = re.compile(r"[.!?][\"'’”)\]]*\s|\n\s*\n")
 
@@ -150,6 +151,11 @@ def default_cache_dir(store) -> Path:
     return Path(base) / "nonattn-qa" / "qa-cache"
 
 
+def chunk_heading(meta: dict) -> str:
+    """What a chunk's text does not say but its reader knows: its section title, and in a play who is speaking."""
+    return " ".join(part for part in (meta.get("section"), meta.get("speaker")) if part)
+
+
 def load_lexical_index(store, collection: str, cache_dir: Path | None, index_section: bool = True
                        ) -> tuple[ChunkTable, BM25Index, str]:
     """The chunk table and BM25 index of a collection, from the on-disk cache when its version matches."""
@@ -171,7 +177,10 @@ def load_lexical_index(store, collection: str, cache_dir: Path | None, index_sec
         ids.append(chunk.id)
         texts.append(chunk.text)
         metadatas.append(dict(chunk.metadata))
-    index_texts = [(m.get("section") or "") + "\n" + t if index_section else t for t, m in zip(texts, metadatas)]
+    for meta, speaker in zip(metadatas, speakers_at_chunk_starts(texts, metadatas)):
+        if speaker is not None:
+            meta["speaker"] = speaker      # a play's chunk deep in a speech: whose words it holds ("": nobody's)
+    index_texts = [chunk_heading(m) + "\n" + t if index_section else t for t, m in zip(texts, metadatas)]
     bm25 = BM25Index.build(index_texts, ids)
     bm25.search("warm up")  # compiles the postings, so they are pickled compiled
     if path is not None:
@@ -385,8 +394,8 @@ class HybridRetriever:
         scored, best = [], 0.0
         for f, span in zip(top, span_share):
             row = self.table.row[f.id]
-            section = self.table.metadatas[row].get("section") if cfg.index_section else None
-            sentence = best_window_match(match, self.grown_text(row), section)
+            heading = chunk_heading(self.table.metadatas[row]) if cfg.index_section else None
+            sentence = best_window_match(match, self.grown_text(row), heading)
             best = max(best, sentence)
             scored.append((sentence + cfg.w_first_stage * f.score / high + cfg.w_span_rerank * span, f))
         scored.sort(key=lambda x: -x[0])
@@ -504,7 +513,17 @@ class HybridRetriever:
                        page_breaks=breaks, doc_id=doc_id, title=meta.get("title", ""),
                        section_breaks=[(len(prefix) + offset, title)
                                        for offset, title in json.loads(meta.get("inner_sections") or "[]")],
-                       chunk_span=(len(prefix), len(prefix) + len(text)))
+                       chunk_span=(len(prefix), len(prefix) + len(text)), speaker=self._speaker_at(row, prefix))
+
+    def _speaker_at(self, row: int, prefix: str) -> str | None:
+        """Who is speaking where the passage of the chunk at `row` begins (`prefix`: its text from the chunk before);
+        None outside plays."""
+        meta = self.table.metadatas[row]
+        if not prefix:
+            return meta.get("speaker")
+        prev_row = self.table.by_position[(meta.get("doc_id"), int(meta.get("chunk_index", 0)) - 1)]
+        initial, prev_text = self.table.metadatas[prev_row].get("speaker"), self.table.texts[prev_row]
+        return None if initial is None else speaker_after(prev_text, len(prev_text) - len(prefix), initial)
 
 
 def _starts_sentence(text: str) -> bool:

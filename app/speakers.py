@@ -1,0 +1,63 @@
+"""Who is speaking where a chunk (or a passage) of a play begins.
+
+A line deep in a long speech ('Thus with a kiss I die.', some forty lines after 'Romeo.') lands in a chunk that
+never names its speaker, so neither a question naming him nor the answer to 'Who says ...?' can use that name.
+Plays (Project Gutenberg's editions) set each speech under its speaker's name on a line of its own, after a blank
+line: 'Romeo.', 'LADY MACBETH.', 'First Citizen.'. The speaker in force at a point is the last such label before
+it, unless the scene changed or everyone left the stage since.
+"""
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+
+_LABEL = re.compile(r"(?:^|\n\n)([A-Z][A-Za-z'’]*(?: [A-Z][A-Za-z'’]*){0,2})\.\n(?=\S)")
+_ENDS_SPEECHES = re.compile(r"\n\n(?:\[Exeunt|\[Exit\.\]|ACT\b|SCENE\b|Act\b|Scene\b)")
+_NOT_NAMES = frozenset({"ACT", "SCENE", "Act", "Scene", "Enter", "Exit", "Exeunt", "THE", "The", "PROLOGUE", "EPILOGUE",
+                        "FINIS", "Note", "See", "Example", "Examples"})
+MIN_LABELS = 20  # a document with fewer speaker labels is not a play
+
+
+def speakers_at_chunk_starts(texts: list[str], metadatas: list[dict]) -> list[str | None]:
+    """For each chunk (rows of any documents, in any order), the speaker in force where it begins: a name, "" when
+    nobody is speaking there, None when its document is not a play."""
+    rows_of = defaultdict(list)
+    for row, meta in enumerate(metadatas):
+        rows_of[meta.get("doc_id")].append(row)
+    speakers: list[str | None] = [None] * len(texts)
+    for rows in rows_of.values():
+        rows.sort(key=lambda row: metadatas[row].get("chunk_index", 0))
+        starts, position = [], 0
+        for row in rows:
+            starts.append(position)
+            position += len(texts[row])
+        for row, speaker in zip(rows, speakers_at("".join(texts[row] for row in rows), starts)):
+            speakers[row] = speaker
+    return speakers
+
+
+def speakers_at(text: str, positions: list[int]) -> list[str | None]:
+    """The speaker in force at each of the (ascending) char positions of `text` ("" for none), or None at each
+    when `text` is not a play."""
+    events = _events(text)
+    if sum(1 for _, name in events if name) < MIN_LABELS:
+        return [None] * len(positions)
+    found, current, i = [], "", 0
+    for position in positions:
+        while i < len(events) and events[i][0] < position:
+            current = events[i][1]
+            i += 1
+        found.append(current)
+    return found
+
+
+def speaker_after(text: str, end: int, initial: str) -> str:
+    """The speaker in force at char `end` of a play's `text`, given `initial`, the one in force at its start."""
+    before = [name for position, name in _events(text) if position < end]
+    return before[-1] if before else initial
+
+
+def _events(text: str) -> list[tuple[int, str]]:
+    """(char position, speaker) where a speech begins, and (position, "") where the speeches end."""
+    labels = [(m.start(1), m.group(1)) for m in _LABEL.finditer(text) if m.group(1).split()[0] not in _NOT_NAMES]
+    return sorted(labels + [(m.start(), "") for m in _ENDS_SPEECHES.finditer(text)])

@@ -1,0 +1,43 @@
+"""Who is speaking where a chunk or passage of a play begins (app.speakers), and answers led by that speaker."""
+from app.answer import Passage, extract_answer
+from app.speakers import MIN_LABELS, speaker_after, speakers_at, speakers_at_chunk_starts
+
+
+def play(speeches: int) -> str:
+    """A play-like text: ACT/SCENE headings, a stage direction and `speeches` speeches under Title-case labels."""
+    parts = ["ACT I. SCENE I. Verona. A public place.", "[Enter Sampson and Gregory.]"]
+    for n in range(speeches):
+        speaker = ("Sampson", "Gregory", "Lady Capulet")[n % 3]
+        parts.append(f"{speaker}.\nLine {n} of a speech,\nand its second line.")
+    return "\n\n".join(parts) + "\n\n[Exeunt.]\n\nSCENE II. A Street.\n\nSampson.\nA last line."
+
+
+def test_speaker_in_force_follows_labels_and_ends_with_exeunt():
+    text = play(MIN_LABELS + 1)
+    inside = text.index("Line 2 of") + 3
+    after_exeunt = text.index("SCENE II")
+    assert speakers_at(text, [0, inside, after_exeunt, len(text)]) == ["", "Lady Capulet", "", "Sampson"]
+
+
+def test_a_text_with_few_labels_is_no_play():
+    assert speakers_at(play(MIN_LABELS - 5), [0, 100]) == [None, None]
+    assert speakers_at("Note.\nSee the manual.\n\nExamples.\nplot sin(x)\n" * 30, [10]) == [None]
+
+
+def test_chunks_read_in_document_order_whatever_their_row_order():
+    text = play(MIN_LABELS + 3)
+    cut = text.index("Line 4 of") + 5
+    metadatas = [{"doc_id": "d", "chunk_index": 1}, {"doc_id": "d", "chunk_index": 0}, {"doc_id": "m", "chunk_index": 0}]
+    speakers = speakers_at_chunk_starts([text[cut:], text[:cut], "A manual. Nobody speaks."], metadatas)
+    assert speakers == ["Gregory", "", None]
+    assert speaker_after(text[:cut], cut, "") == "Gregory"
+
+
+def test_a_line_deep_in_a_speech_is_answered_with_its_speaker():
+    # The passage starts in the middle of Romeo's speech: its label is in the chunk before.
+    text = ("Here's to my love! [Drinks.]--O true apothecary!\nThy drugs are quick.--Thus with a kiss I die.\n[Dies.]"
+            "\n\n[Enter Friar Lawrence.]\n\nFriar.\nSaint Francis be my speed!")
+    passage = Passage("r#142", text, "romeo_and_juliet.txt", 1, 1, None, None, 1.0, speaker="Romeo")
+    answer = extract_answer("Who says 'Thus with a kiss I die'?", [passage])
+    assert answer.text.startswith("Romeo. ")
+    assert "Thus with a kiss I die" in answer.text
