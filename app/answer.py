@@ -26,8 +26,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Callable, Protocol
 
-from app.text_utils import (STOPWORDS, clean_pdf_text, list_lines, sentence_spans, split_follow_up_context, stem,
-                             tokenize, words)
+from app.text_utils import (STOPWORDS, as_words, clean_pdf_text, list_lines, quoted_words, sentence_spans,
+                             split_follow_up_context, stem, tokenize, words)
 
 FOLLOW_UP_CONTEXT_WEIGHT = 0.5  # an earlier turn's word in a resolved follow-up, against the question's own
 # Words that say what kind of answer is wanted but are not evidence themselves.
@@ -403,9 +403,10 @@ def extract_answer(question: str, passages: list[Passage], max_words: int = 60, 
     """
     cfg = config or AnswerConfig()
     max_words = max_words or cfg.max_words
-    if not passages or not [t for t in tokenize(question) if t not in _QUESTION_FILLER]:
-        return None
     asked, _ = split_follow_up_context(question)
+    quote = quoted_words(asked)     # 'Who says "What's in a name?"': the quoted line itself is what to find
+    if not passages or not (quote or [t for t in tokenize(question) if t not in _QUESTION_FILLER]):
+        return None
     qtype = question_type(asked)
     asked_words = {w.lower() for w in words(asked)}
 
@@ -493,13 +494,10 @@ def extract_answer(question: str, passages: list[Passage], max_words: int = 60, 
         if sure.logit >= cfg.rerank_overrule_logit and \
                 (best.logit is None or sure.logit >= best.logit + cfg.rerank_overrule_margin):
             best, best_logit = sure, max(best_logit, sure.logit)
-    reranker_sure = best_logit is not None and best_logit >= cfg.rerank_trust_logit
-    semantic_sure = best_sim is not None and best_sim >= cfg.semantic_trust and best.coverage >= cfg.min_coverage_floor
-    if best.coverage < cfg.min_coverage and not (reranker_sure or semantic_sure):  # a paraphrase may be vouched for
-        return None
-    if best_sim is not None and best_sim < cfg.min_semantic:
-        return None
-    if best_logit is not None and best_logit < cfg.min_rerank_logit:
+    quoting = [c for c in candidates if quote and quote in as_words(c.text)]
+    if quoting:                     # the quoted line, word for word: no weaker evidence may abstain on it
+        best = quoting[0]
+    elif _too_weak(best, best_logit, best_sim, cfg):
         return None
 
     passage = passages[best.passage]
@@ -517,6 +515,18 @@ def extract_answer(question: str, passages: list[Passage], max_words: int = 60, 
                 "text": text}
     return Answer(text=text, sentences=[(best.passage, start, end)], citations=[citation],
                   confidence=round(best.coverage, 4))
+
+
+def _too_weak(best: _Candidate, best_logit: float | None, best_sim: float | None, cfg: AnswerConfig) -> bool:
+    """Whether the evidence for the best candidate is too weak to answer: too little of the question covered unless
+    the cross-encoder or the semantic scorer vouches for a paraphrase, or either of them finds it unrelated."""
+    reranker_sure = best_logit is not None and best_logit >= cfg.rerank_trust_logit
+    semantic_sure = best_sim is not None and best_sim >= cfg.semantic_trust and best.coverage >= cfg.min_coverage_floor
+    if best.coverage < cfg.min_coverage and not (reranker_sure or semantic_sure):  # a paraphrase may be vouched for
+        return True
+    if best_sim is not None and best_sim < cfg.min_semantic:
+        return True
+    return best_logit is not None and best_logit < cfg.min_rerank_logit
 
 
 def _distinct_scores(reranker: SentenceScorer, question: str, texts: list[str], first: int) -> list[float]:

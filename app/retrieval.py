@@ -33,10 +33,12 @@ from app.fusion import Fused, reciprocal_rank_fusion
 from app.document_cache import DocumentCache
 from app.span_index import SpanIndex
 from app.speakers import speaker_after, speakers_at_chunk_starts
-from app.text_utils import sentence_windows
+from app.text_utils import as_words, quoted_words, sentence_windows, split_follow_up_context
 
 logger = logging.getLogger(__name__)
 _CACHE_FORMAT = 3
+QUOTE_REACH = 300     # characters of the next chunk where a quoted line begun in a chunk is still found
+MAX_QUOTING = 5       # a quote found in more chunks than this is too common to put them first
 PAGE_SEPARATOR = "\n\n"  # how ingest joins page texts (ingest.documents.PAGE_SEPARATOR)
 _SENTENCE_END = re.compile(r"[.!?][\"'’”)\]]*\s|\n\s*\n")
 
@@ -136,6 +138,22 @@ class ChunkTable:
 
     def ids_of_docs(self, doc_ids) -> set[str]:
         return {self.ids[r] for d in doc_ids for r in self.doc_rows.get(d, [])}
+
+    @cached_property
+    def words(self) -> list[str]:
+        """Each chunk's text as `as_words` gives it, run on into the next chunk's first words (a quoted line may
+        cross the cut): where a quoted line is looked for."""
+        def head_of_next(row: int) -> str:
+            meta = self.metadatas[row]
+            after = self.by_position.get((meta.get("doc_id"), int(meta.get("chunk_index", -1)) + 1))
+            return self.texts[after][:QUOTE_REACH] if after is not None else ""
+        return [as_words(text + " " + head_of_next(row)) for row, text in enumerate(self.texts)]
+
+    def rows_quoting(self, quote: str, doc_ids=None) -> list[int]:
+        """Rows whose words hold `quote` (as `as_words` gives it), in document order, optionally of some documents."""
+        rows = [r for d in doc_ids for r in self.doc_rows.get(d, [])] if doc_ids else range(len(self.texts))
+        return sorted((r for r in rows if quote in self.words[r]),
+                      key=lambda r: (self.metadatas[r].get("doc_id", ""), int(self.metadatas[r].get("chunk_index", 0))))
 
 
 def cache_key(location: str, collection: str) -> str:
@@ -373,9 +391,25 @@ class HybridRetriever:
             t_fallback = time.perf_counter()
             fused = self.merge_fallback(question, fused, doc_ids)
             timings["fallback_ms"] = (time.perf_counter() - t_fallback) * 1000
+        quote = quoted_words(split_follow_up_context(question)[0])
+        if quote:
+            fused = self.quoted_first(quote, fused, doc_ids)
         passages = [self.passage(self.table.row[f.id], f.score) for f in fused[:k] if f.id in self.table.row]
         timings["fuse_ms"] = (time.perf_counter() - t) * 1000
         return passages
+
+    def quoted_first(self, quote: str, fused: list, doc_ids=None) -> list:
+        """`fused` with the chunks that hold the question's quoted words first (in their fused order), when at most
+        MAX_QUOTING do: a line quoted word for word is the surest evidence there is, and the question may have no
+        other ('Who says "What's in a name?"': each of its words is a stopword or filler)."""
+        rows = self.table.rows_quoting(quote, doc_ids)
+        if not rows or len(rows) > MAX_QUOTING:
+            return fused
+        quoting = {self.table.ids[r] for r in rows}
+        first = [f for f in fused if f.id in quoting]
+        ranked = {f.id for f in first}
+        first += [Fused(self.table.ids[r], 0.0) for r in rows if self.table.ids[r] not in ranked]
+        return first + [f for f in fused if f.id not in quoting]
 
     def sentence_rerank(self, question: str, fused: list, idf=None) -> tuple[list, float]:
         """The top fused chunks reordered by their best sentence-window match (+ a share of the fused score).

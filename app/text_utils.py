@@ -66,6 +66,24 @@ def split_follow_up_context(question: str) -> tuple[str, str]:
     return question[: match.start()], match.group(1)
 
 
+_QUOTED = re.compile(r"\"(.+)\"|“(.+)”|‘(.+)’|(?<!\w)'(.+)'(?!\w)")
+_APOSTROPHES = re.compile(r"['’‘`]")
+
+
+def quoted_words(question: str) -> str | None:
+    """The words a question quotes ('Who says "What's in a name?"'), as `as_words` gives them, or None when it quotes
+    fewer than two words. The outermost quotes count: the quoted line may hold apostrophes ('o' both')."""
+    found = _QUOTED.search(question)
+    quoted = as_words(next(group for group in found.groups() if group)) if found else ""
+    return quoted if len(quoted.split()) >= 2 else None
+
+
+def as_words(text: str) -> str:
+    """Lower-case words of `text` joined by single spaces, apostrophes dropped ("What's" -> "whats"): what stays of a
+    line however it is quoted, punctuated or broken into verse lines."""
+    return " ".join(_WORD.findall(_APOSTROPHES.sub("", text).lower()))
+
+
 def collapse_ws(text: str) -> str:
     """Collapse every run of whitespace to one space (how evidence strings are matched)."""
     return _WS.sub(" ", text).strip()

@@ -41,3 +41,29 @@ def test_a_line_deep_in_a_speech_is_answered_with_its_speaker():
     answer = extract_answer("Who says 'Thus with a kiss I die'?", [passage])
     assert answer.text.startswith("Romeo. ")
     assert "Thus with a kiss I die" in answer.text
+
+
+def test_the_words_a_question_quotes():
+    from app.text_utils import quoted_words
+    assert quoted_words("Who says 'A plague o' both your houses'?") == "a plague o both your houses"
+    assert quoted_words('Who says "What\'s in a name?"') == "whats in a name"
+    assert quoted_words("Who says ‘To be, or not to be’?") == "to be or not to be"
+    assert quoted_words("Who was Caliban's mother?") is None          # an apostrophe is no quote
+    assert quoted_words("What does 'ls' do?") is None                  # one word is no line
+
+
+def test_a_quoted_line_of_stopwords_is_found_and_answered_with_its_speaker():
+    text = ("Juliet.\n'Tis but thy name that is my enemy;--\nThou art thyself, though not a Montague.\n"
+            "What's in a name? that which we call a rose\nBy any other name would smell as sweet;")
+    passage = Passage("r#50", text, "romeo_and_juliet.txt", 1, 1, None, None, 1.0, speaker="")
+    answer = extract_answer("Who says 'What's in a name?'", [passage])   # every word a stopword or filler
+    assert answer.text.startswith("Juliet. ") and "What's in a name?" in answer.text
+
+
+def test_chunks_quoting_a_line_even_across_the_cut(chunk_table):
+    table = chunk_table({"play": ["Mercutio.\nI am hurt;--\nA plague o' both", " your houses!--I am sped."],
+                         "other": ["A plague on all their houses, said nobody."]})
+    rows = table.rows_quoting("a plague o both your houses")
+    assert [table.metadatas[r]["chunk_index"] for r in rows] == [0]
+    assert table.metadatas[rows[0]]["doc_id"] == "play"
+    assert table.rows_quoting("a plague o both your houses", ["other"]) == []
