@@ -575,7 +575,10 @@ def _speech_labels(passages: list[Passage], sentences: list[tuple[int, int, int,
             after_direction = in_direction and not new_passage and not _ENDS_SPEECH.match(sentences[i - 1][3])
             in_direction = clean.startswith("[")
             if i not in listed and _is_label_line(passage.text, start, end):
-                is_speaker = bool(_SPEAKER.fullmatch(clean) or passage.speaker is not None and _NAME_LABEL.fullmatch(clean))
+                # 'Romeo.' leads a speech in a play after a blank line, not at a passage's start: there it may be a
+                # line of the cast list ('Physician.\nFool.\nOswald, steward to Goneril.')
+                is_speaker = bool(_SPEAKER.fullmatch(clean) or passage.speaker is not None and not new_passage
+                                  and _NAME_LABEL.fullmatch(clean))
                 label = _Speech(clean, i, is_speaker)
             elif not new_passage and not (in_direction or after_direction) or _NEW_SCENE.match(clean):
                 label = None
