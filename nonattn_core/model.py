@@ -524,7 +524,9 @@ def sum_runs(features: torch.Tensor, run: int, lead: int = 0) -> torch.Tensor:
 # and for longer ones (0: off). Measured on an H100 (runs/gpu27): 32K best at 0.25 of 0.125-0.5, 1M at 0.5.
 UPPER_FIRST_SPAN = (0.25, 0.5)
 LONG_PIECE = 1 << 17
-UPPER_BESIDE_MIN_CHUNKS = 16       # shorter pieces run the GRU, then the upper blocks
+# Shorter pieces run the GRU, then the upper blocks: at 8K and 16K tokens the split cost more than the GRU steps it
+# hid (bench graph +0.07 / +0.07 ms, runs/gpu27/ab_run7.txt); from 32K on it pays.
+UPPER_BESIDE_MIN_CHUNKS = 128
 _gru_streams: dict = {}
 
 

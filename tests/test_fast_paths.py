@@ -296,25 +296,26 @@ def test_gpu_upper_blocks_beside_gru_equal_after_it():
                 outs += [out.logits.float(), out.chunk_embeddings.float()]
         return [torch.cat(outs[0::2], 1), torch.cat(outs[1::2], 1), state.supervisor]
 
-    with torch.no_grad():
-        shares = model_module.UPPER_FIRST_SPAN
-        try:
+    shares, shortest = model_module.UPPER_FIRST_SPAN, model_module.UPPER_BESIDE_MIN_CHUNKS
+    model_module.UPPER_BESIDE_MIN_CHUNKS = 16                          # pieces of 18-38 chunks take the path
+    try:
+        with torch.no_grad():
             model_module.UPPER_FIRST_SPAN = (0.0, 0.0)
             after = read([0, 600]), read([0, 600], autocast=True)
-        finally:
             model_module.UPPER_FIRST_SPAN = shares
-        beside = read([0, 600]), read([0, 600], autocast=True)
-        streamed = read([0, 300, 600])                                 # the second piece starts mid-chunk
-        for b, a in zip(beside[0], after[0]):
-            assert relative_error(b, a) <= 1e-5
-        for b, a in zip(beside[1], after[1]):
-            assert relative_error(b, a) <= 1e-2
-        assert relative_error(streamed[0], beside[0][0]) <= 1e-4
-        cuda_graphs.ENABLED = False
-        try:
+            beside = read([0, 600]), read([0, 600], autocast=True)
+            streamed = read([0, 300, 600])                             # the second piece starts mid-chunk
+            cuda_graphs.ENABLED = False
             eager = read([0, 300, 600], autocast=True)
-        finally:
             cuda_graphs.ENABLED = True
-        graphed = [read([0, 300, 600], autocast=True) for _ in range(3)][-1]
+            graphed = [read([0, 300, 600], autocast=True) for _ in range(3)][-1]
+    finally:
+        model_module.UPPER_FIRST_SPAN, model_module.UPPER_BESIDE_MIN_CHUNKS = shares, shortest
+        cuda_graphs.ENABLED = True
+    for b, a in zip(beside[0], after[0]):
+        assert relative_error(b, a) <= 1e-5
+    for b, a in zip(beside[1], after[1]):
+        assert relative_error(b, a) <= 1e-2
+    assert relative_error(streamed[0], beside[0][0]) <= 1e-4
     for g, e in zip(graphed, eager):
         assert torch.equal(g, e)

@@ -3,9 +3,10 @@
 GRU's later steps (model._upper_beside_gru, its share of the piece's chunks: "beside<share>"), the retrieved
 chunks' gather and mean in one kernel (triton_ops.retrieved_mean: "mean"), the spans' final norms written into one
 buffer instead of a cat ("inplace"), the later chunks' scores masked in one kernel and the keys cast once ("mask"),
-the GRU reading its inputs in bf16 ("gi16"); "base" is none of them
+the GRU reading its inputs in bf16 ("gi16"), a sleep between the GRU barrier's polls ("nap<ns>"); "base" is none of them
 (each part absent: as at 1a1006a).
-AB_VARIANTS (comma-separated, '+'-joined parts), AB_1M_VARIANTS, AB_ROUNDS, AB_PROFILE.
+AB_VARIANTS (comma-separated, '+'-joined parts), AB_1M_VARIANTS, AB_ROUNDS, AB_PROFILE, AB_SHORT (lengths timed
+before 32K, graph only).
 32K: the bench's whole-forward graph and the model's own path, each variant AB_ROUNDS times; outputs against base
 and against float32; streamed pieces; graphed == eager; 1M (the model's own path); a profile of AB_PROFILE."""
 import collections  # noqa: F401 (the profile exec-ed at the end)
@@ -25,7 +26,7 @@ from nonattn_core.supervisor import ChunkEmbeddingHead
 torch.backends.cuda.matmul.allow_tf32 = True
 OUT = os.environ.get("OUT", "/tmp")
 variants = os.environ.get("AB_VARIANTS", "base,norm,norm+beside0.25,norm+beside0.5").split(",")
-M1 = os.environ.get("AB_1M_VARIANTS", ",".join(variants)).split(",")
+M1 = [v for v in os.environ.get("AB_1M_VARIANTS", ",".join(variants)).split(",") if v]
 
 
 def rel(out, ref):
@@ -80,7 +81,7 @@ new_gru_init = triton_ops.PersistentGRU.__init__
 
 def setup(name):
     """name: base, or '+'-joined parts: norm, beside<share>, mean, mask (+ mean: the mask kernel and one cast),
-    inplace, gi16 (the GRU reads its inputs in bf16); absent: as before."""
+    inplace, gi16 (the GRU reads its inputs in bf16), nap<ns> (the GRU's barrier polls sleep ns); absent: as before."""
     parts = name.split("+")
     ChunkEmbeddingHead.forward = new_head if "norm" in parts else old_head
     share = next((float(p[6:]) for p in parts if p.startswith("beside")), 0.0)
@@ -89,6 +90,8 @@ def setup(name):
                                           else old_retrieve_earlier)
     model_module._stack_replays = new_stack_replays if "inplace" in parts else (lambda first: True)
     triton_ops.PersistentGRU.__init__ = new_gru_init if "gi16" in parts else gi_float_init
+    model_module.UPPER_BESIDE_MIN_CHUNKS = next((int(p[3:]) for p in parts if p.startswith("min")), 16)
+    triton_ops.GRU_POLL_NAP_NS = next((int(p[3:]) for p in parts if p.startswith("nap")), 0)
     model_module._gru_streams.clear()
     cuda_graphs._stack_graphs.clear()
     cuda_graphs._graphs.clear()
@@ -136,6 +139,27 @@ with torch.inference_mode():
                     c = mean_retrieve_earlier(kk, None, k)
                 print(f"{what} k={k} autocast={autocast}: mask+mean vs torch equal {torch.equal(a, b)}, rel "
                       f"{rel(b, a):.2e}; mask+mean vs mean equal {torch.equal(b, c)}")
+
+if any("nap" in v for v in variants):
+    with torch.inference_mode():
+        xs, h0 = torch.randn(1, 128, 256, device="cuda"), torch.randn(1, 1, 256, device="cuda")
+        triton_ops.GRU_POLL_NAP_NS = 0
+        plain = triton_ops.gru_persistent(model.supervisor.gru, xs, h0)
+        for ns in (100, 1000):
+            triton_ops.GRU_POLL_NAP_NS = ns
+            naps = [triton_ops.gru_persistent(model.supervisor.gru, xs, h0) for _ in range(10)]
+            print(f"GRU with {ns} ns naps between polls: equal to none in {sum(torch.equal(n, plain) for n in naps)} of 10; "
+                  f"128 steps alone {cuda_time(lambda: triton_ops.gru_persistent(model.supervisor.gru, xs, h0), 20) * 1e3:.1f} us")
+        triton_ops.GRU_POLL_NAP_NS = 0
+        print(f"128 steps alone, no naps: {cuda_time(lambda: triton_ops.gru_persistent(model.supervisor.gru, xs, h0), 20) * 1e3:.1f} us")
+
+for length in [int(n) for n in os.environ.get("AB_SHORT", "").split(",") if n]:
+    print(f"## whole forward at {length}: bench graph ms, AB_ROUNDS rounds", flush=True)
+    for round_ in range(1, int(os.environ.get("AB_ROUNDS", "2")) + 1):
+        for name in variants:
+            setup(name)
+            print(f"round {round_} | {length} | {name:16s} | graph {graph_ms(ours_forward(model, length, 1 << 20), 20):.3f}",
+                  flush=True)
 
 print("## whole forward at 32K: bench graph ms, the model's own path (eager, median of 20)", flush=True)
 ids = torch.randint(0, 100_000, (1, 32768), device="cuda", generator=torch.Generator("cuda").manual_seed(1))
