@@ -72,6 +72,7 @@ class Passage:
     highlights: list[tuple[int, int]] = field(default_factory=list)  # answer spans in `text`, for the UI
     section_breaks: list[tuple[int, str]] = field(default_factory=list)  # (char_offset, title) of later sections
     speaker: str | None = None  # in a play, who is speaking where `text` begins ("": nobody); None: not a play
+    speaker_names: dict[str, str] = field(default_factory=dict)  # its play's shortened labels spelled out ('Cor')
 
     def page_at(self, char: int) -> tuple[int | None, str | None]:
         """(physical page, printed label) of the character at `char`."""
@@ -428,7 +429,7 @@ def extract_answer(question: str, passages: list[Passage], max_words: int = 60, 
         n = len(sentences)
         idf = lambda t: math.log1p((n - df.get(t, 0) + 0.5) / (df.get(t, 0) + 0.5))  # noqa: E731
     match = QuestionMatch(question, idf)
-    speakers = _speech_labels(passages, sentences, listed)
+    speakers, label_rows = _speech_labels(passages, sentences, listed)
     row_at = {(p_index, start): i for i, (p_index, start, *_) in enumerate(sentences)}
 
     candidates: list[_Candidate] = []
@@ -502,7 +503,11 @@ def extract_answer(question: str, passages: list[Passage], max_words: int = 60, 
 
     passage = passages[best.passage]
     first, last = _with_context(passage.text, sentences, best, context_words, listed)
-    speech = speakers[row_at[best.passage, best.start]]
+    best_row = row_at[best.passage, best.start]
+    speech = speakers[best_row] if speakers[best_row] is not None else label_rows.get(best_row)
+    if speech is not None and speech.row is not None and sentences[speech.row][1] == first and \
+            speech.label != sentences[speech.row][3]:
+        first = sentences[speech.row][2]   # the answer opens with a shortened label ('Cor.'): it is spelled out
     if speech is not None and (not speech.is_speaker or speech.row is not None and sentences[speech.row][1] >= first):
         speech = None             # the label is 'Example:', or the answer opens with its speaker's name already
     label_words = len(speech.label.split()) if speech is not None else 0
@@ -556,15 +561,16 @@ class _Speech:
 
 
 def _speech_labels(passages: list[Passage], sentences: list[tuple[int, int, int, str, set[str]]],
-                   listed: set[int]) -> list[_Speech | None]:
+                   listed: set[int]) -> tuple[list[_Speech | None], dict[int, _Speech]]:
     """For each sentence, the speech it belongs to: the label line opening its paragraph (a speaker's name), if one
-    comes before it, or the speaker in force where its passage begins (Passage.speaker).
+    comes before it, or the speaker in force where its passage begins (Passage.speaker); and the label rows' own.
 
     A play's speech opens with its speaker's name and runs to the next blank line, or on past a paragraph that is
     only a stage direction ('[Exit Servant.]' and Macbeth goes on: 'Is this a dagger which I see before me'); a
     sentence deep inside it says nothing of who speaks it ('This island's mine, by Sycorax my mother' is Caliban's).
     """
     labels: list[_Speech | None] = []
+    own: dict[int, _Speech] = {}
     label, in_direction = None, False
     for i, (p_index, start, end, clean, _) in enumerate(sentences):
         passage = passages[p_index]
@@ -579,11 +585,12 @@ def _speech_labels(passages: list[Passage], sentences: list[tuple[int, int, int,
                 # line of the cast list ('Physician.\nFool.\nOswald, steward to Goneril.')
                 is_speaker = bool(_SPEAKER.fullmatch(clean) or passage.speaker is not None and not new_passage
                                   and _NAME_LABEL.fullmatch(clean))
-                label = _Speech(clean, i, is_speaker)
+                full = passage.speaker_names.get(clean.rstrip(".:"))
+                label = own[i] = _Speech(f"{full}." if full else clean, i, is_speaker)
             elif not new_passage and not (in_direction or after_direction) or _NEW_SCENE.match(clean):
                 label = None
         labels.append(None if (label is not None and label.row == i) or in_direction else label)
-    return labels
+    return labels, own
 
 
 def _in_passage(speech: _Speech | None) -> _Speech | None:

@@ -32,11 +32,11 @@ from app.bm25 import BM25Index
 from app.fusion import Fused, reciprocal_rank_fusion
 from app.document_cache import DocumentCache
 from app.span_index import SpanIndex
-from app.speakers import speaker_after, speakers_at_chunk_starts
+from app.speakers import full_names, speaker_after, speakers_at_chunk_starts
 from app.text_utils import as_words, quoted_words, sentence_windows, split_follow_up_context
 
 logger = logging.getLogger(__name__)
-_CACHE_FORMAT = 3
+_CACHE_FORMAT = 4
 QUOTE_REACH = 300     # characters of the next chunk where a quoted line begun in a chunk is still found
 MAX_QUOTING = 5       # a quote found in more chunks than this is too common to put them first
 PAGE_SEPARATOR = "\n\n"  # how ingest joins page texts (ingest.documents.PAGE_SEPARATOR)
@@ -130,6 +130,7 @@ class ChunkTable:
         self.row = {chunk_id: r for r, chunk_id in enumerate(ids)}
         self.by_position = {(m.get("doc_id"), int(m.get("chunk_index", -1))): r for r, m in enumerate(metadatas)}
         self.doc_rows: dict[str, list[int]] = {}
+        self._speaker_names: dict[str, dict[str, str]] = {}
         for r, m in enumerate(metadatas):
             self.doc_rows.setdefault(m.get("doc_id", ""), []).append(r)
 
@@ -138,6 +139,13 @@ class ChunkTable:
 
     def ids_of_docs(self, doc_ids) -> set[str]:
         return {self.ids[r] for d in doc_ids for r in self.doc_rows.get(d, [])}
+
+    def speaker_names(self, doc_id: str) -> dict[str, str]:
+        """A play's shortened speaker labels spelled out ('Cor' -> 'Cordelia'; app.speakers.full_names)."""
+        if doc_id not in self._speaker_names:
+            rows = sorted(self.doc_rows.get(doc_id, []), key=lambda r: int(self.metadatas[r].get("chunk_index", 0)))
+            self._speaker_names[doc_id] = full_names("".join(self.texts[r] for r in rows))
+        return self._speaker_names[doc_id]
 
     @cached_property
     def words(self) -> list[str]:
@@ -547,7 +555,8 @@ class HybridRetriever:
                        page_breaks=breaks, doc_id=doc_id, title=meta.get("title", ""),
                        section_breaks=[(len(prefix) + offset, title)
                                        for offset, title in json.loads(meta.get("inner_sections") or "[]")],
-                       chunk_span=(len(prefix), len(prefix) + len(text)), speaker=self._speaker_at(row, prefix))
+                       chunk_span=(len(prefix), len(prefix) + len(text)), speaker=self._speaker_at(row, prefix),
+                       speaker_names=self.table.speaker_names(doc_id) if meta.get("speaker") is not None else {})
 
     def _speaker_at(self, row: int, prefix: str) -> str | None:
         """Who is speaking where the passage of the chunk at `row` begins (`prefix`: its text from the chunk before);
@@ -557,7 +566,10 @@ class HybridRetriever:
             return meta.get("speaker")
         prev_row = self.table.by_position[(meta.get("doc_id"), int(meta.get("chunk_index", 0)) - 1)]
         initial, prev_text = self.table.metadatas[prev_row].get("speaker"), self.table.texts[prev_row]
-        return None if initial is None else speaker_after(prev_text, len(prev_text) - len(prefix), initial)
+        if initial is None:
+            return None
+        speaker = speaker_after(prev_text, len(prev_text) - len(prefix), initial)
+        return self.table.speaker_names(meta.get("doc_id", "")).get(speaker, speaker)
 
 
 def _starts_sentence(text: str) -> bool:

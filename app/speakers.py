@@ -15,12 +15,14 @@ _LABEL = re.compile(r"(?:^|\n\n)([A-Z][A-Za-z'’]*(?: [A-Z][A-Za-z'’]*){0,2})
 _ENDS_SPEECHES = re.compile(r"\n\n(?:\[Exeunt|\[Exit\.\]|ACT\b|SCENE\b|Act\b|Scene\b)")
 _NOT_NAMES = frozenset({"ACT", "SCENE", "Act", "Scene", "Enter", "Exit", "Exeunt", "THE", "The", "PROLOGUE", "EPILOGUE",
                         "FINIS", "Note", "See", "Example", "Examples"})
+_SPELLED = re.compile(r"\b[A-Z][a-z]{2,}\b")           # 'Cordelia' in the cast list, 'Edmund' in '[Enter Edmund.]'
+_DIRECTION = re.compile(r"\[[^\]]*\]")
 MIN_LABELS = 20  # a document with fewer speaker labels is not a play
 
 
 def speakers_at_chunk_starts(texts: list[str], metadatas: list[dict]) -> list[str | None]:
-    """For each chunk (rows of any documents, in any order), the speaker in force where it begins: a name, "" when
-    nobody is speaking there, None when its document is not a play."""
+    """For each chunk (rows of any documents, in any order), the speaker in force where it begins: a name (spelled
+    out, `full_names`), "" when nobody is speaking there, None when its document is not a play."""
     rows_of = defaultdict(list)
     for row, meta in enumerate(metadatas):
         rows_of[meta.get("doc_id")].append(row)
@@ -31,8 +33,10 @@ def speakers_at_chunk_starts(texts: list[str], metadatas: list[dict]) -> list[st
         for row in rows:
             starts.append(position)
             position += len(texts[row])
-        for row, speaker in zip(rows, speakers_at("".join(texts[row] for row in rows), starts)):
-            speakers[row] = speaker
+        text = "".join(texts[row] for row in rows)
+        names = full_names(text)
+        for row, speaker in zip(rows, speakers_at(text, starts)):
+            speakers[row] = names.get(speaker, speaker) if speaker else speaker
     return speakers
 
 
@@ -55,6 +59,23 @@ def speaker_after(text: str, end: int, initial: str) -> str:
     """The speaker in force at char `end` of a play's `text`, given `initial`, the one in force at its start."""
     before = [name for position, name in _events(text) if position < end]
     return before[-1] if before else initial
+
+
+def full_names(text: str) -> dict[str, str]:
+    """The speaker labels of a play that shorten a name its cast list or stage directions spell out ('Cor' ->
+    'Cordelia', 'Edm' -> 'Edmund' in King Lear), each to the one name it begins; the longer labels choose first, so
+    'Corn' takes Cornwall before 'Cor' is read. Labels that are names already, or begin none or several, stay."""
+    events = _events(text)
+    labels = {name for _, name in events if name and " " not in name}
+    first_speech = next((position for position, name in events if name), len(text))
+    spelled = set(_SPELLED.findall(text[:first_speech] + " ".join(_DIRECTION.findall(text))))
+    known = {name.lower() for name in spelled}
+    names: dict[str, str] = {}
+    for label in sorted(labels - {name for name in labels if name.lower() in known}, key=len, reverse=True):
+        begun = [name for name in spelled if name.lower().startswith(label.lower()) and name not in names.values()]
+        if len(begun) == 1:
+            names[label] = begun[0]
+    return names
 
 
 def _events(text: str) -> list[tuple[int, str]]:

@@ -67,3 +67,20 @@ def test_chunks_quoting_a_line_even_across_the_cut(chunk_table):
     assert [table.metadatas[r]["chunk_index"] for r in rows] == [0]
     assert table.metadatas[rows[0]]["doc_id"] == "play"
     assert table.rows_quoting("a plague o both your houses", ["other"]) == []
+
+
+def test_shortened_labels_are_spelled_out_from_the_cast_list():
+    from app.speakers import full_names
+    cast = "PERSONS REPRESENTED\n\nDuke of Cornwall.\nEdmund, Bastard Son to Gloster.\nCordelia, daughter to Lear.\n\n"
+    speeches = "\n\n".join(f"{label}.\nA line of {label}." for label in ("Corn", "Cor", "Edm", "Kent") * 6)
+    names = full_names(cast + "ACT I.\n\n[Enter Kent and Edmund.]\n\n" + speeches)
+    # 'Corn' is read first and takes Cornwall, so 'Cor' is Cordelia; 'Kent' is a name already.
+    assert names == {"Corn": "Cornwall", "Cor": "Cordelia", "Edm": "Edmund"}
+
+
+def test_a_shortened_label_answers_with_the_full_name():
+    text = "Lear.\nWhat can you say to draw\nA third more opulent than your sisters? Speak.\n\nCor.\nNothing, my lord."
+    passage = Passage("l#7", text, "king_lear.txt", 1, 1, None, None, 1.0, speaker="",
+                      speaker_names={"Cor": "Cordelia"})
+    answer = extract_answer("Who says 'Nothing, my lord'?", [passage])
+    assert answer.text == "Cordelia. Nothing, my lord."
