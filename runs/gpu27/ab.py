@@ -1,4 +1,4 @@
-"""Session 11 (runs/gpu27): A/B in one process of the chunk embedding's sum and L2 norm in one kernel
+"""runs/gpu27: A/B in one process of the chunk embedding's sum and L2 norm in one kernel
 (triton_ops.normalized_sum in ChunkEmbeddingHead: "norm"), the upper blocks' first span of chunks run beside the
 GRU's later steps (model._upper_beside_gru, its share of the piece's chunks: "beside<share>"), the retrieved
 chunks' gather and mean in one kernel (triton_ops.retrieved_mean: "mean"), the spans' final norms written into one

@@ -1,4 +1,4 @@
-"""Session 11 (from runs/gpu26; kernels on two streams: busy time is their union, the timeline names the stream): profile of the bench's whole-forward CUDA graph at 32K tokens: kernels by total time, count, and the
+"""runs/gpu27 (from runs/gpu26; kernels on two streams: busy time is their union, the timeline names the stream): profile of the bench's whole-forward CUDA graph at 32K tokens: kernels by total time, count, and the
 timeline of one replay (gaps between kernels). Writes the chrome trace to $OUT."""
 import collections
 import json

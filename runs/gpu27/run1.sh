@@ -1,5 +1,5 @@
 #!/bin/bash
-# Session 11, call 1 (working tree after 1a1006a: normalized_sum in the head, PersistentGRU spans,
+# runs/gpu27, call 1 (working tree after 1a1006a: normalized_sum in the head, PersistentGRU spans,
 # model._upper_beside_gru): GPU tests, the A/B (ab.py, ending with a profile), gpu_check.
 export PYTHONPATH=. PYTHONUNBUFFERED=1
 { nvidia-smi -L; python -c "import torch, triton; print(torch.__version__, triton.__version__)"; date -u; } > $OUT/env.txt 2>&1

@@ -1,5 +1,5 @@
 #!/bin/bash
-# Session 11, call 2 (same code as call 1): the A/B over the first span's share (0.125-0.5) and the GRU stream's
+# runs/gpu27, call 2 (same code as call 1): the A/B over the first span's share (0.125-0.5) and the GRU stream's
 # priority, 1M for base/norm/0.375/0.5, a profile of the 0.25 variant's whole-forward graph; gpu_check.
 export PYTHONPATH=. PYTHONUNBUFFERED=1
 AB_SHARES=0.125,0.25,0.375,0.5 AB_LOWPRIO=1 AB_1M_VARIANTS=base,norm,norm+beside0.375,norm+beside0.5 \

@@ -1,5 +1,5 @@
 #!/bin/bash
-# Session 11, call 3 (working tree after 652789c: + retrieved_mean, the spans' norms in one buffer, the counter
+# runs/gpu27, call 3 (working tree after 652789c: + retrieved_mean, the spans' norms in one buffer, the counter
 # barrier as an option): the A/B (3 rounds at 32K), GPU tests, gpu_check.
 export PYTHONPATH=. PYTHONUNBUFFERED=1
 H=norm+beside0.25; L=norm+beside0.5

@@ -1,5 +1,5 @@
 #!/bin/bash
-# Session 11, call 4 (working tree after 652789c: retrieved_mean, the spans' norms in one buffer, + the mask kernel
+# runs/gpu27, call 4 (working tree after 652789c: retrieved_mean, the spans' norms in one buffer, + the mask kernel
 # and one cast of the keys, the GRU reading bf16 inputs; the counter barrier gone):
 # the A/B (3 rounds at 32K), GPU tests.
 export PYTHONPATH=. PYTHONUNBUFFERED=1

@@ -1,5 +1,5 @@
 #!/bin/bash
-# Session 11, call 5 (code 6928103): GPU tests, the A/B of the first span's share on the committed code (32K:
+# runs/gpu27, call 5 (code 6928103): GPU tests, the A/B of the first span's share on the committed code (32K:
 # 0.1875 / 0.25 / 0.3125; 1M: 0.5 / 0.625 / 0.75), the bench, gpu_check.
 export PYTHONPATH=. PYTHONUNBUFFERED=1
 { nvidia-smi -L; python -c "import torch, triton; print(torch.__version__, triton.__version__)"; date -u; git log --oneline -1; } > $OUT/env_run5.txt 2>&1

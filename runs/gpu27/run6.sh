@@ -1,5 +1,5 @@
 #!/bin/bash
-# Session 11, call 6 (6928103 + GRU_POLL_NAP_NS, default 0 = as 6928103): the A/B of a nanosleep between the
+# runs/gpu27, call 6 (6928103 + GRU_POLL_NAP_NS, default 0 = as 6928103): the A/B of a nanosleep between the
 # GRU barrier's polls (50 / 200 / 1000 ns), 3 rounds at 32K, 2 at 1M, a profile of nap 200.
 export PYTHONPATH=. PYTHONUNBUFFERED=1
 F=norm+beside0.25+mean+inplace+mask; L=norm+beside0.5+mean+inplace+mask

@@ -1,5 +1,5 @@
 #!/bin/bash
-# Session 11, call 7 (code 6928103): is the upper blocks' span beside the GRU worth it on short pieces? The bench's
+# runs/gpu27, call 7 (code 6928103): is the upper blocks' span beside the GRU worth it on short pieces? The bench's
 # whole-forward graph at 8K, 16K and 32K with the span from 16 chunks on (as committed) and from 64 or 96 chunks
 # on; 3 rounds; no 1M.
 export PYTHONPATH=. PYTHONUNBUFFERED=1
