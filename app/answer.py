@@ -48,7 +48,8 @@ _SPEAKER = re.compile(r"[A-Z][A-Z'’ -]*[A-Z]\.")                       # 'MACB
 _NAME_LABEL = re.compile(r"[A-Z][A-Za-z'’]*( [A-Z][A-Za-z'’]*){0,2}\.")     # 'Romeo.', 'Lady Capulet.' (in a play)
 _ENDS_SPEECH = re.compile(r"\[(Exeunt\b|Exit\W*\]$)")                   # '[Exeunt.]', '[Exit.]', not '[Exit Servant.]'
 _NEW_SCENE = re.compile(r"(ACT|SCENE)\b")
-_REFERS_BACK = re.compile(r"(This|These|It|They|Such|He|She) (is|are|was|were|means|can|may|will|has|have|had|does|do)\b")
+_REFERS_BACK = re.compile(r"(This|These|It|They|Such|He|She) "
+                          r"(is|are|was|were|means|can|may|will|has|have|had|does|do)\b")
 _ANTECEDENT_WORDS = 20   # the longest sentence before a pronoun-led answer that it keeps as its antecedent
 _PLACE = re.compile(r"\b(in|at|from|to|near|under|inside)\s+(the\s+)?[A-Z][a-z]+")
 
@@ -451,7 +452,8 @@ def extract_answer(question: str, passages: list[Passage], max_words: int = 60, 
             cand = _Candidate(p_index, start, sentences[j][2], n_sent, text)
             cand.coverage = match.coverage(terms, speaker)
             phrase = match.phrase(tokenize(text))
-            cand.score = (cand.coverage + cfg.w_phrase * phrase + cfg.w_cue * _cue(qtype, passages[p_index].text[start:cand.end], asked_words)
+            cue = _cue(qtype, passages[p_index].text[start:cand.end], asked_words)
+            cand.score = (cand.coverage + cfg.w_phrase * phrase + cfg.w_cue * cue
                           + cfg.w_lead * match.leads(tokenize(texts[0])[:3])
                           - cfg.w_rank * p_index - _window_cost(texts, cfg.w_window))
             candidates.append(cand)
@@ -466,9 +468,8 @@ def extract_answer(question: str, passages: list[Passage], max_words: int = 60, 
         pool = candidates[: max(cfg.rerank_candidates, cfg.rerank_pool)]
         shown = [(c.passage, *_with_context(passages[c.passage].text, sentences, c, context_words, listed))
                  for c in pool]
-        logits = _distinct_scores(reranker, question, [_led_by(_in_passage(speakers[row_at[p, a]]), passages[p].text[a:b])
-                                                     for p, a, b in shown],
-                                  cfg.rerank_candidates)
+        led = [_led_by(_in_passage(speakers[row_at[p, a]]), passages[p].text[a:b]) for p, a, b in shown]
+        logits = _distinct_scores(reranker, question, led, cfg.rerank_candidates)
         for cand, logit in zip(pool, logits):
             cand.logit = logit
         top = pool[: cfg.rerank_candidates]

@@ -27,7 +27,8 @@ def test_a_text_with_few_labels_is_no_play():
 def test_chunks_read_in_document_order_whatever_their_row_order():
     text = play(MIN_LABELS + 3)
     cut = text.index("Line 4 of") + 5
-    metadatas = [{"doc_id": "d", "chunk_index": 1}, {"doc_id": "d", "chunk_index": 0}, {"doc_id": "m", "chunk_index": 0}]
+    metadatas = [{"doc_id": "d", "chunk_index": 1}, {"doc_id": "d", "chunk_index": 0},
+                 {"doc_id": "m", "chunk_index": 0}]
     speakers = speakers_at_chunk_starts([text[cut:], text[:cut], "A manual. Nobody speaks."], metadatas)
     assert speakers == ["Gregory", "", None]
     assert speaker_after(text[:cut], cut, "") == "Gregory"
