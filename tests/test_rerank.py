@@ -147,10 +147,14 @@ def test_a_candidate_the_cross_encoder_is_sure_of_overrules_the_lexical_choice(r
 
     question = "What is Ariel's song about Ferdinand's father?"
     scene = [Passage("t#2", ARIEL_SONGS, "tempest.txt", 14, 14, None, None, 1.0)]
-    # The stage direction holds the question's words (Ariel, Ferdinand, song); the song about the father is
-    # lexically beyond the first five candidates, but the cross-encoder reading ten is sure of it.
-    lexical_five = extract_answer(question, scene, reranker=reranker, config=AnswerConfig(rerank_pool=5))
-    assert "Come unto these yellow sands" in lexical_five.text
+    # The stage direction holds the question's words (Ariel, Ferdinand, song) and is the lexical choice; the
+    # cross-encoder is sure of the song about the father. With its logits kept out of the scores, only the
+    # overrule can pick the song.
+    lexical = extract_answer(question, scene, reranker=reranker,
+                             config=AnswerConfig(w_rerank=0.0, rerank_overrule_logit=99.0))
+    assert lexical.text.startswith("[Re-enter ARIEL invisible")
+    overruled = extract_answer(question, scene, reranker=reranker, config=AnswerConfig(w_rerank=0.0))
+    assert "Full fathom five thy father lies" in overruled.text
     recording = RecordingReranker(reranker)
     answer = extract_answer(question, scene, reranker=recording)
     assert answer.text.startswith("[ARIEL sings] Full fathom five thy father lies")
