@@ -26,6 +26,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Callable, Protocol
 
+from app import speakers
 from app.text_utils import (STOPWORDS, as_words, clean_pdf_text, list_lines, quoted_words, sentence_spans,
                              split_follow_up_context, stem, tokenize, words)
 
@@ -45,7 +46,7 @@ _NAMING = re.compile(r"\b(called|named|known as|termed|referred to as|the name o
 _PAGE_NUMBER_END = re.compile(r"\d,?$")
 _FINISHED = re.compile(r"[.!?][\"'’”)\]]*$")
 _SPEAKER = re.compile(r"[A-Z][A-Z'’ -]*[A-Z]\.")                       # 'MACBETH.', 'FIRST WITCH.'
-_NAME_LABEL = re.compile(r"[A-Z][A-Za-z'’]*( [A-Z][A-Za-z'’]*){0,2}\.")     # 'Romeo.', 'Lady Capulet.' (in a play)
+_NAME_LABEL = re.compile(speakers.NAME + r"\.")                        # 'Romeo.', 'Lady Capulet.' (in a play)
 _ENDS_SPEECH = re.compile(r"\[(Exeunt\b|Exit\W*\]$)")                   # '[Exeunt.]', '[Exit.]', not '[Exit Servant.]'
 _NEW_SCENE = re.compile(r"(ACT|SCENE)\b")
 _REFERS_BACK = re.compile(r"(This|These|It|They|Such|He|She) "

@@ -49,9 +49,10 @@ def cached_or_computed(cache: DocumentCache | None, chunk_texts: list[str],
 
 
 def documents_in_reading_order(table) -> Iterator[np.ndarray]:
-    """The chunk-table rows of each document of a retrieval.ChunkTable, sorted by chunk_index."""
+    """The chunk-table rows of each document of a retrieval.ChunkTable, sorted by chunk_index (as `doc_rows` holds
+    them)."""
     for rows in table.doc_rows.values():
-        yield np.asarray(sorted(rows, key=lambda r: int(table.metadatas[r].get("chunk_index", 0))), dtype=np.int64)
+        yield np.asarray(rows, dtype=np.int64)
 
 
 def texts_hash(texts: list[str]) -> str:

@@ -133,6 +133,8 @@ class ChunkTable:
         self._speaker_names: dict[str, dict[str, str]] = {}
         for r, m in enumerate(metadatas):
             self.doc_rows.setdefault(m.get("doc_id", ""), []).append(r)
+        for rows in self.doc_rows.values():                            # each document's rows in reading order
+            rows.sort(key=lambda r: int(metadatas[r].get("chunk_index", 0)))
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -143,8 +145,7 @@ class ChunkTable:
     def speaker_names(self, doc_id: str) -> dict[str, str]:
         """A play's shortened speaker labels spelled out ('Cor' -> 'Cordelia'; app.speakers.full_names)."""
         if doc_id not in self._speaker_names:
-            rows = sorted(self.doc_rows.get(doc_id, []), key=lambda r: int(self.metadatas[r].get("chunk_index", 0)))
-            self._speaker_names[doc_id] = full_names("".join(self.texts[r] for r in rows))
+            self._speaker_names[doc_id] = full_names("".join(self.texts[r] for r in self.doc_rows.get(doc_id, [])))
         return self._speaker_names[doc_id]
 
     @cached_property
@@ -159,9 +160,17 @@ class ChunkTable:
 
     def rows_quoting(self, quote: str, doc_ids=None) -> list[int]:
         """Rows whose words hold `quote` (as `as_words` gives it), in document order, optionally of some documents."""
-        rows = [r for d in doc_ids for r in self.doc_rows.get(d, [])] if doc_ids else range(len(self.texts))
-        return sorted((r for r in rows if quote in self.words[r]),
-                      key=lambda r: (self.metadatas[r].get("doc_id", ""), int(self.metadatas[r].get("chunk_index", 0))))
+        return [r for d in sorted(doc_ids or self.doc_rows) for r in self.doc_rows.get(d, []) if quote in self.words[r]]
+
+    def note_speakers(self) -> None:
+        """Each chunk of a play notes in its metadata the speaker in force where it begins ("speaker": the name
+        spelled out, "" when nobody is speaking); chunks of other documents note nothing."""
+        for doc_id, rows in self.doc_rows.items():
+            speakers = speakers_at_chunk_starts([self.texts[r] for r in rows])
+            if speakers and speakers[0] is not None:
+                names = self.speaker_names(doc_id)
+                for row, speaker in zip(rows, speakers):
+                    self.metadatas[row]["speaker"] = names.get(speaker, speaker)
 
 
 def cache_key(location: str, collection: str) -> str:
@@ -203,9 +212,8 @@ def load_lexical_index(store, collection: str, cache_dir: Path | None, index_sec
         ids.append(chunk.id)
         texts.append(chunk.text)
         metadatas.append(dict(chunk.metadata))
-    for meta, speaker in zip(metadatas, speakers_at_chunk_starts(texts, metadatas)):
-        if speaker is not None:
-            meta["speaker"] = speaker      # a play's chunk deep in a speech: whose words it holds ("": nobody's)
+    table = ChunkTable(ids, texts, metadatas)
+    table.note_speakers()                  # a play's chunk deep in a speech: whose words it holds
     index_texts = [chunk_heading(m) + "\n" + t if index_section else t for t, m in zip(texts, metadatas)]
     bm25 = BM25Index.build(index_texts, ids)
     bm25.search("warm up")  # compiles the postings, so they are pickled compiled
@@ -220,7 +228,7 @@ def load_lexical_index(store, collection: str, cache_dir: Path | None, index_sec
             tmp.replace(path)
         except OSError:
             pass  # read-only location: work without a cache
-    return ChunkTable(ids, texts, metadatas), bm25, version
+    return table, bm25, version
 
 
 def window_vectors(chunk_texts: list[str], encoder, window_words: int | None) -> dict[str, np.ndarray]:

@@ -9,9 +9,10 @@ it, unless the scene changed or everyone left the stage since.
 from __future__ import annotations
 
 import re
-from collections import defaultdict
+from itertools import accumulate
 
-_LABEL = re.compile(r"(?:^|\n\n)([A-Z][A-Za-z'’]*(?: [A-Z][A-Za-z'’]*){0,2})\.\n(?=\S)")
+NAME = r"[A-Z][A-Za-z'’]*(?: [A-Z][A-Za-z'’]*){0,2}"    # a speaker's name as a label gives it: 'Romeo', 'Lady Capulet'
+_LABEL = re.compile(rf"(?:^|\n\n)({NAME})\.\n(?=\S)")
 _ENDS_SPEECHES = re.compile(r"\n\n(?:\[Exeunt|\[Exit\.\]|ACT\b|SCENE\b|Act\b|Scene\b)")
 _NOT_NAMES = frozenset({"ACT", "SCENE", "Act", "Scene", "Enter", "Exit", "Exeunt", "THE", "The", "PROLOGUE", "EPILOGUE",
                         "FINIS", "Note", "See", "Example", "Examples"})
@@ -20,24 +21,10 @@ _DIRECTION = re.compile(r"\[[^\]]*\]")
 MIN_LABELS = 20  # a document with fewer speaker labels is not a play
 
 
-def speakers_at_chunk_starts(texts: list[str], metadatas: list[dict]) -> list[str | None]:
-    """For each chunk (rows of any documents, in any order), the speaker in force where it begins: a name (spelled
-    out, `full_names`), "" when nobody is speaking there, None when its document is not a play."""
-    rows_of = defaultdict(list)
-    for row, meta in enumerate(metadatas):
-        rows_of[meta.get("doc_id")].append(row)
-    speakers: list[str | None] = [None] * len(texts)
-    for rows in rows_of.values():
-        rows.sort(key=lambda row: metadatas[row].get("chunk_index", 0))
-        starts, position = [], 0
-        for row in rows:
-            starts.append(position)
-            position += len(texts[row])
-        text = "".join(texts[row] for row in rows)
-        names = full_names(text)
-        for row, speaker in zip(rows, speakers_at(text, starts)):
-            speakers[row] = names.get(speaker, speaker) if speaker else speaker
-    return speakers
+def speakers_at_chunk_starts(chunk_texts: list[str]) -> list[str | None]:
+    """For each chunk of one document (its chunks in reading order), the label of the speaker in force where it
+    begins, "" when nobody is speaking there; None for each when the document is not a play."""
+    return speakers_at("".join(chunk_texts), list(accumulate((len(text) for text in chunk_texts[:-1]), initial=0)))
 
 
 def speakers_at(text: str, positions: list[int]) -> list[str | None]:

@@ -24,13 +24,14 @@ def test_a_text_with_few_labels_is_no_play():
     assert speakers_at("Note.\nSee the manual.\n\nExamples.\nplot sin(x)\n" * 30, [10]) == [None]
 
 
-def test_chunks_read_in_document_order_whatever_their_row_order():
+def test_chunks_read_in_document_order_whatever_their_row_order(chunk_table):
     text = play(MIN_LABELS + 3)
     cut = text.index("Line 4 of") + 5
-    metadatas = [{"doc_id": "d", "chunk_index": 1}, {"doc_id": "d", "chunk_index": 0},
-                 {"doc_id": "m", "chunk_index": 0}]
-    speakers = speakers_at_chunk_starts([text[cut:], text[:cut], "A manual. Nobody speaks."], metadatas)
+    table = chunk_table({"d": [text[:cut], text[cut:]], "m": ["A manual. Nobody speaks."]})   # rows: d1, d0, m0
+    table.note_speakers()
+    speakers = [meta.get("speaker") for meta in table.metadatas]
     assert speakers == ["Gregory", "", None]
+    assert speakers_at_chunk_starts([text[:cut], text[cut:]]) == ["", "Gregory"]
     assert speaker_after(text[:cut], cut, "") == "Gregory"
 
 
