@@ -63,14 +63,20 @@ def percentile(values: list[float], q: float) -> float:
 
 
 def score_item(item: dict, passages: list[str], answer_text: str | None, cited_page: int | None) -> dict:
-    """Per-item outcome for a dev-set line ({"answers","evidence","page",...}); None where a metric does not apply."""
-    answerable = item.get("evidence") is not None
+    """Per-item outcome for a dev-set line ({"answers","evidence","page",...}); None where a metric does not apply.
+
+    An item with no answers is unanswerable. The retrieval metrics need the evidence text, so an answerable item
+    without one counts only for answer hit and abstention."""
+    answerable = bool(item.get("answers"))
+    evidence = item.get("evidence") if answerable else None
     return {
         "id": item.get("id"),
         "kind": item.get("kind"),
-        "hit@1": hit_at_1(item["evidence"], passages) if answerable else None,
-        "hit@5": hit_at_5(item["evidence"], passages) if answerable else None,
-        "page": page_correct(item["page"], cited_page) if answerable and item.get("page") is not None else None,
+        "answerable": answerable,
+        "hit@1": hit_at_1(evidence, passages) if evidence is not None else None,
+        "hit@5": hit_at_5(evidence, passages) if evidence is not None else None,
+        "page": page_correct(item["page"], cited_page) if evidence is not None and item.get("page") is not None
+        else None,
         "answer_hit": answer_hit(item["answers"], answer_text) if answerable else None,
         "abstain_ok": abstained_correctly(answerable, answer_text),
     }
@@ -83,8 +89,8 @@ def _mean(values: Iterable[bool | None]) -> float:
 
 def summarize(outcomes: list[dict], latencies_s: list[float] | None = None) -> dict:
     """Means over items where each metric applies; abstention split into unanswerable / answerable items."""
-    unanswerable = [o for o in outcomes if o["hit@1"] is None]
-    answerable = [o for o in outcomes if o["hit@1"] is not None]
+    unanswerable = [o for o in outcomes if not o["answerable"]]
+    answerable = [o for o in outcomes if o["answerable"]]
     summary = {
         "n": len(outcomes),
         "hit@1": _mean(o["hit@1"] for o in outcomes),

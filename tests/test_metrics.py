@@ -63,6 +63,19 @@ def test_score_and_summarize():
     assert s["p50_ms"] == pytest.approx(200)
 
 
+
+def test_answers_without_evidence_still_count_as_answerable():
+    """An item is unanswerable only when it has no answers; without an evidence text it counts for answer hit and
+    abstention, not for the retrieval metrics."""
+    no_evidence = {"id": "b", "kind": "paraphrase", "answers": ["convert-ly"], "evidence": None, "page": None}
+    answered = score_item(no_evidence, ["run convert-ly on the file"], "Run convert-ly on old files.", None)
+    abstained = score_item(no_evidence, ["whatever"], None, None)
+    assert answered["hit@1"] is None and answered["hit@5"] is None and answered["page"] is None
+    assert answered["answer_hit"] is True and answered["abstain_ok"] is True
+    assert abstained["answer_hit"] is False and abstained["abstain_ok"] is False
+    s = summarize([answered, abstained])
+    assert s["answer_hit"] == 0.5 and s["false_abstain"] == 0.5 and math.isnan(s["abstain_acc"])
+
 # ---- the dev set itself -------------------------------------------------------------------------------------
 def load_devset():
     return [json.loads(line) for line in DEVSET.read_text(encoding="utf-8").splitlines() if line.strip()]
