@@ -23,6 +23,15 @@ def test_form_feeds_make_pages(tmp_path):
     ]
 
 
+
+def test_control_characters_and_ligatures_are_cleaned(tmp_path):
+    """A PDF's unmapped glyph comes out as a control character ('\x08' before texinfo's "Note:" boxes): it must
+    not reach chunks and answers; tabs and line breaks stay, ligatures are spelled out."""
+    path = tmp_path / "controls.txt"
+    path.write_text("can be used. \x08 Input \ufb01les\x01\x1b here\x7f.\n\tindented line\n")
+    (page,) = parse_file(path).pages
+    assert page.text == "can be used.  Input files here.\n\tindented line"
+
 def test_long_text_is_paged_at_paragraph_breaks():
     paragraphs = [f"Paragraph {number}. " + "word " * (40 + number % 17) for number in range(300)]
     text = "\n\n".join(paragraphs)

@@ -3,9 +3,13 @@ from __future__ import annotations
 
 import re
 
-# Typographic ligatures spelled out so that lexical search finds "file" in "ﬁle"; NUL and soft hyphens dropped.
+# Typographic ligatures spelled out so that lexical search finds "file" in "ﬁle"; NUL, soft hyphens and the other
+# control characters but tab, newline, vertical tab and form feed dropped (a PDF's unmapped glyph, such as the
+# mark before texinfo's "Note:" boxes, comes out as "\x08" and would show in answers).
+_CONTROL_CHARACTERS = {code: None for code in [*range(0x01, 0x09), *range(0x0E, 0x20), 0x7F]}
 _CHARACTER_FIXES = str.maketrans(
     {
+        **_CONTROL_CHARACTERS,
         "\ufb00": "ff",
         "\ufb01": "fi",
         "\ufb02": "fl",
@@ -21,7 +25,7 @@ _LEADING_BLANK_LINES = re.compile(r"\A(?:[ \t\f\v]*\n)+")
 
 
 def normalize_text(text: str) -> str:
-    """Unix newlines, no ligatures/NUL/soft hyphens/lone surrogates, no blank lines at either end."""
+    """Unix newlines, no ligatures/control characters/soft hyphens/lone surrogates, no blank lines at either end."""
     text = text.replace("\r\n", "\n").replace("\r", "\n").translate(_CHARACTER_FIXES)
     try:
         text.encode("utf-8")
