@@ -4,9 +4,9 @@ from __future__ import annotations
 import re
 
 # Typographic ligatures spelled out so that lexical search finds "file" in "ﬁle"; NUL, soft hyphens and the other
-# control characters but tab, newline, vertical tab and form feed dropped (a PDF's unmapped glyph, such as the
-# mark before texinfo's "Note:" boxes, comes out as "\x08" and would show in answers).
-_CONTROL_CHARACTERS = {code: None for code in [*range(0x01, 0x09), *range(0x0E, 0x20), 0x7F]}
+# control characters but tab, newline and form feed dropped (a PDF's unmapped glyph, such as the mark before
+# texinfo's "Note:" boxes, comes out as "\x08" or "\x0b" and would show in answers).
+_CONTROL_CHARACTERS = {code: None for code in [*range(0x01, 0x09), 0x0B, *range(0x0E, 0x20), 0x7F]}
 _CHARACTER_FIXES = str.maketrans(
     {
         **_CONTROL_CHARACTERS,

@@ -37,6 +37,10 @@ def _strip_page(page: Page, repeated: set[str]) -> str:
         end -= 1
     if start >= end:  # nothing but such lines: more likely the page's content than its frame
         return page.text
+    while start < end and not lines[start].strip():                     # nor the blank lines they stood beside
+        start += 1
+    while end > start and not lines[end - 1].strip():
+        end -= 1
     return "\n".join(lines[start:end])
 
 
