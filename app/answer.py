@@ -75,6 +75,7 @@ class Passage:
     section_breaks: list[tuple[int, str]] = field(default_factory=list)  # (char_offset, title) of later sections
     speaker: str | None = None  # in a play, who is speaking where `text` begins ("": nobody); None: not a play
     speaker_names: dict[str, str] = field(default_factory=dict)  # its play's shortened labels spelled out ('Cor')
+    lower_case_words: frozenset[str] = frozenset()  # the words its document writes in lower case (text_utils)
 
     def page_at(self, char: int) -> tuple[int | None, str | None]:
         """(physical page, printed label) of the character at `char`."""
@@ -246,11 +247,12 @@ _ASKS_YEAR = re.compile(r"\b(what|which) year\b")
 _ASKS_NAME = re.compile(r"\b(what|which) (is|was|are|were) the names? of\b|^what name\b")
 
 
-def asked_type_present(question: str, text: str) -> bool:
+def asked_type_present(question: str, text: str, lower_case: frozenset[str] = frozenset()) -> bool:
     """False when the question asks for a number, a year or a name and `text` has none that the question lacks.
 
     'What was the name of Ahab's wife?' is not answered by a sentence about his wife that names no one, nor
     'In what year did the ship sail?' by one about its sailing that gives no year: the reader asked for that.
+    `lower_case`: the words the document writes in lower case, which tells a name opening a sentence (_name_positions).
     """
     q = question.lower().strip()
     if _ASKS_YEAR.search(q):
@@ -258,21 +260,22 @@ def asked_type_present(question: str, text: str) -> bool:
     elif _ASKS_NUMBER.match(q) or _ASKS_QUANTITY_OF.search(q):
         pattern = _NUMBER
     elif _ASKS_NAME.search(q):
-        return _names_the_thing_asked(question, text)
+        return _names_the_thing_asked(question, text, lower_case)
     else:
         return True
     asked = {w.lower() for w in words(question)}
     return any(m.group(0).lower() not in asked for m in pattern.finditer(text))
 
 
-def _names_the_thing_asked(question: str, text: str, near: int = 8) -> bool:
+def _names_the_thing_asked(question: str, text: str, lower_case: frozenset[str] = frozenset(),
+                           near: int = 8) -> bool:
     """Whether `text` has a name the question lacks within `near` words of the thing whose name is asked for ('son'
     in 'the name of Macbeth's eldest son', 'chaplain' in 'the name of the chaplain of the chapel'): a passage about
     Miranda's mother that names her father's dukedom does not name her."""
     after = re.split(r"\bnames? of\b|^what name\b", question, maxsplit=1, flags=re.I)[-1]
     thing = [w for w in words(re.split(r"\bof\b", after, maxsplit=1)[0]) if w not in STOPWORDS and w != "s"]
     tokens = text.split()
-    names = _name_positions(tokens, asked={w.lower() for w in words(question)})
+    names = _name_positions(tokens, asked={w.lower() for w in words(question)}, lower_case=lower_case)
     if not thing:
         return bool(names)
     at = [i for i, token in enumerate(tokens) if stem(thing[-1]) in {stem(w) for w in words(token)}]
@@ -292,13 +295,20 @@ _TITLES = frozenset("mr mrs miss ms sir madam lady lord captain capt king queen 
                     "master mistress uncle aunt".split())
 
 
-def _name_positions(tokens: list[str], asked: set[str]) -> list[int]:
+def _name_positions(tokens: list[str], asked: set[str], lower_case: frozenset[str] = frozenset()) -> list[int]:
     """Indexes of the tokens that are names: capitalised, not opening a sentence, neither a stopword (verse
     capitalises every line: 'and She said'), a title ('Captain' in 'the Captain of this ship') nor a word of the
-    question."""
+    question. A word opening a sentence is a name too when its document never writes it in lower case
+    (`lower_case`): in a play every speech opens a sentence, 'CURIO. Feste, the jester, my lord'."""
     return [i for i, token in enumerate(tokens)
-            if _CAPITALISED.match(token) and not _opens_sentence(tokens, i)
+            if _CAPITALISED.match(token) and (not _opens_sentence(tokens, i) or _name_opening(token, lower_case))
             and words(token)[0] not in STOPWORDS | _TITLES and words(token)[0] not in asked]
+
+
+def _name_opening(token: str, lower_case: frozenset[str]) -> bool:
+    """Whether a capitalised word that opens a sentence is a name: its document never writes it in lower case, and
+    it is not a word ending in a full stop (a speaker's label, 'Romeo.', or a one-word sentence)."""
+    return bool(lower_case) and words(token)[0] not in lower_case and not token.rstrip("\"'’”)]").endswith(".")
 
 
 def _opens_sentence(tokens: list[str], i: int) -> bool:
@@ -458,7 +468,8 @@ def extract_answer(question: str, passages: list[Passage], max_words: int = 60, 
                           + cfg.w_lead * match.leads(tokenize(texts[0])[:3])
                           - cfg.w_rank * p_index - _window_cost(texts, cfg.w_window))
             candidates.append(cand)
-    candidates = [c for c in candidates if asked_type_present(asked, c.text)]
+    candidates = [c for c in candidates if asked_type_present(asked, c.text,
+                                                                     passages[c.passage].lower_case_words)]
     if not candidates:
         return None
     candidates.sort(key=lambda c: -c.score)

@@ -33,7 +33,7 @@ from app.fusion import Fused, reciprocal_rank_fusion
 from app.document_cache import DocumentCache
 from app.span_index import SpanIndex
 from app.speakers import full_names, speaker_after, speakers_at_chunk_starts
-from app.text_utils import as_words, quoted_words, sentence_windows, split_follow_up_context
+from app.text_utils import as_words, lower_case_words, quoted_words, sentence_windows, split_follow_up_context
 
 logger = logging.getLogger(__name__)
 _CACHE_FORMAT = 4
@@ -131,6 +131,7 @@ class ChunkTable:
         self.by_position = {(m.get("doc_id"), int(m.get("chunk_index", -1))): r for r, m in enumerate(metadatas)}
         self.doc_rows: dict[str, list[int]] = {}
         self._speaker_names: dict[str, dict[str, str]] = {}
+        self._lower_case_words: dict[str, frozenset[str]] = {}
         for r, m in enumerate(metadatas):
             self.doc_rows.setdefault(m.get("doc_id", ""), []).append(r)
         for rows in self.doc_rows.values():                            # each document's rows in reading order
@@ -147,6 +148,13 @@ class ChunkTable:
         if doc_id not in self._speaker_names:
             self._speaker_names[doc_id] = full_names("".join(self.texts[r] for r in self.doc_rows.get(doc_id, [])))
         return self._speaker_names[doc_id]
+
+    def lower_case_words(self, doc_id: str) -> frozenset[str]:
+        """The words a document writes in lower case somewhere (app.text_utils.lower_case_words), computed once."""
+        if doc_id not in self._lower_case_words:
+            text = " ".join(self.texts[r] for r in self.doc_rows.get(doc_id, []))
+            self._lower_case_words[doc_id] = lower_case_words(text)
+        return self._lower_case_words[doc_id]
 
     @cached_property
     def words(self) -> list[str]:
@@ -564,7 +572,8 @@ class HybridRetriever:
                        section_breaks=[(len(prefix) + offset, title)
                                        for offset, title in json.loads(meta.get("inner_sections") or "[]")],
                        chunk_span=(len(prefix), len(prefix) + len(text)), speaker=self._speaker_at(row, prefix),
-                       speaker_names=self.table.speaker_names(doc_id) if meta.get("speaker") is not None else {})
+                       speaker_names=self.table.speaker_names(doc_id) if meta.get("speaker") is not None else {},
+                       lower_case_words=self.table.lower_case_words(doc_id))
 
     def _speaker_at(self, row: int, prefix: str) -> str | None:
         """Who is speaking where the passage of the chunk at `row` begins (`prefix`: its text from the chunk before);

@@ -45,6 +45,15 @@ def words(text: str) -> list[str]:
     return _WORD.findall(text.lower())
 
 
+
+_LOWER_CASE_WORD = re.compile(r"(?<![\w'’-])[a-z][a-z0-9]*")
+
+
+def lower_case_words(text: str) -> frozenset[str]:
+    """The words `text` writes in lower case somewhere: a capitalised word that opens a sentence and is not among
+    a document's is a name ('Feste, the jester, my lord'), one that is ('The', 'Good') is an ordinary word."""
+    return frozenset(_LOWER_CASE_WORD.findall(text))
+
 def tokenize(text: str) -> list[str]:
     """Index terms: lower-cased words, stopwords dropped, lightly stemmed."""
     return [stem(w) for w in _WORD.findall(text.lower()) if w not in STOPWORDS]

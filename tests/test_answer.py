@@ -336,6 +336,19 @@ def test_a_name_must_stand_near_the_thing_whose_name_is_asked_for():
     assert asked_type_present("What is the name of Ahab's ship?", "Captain Peleg owns this ship.")  # a title's name
 
 
+
+def test_a_name_opening_a_speech_counts_when_the_document_never_writes_it_in_lower_case():
+    """In a play every speech opens a sentence: 'Feste' after CURIO's label is a name, because the play never
+    writes "feste" in lower case; 'Good' is not, and neither is a label ('Romeo.')."""
+    from app.text_utils import lower_case_words
+    speech = "CURIO.\nFeste, the jester, my lord; a fool that the Lady Olivia's father took much delight in."
+    question = "What is the name of Olivia's jester?"
+    assert not asked_type_present(question, speech)                  # without the document's words: not a name
+    play = lower_case_words(speech + " a good fool, my lord; and good night, sweet jester; tell me.")
+    assert asked_type_present(question, speech, play)
+    assert not asked_type_present(question, "CURIO.\nGood, the jester, my lord; a fool that he loved.", play)
+    assert not asked_type_present(question, "a fool, the jester. Romeo. Tell me, my lord.", play)
+
 def test_a_sentence_without_what_was_asked_for_is_not_the_answer():
     novel = [Passage("n#1", NOVEL, "moby_dick.txt", 3, 3, None, "CHAPTER 16. The Ship.", 1.0)]
     assert extract_answer("What was the name of Captain Ahab's wife?", novel) is None
