@@ -47,6 +47,13 @@ class GatedMLP(nn.Module):
         return self.down(value * F.silu(gate))
 
 
+# From this many tokens a piece on, the SSM mixer's gate is formed in its output projection's loads
+# (triton_block.mixer_gate_residual): 1M tokens 52.1 / 52.4 -> 50.9 / 50.9 ms on an H100 (runs/gpu28/ab_run8.txt).
+# Shorter pieces keep the gate pass: at 24K tokens the fused GEMM's 192 programs of 128 rows fill 1.45 waves of
+# the H100's 132 SMs, 41 us against 35 for the two kernels, and the 32K forward did not gain (ab_run4.txt).
+MIXER_GATE_MIN_TOKENS = 1 << 16
+
+
 @dataclass
 class BlockState:
     """What a block carries between pieces of a stream: SSM state and the convolutions' input tail."""
@@ -81,16 +88,23 @@ class Block(nn.Module):
 
     def _forward_fused_residual(self, x: torch.Tensor, state: BlockState) -> tuple[torch.Tensor, BlockState]:
         """GPU inference in bf16, the same maths: each branch's last projection adds the residual in its GEMM's
-        epilogue, and the MLP's down projection forms value * silu(gate) as it reads them (triton_block.py). The
-        SSM mixer takes its normed input channels-first, as its long convolution reads it (s4d.py)."""
-        from .triton_block import linear_residual
-        if x.shape[-1] & (x.shape[-1] - 1) == 0:                       # a power of two: the mixer channels-first
-            from .triton_ops import rms_norm_channels_first
+        epilogue, and the MLP's down projection forms value * silu(gate) as it reads them (triton_block.py). For a
+        power-of-two width the SSM mixer takes its normed input channels-first, as its long convolution reads it
+        (s4d.py), and for pieces of MIXER_GATE_MIN_TOKENS tokens on its output projection forms gelu(y) *
+        silu(gate) as it loads them."""
+        from .triton_block import linear_residual, mixer_gate_residual
+        if x.shape[-1] & (x.shape[-1] - 1) == 0:
+            from .triton_ops import gelu_gate, rms_norm_channels_first
             u = rms_norm_channels_first(x, self.norm_ssm.weight, self.norm_ssm.eps)          # (D, B, L)
-            gated, ssm_state = self.ssm.gated_conv_channels_first(u, state.ssm)
+            y, gate, ssm_state = self.ssm.conv_and_gate_channels_first(u, state.ssm)         # (B, D, L), (D, B, L)
+            if x.shape[0] * x.shape[1] >= MIXER_GATE_MIN_TOKENS:
+                x = mixer_gate_residual(y, gate, self.ssm.gate_proj.bias, self.ssm.out_proj, x)
+            else:
+                x = linear_residual(gelu_gate(y, gate.permute(1, 0, 2), self.ssm.gate_proj.bias,
+                                              gate_channels_first=True), self.ssm.out_proj, x)
         else:
             gated, ssm_state = self.ssm.gated_conv(self.norm_ssm(x), state.ssm)
-        x = linear_residual(gated, self.ssm.out_proj, x)
+            x = linear_residual(gated, self.ssm.out_proj, x)
         activated, conv_tail = self.conv.activated_taps(self.norm_conv(x), state.conv_tail)
         x = linear_residual(activated, self.conv.out_proj, x)
         x = linear_residual(linear(self.norm_mlp(x), self.mlp.up.weight), self.mlp.down, x, gated=True)

@@ -318,6 +318,12 @@ def check_fused_residual(model) -> list[tuple[str, float, float]]:
         rows.append((f"value*silu(gate) GEMM + residual (Triton) vs fp32, L={length}",
                      relative_error(triton_block.linear_residual(h, block.mlp.down, x, gated=True),
                                     triton_block.linear_residual_reference(h, block.mlp.down, x, gated=True)), 1e-2))
+        y = torch.randn(2, D, length, device="cuda", dtype=torch.bfloat16)
+        gate = torch.randn(D, 2, length, device="cuda", dtype=torch.bfloat16)
+        mixer = (y, gate, block.ssm.gate_proj.bias, block.ssm.out_proj, x)
+        rows.append((f"gelu(y)*silu(gate) GEMM + residual, channels-first y and gate (Triton) vs fp32, L={length}",
+                     relative_error(triton_block.mixer_gate_residual(*mixer),
+                                    triton_block.mixer_gate_residual_reference(*mixer)), 1e-2))
         with torch.autocast("cuda", dtype=torch.bfloat16):
             fused, fused_state = block(x)
             plain_x = x + block.ssm(block.norm_ssm(x))[0]

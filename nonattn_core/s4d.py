@@ -167,15 +167,14 @@ class SSMMixer(nn.Module):
                 return triton_ops.gelu_gate(y, linear(x, self.gate_proj.weight, self.gate_proj.bias)), new_state
         return F.gelu(y.transpose(1, 2)).to(x.dtype) * F.silu(self.gate_proj(x)), new_state
 
-    def gated_conv_channels_first(self, u: torch.Tensor, state: torch.Tensor | None = None):
-        """GPU inference in bf16 (block.py's fused path): gated_conv with its normed input u given channels-first
-        (D, B, L), as the long convolution reads it: the gate projection reads u as it lies (its bias is added in
-        the gate's pass). -> (B, L, D), new state."""
-        from . import triton_ops
+    def conv_and_gate_channels_first(self, u: torch.Tensor, state: torch.Tensor | None = None):
+        """GPU inference in bf16 (block.py's fused path): the mixer's two branches before gelu(y) * silu(gate + bias),
+        from its normed input u (D, B, L): y = long conv(u) (B, D, L), gate = gate_proj(u) less its bias (D, B, L)
+        (the gate projection reads u as it lies), new state."""
         from .bf16_weights import bf16_weight
         gate = torch.mm(bf16_weight(self.gate_proj.weight), u.view(u.shape[0], -1)).view(u.shape)   # (D, B, L)
         y, new_state = self.conv(u.permute(1, 0, 2), state)                                      # (B, D, L)
-        return triton_ops.gelu_gate(y, gate.permute(1, 0, 2), self.gate_proj.bias, gate_channels_first=True), new_state
+        return y, gate, new_state
 
     def _forward_cpu(self, x: torch.Tensor, state: torch.Tensor | None):
         """CPU inference, the same maths channels-first (as the long convolution reads it): x is transposed once, by

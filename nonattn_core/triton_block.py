@@ -7,7 +7,8 @@ save some of them:
   mixers' output projections and the MLP's down projection), instead of a GEMM writing its output and an add
   reading it back. Plain version: `linear_residual_reference`.
   With gated=True the GEMM reads the MLP's up projection and forms `value * silu(gate)` as it loads it, so the
-  MLP's hidden activations are read once and never written back.
+  MLP's hidden activations are read once and never written back. `mixer_gate_residual` forms the SSM mixer's
+  `gelu(y) * silu(gate + bias)` as it loads them, from their channels-first layouts (no gate pass, no transpose).
 
 Weights are read as bf16 copies made once per weight version (`bf16_weights.py`).
 """
@@ -31,12 +32,17 @@ def available() -> bool:
 
 if triton is not None:
     @triton.jit
-    def _linear_residual_kernel(a_ptr, w_ptr, bias_ptr, res_ptr, out_ptr, M, N: tl.constexpr, K: tl.constexpr,
-                                HAS_BIAS: tl.constexpr, GATED: tl.constexpr, BLOCK_M: tl.constexpr,
-                                BLOCK_N: tl.constexpr, BLOCK_K: tl.constexpr):
+    def _linear_residual_kernel(a_ptr, w_ptr, bias_ptr, res_ptr, out_ptr, gate_ptr, gate_bias_ptr, M, L,
+                                stride_yb, stride_yk, stride_gb, stride_gk, N: tl.constexpr, K: tl.constexpr,
+                                HAS_BIAS: tl.constexpr, GATED: tl.constexpr, MIXER: tl.constexpr,
+                                BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, BLOCK_K: tl.constexpr):
         rows = (tl.program_id(0) * BLOCK_M + tl.arange(0, BLOCK_M)).to(tl.int64)
         cols = tl.program_id(1) * BLOCK_N + tl.arange(0, BLOCK_N)
         live = (rows < M)[:, None]
+        if MIXER:                                                       # row m is token l of sequence b
+            b = rows // L
+            at_y = (b * stride_yb + rows % L)[:, None]
+            at_gate = (b * stride_gb + rows % L)[:, None]
         acc = tl.zeros((BLOCK_M, BLOCK_N), tl.float32)
         for k in tl.range(0, K, BLOCK_K):
             ks = k + tl.arange(0, BLOCK_K)
@@ -44,6 +50,14 @@ if triton is not None:
                 value = tl.load(a_ptr + rows[:, None] * (2 * K) + ks[None, :], mask=live, other=0.0).to(tl.float32)
                 gate = tl.load(a_ptr + rows[:, None] * (2 * K) + K + ks[None, :], mask=live, other=0.0).to(tl.float32)
                 a = (value * gate * tl.sigmoid(gate)).to(tl.bfloat16)
+            elif MIXER:                                                 # y (B, K, L), gate (K, B, L): unit stride in L
+                y = tl.load(a_ptr + at_y + ks[None, :].to(tl.int64) * stride_yk, mask=live, other=0.0)
+                gate = tl.load(gate_ptr + at_gate + ks[None, :].to(tl.int64) * stride_gk, mask=live, other=0.0)
+                y = y.to(tl.float32)
+                gate = gate.to(tl.float32)
+                gate += tl.load(gate_bias_ptr + ks).to(tl.float32)[None, :]
+                a = (0.5 * y * (1.0 + tl.erf(y * 0.7071067811865476)) * (gate / (1.0 + tl.exp(-gate))))
+                a = a.to(tl.bfloat16)
             else:
                 a = tl.load(a_ptr + rows[:, None] * K + ks[None, :], mask=live, other=0.0)
             w = tl.load(w_ptr + cols[None, :] * K + ks[:, None])      # (BLOCK_K, BLOCK_N) of weight^T
@@ -58,7 +72,9 @@ if triton is not None:
 # (block_m, block_n, block_k, warps, stages) per kind of call, the fastest of 32 shapes on an H100 at 32K and 1M
 # tokens (runs/gpu23/sweep_run*.txt). Gated (the MLP's down projection): 71.5 -> 46.7 us at 32K, 1.84 -> 1.21 ms
 # at 1M, a whole row of 256 outputs per program so that value * silu(gate) is formed once per input element.
-SHAPES = {False: (128, 128, 64, 8, 3), True: (128, 256, 64, 8, 4)}
+# "mixer" (the SSM mixer's gate formed as A is loaded): a whole row too, for the same reason; the fastest of 9
+# shapes at 32K (runs/gpu28/ab_run2.txt, ab_run3.txt).
+SHAPES = {False: (128, 128, 64, 8, 3), True: (128, 256, 64, 8, 4), "mixer": (128, 256, 32, 8, 3)}
 
 
 def linear_residual(a: torch.Tensor, linear: torch.nn.Linear, residual: torch.Tensor, gated: bool = False,
@@ -69,18 +85,38 @@ def linear_residual(a: torch.Tensor, linear: torch.nn.Linear, residual: torch.Te
     gated=True: a is (..., 2K), (value, gate) halves, and the product is linear(value * silu(gate)) (GatedMLP).
     Block shapes default to SHAPES.
     """
-    N, K = linear.weight.shape
-    given = (block_m, block_n, block_k, num_warps, num_stages)
-    block_m, block_n, block_k, num_warps, num_stages = (g or d for g, d in zip(given, SHAPES[gated]))
-    block_n = min(block_n, N)
     a2 = a.reshape(-1, a.shape[-1]).to(torch.bfloat16).contiguous()
+    return _launch(a2, None, None, linear, residual, gated, (block_m, block_n, block_k, num_warps, num_stages))
+
+
+def mixer_gate_residual(y: torch.Tensor, gate: torch.Tensor, gate_bias: torch.Tensor, linear: torch.nn.Linear,
+                        residual: torch.Tensor, block_m: int | None = None, block_n: int | None = None,
+                        block_k: int | None = None, num_warps: int | None = None,
+                        num_stages: int | None = None) -> torch.Tensor:
+    """residual + linear(gelu(y) * silu(gate + gate_bias)) (B, L, N): the SSM mixer's gate and output projection
+    in one GEMM. y (B, K, L) and gate (K, B, L), each with unit stride along L (their channels-first layouts).
+    The gated product is rounded to bf16 before the GEMM, as `triton_ops.gelu_gate` writes it."""
+    B, K, L = y.shape
+    assert gate.shape == (K, B, L) and y.stride(2) == 1 and gate.stride(2) == 1
+    return _launch(y, gate, gate_bias, linear, residual, "mixer", (block_m, block_n, block_k, num_warps, num_stages))
+
+
+def _launch(a, gate, gate_bias, linear, residual, kind, given) -> torch.Tensor:
+    N, K = linear.weight.shape
+    block_m, block_n, block_k, num_warps, num_stages = (g or d for g, d in zip(given, SHAPES[kind]))
+    block_n = min(block_n, N)
     res = residual.reshape(-1, N).contiguous()
     out = torch.empty_like(res)
     bias = linear.bias if linear.bias is not None else res            # any pointer; not read without a bias
-    grid = (triton.cdiv(a2.shape[0], block_m), N // block_n)
-    _linear_residual_kernel[grid](a2, bf16_weight(linear.weight), bias, res, out, a2.shape[0], N=N, K=K,
-                                  HAS_BIAS=linear.bias is not None, GATED=gated, BLOCK_M=block_m, BLOCK_N=block_n,
-                                  BLOCK_K=block_k, num_warps=num_warps, num_stages=num_stages)
+    mixer = kind == "mixer"
+    L = a.shape[2] if mixer else 1
+    strides = (a.stride(0), a.stride(1), gate.stride(1), gate.stride(0)) if mixer else (0, 0, 0, 0)
+    grid = (triton.cdiv(res.shape[0], block_m), N // block_n)
+    _linear_residual_kernel[grid](a, bf16_weight(linear.weight), bias, res, out, gate if mixer else a,
+                                  gate_bias if mixer else bias, res.shape[0], L, *strides, N=N, K=K,
+                                  HAS_BIAS=linear.bias is not None, GATED=kind is True, MIXER=mixer,
+                                  BLOCK_M=block_m, BLOCK_N=block_n, BLOCK_K=block_k, num_warps=num_warps,
+                                  num_stages=num_stages)
     return out.view(residual.shape)
 
 
@@ -91,3 +127,9 @@ def linear_residual_reference(a: torch.Tensor, linear: torch.nn.Linear, residual
         value, gate = a.chunk(2, dim=-1)
         a = value * F.silu(gate)
     return residual.float() + F.linear(a, linear.weight.float(), None if linear.bias is None else linear.bias.float())
+
+
+def mixer_gate_residual_reference(y: torch.Tensor, gate: torch.Tensor, gate_bias: torch.Tensor,
+                                  linear: torch.nn.Linear, residual: torch.Tensor) -> torch.Tensor:
+    gated = F.gelu(y.float().transpose(1, 2)) * F.silu(gate.float().permute(1, 2, 0) + gate_bias.float())
+    return residual.float() + F.linear(gated, linear.weight.float(), linear.bias.float())

@@ -62,10 +62,38 @@ def cached_tensors() -> list[torch.Tensor]:
 
 if triton is not None:
     @triton.jit
-    def _taps_gelu_kernel(x_ptr, tail_ptr, w_ptr, bias_ptr, out_ptr, L, D: tl.constexpr, TAIL: tl.constexpr,
-                          SHIFTS: tl.constexpr, BLOCK_L: tl.constexpr, BLOCK_D: tl.constexpr, STEPS: tl.constexpr):
+    def _taps_tile(x_tile, tail_ptr, w_ptr, new_tail_ptr, acc, b, first_row, local, cols, live_row, L,
+                   D: tl.constexpr, TAIL: tl.constexpr, SHIFTS: tl.constexpr, BLOCK_L: tl.constexpr,
+                   IN_TAIL: tl.constexpr, WRITE_TAIL: tl.constexpr):
+        """acc + the tile's taps. IN_TAIL: some shifted rows lie in the tail (the first tiles of a piece after
+        another); a separate compiled body, so the other tiles' loop carries no tail branch."""
+        for j in tl.static_range(len(SHIFTS)):
+            src = local - SHIFTS[j]
+            in_x = (live_row & (first_row + src >= 0))[:, None]
+            value = tl.load(x_tile + src[:, None] * D + cols[None, :], mask=in_x, other=0.0)
+            if WRITE_TAIL:
+                if SHIFTS[j] == 0:
+                    if first_row + BLOCK_L > L - TAIL:                  # only the last tiles hold the new tail
+                        at = first_row + local - (L - TAIL)
+                        tl.store(new_tail_ptr + b * D * TAIL + cols[None, :] * TAIL + at[:, None], value,
+                                 mask=(live_row & (at >= 0))[:, None])
+            value = value.to(tl.float32)
+            if IN_TAIL:
+                in_tail = (live_row & (first_row + src < 0))[:, None]
+                at = first_row + src + TAIL                             # position in the tail
+                value += tl.load(tail_ptr + b * D * TAIL + cols[None, :] * TAIL + at[:, None], mask=in_tail,
+                                 other=0.0).to(tl.float32)
+            acc += value * tl.load(w_ptr + j * D + cols)[None, :]
+        return acc
+
+    @triton.jit
+    def _taps_gelu_kernel(x_ptr, tail_ptr, w_ptr, bias_ptr, out_ptr, new_tail_ptr, L, D: tl.constexpr,
+                          TAIL: tl.constexpr, SHIFTS: tl.constexpr, BLOCK_L: tl.constexpr, BLOCK_D: tl.constexpr,
+                          STEPS: tl.constexpr, HAS_TAIL: tl.constexpr, WRITE_TAIL: tl.constexpr):
         # SHIFTS is a tuple of compile-time shifts: row offsets, masks and alignment are known to the compiler.
         # A program does STEPS tiles down the sequence: the rows its shifted loads read again are recent (L1).
+        # HAS_TAIL False: the earlier inputs are zeros (a document's start). WRITE_TAIL: the last TAIL rows of x
+        # (L >= TAIL) are also written, transposed, as the next piece's tail (B, D, TAIL).
         b = tl.program_id(2).to(tl.int64)
         local = tl.arange(0, BLOCK_L)                                   # rows of a tile, relative to first_row
         cols = tl.program_id(1) * BLOCK_D + tl.arange(0, BLOCK_D)      # BLOCK_D divides D: no column mask
@@ -75,16 +103,15 @@ if triton is not None:
             live_row = first_row + local < L
             x_tile = x_ptr + (b * L + first_row) * D                    # 64-bit base, 32-bit offsets in the tile
             acc = tl.zeros((BLOCK_L, BLOCK_D), tl.float32) + bias
-            for j in tl.static_range(len(SHIFTS)):
-                src = local - SHIFTS[j]
-                in_x = (live_row & (first_row + src >= 0))[:, None]
-                value = tl.load(x_tile + src[:, None] * D + cols[None, :], mask=in_x, other=0.0).to(tl.float32)
-                if first_row < TAIL:                                    # only the first tiles look into the tail
-                    in_tail = (live_row & (first_row + src < 0))[:, None]
-                    at = first_row + src + TAIL                         # position in the tail
-                    value += tl.load(tail_ptr + b * D * TAIL + cols[None, :] * TAIL + at[:, None], mask=in_tail,
-                                     other=0.0).to(tl.float32)
-                acc += value * tl.load(w_ptr + j * D + cols)[None, :]
+            in_tail = False
+            if HAS_TAIL:
+                in_tail = first_row < TAIL
+            if in_tail:
+                acc = _taps_tile(x_tile, tail_ptr, w_ptr, new_tail_ptr, acc, b, first_row, local, cols, live_row, L,
+                                 D, TAIL, SHIFTS, BLOCK_L, True, WRITE_TAIL)
+            else:
+                acc = _taps_tile(x_tile, tail_ptr, w_ptr, new_tail_ptr, acc, b, first_row, local, cols, live_row, L,
+                                 D, TAIL, SHIFTS, BLOCK_L, False, WRITE_TAIL)
             out = 0.5 * acc * (1.0 + tl.erf(acc * 0.7071067811865476))  # exact GELU, as F.gelu
             tl.store(out_ptr + (b * L + first_row) * D + local[:, None] * D + cols[None, :],
                      out.to(out_ptr.dtype.element_ty), mask=live_row[:, None])
@@ -96,21 +123,24 @@ def dilated_taps_gelu(conv, x: torch.Tensor, tail: torch.Tensor | None, out_dtyp
 
     Blocks of 8 x 128 were the fastest of 16 shapes on an H100 (runs/gpu23/sweep_run2.txt; 8 x 256 before:
     81.3 -> 70.5 us at 32K tokens, 1.24 -> 1.15 ms at 1M); each program doing 4 of them down the sequence, the
-    fastest of 15 shapes at 32K inside a CUDA graph (runs/gpu25/ab2_run3.txt: 41.3 -> 36.9 us)."""
+    fastest of 15 shapes at 32K inside a CUDA graph (runs/gpu25/ab2_run3.txt: 41.3 -> 36.9 us). No tail (a
+    document's start) reads none, and the kernel writes the new tail (runs/gpu28: a zero fill and a transposing
+    copy fewer, and tiles that do not reach into a tail compiled without that branch: 34 -> 28 us at 32K)."""
     B, L, D = x.shape
     x = x.contiguous()
-    if tail is None:
+    if tail is None and L < conv.tail_len:                             # the new tail holds zeros of the old
         tail = conv.empty_tail(B, D, x.device, x.dtype)
-    tail = tail.contiguous()
+    tail = tail.contiguous() if tail is not None else None
     shifts, weights, bias = _cached_taps(conv, x.device)
     out = torch.empty(B, L, D, device=x.device, dtype=out_dtype)
+    write_tail = L >= conv.tail_len
+    new_tail = torch.empty(B, D, conv.tail_len, device=x.device, dtype=x.dtype) if write_tail else None
     block_d = min(block_d, D & -D)                                     # a power of two that divides D
     grid = (triton.cdiv(L, block_l * steps), D // block_d, B)
-    _taps_gelu_kernel[grid](x, tail, weights, bias, out, L, D=D, TAIL=conv.tail_len, SHIFTS=shifts,
-                            BLOCK_L=block_l, BLOCK_D=block_d, STEPS=steps, num_warps=num_warps)
-    if L >= conv.tail_len:
-        new_tail = x[:, L - conv.tail_len:].transpose(1, 2).contiguous()
-    else:
+    _taps_gelu_kernel[grid](x, x if tail is None else tail, weights, bias, out, x if new_tail is None else new_tail,
+                            L, D=D, TAIL=conv.tail_len, SHIFTS=shifts, BLOCK_L=block_l, BLOCK_D=block_d,
+                            STEPS=steps, HAS_TAIL=tail is not None, WRITE_TAIL=write_tail, num_warps=num_warps)
+    if not write_tail:
         new_tail = torch.cat([tail.to(x.dtype), x.transpose(1, 2)], dim=-1)[..., -conv.tail_len:].contiguous()
     return out, new_tail
 

@@ -122,8 +122,9 @@ if triton is not None:
             tl.store(out + 1, own_im)
 
     @triton.jit
-    def _tile_scan_kernel(own_ptr, init_ptr, dta_ptr, ent_ptr, H, nt, tile_len, last_len,
+    def _tile_scan_kernel(own_ptr, init_ptr, dta_ptr, ent_ptr, final_ptr, H, nt, n, tile_len, last_len,
                           N: tl.constexpr, CH: tl.constexpr, HAS_INIT: tl.constexpr):
+        # init (B, H, n) and final (B, H, n) complex, read and written as they lie (no padded copies)
         bh = tl.program_id(0)
         h = bh % H
         k = tl.arange(0, N)
@@ -137,8 +138,8 @@ if triton is not None:
         la_re = mag * tl.cos(d_im * last_len)
         la_im = mag * tl.sin(d_im * last_len)
         if HAS_INIT:
-            c_re = tl.load(init_ptr + bh.to(tl.int64) * 2 * N + 2 * k)
-            c_im = tl.load(init_ptr + bh.to(tl.int64) * 2 * N + 2 * k + 1)
+            c_re = tl.load(init_ptr + bh.to(tl.int64) * 2 * n + 2 * k, mask=k < n, other=0.0)
+            c_im = tl.load(init_ptr + bh.to(tl.int64) * 2 * n + 2 * k + 1, mask=k < n, other=0.0)
         else:
             c_re = tl.zeros((N,), tl.float32)
             c_im = tl.zeros((N,), tl.float32)
@@ -161,6 +162,10 @@ if triton is not None:
             dst = ent + (idx[:, None] + 1) * 2 * N + 2 * k[None, :]
             tl.store(dst, s_re, mask=valid)
             tl.store(dst + 1, s_im, mask=valid)
+            final = (idx == nt - 1)[:, None] & (k < n)[None, :]               # the state after token L-1
+            at_final = final_ptr + bh.to(tl.int64) * 2 * n + 2 * k[None, :] + 0 * idx[:, None]
+            tl.store(at_final, s_re, mask=final)
+            tl.store(at_final + 1, s_im, mask=final)
             end = (idx == start + CH - 1)[:, None]
             c_re = tl.sum(tl.where(end, s_re, 0.0), axis=0)
             c_im = tl.sum(tl.where(end, s_im, 0.0), axis=0)
@@ -284,14 +289,12 @@ def s4d_conv(plan, u: torch.Tensor, state: torch.Tensor | None = None, tile_bloc
     _launch(_tile_state_kernel, (B * H, progs), (u, si, abar, dta, own, L, H, nt, per_prog, u.stride(0),
             u.stride(1), u.stride(2)), dict(T=T, M=M, N=N, PREC=prec, WEIGHTED=OWN_BY_WEIGHTS, num_warps=num_warps,
                                             **stages))
-    init = own
-    if state is not None:
-        init = F.pad(torch.view_as_real(state.to(torch.complex64)), (0, 0, 0, N - n)).contiguous()
-    _tile_scan_kernel[(B * H,)](own, init, dta, ent, H, nt, float(tile), float(L - (nt - 1) * tile), N=N,
+    init = own if state is None else torch.view_as_real(state.to(torch.complex64).contiguous())
+    final = torch.empty(B, H, n, 2, device=u.device, dtype=torch.float32)
+    _tile_scan_kernel[(B * H,)](own, init, dta, ent, final, H, nt, n, float(tile), float(L - (nt - 1) * tile), N=N,
                                 CH=min(SCAN_CHUNK, max(16, triton.next_power_of_2(nt))), HAS_INIT=state is not None,
                                 num_warps=4)
     _launch(_output_kernel, (B * H, progs), (u, kd, si, so, abar, ent, y, L, H, nt, per_prog, u.stride(0),
             u.stride(1), u.stride(2), y.stride(0), y.stride(1)),
             dict(T=T, M=M, N=N, PREC=prec, STATE_PREC=state_prec, num_warps=num_warps, **stages))
-    final = torch.view_as_complex(ent.view(B, H, nt + 1, N, 2)[:, :, nt, :n]).contiguous()
-    return y, final
+    return y, torch.view_as_complex(final)
