@@ -134,7 +134,9 @@ def _read_questions(path: str) -> list[str]:
 
 def format_result(result) -> str:
     """The human-readable answer: the sentence(s), the citations, then the passages' sources."""
-    lines = [result.answer if result.answer is not None else "Not found: the documents do not contain the answer."]
+    not_found = "Not found: the documents do not contain the answer" + (
+        f"; they never mention {result.unmentioned_text()}." if result.unmentioned else ".")
+    lines = [result.answer if result.answer is not None else not_found]
     for c in result.citations:
         page = f", p. {c['page_label'] or c['page']}" + (f" (page {c['page']})" if c["page_label"] and str(
             c["page_label"]) != str(c["page"]) else "") if c.get("page") else ""

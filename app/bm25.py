@@ -139,6 +139,20 @@ class BM25Index:
             return math.log1p((n - df + 0.5) / (df + 0.5))
         return idf
 
+    def mentions(self, text: str, allowed_ids: set[str] | None = None) -> bool:
+        """Whether some passage (of allowed_ids, when given) holds one of the index terms of `text`."""
+        if self._stale:
+            self._compile()
+        mask = self._mask(allowed_ids) if allowed_ids is not None else None
+        for term in set(tokenize(text)):
+            t = self.vocab.get(term)
+            if t is None:
+                continue
+            rows = self._post_docs[self._term_ptr[t]:self._term_ptr[t + 1]]
+            if len(rows) and (mask is None or mask[rows].any()):
+                return True
+        return False
+
     def scores(self, query: str, idf: Callable[[str], float] | None = None) -> np.ndarray:
         """BM25 score of every passage (row order of `self.ids`), with the index's idf or the one given."""
         if self._stale:

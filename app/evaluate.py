@@ -145,6 +145,7 @@ def setups(base):
         "full engine": base,
         "full - sentence rerank": full(sentence_rerank=False),
         "full - cross-encoder answer": replace(base, cross_encoder=False),
+        "full - unmentioned names abstain": replace(base, abstain_on_unmentioned_names=False),
         "full + semantic answer (MiniLM)": replace(base, semantic_answer=True),
         "full - neighbour context": full(neighbours=False),
         "full + our dense (w=0.1)": full(dense=True, w_dense=0.1),

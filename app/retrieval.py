@@ -33,7 +33,8 @@ from app.fusion import Fused, reciprocal_rank_fusion
 from app.document_cache import DocumentCache
 from app.span_index import SpanIndex
 from app.speakers import full_names, speaker_after, speakers_at_chunk_starts
-from app.text_utils import as_words, lower_case_words, quoted_words, sentence_windows, split_follow_up_context
+from app.text_utils import (as_words, lower_case_words, names_asked, quoted_words, sentence_windows,
+                             split_follow_up_context)
 
 logger = logging.getLogger(__name__)
 _CACHE_FORMAT = 4
@@ -293,6 +294,14 @@ class HybridRetriever:
         """term -> idf over the chunks of `doc_ids` (None: the whole collection), for every stage that weighs a
         question's words: a question asked within documents is judged the same whatever else the collection holds."""
         return self.bm25.idf_within(self.table.ids_of_docs(doc_ids) if doc_ids is not None else None)
+
+    def unmentioned_names(self, question: str, doc_ids=None) -> list[str]:
+        """The names the question gives (capitalised words after its first) that the documents searched never
+        mention: asked of LilyPond's manual, 'Which Sibelius plugin exports scores to LilyPond?' is about something
+        the manual does not hold. A follow-up's recalled words are left out (they came from the documents)."""
+        allowed = self.table.ids_of_docs(doc_ids) if doc_ids is not None else None
+        asked = split_follow_up_context(question)[0]
+        return [name for name in names_asked(asked) if not self.bm25.mentions(name, allowed)]
 
     def bm25_ranking(self, question: str, n: int, doc_ids=None) -> list[str]:
         allowed = self.table.ids_of_docs(doc_ids) if doc_ids is not None else None

@@ -54,6 +54,16 @@ def lower_case_words(text: str) -> frozenset[str]:
     a document's is a name ('Feste, the jester, my lord'), one that is ('The', 'Good') is an ordinary word."""
     return frozenset(_LOWER_CASE_WORD.findall(text))
 
+
+_EDGE_PUNCTUATION = "\"'‘’“”()[]{},.;:?!"
+
+
+def names_asked(question: str) -> list[str]:
+    """The capitalised words of a question after its first, edge punctuation stripped, each with an index term
+    ('Sibelius', 'MySQL', 'TRUE', "Ahab's"): the names it gives."""
+    tokens = (token.strip(_EDGE_PUNCTUATION) for token in question.split()[1:])
+    return [token for token in tokens if token[:1].isupper() and tokenize(token)]
+
 def tokenize(text: str) -> list[str]:
     """Index terms: lower-cased words, stopwords dropped, lightly stemmed."""
     return [stem(w) for w in _WORD.findall(text.lower()) if w not in STOPWORDS]

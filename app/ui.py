@@ -219,7 +219,9 @@ def answer_markdown(result: Any) -> str:
     resolved = getattr(result, "resolved_question", None)
     understood = f"*Understood as: {resolved}*\n\n" if resolved and resolved != result.question else ""
     if result.answer is None:
-        return (f"{understood}**No answer found in these documents.** The closest passages are listed under "
+        unmentioned = getattr(result, "unmentioned", None)
+        why = f": they never mention {result.unmentioned_text()}" if unmentioned else ""
+        return (f"{understood}**No answer found in these documents{why}.** The closest passages are listed under "
                 "Sources; try rephrasing the question.")
     cites = "; ".join(
         f"{_display_source(c.get('source', ''))}, {pages_text(c.get('page'), None, c.get('page_label'))}"

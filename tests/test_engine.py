@@ -60,6 +60,23 @@ def test_abstains_on_a_question_about_something_absent(engine):
     assert result.passages, "the closest passages are still returned"
 
 
+
+def test_a_question_naming_what_no_document_mentions_is_not_answered(engine):
+    """'Sibelius' is in no document: however well the rest of the question matches, the answer cannot be there."""
+    question = "Which Sibelius command saves the workspace at the end of an R session?"
+    result = engine.ask(question)
+    assert result.answer is None and result.unmentioned == ["Sibelius"]
+    assert result.not_found_text().endswith("they never mention Sibelius.")
+    assert result.to_json()["unmentioned"] == ["Sibelius"] and result.passages
+    *_, streamed = engine.ask_stream(question)
+    assert streamed.answer is None
+    answered = engine.with_config(EngineConfig(abstain_on_unmentioned_names=False)).ask(question)
+    assert answered.unmentioned == [] and "unmentioned" not in answered.to_json()
+    r_intro = [d.doc_id for d in engine.store.documents(COLLECTION) if "R-intro" in d.source]
+    question = "Where does Macbeth save the workspace?"                # the play mentions him, the manual does not
+    assert engine.retriever.unmentioned_names(question, r_intro) == ["Macbeth"]
+    assert engine.retriever.unmentioned_names(question) == []
+
 def test_doc_filter_keeps_passages_in_the_chosen_document(engine):
     play = next(r.doc_id for r in engine.store.documents(COLLECTION) if r.source.endswith(".txt"))
     passages = engine.retrieve("a file and the witches", k=5, doc_ids=[play])
