@@ -37,7 +37,7 @@ from app.text_utils import (as_words, lower_case_words, names_asked, quoted_word
                              split_follow_up_context)
 
 logger = logging.getLogger(__name__)
-_CACHE_FORMAT = 4
+_CACHE_FORMAT = 5
 QUOTE_REACH = 300     # characters of the next chunk where a quoted line begun in a chunk is still found
 MAX_QUOTING = 5       # a quote found in more chunks than this is too common to put them first
 PAGE_SEPARATOR = "\n\n"  # how ingest joins page texts (ingest.documents.PAGE_SEPARATOR)

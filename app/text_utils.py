@@ -20,13 +20,18 @@ _WS = re.compile(r"\s+")
 
 @lru_cache(maxsize=200_000)
 def stem(word: str) -> str:
-    """Light suffix stripping (plurals, -ing, -ed, -ly, final -e) so 'plotting', 'plots', 'plotted' -> 'plot'."""
+    """Light suffix stripping (plurals, -ing, -ed, -ly, final -e) so 'plotting', 'plots', 'plotted' -> 'plot', and
+    'married', 'marries', 'marrying' -> 'marry'."""
     if len(word) <= 3 or not word.isalpha():
         return word
-    for suffix, repl in (("ies", "y"), ("sses", "ss"), ("ing", ""), ("edly", ""), ("ed", ""), ("ly", ""),
-                         ("es", ""), ("s", "")):
+    if len(word) == 4 and word.endswith("ied") or len(word) == 5 and word.endswith("ying"):
+        return word[0] + "ie"  # 'died', 'dying' -> 'die' (as 'dies'); 'lied', 'lying' -> 'lie'
+    for suffix, repl in (("ies", "y"), ("ied", "y"), ("sses", "ss"), ("ing", ""), ("edly", ""), ("ed", ""),
+                         ("ly", ""), ("es", ""), ("s", "")):
         if word.endswith(suffix) and len(word) - len(suffix) + len(repl) >= 3:
             if suffix == "s" and word[-2] in "su":  # 'class', 'status' keep their s
+                break
+            if suffix == "ly" and word[-3] in "pi":  # 'apply', 'reply', 'family' are not adverbs
                 break
             if suffix == "es" and word[-3] not in "sxz" and word[-4:-2] not in ("ch", "sh"):
                 word = word[:-1]  # 'values' -> 'value' (then the final-e rule below)

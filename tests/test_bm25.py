@@ -26,6 +26,14 @@ def test_tokenizer_lowercases_strips_punctuation_stopwords_and_stems():
     assert stem("class") == "class" and stem("status") == "status"
 
 
+def test_stems_join_the_forms_a_reader_and_a_novel_use():
+    """'Whom does she marry?' is answered by 'she married him'; 'How did he die?' by 'he died'."""
+    assert stem("marry") == stem("married") == stem("marries") == stem("marrying")
+    assert stem("die") == stem("died") == stem("dies") == stem("dying")
+    assert stem("apply") == stem("applied") == stem("applies") and stem("reply") == stem("replied")
+    assert stem("family") == stem("families") and stem("quickly") == stem("quick")
+
+
 def test_best_match_first(index):
     assert index.search("how do I set the horizontal range of the x axis", 3)[0][0] == "xrange"
     assert index.search("wait for a carriage return", 3)[0][0] == "pause"
