@@ -653,12 +653,36 @@ def _with_context(passage_text: str, sentences: list[tuple[int, int, int, str, s
         if label or antecedent:
             start = sentences[before][1]
             n_words += words_before
+    opening = next(i for i in rows if sentences[i][1] == start)
+    if _is_label_line(passage_text, *sentences[opening][1:3]):      # the answer opens a speech
+        start, n_words = _with_the_question_replied_to(passage_text, sentences, rows, opening, start, n_words,
+                                                       listed)
     for i in range(last_row + 1, rows[-1] + 1):
         n_words += len(sentences[i][3].split())
         if n_words > context_words or i in listed:
             break
         end = sentences[i][2]
     return start, end
+
+
+def _with_the_question_replied_to(passage_text: str, sentences: list[tuple[int, int, int, str, set[str]]],
+                                  rows: list[int], label_row: int, start: int, n_words: int,
+                                  listed: set[int]) -> tuple[int, int]:
+    """(start, words) of an answer that opens a speech (its label at `label_row`), grown back over the short
+    question the speech before ends with, and that speech's label: a reply means little without what it answers
+    ('Benvolio. Why, what is Tybalt? Mercutio. More than prince of cats, I can tell you.')."""
+    question_row = label_row - 1
+    if question_row not in rows or question_row in listed:
+        return start, n_words
+    question = sentences[question_row][3]
+    if not question.rstrip(" \"'’”)]").endswith("?") or len(question.split()) > _ANTECEDENT_WORDS:
+        return start, n_words
+    start, n_words = sentences[question_row][1], n_words + len(question.split())
+    asker = question_row - 1
+    if asker in rows and _is_label_line(passage_text, *sentences[asker][1:3]) and \
+            "\n\n" not in passage_text[sentences[asker][2]: start]:
+        start, n_words = sentences[asker][1], n_words + len(sentences[asker][3].split())
+    return start, n_words
 
 
 def highlight(passage_text: str, spans: list[tuple[int, int]], markup: str = "html") -> str:

@@ -349,6 +349,17 @@ def test_a_name_opening_a_speech_counts_when_the_document_never_writes_it_in_low
     assert not asked_type_present(question, "CURIO.\nGood, the jester, my lord; a fool that he loved.", play)
     assert not asked_type_present(question, "a fool, the jester. Romeo. Tell me, my lord.", play)
 
+
+def test_a_reply_keeps_the_short_question_it_answers():
+    """Mercutio's reply names no one; the question before it, Benvolio's, names whom he calls the prince of cats."""
+    scene = ("and is he a man to encounter Tybalt?\n\nBenvolio.\nWhy, what is Tybalt?\n\nMercutio.\nMore than "
+             "prince of cats, I can tell you. O, he's the\ncourageous captain of compliments.")
+    answer = extract_answer("Whom does Mercutio call the prince of cats?", [Passage("r#1", scene, "romeo.txt")])
+    assert answer is not None and answer.text.startswith("Benvolio. Why, what is Tybalt? Mercutio. More than prince")
+    statement = scene.replace("Why, what is Tybalt?", "Tybalt is a fine fencer.")
+    answer = extract_answer("Whom does Mercutio call the prince of cats?", [Passage("r#1", statement, "romeo.txt")])
+    assert answer is not None and answer.text.startswith("Mercutio. More than prince")
+
 def test_a_sentence_without_what_was_asked_for_is_not_the_answer():
     novel = [Passage("n#1", NOVEL, "moby_dick.txt", 3, 3, None, "CHAPTER 16. The Ship.", 1.0)]
     assert extract_answer("What was the name of Captain Ahab's wife?", novel) is None
