@@ -37,7 +37,7 @@ from app.text_utils import (as_words, lower_case_words, names_asked, quoted_word
                              split_follow_up_context)
 
 logger = logging.getLogger(__name__)
-_CACHE_FORMAT = 5
+_CACHE_FORMAT = 6
 QUOTE_REACH = 300     # characters of the next chunk where a quoted line begun in a chunk is still found
 MAX_QUOTING = 5       # a quote found in more chunks than this is too common to put them first
 PAGE_SEPARATOR = "\n\n"  # how ingest joins page texts (ingest.documents.PAGE_SEPARATOR)
@@ -126,13 +126,14 @@ class RetrievalConfig:
 class ChunkTable:
     """Every chunk of a collection in memory: ids, texts, metadata, and (doc_id, chunk_index) -> row."""
 
-    def __init__(self, ids: list[str], texts: list[str], metadatas: list[dict]):
+    def __init__(self, ids: list[str], texts: list[str], metadatas: list[dict],
+                 lower_case: dict[str, frozenset[str]] | None = None):
         self.ids, self.texts, self.metadatas = ids, texts, metadatas
         self.row = {chunk_id: r for r, chunk_id in enumerate(ids)}
         self.by_position = {(m.get("doc_id"), int(m.get("chunk_index", -1))): r for r, m in enumerate(metadatas)}
         self.doc_rows: dict[str, list[int]] = {}
         self._speaker_names: dict[str, dict[str, str]] = {}
-        self._lower_case_words: dict[str, frozenset[str]] = {}
+        self._lower_case_words: dict[str, frozenset[str]] = dict(lower_case or {})
         for r, m in enumerate(metadatas):
             self.doc_rows.setdefault(m.get("doc_id", ""), []).append(r)
         for rows in self.doc_rows.values():                            # each document's rows in reading order
@@ -213,7 +214,8 @@ def load_lexical_index(store, collection: str, cache_dir: Path | None, index_sec
                     state = pickle.load(f)
                 if (state.get("format"), state.get("version"), state.get("index_section")) == \
                         (_CACHE_FORMAT, version, index_section):
-                    return ChunkTable(state["ids"], state["texts"], state["metadatas"]), state["bm25"], version
+                    table = ChunkTable(state["ids"], state["texts"], state["metadatas"], state.get("lower_case"))
+                    return table, state["bm25"], version
             except Exception:  # a corrupt or foreign cache file is rebuilt, never fatal
                 pass
     ids, texts, metadatas = [], [], []
@@ -223,6 +225,7 @@ def load_lexical_index(store, collection: str, cache_dir: Path | None, index_sec
         metadatas.append(dict(chunk.metadata))
     table = ChunkTable(ids, texts, metadatas)
     table.note_speakers()                  # a play's chunk deep in a speech: whose words it holds
+    lower_case = {doc_id: table.lower_case_words(doc_id) for doc_id in table.doc_rows}  # cached, not per question
     index_texts = [chunk_heading(m) + "\n" + t if index_section else t for t, m in zip(texts, metadatas)]
     bm25 = BM25Index.build(index_texts, ids)
     bm25.search("warm up")  # compiles the postings, so they are pickled compiled
@@ -232,7 +235,8 @@ def load_lexical_index(store, collection: str, cache_dir: Path | None, index_sec
             tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
             with open(tmp, "wb") as f:
                 pickle.dump({"format": _CACHE_FORMAT, "version": version, "index_section": index_section,
-                             "ids": ids, "texts": texts, "metadatas": metadatas, "bm25": bm25}, f,
+                             "ids": ids, "texts": texts, "metadatas": metadatas, "bm25": bm25,
+                             "lower_case": lower_case}, f,
                             protocol=pickle.HIGHEST_PROTOCOL)
             tmp.replace(path)
         except OSError:
