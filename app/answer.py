@@ -290,6 +290,7 @@ def names_in(text: str, known: set[str] = frozenset()) -> list[str]:
     return list(dict.fromkeys(word.capitalize() for word in found))
 
 
+_ABBREVIATED_TITLES = frozenset("mr mrs ms messrs dr st capt col gen lt sgt rev prof mme mlle".split())
 _TITLES = frozenset("mr mrs miss ms sir madam lady lord captain capt king queen prince princess duke duchess earl "
                     "count countess baron colonel col general gen doctor dr father mother brother sister saint st "
                     "master mistress uncle aunt".split())
@@ -312,7 +313,13 @@ def _name_opening(token: str, lower_case: frozenset[str]) -> bool:
 
 
 def _opens_sentence(tokens: list[str], i: int) -> bool:
-    return i == 0 or tokens[i - 1].rstrip("\"'’”)]")[-1:] in (".", "!", "?") or tokens[i - 1] in ("\"", "“")
+    """Whether tokens[i] opens a sentence; not after a title's abbreviation ('Mr. Darcy', 'Mrs. Bennet')."""
+    if i == 0:
+        return True
+    before = tokens[i - 1].rstrip("\"'’”)]")
+    if before[-1:] == "." and before[:-1].lower() in _ABBREVIATED_TITLES:
+        return False
+    return before[-1:] in (".", "!", "?") or tokens[i - 1] in ("\"", "“")
 
 
 def _cue(qtype: str, text: str, asked: set[str] = frozenset()) -> float:

@@ -360,6 +360,14 @@ def test_a_reply_keeps_the_short_question_it_answers():
     answer = extract_answer("Whom does Mercutio call the prince of cats?", [Passage("r#1", statement, "romeo.txt")])
     assert answer is not None and answer.text.startswith("Mercutio. More than prince")
 
+
+def test_a_name_after_a_title_abbreviation_is_a_name():
+    """'Mr.' ends no sentence: Darcy and Bennet are names; a capital after a real full stop is not."""
+    from app.answer import names_in
+    assert names_in("It was Mr. Darcy who danced with Miss Bingley, and Mrs. Bennet saw it.") == \
+        ["Darcy", "Bingley", "Bennet"]
+    assert names_in("I saw it. Then he came. Peter came.") == []
+
 def test_a_sentence_without_what_was_asked_for_is_not_the_answer():
     novel = [Passage("n#1", NOVEL, "moby_dick.txt", 3, 3, None, "CHAPTER 16. The Ship.", 1.0)]
     assert extract_answer("What was the name of Captain Ahab's wife?", novel) is None
