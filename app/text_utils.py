@@ -65,9 +65,13 @@ _EDGE_PUNCTUATION = "\"'‘’“”()[]{},.;:?!"
 
 def names_asked(question: str) -> list[str]:
     """The capitalised words of a question after its first, edge punctuation stripped, each with an index term
-    ('Sibelius', 'MySQL', 'TRUE', "Ahab's"): the names it gives."""
-    tokens = (token.strip(_EDGE_PUNCTUATION) for token in question.split()[1:])
-    return [token for token in tokens if token[:1].isupper() and tokenize(token)]
+    ('Sibelius', 'MySQL', 'TRUE', "Ahab's"): the names it gives. None when most of its words are capitalised
+    ('How Do I Delete Variables?', 'WHAT IS THE PROMPT?'): its capitals then say nothing about names."""
+    tokens = [token.strip(_EDGE_PUNCTUATION) for token in question.split()[1:]]
+    capitalised = [token for token in tokens if token[:1].isupper()]
+    if 2 * len(capitalised) > len(tokens):
+        return []
+    return [token for token in capitalised if tokenize(token)]
 
 def tokenize(text: str) -> list[str]:
     """Index terms: lower-cased words, stopwords dropped, lightly stemmed."""

@@ -76,6 +76,7 @@ def test_a_question_naming_what_no_document_mentions_is_not_answered(engine):
     question = "Where does Macbeth save the workspace?"                # the play mentions him, the manual does not
     assert engine.retriever.unmentioned_names(question, r_intro) == ["Macbeth"]
     assert engine.retriever.unmentioned_names(question) == []
+    assert engine.retriever.unmentioned_names("Where Does Sibelius Save The Workspace?") == []   # title case
 
 def test_doc_filter_keeps_passages_in_the_chosen_document(engine):
     play = next(r.doc_id for r in engine.store.documents(COLLECTION) if r.source.endswith(".txt"))
