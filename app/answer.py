@@ -44,7 +44,8 @@ _CAPITALISED = re.compile(r"[\"'‘“(\[]*[A-Z][a-z]{2,}")
 _DEFINITION = re.compile(r"\b(is|are|means|refers to|denotes|stands for|is called|are called|defined as)\b|:\s")
 _NAMING = re.compile(r"\b(called|named|known as|termed|referred to as|the name of)\b")
 _PAGE_NUMBER_END = re.compile(r"\d,?$")
-_FINISHED = re.compile(r"[.!?][\"'’”)\]]*$")
+_CLOSERS = "\"'’”)]"                    # closing quotes and brackets after a sentence's last mark
+_FINISHED = re.compile(r"[.!?][" + re.escape(_CLOSERS) + r"]*$")
 _SPEAKER = re.compile(r"[A-Z][A-Z'’ -]*[A-Z]\.")                       # 'MACBETH.', 'FIRST WITCH.'
 _NAME_LABEL = re.compile(speakers.NAME + r"\.")                        # 'Romeo.', 'Lady Capulet.' (in a play)
 _ENDS_SPEECH = re.compile(r"\[(Exeunt\b|Exit\W*\]$)")                   # '[Exeunt.]', '[Exit.]', not '[Exit Servant.]'
@@ -309,14 +310,14 @@ def _name_positions(tokens: list[str], asked: set[str], lower_case: frozenset[st
 def _name_opening(token: str, lower_case: frozenset[str]) -> bool:
     """Whether a capitalised word that opens a sentence is a name: its document never writes it in lower case, and
     it is not a word ending in a full stop (a speaker's label, 'Romeo.', or a one-word sentence)."""
-    return bool(lower_case) and words(token)[0] not in lower_case and not token.rstrip("\"'’”)]").endswith(".")
+    return bool(lower_case) and words(token)[0] not in lower_case and not token.rstrip(_CLOSERS).endswith(".")
 
 
 def _opens_sentence(tokens: list[str], i: int) -> bool:
     """Whether tokens[i] opens a sentence; not after a title's abbreviation ('Mr. Darcy', 'Mrs. Bennet')."""
     if i == 0:
         return True
-    before = tokens[i - 1].rstrip("\"'’”)]")
+    before = tokens[i - 1].rstrip(_CLOSERS)
     if before[-1:] == "." and before[:-1].lower() in _ABBREVIATED_TITLES:
         return False
     return before[-1:] in (".", "!", "?") or tokens[i - 1] in ("\"", "“")
@@ -652,15 +653,14 @@ def _with_context(passage_text: str, sentences: list[tuple[int, int, int, str, s
     if first_row in listed:
         return start, end
     n_words = sum(len(sentences[i][3].split()) for i in range(first_row, last_row + 1))
-    before = first_row - 1
+    before, opening = first_row - 1, first_row
     if before in rows and before not in listed and "\n\n" not in passage_text[sentences[before][2]: start]:
         words_before = len(sentences[before][3].split())
         label = _is_fragment(sentences[before][3]) and n_words + words_before <= context_words
         antecedent = _REFERS_BACK.match(sentences[first_row][3]) and words_before <= _ANTECEDENT_WORDS
         if label or antecedent:
-            start = sentences[before][1]
+            start, opening = sentences[before][1], before
             n_words += words_before
-    opening = next(i for i in rows if sentences[i][1] == start)
     if _is_label_line(passage_text, *sentences[opening][1:3]):      # the answer opens a speech
         start, n_words = _with_the_question_replied_to(passage_text, sentences, rows, opening, start, n_words,
                                                        listed)
@@ -682,7 +682,7 @@ def _with_the_question_replied_to(passage_text: str, sentences: list[tuple[int, 
     if question_row not in rows or question_row in listed:
         return start, n_words
     question = sentences[question_row][3]
-    if not question.rstrip(" \"'’”)]").endswith("?") or len(question.split()) > _ANTECEDENT_WORDS:
+    if not question.rstrip(_CLOSERS + " ").endswith("?") or len(question.split()) > _ANTECEDENT_WORDS:
         return start, n_words
     start, n_words = sentences[question_row][1], n_words + len(question.split())
     asker = question_row - 1

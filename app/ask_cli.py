@@ -134,9 +134,8 @@ def _read_questions(path: str) -> list[str]:
 
 def format_result(result) -> str:
     """The human-readable answer: the sentence(s), the citations, then the passages' sources."""
-    not_found = "Not found: the documents do not contain the answer" + (
-        f"; they never mention {result.unmentioned_text()}." if result.unmentioned else ".")
-    lines = [result.answer if result.answer is not None else not_found]
+    not_found = result.not_found_text()
+    lines = [result.answer if result.answer is not None else f"Not found: {not_found[0].lower()}{not_found[1:]}"]
     for c in result.citations:
         page = f", p. {c['page_label'] or c['page']}" + (f" (page {c['page']})" if c["page_label"] and str(
             c["page_label"]) != str(c["page"]) else "") if c.get("page") else ""
