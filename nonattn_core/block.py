@@ -53,6 +53,13 @@ class GatedMLP(nn.Module):
 # the H100's 132 SMs, 41 us against 35 for the two kernels, and the 32K forward did not gain (ab_run4.txt).
 MIXER_GATE_MIN_TOKENS = 1 << 16
 
+# Pieces of up to this many tokens run the gated MLP as triton_block.gated_mlp_residual: a Triton up projection
+# writes value * silu(gate), 32 MB at 32K tokens, which the down projection reads back while it is still in the
+# H100's 50 MB L2; no cuBLAS workspace memset and wait either. Alone at 32K 85.2 -> 80.8 us, whole forward -0.05 ms;
+# at 1M (every block's MLP this way) +2.5 ms (runs/gpu29/ab_run2.txt): longer pieces keep cuBLAS's up projection
+# (value and gate written) and the down projection forming the product as it loads them.
+MLP_FUSED_MAX_TOKENS = 1 << 15
+
 
 @dataclass
 class BlockState:
@@ -91,8 +98,9 @@ class Block(nn.Module):
         epilogue, and the MLP's down projection forms value * silu(gate) as it reads them (triton_block.py). For a
         power-of-two width the SSM mixer takes its normed input channels-first, as its long convolution reads it
         (s4d.py), and for pieces of MIXER_GATE_MIN_TOKENS tokens on its output projection forms gelu(y) *
-        silu(gate) as it loads them."""
-        from .triton_block import linear_residual, mixer_gate_residual
+        silu(gate) as it loads them. Pieces of up to MLP_FUSED_MAX_TOKENS tokens run the MLP as two Triton GEMMs,
+        value * silu(gate) written between them (triton_block.gated_mlp_residual)."""
+        from .triton_block import gated_mlp_applies, gated_mlp_residual, linear_residual, mixer_gate_residual
         if x.shape[-1] & (x.shape[-1] - 1) == 0:
             from .triton_ops import gelu_gate, rms_norm_channels_first
             u = rms_norm_channels_first(x, self.norm_ssm.weight, self.norm_ssm.eps)          # (D, B, L)
@@ -107,7 +115,11 @@ class Block(nn.Module):
             x = linear_residual(gated, self.ssm.out_proj, x)
         activated, conv_tail = self.conv.activated_taps(self.norm_conv(x), state.conv_tail)
         x = linear_residual(activated, self.conv.out_proj, x)
-        x = linear_residual(linear(self.norm_mlp(x), self.mlp.up.weight), self.mlp.down, x, gated=True)
+        normed = self.norm_mlp(x)
+        if x.shape[0] * x.shape[1] <= MLP_FUSED_MAX_TOKENS and gated_mlp_applies(normed, self.mlp):
+            x = gated_mlp_residual(normed, self.mlp, x)
+        else:
+            x = linear_residual(linear(normed, self.mlp.up.weight), self.mlp.down, x, gated=True)
         return x, BlockState(ssm_state, conv_tail)
 
 

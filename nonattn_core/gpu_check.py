@@ -294,6 +294,11 @@ def check_triton_ops(model) -> list[tuple[str, float, float]]:
     padded = triton_ops.to_channels_first(x, 3072)
     exact = torch.cat([x.float().permute(2, 0, 1), x.new_zeros(D, 2, 72, dtype=torch.float32)], -1)
     rows.append(("channels-first copy (exact)", relative_error(padded, exact), 0.0))
+    table = model.embedding.table.weight
+    ids = torch.randint(0, table.shape[0], (2, 3000), device="cuda")
+    gathered = triton_ops.table_rows(table, ids, torch.bfloat16).float()
+    rows.append(("token-table rows gathered in bf16 (exact)", relative_error(gathered, table[ids].bfloat16().float()),
+                 0.0))
     wide = triton_ops.to_channels_first(x, 3072, torch.bfloat16, row=256, width=288)[..., :256]
     rows.append(("channels-first copy into wide rows (exact)",
                  relative_error(wide.float(), exact.reshape(D, 24, 256)), 0.0))
@@ -324,6 +329,9 @@ def check_fused_residual(model) -> list[tuple[str, float, float]]:
         rows.append((f"gelu(y)*silu(gate) GEMM + residual, channels-first y and gate (Triton) vs fp32, L={length}",
                      relative_error(triton_block.mixer_gate_residual(*mixer),
                                     triton_block.mixer_gate_residual_reference(*mixer)), 1e-2))
+        rows.append((f"gated MLP + residual (Triton up with silu gate, down) vs fp32, L={length}",
+                     relative_error(triton_block.gated_mlp_residual(a, block.mlp, x),
+                                    triton_block.gated_mlp_residual_reference(a, block.mlp, x)), 1e-2))
         with torch.autocast("cuda", dtype=torch.bfloat16):
             fused, fused_state = block(x)
             plain_x = x + block.ssm(block.norm_ssm(x))[0]

@@ -108,6 +108,12 @@ class FactorizedEmbedding(nn.Module):
         nn.init.normal_(self.up.weight, std=rank ** -0.5)
 
     def forward(self, ids: torch.Tensor) -> torch.Tensor:
+        rank = self.table.weight.shape[1]
+        if ids.is_cuda and not torch.is_grad_enabled() and rank & (rank - 1) == 0 \
+                and torch.is_autocast_enabled("cuda") and torch.get_autocast_dtype("cuda") == torch.bfloat16:
+            from . import triton_ops
+            if triton_ops.available():                                 # GPU inference in bf16: one pass
+                return linear(triton_ops.table_rows(self.table.weight, ids, torch.bfloat16), self.up.weight)
         return linear(self.table(ids), self.up.weight)
 
     def logits(self, hidden: torch.Tensor) -> torch.Tensor:

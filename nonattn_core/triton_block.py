@@ -3,6 +3,9 @@
 At 32K tokens a block's activations (16 MB each in bf16) make ~40 round trips through GPU memory; these kernels
 save some of them:
 
+- `gated_mlp_residual`: `residual + GatedMLP(normed)` for pieces whose MLP hidden activations fit in the GPU's L2
+  cache: an up projection writing `value * silu(gate)` (half its width), then `linear_residual` reading it. Plain
+  version: `gated_mlp_residual_reference`.
 - `linear_residual`: `residual + linear(a)` as one GEMM whose epilogue adds the bias and the residual stream (the
   mixers' output projections and the MLP's down projection), instead of a GEMM writing its output and an add
   reading it back. Plain version: `linear_residual_reference`.
@@ -22,6 +25,8 @@ from .bf16_weights import bf16_weight
 try:
     import triton
     import triton.language as tl
+
+    from .triton_ops import gelu_times_silu
 except ImportError:                                                    # CPU-only installs
     triton = None
 
@@ -53,11 +58,8 @@ if triton is not None:
             elif MIXER:                                                 # y (B, K, L), gate (K, B, L): unit stride in L
                 y = tl.load(a_ptr + at_y + ks[None, :].to(tl.int64) * stride_yk, mask=live, other=0.0)
                 gate = tl.load(gate_ptr + at_gate + ks[None, :].to(tl.int64) * stride_gk, mask=live, other=0.0)
-                y = y.to(tl.float32)
-                gate = gate.to(tl.float32)
-                gate += tl.load(gate_bias_ptr + ks).to(tl.float32)[None, :]
-                a = (0.5 * y * (1.0 + tl.erf(y * 0.7071067811865476)) * (gate / (1.0 + tl.exp(-gate))))
-                a = a.to(tl.bfloat16)
+                gate = gate.to(tl.float32) + tl.load(gate_bias_ptr + ks).to(tl.float32)[None, :]
+                a = gelu_times_silu(y.to(tl.float32), gate).to(tl.bfloat16)
             else:
                 a = tl.load(a_ptr + rows[:, None] * K + ks[None, :], mask=live, other=0.0)
             w = tl.load(w_ptr + cols[None, :] * K + ks[:, None])      # (BLOCK_K, BLOCK_N) of weight^T
@@ -133,3 +135,59 @@ def mixer_gate_residual_reference(y: torch.Tensor, gate: torch.Tensor, gate_bias
                                   linear: torch.nn.Linear, residual: torch.Tensor) -> torch.Tensor:
     gated = F.gelu(y.float().transpose(1, 2)) * F.silu(gate.float().permute(1, 2, 0) + gate_bias.float())
     return residual.float() + F.linear(gated, linear.weight.float(), linear.bias.float())
+
+
+# ---- the gated MLP, its hidden activations half as wide --------------------------------------------------------
+if triton is not None:
+    @triton.jit
+    def _up_gated_kernel(a_ptr, w_ptr, out_ptr, M, K: tl.constexpr, H: tl.constexpr, BLOCK_M: tl.constexpr,
+                         BLOCK_N: tl.constexpr, BLOCK_K: tl.constexpr):
+        # value * silu(gate) of a @ up^T, BLOCK_N value and gate columns a program; value and gate are rounded to
+        # bf16 first, as the up projection wrote them for the gated down projection (the same values bit for bit)
+        rows = (tl.program_id(0) * BLOCK_M + tl.arange(0, BLOCK_M)).to(tl.int64)
+        cols = tl.program_id(1) * BLOCK_N + tl.arange(0, BLOCK_N)
+        live = (rows < M)[:, None]
+        acc_value = tl.zeros((BLOCK_M, BLOCK_N), tl.float32)
+        acc_gate = tl.zeros((BLOCK_M, BLOCK_N), tl.float32)
+        for k in tl.range(0, K, BLOCK_K):
+            ks = k + tl.arange(0, BLOCK_K)
+            a = tl.load(a_ptr + rows[:, None] * K + ks[None, :], mask=live, other=0.0)
+            acc_value = tl.dot(a, tl.load(w_ptr + cols[None, :] * K + ks[:, None]), acc_value)
+            acc_gate = tl.dot(a, tl.load(w_ptr + (H + cols)[None, :] * K + ks[:, None]), acc_gate)
+        value = acc_value.to(tl.bfloat16).to(tl.float32)
+        gate = acc_gate.to(tl.bfloat16).to(tl.float32)
+        tl.store(out_ptr + rows[:, None] * H + cols[None, :], (value * gate * tl.sigmoid(gate)).to(tl.bfloat16),
+                 mask=live)
+
+
+# (block_m, block_n, block_k, warps, stages): the up projection's the fastest of 26 tile shapes (plain and TMA
+# descriptors, persistent or not) at 32K tokens, the down projection's (K = 512) of 3 (runs/gpu29/ab_run2.txt)
+MLP_UP_SHAPE = (128, 64, 64, 8, 3)
+MLP_DOWN_SHAPE = (128, 256, 64, 8, 4)
+
+
+def gated_mlp_applies(normed: torch.Tensor, mlp) -> bool:
+    """Whether gated_mlp_residual serves this input (..., D) and GatedMLP: widths that the tiles divide, no biases."""
+    return (normed.shape[-1] % MLP_UP_SHAPE[2] == 0 and mlp.down.in_features % MLP_UP_SHAPE[1] == 0
+            and mlp.up.bias is None and mlp.down.bias is None)
+
+
+def gated_mlp_residual(normed: torch.Tensor, mlp, residual: torch.Tensor) -> torch.Tensor:
+    """residual + mlp(normed) in residual's dtype (mlp a block.GatedMLP; see gated_mlp_applies): the up projection
+    writes value * silu(gate) (bf16, H wide) instead of value and gate (2H), and the down projection adds the
+    residual in its epilogue (`linear_residual`). The same products and roundings as `linear_residual(linear(
+    normed, up), down, residual, gated=True)`."""
+    K = normed.shape[-1]
+    H = mlp.down.in_features
+    block_m, block_n, block_k, num_warps, num_stages = MLP_UP_SHAPE
+    a = normed.reshape(-1, K).to(torch.bfloat16).contiguous()
+    hidden = torch.empty(a.shape[0], H, device=a.device, dtype=torch.bfloat16)
+    _up_gated_kernel[(triton.cdiv(a.shape[0], block_m), H // block_n)](
+        a, bf16_weight(mlp.up.weight), hidden, a.shape[0], K=K, H=H, BLOCK_M=block_m, BLOCK_N=block_n,
+        BLOCK_K=block_k, num_warps=num_warps, num_stages=num_stages)
+    return _launch(hidden, None, None, mlp.down, residual, False, MLP_DOWN_SHAPE)
+
+
+def gated_mlp_residual_reference(normed: torch.Tensor, mlp, residual: torch.Tensor) -> torch.Tensor:
+    value, gate = F.linear(normed.float(), mlp.up.weight.float()).chunk(2, dim=-1)
+    return residual.float() + F.linear(value * F.silu(gate), mlp.down.weight.float())

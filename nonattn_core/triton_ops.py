@@ -5,6 +5,7 @@
   per shift). Plain version: the shifted multiply-adds of `MultiResolutionConv.forward`; spec: `.reference`.
 - `gelu_gate`: SSMMixer's `gelu(y) * silu(gate)` reading the long convolution's (B, H, L) float32 output in place
   and writing (B, L, H) in the gate's dtype: transpose, two activations, product and cast in one pass.
+- `table_rows`: the token table's rows for the ids, gathered and cast in one pass (the embedding's first step).
 - `to_channels_first`: (B, L, H) activations -> (H, B, Lp), zero-padded: the long convolution's input.
 - `rms_norm`: RMSNorm in one pass (float32 arithmetic); plain version: `block.RMSNorm`'s expression.
   `rms_norm_channels_first` writes it (D, B, L): the SSM mixer's input on the fused path (block.py).
@@ -117,15 +118,24 @@ if triton is not None:
                      out.to(out_ptr.dtype.element_ty), mask=live_row[:, None])
 
 
+# (block_l, block_d, num_warps, steps) of dilated_taps_gelu: see its docstring
+TAPS_SHAPE = (64, 64, 4, 1)
+
+
 def dilated_taps_gelu(conv, x: torch.Tensor, tail: torch.Tensor | None, out_dtype: torch.dtype,
-                      block_l: int = 8, block_d: int = 128, num_warps: int = 4, steps: int = 4):
+                      block_l: int | None = None, block_d: int | None = None, num_warps: int | None = None,
+                      steps: int | None = None):
     """gelu(sum of gated dilated taps + bias) (B, L, D) in `out_dtype`, and the new tail (B, D, tail_len).
 
     Blocks of 8 x 128 were the fastest of 16 shapes on an H100 (runs/gpu23/sweep_run2.txt; 8 x 256 before:
     81.3 -> 70.5 us at 32K tokens, 1.24 -> 1.15 ms at 1M); each program doing 4 of them down the sequence, the
     fastest of 15 shapes at 32K inside a CUDA graph (runs/gpu25/ab2_run3.txt: 41.3 -> 36.9 us). No tail (a
     document's start) reads none, and the kernel writes the new tail (runs/gpu28: a zero fill and a transposing
-    copy fewer, and tiles that do not reach into a tail compiled without that branch: 34 -> 28 us at 32K)."""
+    copy fewer, and tiles that do not reach into a tail compiled without that branch: 34 -> 28 us at 32K). With that
+    code, tiles of 64 x 64, one a program (TAPS_SHAPE), were the fastest of 14 shapes: 31.8 -> 22.3 us at 32K,
+    22.6 -> 16.9 at 24K, 8.3 -> 7.0 at 8K (runs/gpu29/ab_run2.txt)."""
+    given = (block_l, block_d, num_warps, steps)
+    block_l, block_d, num_warps, steps = (g or d for g, d in zip(given, TAPS_SHAPE))
     B, L, D = x.shape
     x = x.contiguous()
     if tail is None and L < conv.tail_len:                             # the new tail holds zeros of the old
@@ -148,6 +158,12 @@ def dilated_taps_gelu(conv, x: torch.Tensor, tail: torch.Tensor | None, out_dtyp
 # ---- the SSM mixer's gate -----------------------------------------------------------------------------------------
 if triton is not None:
     @triton.jit
+    def gelu_times_silu(y, gate):
+        """gelu(y) * silu(gate) in float32, exact GELU as F.gelu: the SSM mixer's gate (also formed in the long
+        convolution's last kernel, triton_s4d.py, and in an output projection's loads, triton_block.py)."""
+        return 0.5 * y * (1.0 + tl.erf(y * 0.7071067811865476)) * (gate / (1.0 + tl.exp(-gate)))
+
+    @triton.jit
     def _gelu_gate_kernel(y_ptr, gate_ptr, bias_ptr, out_ptr, L, D, stride_yb, stride_yh, stride_gb, stride_gh,
                           stride_gl, HAS_BIAS: tl.constexpr, BLOCK_L: tl.constexpr, BLOCK_D: tl.constexpr):
         b = tl.program_id(2)
@@ -160,9 +176,14 @@ if triton is not None:
                     + rows[:, None] * stride_gl, mask=mask, other=0.0).to(tl.float32)
         if HAS_BIAS:
             g += tl.load(bias_ptr + cols, mask=cols < D, other=0.0).to(tl.float32)[None, :]
-        out = 0.5 * y * (1.0 + tl.erf(y * 0.7071067811865476)) * (g / (1.0 + tl.exp(-g)))
+        out = gelu_times_silu(y, g)
         tl.store(out_ptr + b.to(tl.int64) * L * D + rows[:, None] * D + cols[None, :],
                  out.to(out_ptr.dtype.element_ty), mask=mask)
+
+
+# (tokens, channels) of a gelu_gate program: 128 x 32 against 64 x 64, 23.3 -> 22.5 us at 32K tokens, 17.7 -> 16.6 at
+# 24K on an H100 (runs/gpu29/ab_run2.txt)
+GELU_GATE_BLOCK = (128, 32)
 
 
 def gelu_gate(y: torch.Tensor, gate: torch.Tensor, bias: torch.Tensor | None = None,
@@ -178,7 +199,7 @@ def gelu_gate(y: torch.Tensor, gate: torch.Tensor, bias: torch.Tensor | None = N
         gate = gate.contiguous()
         stride_gb, stride_gl, stride_gh = gate.stride()
     out = torch.empty(B, L, H, device=y.device, dtype=gate.dtype)
-    block_l, block_d = 64, 64
+    block_l, block_d = GELU_GATE_BLOCK
     grid = (triton.cdiv(L, block_l), triton.cdiv(H, block_d), B)
     _gelu_gate_kernel[grid](y, gate, bias if bias is not None else gate, out, L, H, y.stride(0), y.stride(1),
                             stride_gb, stride_gh, stride_gl, HAS_BIAS=bias is not None, BLOCK_L=block_l,
@@ -188,6 +209,31 @@ def gelu_gate(y: torch.Tensor, gate: torch.Tensor, bias: torch.Tensor | None = N
 
 def gelu_gate_reference(y: torch.Tensor, gate: torch.Tensor) -> torch.Tensor:
     return (torch.nn.functional.gelu(y.transpose(1, 2)).to(gate.dtype) * torch.nn.functional.silu(gate))
+
+
+# ---- token-table rows ----------------------------------------------------------------------------------------------
+if triton is not None:
+    @triton.jit
+    def _table_rows_kernel(table_ptr, ids_ptr, out_ptr, n, R: tl.constexpr, BLOCK_N: tl.constexpr):
+        i = tl.program_id(0) * BLOCK_N + tl.arange(0, BLOCK_N)
+        live = (i < n)[:, None]
+        rows = tl.load(ids_ptr + i, mask=i < n, other=0).to(tl.int64)
+        cols = tl.arange(0, R)
+        values = tl.load(table_ptr + rows[:, None] * R + cols[None, :], mask=live, other=0.0)
+        tl.store(out_ptr + i.to(tl.int64)[:, None] * R + cols[None, :], values.to(out_ptr.dtype.element_ty),
+                 mask=live)
+
+
+def table_rows(table: torch.Tensor, ids: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+    """table[ids].to(dtype) (..., R) in one pass: the gathered rows are written once, already cast (the embedding's
+    gather and autocast's copy were two launches, 21 + 5.5 us at 32K tokens on an H100). R a power of two."""
+    R = table.shape[1]
+    flat = ids.reshape(-1).contiguous()
+    out = torch.empty(flat.shape[0], R, device=ids.device, dtype=dtype)
+    block_n = 32
+    _table_rows_kernel[(triton.cdiv(flat.shape[0], block_n),)](table.contiguous(), flat, out, flat.shape[0], R=R,
+                                                                BLOCK_N=block_n, num_warps=4)
+    return out.view(*ids.shape, R)
 
 
 # ---- channels-first float32 input of the long convolution --------------------------------------------------------

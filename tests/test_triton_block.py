@@ -59,6 +59,17 @@ def test_mixer_gate_residual_matches_float32(block, batch, length):
     assert out.dtype == residual.dtype and relative_error(out, reference) <= 1e-2
 
 
+@pytest.mark.parametrize("batch,length", [(1, 1), (2, 300), (1, 4099)])
+def test_gated_mlp_residual_matches_float32(block, batch, length):
+    D = block.mlp.down.out_features
+    normed = torch.randn(batch, length, D, device="cuda", dtype=torch.bfloat16)
+    residual = torch.randn(batch, length, D, device="cuda", dtype=torch.bfloat16)
+    with torch.no_grad():
+        out = triton_block.gated_mlp_residual(normed, block.mlp, residual)
+        reference = triton_block.gated_mlp_residual_reference(normed, block.mlp, residual)
+    assert out.dtype == residual.dtype and relative_error(out, reference) <= 1e-2
+
+
 def test_block_fused_path_streams(block):
     """The fused path over two pieces with the carried state equals it over the whole (bf16 rounding apart)."""
     x = torch.randn(1, 2000, block.mlp.down.out_features, device="cuda", dtype=torch.bfloat16)
