@@ -159,8 +159,8 @@ def dilated_taps_gelu(conv, x: torch.Tensor, tail: torch.Tensor | None, out_dtyp
 if triton is not None:
     @triton.jit
     def gelu_times_silu(y, gate):
-        """gelu(y) * silu(gate) in float32, exact GELU as F.gelu: the SSM mixer's gate (also formed in the long
-        convolution's last kernel, triton_s4d.py, and in an output projection's loads, triton_block.py)."""
+        """gelu(y) * silu(gate) in float32, exact GELU as F.gelu: the SSM mixer's gate (also formed in an output
+        projection's loads, triton_block.py)."""
         return 0.5 * y * (1.0 + tl.erf(y * 0.7071067811865476)) * (gate / (1.0 + tl.exp(-gate)))
 
     @triton.jit
