@@ -173,10 +173,11 @@ class QAEngine:
         depth = max(k, self.config.answer_passages)
         passages = self.retriever.search(query, depth, doc_ids=doc_ids, timings=timings) if query.strip() else []
         t = time.perf_counter()
-        unmentioned = self.retriever.unmentioned_names(query, doc_ids) \
-            if self.config.abstain_on_unmentioned_names and query.strip() else []
+        asked = self.retriever.scope(query, doc_ids)[1]       # without 'in Act 3': that is where, not what
+        unmentioned = self.retriever.unmentioned_names(asked, doc_ids) \
+            if self.config.abstain_on_unmentioned_names and asked.strip() else []
         answer = None if unmentioned else \
-            extract_answer(query, passages[: self.config.answer_passages], self.config.max_words,
+            extract_answer(asked, passages[: self.config.answer_passages], self.config.max_words,
                            idf=self.retriever.idf(doc_ids),
                            reranker=self.reranker if self.config.cross_encoder else None,
                            config=self.config.answer,

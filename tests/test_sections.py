@@ -1,0 +1,60 @@
+"""app.sections: the part of a book a question names, the question without it, and the chunks inside that part."""
+from __future__ import annotations
+
+import pytest
+
+from app.sections import LAST, SectionRef, chunks_in_section, number_value, section_ref, without_section_ref
+
+# One play's chunks in reading order, each with the titles of the sections it holds (as ingest records them).
+PLAY = [["ACT I", "ACT I, SCENE I. A desert place"], ["ACT I, SCENE II. A Camp"], ["ACT I, SCENE III. A heath"],
+        ["ACT I, SCENE III. A heath", "ACT II, SCENE I. Inverness"], ["ACT II, SCENE II. The same"],
+        ["ACT V, SCENE I. Dunsinane"], ["ACT V, SCENE I. Dunsinane", "ACT V, SCENE II. The country"]]
+
+
+@pytest.mark.parametrize("text, value", [("12", 12), ("XII", 12), ("xiv", 14), ("IV", 4), ("twelve", 12),
+                                         ("MCMXC", 1990), ("vex", None), ("word", None)])
+def test_numbers_are_read_as_digits_roman_numerals_or_words(text, value):
+    assert number_value(text) == value
+
+
+@pytest.mark.parametrize("question, parts, counted", [
+    ("In Act 5, Scene 1, what does Lady Macbeth do?", (("act", 5), ("scene", 1)), set()),
+    ("What happens in chapter XII?", (("chapter", 12),), set()),
+    ("In act iv scene i, who enters?", (("act", 4), ("scene", 1)), set()),
+    ("How does Ahab die in the last chapter?", (("chapter", LAST),), {"chapter"}),
+    ("Who speaks in the third act?", (("act", 3),), {"act"}),
+    ("In Book Two, Chapter Three, who arrives?", (("book", 2), ("chapter", 3)), set()),
+])
+def test_a_question_naming_a_part_of_a_book(question, parts, counted):
+    assert section_ref(question) == SectionRef(parts, frozenset(counted))
+
+
+@pytest.mark.parametrize("question", ["What is the scene i like best?", "What part of the file holds the data?",
+                                      "How do I act on a signal?", "Which book does the narrator quote?"])
+def test_ordinary_words_are_not_parts_of_a_book(question):
+    assert section_ref(question) is None and without_section_ref(question) == question
+
+
+@pytest.mark.parametrize("question, asked", [
+    ("In Act 2, Scene 3, who knocks at the gate?", "who knocks at the gate?"),
+    ("How does Ahab die in the last chapter?", "How does Ahab die?"),
+    ("Who is slain in Act 3, Scene 1?", "Who is slain?"),
+    ("What happens in Act V?", "What happens?"),
+])
+def test_the_question_without_its_part_asks_what_is_wanted(question, asked):
+    assert without_section_ref(question) == asked
+
+
+@pytest.mark.parametrize("question, chunks", [
+    ("in Act 1, Scene 3", [2, 3]),            # the scene, and the chunk it runs on into
+    ("in Act 2", [3, 4]),                     # a chunk where the act begins is in it
+    ("in Act 5", [5, 6]),
+    ("in the first scene", [0]),
+    ("in the last scene", [6]),               # the last act's last scene, not every act's highest number
+    ("in scene 1", [0, 3, 5, 6]),             # no act named: every act's first scene
+    ("in Act 2, the last scene", [4]),
+    ("in Act 4", []),                         # the play has no such act
+    ("in chapter 3", []),
+])
+def test_chunks_inside_the_named_part(question, chunks):
+    assert chunks_in_section(section_ref(question), PLAY) == chunks
