@@ -23,7 +23,7 @@ from pathlib import Path
 from ingest import records
 from ingest.documents import PAGE_SEPARATOR, ParsedDocument
 from ingest.errors import IngestError
-from ingest.parse import DEFAULT_MAX_BYTES, discover_files, parse_file
+from ingest.parse import DEFAULT_MAX_BYTES, PARSER_VERSION, discover_files, parse_file
 from ingest.processes import die_with_parent
 from ingest.store import DEFAULT_COLLECTION, DocumentRecord, Store, chunk_id
 
@@ -91,9 +91,11 @@ class IngestSummary:
     def text(self) -> str:
         rate = f", {self.pages / self.seconds:.1f} pages/s, {self.tokens / self.seconds:.0f} tokens/s" if self.seconds else ""
         reencoded = sum(entry.get("replaced") == MODEL_CHANGED for entry in self.ingested)
+        reparsed = sum(entry.get("replaced") == PARSER_CHANGED for entry in self.ingested)
         line = (f"ingested {len(self.ingested)} file(s) ({self.pages} pages, {self.tokens} tokens) in "
                 f"{self.seconds:.1f} s{rate}; skipped {len(self.skipped)}; failed {len(self.failed)}")
         line += f" (re-encoded {reencoded} for another model)" if reencoded else ""
+        line += f" (parsed {reparsed} again with a newer parser)" if reparsed else ""
         return line + (f"; removed {len(self.removed)}" if self.removed else "")
 
 
@@ -117,6 +119,7 @@ SHORT_DOCUMENTS_PER_WRITE = 32
 
 # Why an ingested document replaced a stored one ("replaced" in its summary entry).
 FILE_CHANGED, MODEL_CHANGED = "file changed", "encoded by another model version"
+PARSER_CHANGED = "parsed by an older version"
 
 
 def shard_by_size(files: list[Path], rank: int, world_size: int) -> list[Path]:
@@ -187,12 +190,12 @@ def ingest_paths(
             summary.failed.append({"source": str(path), "error": f"cannot read file ({error.strerror or error})"})
             continue
         stored = known.get(digest)
-        if stored and stored["source"] == source and stored.get("model", "") != loaded_encoder().fingerprint:
-            if stored.get("revision", 1) > 1:  # text appended with --append is not in this file
-                summary.failed.append({"source": str(path), "error": _appended_under_other_model(digest)})
-                continue
-            # otherwise re-encoded in place with this model (see ingest.records)
-        else:
+        outdated = _outdated(stored, lambda: loaded_encoder().fingerprint) if stored and stored["source"] == source \
+            else None
+        if outdated == MODEL_CHANGED and stored.get("revision", 1) > 1:  # appended text is not in this file
+            summary.failed.append({"source": str(path), "error": _appended_under_other_model(digest)})
+            continue
+        if outdated is None:  # else parsed and encoded again, in place (see ingest.records)
             other = stored["source"] if stored else first_with_content.get(digest)
             if other is not None:  # stored already, or an earlier file of this run has the same bytes
                 reason = "unchanged" if other == source else f"same content as {other}"
@@ -373,7 +376,7 @@ def _new_document(prepared: PreparedDocument, encoded, replaces: list[str], mode
     record = DocumentRecord(
         doc_id=doc.doc_id, source=doc.source, title=doc.title, format=doc.format, pages=len(doc.pages),
         chunks=len(prepared.chunks), tokens=len(prepared.tokens), ingested_at=_now(), sha256=doc.doc_id, revision=1,
-        model=model,
+        model=model, parser=PARSER_VERSION,
     )
     payload = {"state": encoded.state, "position": prepared.hold_token, "char_position": prepared.hold_char,
                "text_chars": prepared.text_chars, "tail_pages": _tail_pages(doc, prepared.hold_char)}
@@ -383,8 +386,20 @@ def _new_document(prepared: PreparedDocument, encoded, replaces: list[str], mode
     entry = {"source": doc.source, "doc_id": doc.doc_id, "pages": record.pages, "chunks": record.chunks,
              "tokens": record.tokens}
     if stored or others:
-        entry["replaced"] = MODEL_CHANGED if stored else FILE_CHANGED
+        entry["replaced"] = FILE_CHANGED if not stored else MODEL_CHANGED if stored.get("model", "") != model \
+            else PARSER_CHANGED
     return new, entry
+
+
+def _outdated(stored: dict, fingerprint) -> str | None:
+    """Why the stored record of an unchanged file must be made again (MODEL_CHANGED, PARSER_CHANGED), else None.
+    `fingerprint()` gives the model's (loaded only when asked). A document extended with --append is not parsed
+    again: its file lacks the appended text."""
+    if stored.get("model", "") != fingerprint():
+        return MODEL_CHANGED
+    if stored.get("parser", 0) < PARSER_VERSION and stored.get("revision", 1) == 1:
+        return PARSER_CHANGED
+    return None
 
 
 def _appended_under_other_model(doc_id: str) -> str:

@@ -10,7 +10,8 @@ import torch
 
 from ingest.cli import main as ingest_main
 from ingest.errors import IngestError
-from ingest.pipeline import MODEL_CHANGED, IngestOptions, append_document, ingest_paths
+from ingest.parse import PARSER_VERSION
+from ingest.pipeline import MODEL_CHANGED, PARSER_CHANGED, IngestOptions, append_document, ingest_paths
 from ingest.records import RECORD
 from ingest.store import Store
 from nonattn_core import NonAttnLM
@@ -122,6 +123,26 @@ def test_records_without_fingerprint_are_reencoded(tmp_path, docs, encoder):
     assert [e["replaced"] for e in summary.ingested] == [MODEL_CHANGED]
     assert store.documents("default")[0].model == encoder.fingerprint
 
+
+
+def test_records_of_an_older_parser_are_parsed_again(tmp_path, docs, encoder):
+    """A parser fix changes what an unchanged file becomes (its sections, say): documents parsed before it are
+    parsed and encoded again, once, in place."""
+    store = Store.open(db=tmp_path / "db")
+    ingest_paths([str(docs / "a.txt")], store, options=OPTIONS, encoder=encoder)
+    assert store.documents("default")[0].parser == PARSER_VERSION
+    rows_before = all_rows(store)[0]
+    where = {"$and": [{"kind": RECORD}, {"collection": "default"}]}
+    [(record_id, metadata, payload)] = store.get_internal(where=where, with_payload=True)
+    store.delete_internal([record_id])
+    store.put_internal(record_id, {k: v for k, v in metadata.items() if k != "parser"}, payload)
+
+    summary = ingest_paths([str(docs / "a.txt")], store, options=OPTIONS, encoder=encoder)
+    assert [e["replaced"] for e in summary.ingested] == [PARSER_CHANGED]
+    assert "parsed 1 again with a newer parser" in summary.text()
+    assert store.documents("default")[0].parser == PARSER_VERSION and all_rows(store)[0] == rows_before
+    again = ingest_paths([str(docs / "a.txt")], store, options=OPTIONS, encoder=encoder)
+    assert not again.ingested and [s["reason"] for s in again.skipped] == ["unchanged"]
 
 def test_fewer_chunks_under_new_model_leave_no_stale_rows(tmp_path, docs, encoder):
     """A model reading longer chunks re-encodes a document into fewer of them: the old tail chunks are deleted."""

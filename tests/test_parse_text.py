@@ -100,6 +100,27 @@ def test_chapter_like_lines_become_sections():
     assert all(page_text[section.offset:].startswith(section.title.split(", ")[-1]) for section in content.sections)
 
 
+PROSE_OPENING_LIKE_A_HEADING = """CHAPTER 32. Cetology.
+
+BOOK I. (FOLIO), CHAPTER I. (SPERM WHALE).--This whale, among the
+English of old vaguely known as the Trumpa whale, and the Physeter
+whale, is the present Cachalot of the French.
+
+SCENE III. A churchyard; in it a Monument belonging to the
+Capulets.
+
+CHAPTER 33. The Specksnyder.
+"""
+
+
+def test_a_paragraph_opening_like_a_heading_is_prose_but_a_wrapped_heading_is_one():
+    """Moby-Dick's Cetology opens paragraphs with 'BOOK I. (FOLIO), CHAPTER I.': prose running on, not chapters
+    (they made every later chapter 'BOOK III, CHAPTER ...'). A heading wrapped onto a second line stays one."""
+    titles = [section.title for section in parse_text(PROSE_OPENING_LIKE_A_HEADING).sections]
+    assert titles == ["CHAPTER 32. Cetology", "CHAPTER 32, SCENE III. A churchyard; in it a Monument belonging to the",
+                      "CHAPTER 33. The Specksnyder"]
+
+
 def test_macbeth_acts_and_scenes(macbeth_txt):
     doc = parse_file(macbeth_txt)
     assert doc.format == "txt" and doc.title == "MACBETH"

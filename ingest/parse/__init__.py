@@ -22,6 +22,11 @@ from ingest.parse.pdf import PdfFile, ProgressCallback, iter_pdf_pages, parse_pd
 from ingest.parse.source import DEFAULT_MAX_BYTES, SUPPORTED_EXTENSIONS, detect_format, read_file_bytes
 from ingest.parse.text import parse_text
 
+# Raised whenever a parser change alters what an unchanged file becomes (its text, pages or sections): documents
+# parsed by an older version are parsed and encoded again on their next ingest. 1: plain-text headings no longer
+# taken from paragraphs that open like one (Moby-Dick's 'BOOK I. (FOLIO), CHAPTER I. (SPERM WHALE).--This whale').
+PARSER_VERSION = 1
+
 __all__ = [
     "DEFAULT_MAX_BYTES",
     "SUPPORTED_EXTENSIONS",

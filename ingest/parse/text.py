@@ -79,8 +79,9 @@ def find_chapter_headings(pages: list[Page]) -> list[SectionStart]:
     for page in pages:
         offset = 0
         may_precede_heading = True
-        for line in page.text.split("\n"):
-            heading = _heading_in_line(line) if may_precede_heading else None
+        lines = page.text.split("\n")
+        for i, line in enumerate(lines):
+            heading = _heading_in_line(line) if may_precede_heading and not _opens_prose(lines[i:i + 3]) else None
             if heading is not None:
                 level, key = heading
                 enclosing = {lvl: k for lvl, k in enclosing.items() if lvl < level}
@@ -91,6 +92,17 @@ def find_chapter_headings(pages: list[Page]) -> list[SectionStart]:
             may_precede_heading = not line.strip() or heading is not None  # "ACT 1" right above "SCENE 1"
             offset += len(line) + 1
     return sections
+
+
+def _opens_prose(lines: list[str]) -> bool:
+    """Whether lines[0] opens a paragraph of prose: 'BOOK I. (FOLIO), CHAPTER I. (SPERM WHALE).--This whale, among
+    the' runs on, unpunctuated, into a paragraph of Moby-Dick's Cetology and is no heading. A heading stands alone,
+    ends a sentence, is followed by another ('ACT I' right above 'SCENE I'), or wraps onto one more line at most
+    ('Scene III. A churchyard; in it a Monument belonging to the' / 'Capulets.')."""
+    first, following = lines[0], [line for line in lines[1:] if line.strip()]
+    if len(following) < 2 or len(following) < len(lines) - 1 or first.rstrip().endswith(tuple(".:!?)]")):
+        return False
+    return re.search(r"[a-z]", first) is not None and _heading_in_line(following[0]) is None
 
 
 def _heading_in_line(line: str) -> tuple[int, str] | None:
