@@ -10,15 +10,15 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from ingest.parse.text import HEADING_LEVEL, NUMBER_WORDS
+
 LAST = -1                                      # 'the last chapter', 'the final scene'
-_KINDS = ("book", "part", "volume", "act", "chapter", "canto", "scene")   # outermost first
-_NUMBER_WORDS = ("one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen "
-                 "sixteen seventeen eighteen nineteen twenty").split()
+_KINDS = sorted(HEADING_LEVEL, key=HEADING_LEVEL.get)                  # outermost first
 _ORDINALS = ("first second third fourth fifth sixth seventh eighth ninth tenth eleventh twelfth thirteenth "
              "fourteenth fifteenth sixteenth seventeenth eighteenth nineteenth twentieth").split()
 _ROMAN = re.compile(r"(?=[MDCLXVI])M*(C[MD]|D?C{0,3})(X[CL]|L?X{0,3})(I[XV]|V?I{0,3})", re.I)
 _KIND = "|".join(_KINDS)
-_NUMERAL = r"\d+|[MDCLXVI]+\b|" + "|".join(_NUMBER_WORDS)
+_NUMERAL = r"\d+|[MDCLXVI]+\b|" + "|".join(NUMBER_WORDS)
 _NUMBERED = re.compile(rf"\b({_KIND})\s+({_NUMERAL})\b", re.I)                       # 'Act 3', 'CHAPTER XII'
 _COUNTED = re.compile(rf"\bthe\s+({'|'.join(_ORDINALS)}|last|final)\s+({_KIND})\b", re.I)  # 'the last chapter'
 
@@ -38,8 +38,8 @@ def number_value(text: str, strict_roman: bool = True) -> int | None:
     word = text.lower()
     if word.isdigit():
         return int(word)
-    if word in _NUMBER_WORDS:
-        return _NUMBER_WORDS.index(word) + 1
+    if word in NUMBER_WORDS:
+        return NUMBER_WORDS.index(word) + 1
     if not _ROMAN.fullmatch(text) or (strict_roman and text == "i"):
         return None
     values = {"i": 1, "v": 5, "x": 10, "l": 50, "c": 100, "d": 500, "m": 1000}
@@ -129,9 +129,8 @@ def chunks_in_section(ref: SectionRef, chunk_titles: list[list[str]]) -> list[in
 def _counted(sections: list[dict[str, int]], kind: str, ordinal: int) -> list[dict[str, int]]:
     """The sections inside the ordinal-th (or the last) part of this kind among `sections`, counted in reading
     order: 'the last scene' of a play is its last act's last scene, not every act's scene of the highest number."""
-    level = _KINDS.index(kind)
     def part(numbers):                                                  # the part of this kind a section lies in
-        return tuple(numbers.get(k) for k in _KINDS[: level + 1])
+        return tuple(numbers.get(k) for k in _KINDS if HEADING_LEVEL[k] <= HEADING_LEVEL[kind])
     parts = list(dict.fromkeys(part(numbers) for numbers in sections if kind in numbers))
     if not parts or ordinal > len(parts):
         return []

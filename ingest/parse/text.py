@@ -14,16 +14,17 @@ MAX_TITLE_CHARS = 100
 # Preferred cut points, best first: a blank line, a line break, any space.
 _PAGE_BREAKS = (re.compile(r"\n[ \t]*\n(?:[ \t]*\n)*"), re.compile(r"\n"), re.compile(r"[ \t]+"))
 
-_NUMBER = (
-    r"(?:\d+|[ivxlcdm]+|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen"
-    r"|fifteen|sixteen|seventeen|eighteen|nineteen|twenty)"
-)
+# What numbered headings are (level 0 holds level 1, which holds level 2), and the numbers they are written with
+# besides digits and roman numerals; app.sections reads questions naming such parts with the same words.
+HEADING_LEVEL = {"book": 0, "part": 0, "volume": 0, "act": 1, "chapter": 1, "canto": 1, "scene": 2}
+NUMBER_WORDS = ("one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen "
+                "seventeen eighteen nineteen twenty").split()
+_NUMBER = rf"(?:\d+|[ivxlcdm]+|{'|'.join(NUMBER_WORDS)})"
 _NUMBERED_HEADING = re.compile(
-    rf"^\s*(?P<key>(?P<keyword>book|part|volume|act|chapter|canto|scene)\s+{_NUMBER})\b(?P<rest>.*)$",
+    rf"^\s*(?P<key>(?P<keyword>{'|'.join(HEADING_LEVEL)})\s+{_NUMBER})\b(?P<rest>.*)$",
     re.IGNORECASE,
 )
 _NAMED_HEADING = re.compile(r"^\s*(?P<key>PROLOGUE|EPILOGUE|INDUCTION|PREFACE|INTRODUCTION)\.?\s*$")
-_HEADING_LEVEL = {"book": 0, "part": 0, "volume": 0, "act": 1, "chapter": 1, "canto": 1, "scene": 2}
 _NAMED_HEADING_LEVEL = 2
 _TITLE_PUNCTUATION = tuple(".:-)\u2013\u2014")
 
@@ -114,7 +115,7 @@ def _heading_in_line(line: str) -> tuple[int, str] | None:
         rest = numbered.group("rest").strip()
         if rest and not rest.startswith(_TITLE_PUNCTUATION) and not line.isupper():
             return None  # prose that happens to start with "Act I think..."
-        return _HEADING_LEVEL[numbered.group("keyword").lower()], numbered.group("key")
+        return HEADING_LEVEL[numbered.group("keyword").lower()], numbered.group("key")
     named = _NAMED_HEADING.match(line)
     if named:
         return _NAMED_HEADING_LEVEL, named.group("key")
