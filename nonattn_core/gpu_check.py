@@ -69,12 +69,13 @@ def main() -> int:
             fast_bf16, _ = layer(u.cuda().bfloat16())
         rows.append(("S4D layer cuda bf16 input vs recurrence", relative_error(fast_bf16.float().cpu(), reference), 1e-2))
         from . import model as model_module
-        shortest, model_module.UPPER_BESIDE_MIN_CHUNKS = model_module.UPPER_BESIDE_MIN_CHUNKS, 16
+        shortest = model_module.UPPER_BESIDE_MIN_CHUNKS, model_module.UPPER_BESIDE_MIN_CHUNKS_CLUSTER_GRU
+        model_module.UPPER_BESIDE_MIN_CHUNKS = model_module.UPPER_BESIDE_MIN_CHUNKS_CLUSTER_GRU = 16
         try:                                                           # these pieces (16-32 chunks) take that path
             rows += check_upper_beside_gru(gpu, ids_gpu[:1], ref.logits[:1])
             rows += check_graphed_stream(gpu, batch=1, encode_path=False)
         finally:
-            model_module.UPPER_BESIDE_MIN_CHUNKS = shortest
+            model_module.UPPER_BESIDE_MIN_CHUNKS, model_module.UPPER_BESIDE_MIN_CHUNKS_CLUSTER_GRU = shortest
         rows += check_chunked_s4d(layer) + check_triton_s4d(layer) + check_triton_ops(gpu) + check_graphed_stream(gpu)
         rows += check_bf16_weights(gpu)
     failed = False
@@ -280,6 +281,7 @@ def check_triton_ops(model) -> list[tuple[str, float, float]]:
         with torch.autocast("cuda", dtype=torch.bfloat16):
             persistent_bf16 = triton_ops.gru_persistent(gru, x.bfloat16(), h0.bfloat16())
         rows.append((f"persistent GRU bf16 vs fp64, {length} steps", relative_error(persistent_bf16.cpu(), ref), 1e-2))
+        rows += check_cluster_gru(gru, x, h0, persistent, ref)
     # bf16 under autocast, captured in one autocast context and replayed in another (the cached weight casts of
     # the first context are freed by then): against the fused kernel run eagerly in the second
     x = torch.randn(1, 300, S, device="cuda")
@@ -342,6 +344,27 @@ def check_fused_residual(model) -> list[tuple[str, float, float]]:
     return rows
 
 
+def check_cluster_gru(gru, x, h0, persistent, ref) -> list[tuple[str, float, float]]:
+    """Where the GRU runs in one thread-block cluster (cuda_gru.py, Hopper): its states `persistent` against the
+    Triton kernel's, and in two launches (as model._upper_beside_gru runs them) against one."""
+    from . import cuda_gru, triton_ops
+    if not cuda_gru.applies(gru.hidden_size, x.device):
+        return []
+    length = x.shape[1]
+    cuda_gru.ENABLED = False
+    try:
+        triton_kernel = triton_ops.gru_persistent(gru, x, h0)
+    finally:
+        cuda_gru.ENABLED = True
+    steps = triton_ops.PersistentGRU(gru, x, h0)
+    steps.launch(0, length // 3)
+    steps.launch(length // 3, length)
+    return [(f"persistent GRU, cluster kernel vs Triton kernel fp32, {length} steps",
+             relative_error(persistent.cpu(), triton_kernel.cpu()), 1e-5),
+            (f"persistent GRU, cluster kernel in two launches vs fp64, {length} steps",
+             relative_error(steps.states[1:].cpu(), ref[0]), 1e-4)]
+
+
 def check_upper_beside_gru(model, ids, ref_logits) -> list[tuple[str, float, float]]:
     """Batch 1: the upper blocks over a first span of chunks beside the GRU's later steps (model._upper_beside_gru)
     against the CPU float32 reference, and in bf16 against the same model running the GRU first."""
@@ -350,11 +373,12 @@ def check_upper_beside_gru(model, ids, ref_logits) -> list[tuple[str, float, flo
              1e-4)]
     with torch.autocast("cuda", dtype=torch.bfloat16):
         beside = model(ids).logits.float()
-        shares, model_module.UPPER_FIRST_SPAN = model_module.UPPER_FIRST_SPAN, (0.0, 0.0)
+        shares = model_module.UPPER_FIRST_SPAN, model_module.UPPER_FIRST_SPAN_CLUSTER_GRU
+        model_module.UPPER_FIRST_SPAN = model_module.UPPER_FIRST_SPAN_CLUSTER_GRU = (0.0, 0.0)
         try:
             after = model(ids).logits.float()
         finally:
-            model_module.UPPER_FIRST_SPAN = shares
+            model_module.UPPER_FIRST_SPAN, model_module.UPPER_FIRST_SPAN_CLUSTER_GRU = shares
     rows.append(("cuda bf16 logits B=1, upper beside vs after GRU", relative_error(beside, after), 1e-2))
     return rows
 

@@ -205,13 +205,13 @@ class NonAttnLM(nn.Module):
             from .cuda_graphs import graphed_blocks as stack
         x, block_states = stack(self, "lower", self._lower_blocks, input_ids, state.blocks[: len(self.lower)])
 
-        beside = run_upper and _upper_beside_gru_applies(x, self.config.chunk_size)
-        chunks = self._chunk_step(x, input_ids, state, defer_gru=beside)
+        share = _upper_beside_gru_share(x, self.config.chunk_size, self.config.supervisor_dim) if run_upper else 0.0
+        chunks = self._chunk_step(x, input_ids, state, defer_gru=share > 0)
         logits = hidden = None
         if run_upper:
             # Tokens of chunk m see the state after chunk m-1 only, never their own chunk's summary.
             if chunks.gru_steps is not None:
-                hidden, upper_states = self._upper_beside_gru(x, chunks, stack, state.blocks[len(self.lower):])
+                hidden, upper_states = self._upper_beside_gru(x, chunks, stack, state.blocks[len(self.lower):], share)
             else:
                 x = self._add_supervisor(x, chunks)
                 hidden, upper_states = stack(self, "upper", self._upper_blocks, x, state.blocks[len(self.lower):])
@@ -253,15 +253,16 @@ class NonAttnLM(nn.Module):
         local_chunk = (torch.arange(x.shape[1], device=x.device) + lead) // self.config.chunk_size
         return x + injected[:, local_chunk]                           # (T,) index among touched chunks
 
-    def _upper_beside_gru(self, x: torch.Tensor, chunks: "_ChunkStep", stack, states: list[BlockState]):
+    def _upper_beside_gru(self, x: torch.Tensor, chunks: "_ChunkStep", stack, states: list[BlockState],
+                          share: float):
         """The upper blocks (as `stack` runs them) over the piece in two spans of whole chunks, the first beside the
         GRU steps that only the second span needs: tokens of chunk m need the state after chunk m-1 only. The GRU
         runs on a second stream (CUDA-graph capture records the fork and the join), its steps launched in two spans;
         the upper blocks stream from the first span to the second with their carried states, as for two pieces.
-        -> hidden (B, T, D), the upper blocks' new states; fills in chunks.supervisor."""
+        `share`: of the chunks in the first span. -> hidden (B, T, D), the upper blocks' new states; fills in
+        chunks.supervisor."""
         steps, C = chunks.gru_steps, self.config.chunk_size
         n_touched = chunks.keys.shape[1]
-        share = UPPER_FIRST_SPAN[x.shape[1] > LONG_PIECE]
         first_chunks = max(1, min(n_touched - 1, round(share * n_touched)))
         split = first_chunks * C - chunks.lead                        # tokens of the first span
         main, side = torch.cuda.current_stream(), _gru_stream(x.device)
@@ -533,16 +534,27 @@ LONG_PIECE = 1 << 17
 # Shorter pieces run the GRU, then the upper blocks: at 8K and 16K tokens the split cost more than the GRU steps it
 # hid (bench graph +0.07 / +0.07 ms, runs/gpu27/ab_run7.txt); from 32K on it pays.
 UPPER_BESIDE_MIN_CHUNKS = 128
+# The same two settings where the GRU runs in one thread-block cluster (cuda_gru.py, Hopper; ~0.6 us a step against
+# ~2 for the Triton kernel above): the whole GRU over a 32K piece now costs less than splitting the upper blocks
+# (32K graphed 1.69 ms unsplit against 1.74-1.75 with shares 0.0625-0.25), 128K is best at 0.125, 1M at 0.25
+# (runs/gpu30/ab_run4.txt).
+UPPER_FIRST_SPAN_CLUSTER_GRU = (0.125, 0.25)
+UPPER_BESIDE_MIN_CHUNKS_CLUSTER_GRU = 256
 _gru_streams: dict = {}
 
 
-def _upper_beside_gru_applies(x: torch.Tensor, chunk_size: int) -> bool:
-    """Whether `_upper_beside_gru` may run this piece: GPU inference with Triton, batch 1, enough chunks."""
-    if not (UPPER_FIRST_SPAN[x.shape[1] > LONG_PIECE] > 0 and x.is_cuda and not torch.is_grad_enabled() and x.shape[0] == 1
-            and x.shape[1] >= UPPER_BESIDE_MIN_CHUNKS * chunk_size):
-        return False
-    from . import triton_ops
-    return triton_ops.available()
+def _upper_beside_gru_share(x: torch.Tensor, chunk_size: int, supervisor_dim: int) -> float:
+    """The share of the piece's chunks in `_upper_beside_gru`'s first span, 0 where that split does not apply:
+    GPU inference with Triton, batch 1, enough chunks for the GRU this piece runs (cluster or Triton kernel)."""
+    if not (x.is_cuda and not torch.is_grad_enabled() and x.shape[0] == 1):
+        return 0.0
+    from . import cuda_gru, triton_ops
+    if not triton_ops.available():
+        return 0.0
+    in_cluster = cuda_gru.applies(supervisor_dim, x.device)
+    shares = UPPER_FIRST_SPAN_CLUSTER_GRU if in_cluster else UPPER_FIRST_SPAN
+    shortest = UPPER_BESIDE_MIN_CHUNKS_CLUSTER_GRU if in_cluster else UPPER_BESIDE_MIN_CHUNKS
+    return shares[x.shape[1] > LONG_PIECE] if x.shape[1] >= shortest * chunk_size else 0.0
 
 
 def _gru_stream(device: torch.device) -> torch.cuda.Stream:

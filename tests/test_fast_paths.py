@@ -319,3 +319,36 @@ def test_gpu_upper_blocks_beside_gru_equal_after_it():
     assert relative_error(streamed[0], beside[0][0]) <= 1e-4
     for g, e in zip(graphed, eager):
         assert torch.equal(g, e)
+
+
+def test_gpu_cluster_gru_matches_reference_and_triton_kernel():
+    """The GRU steps in one thread-block cluster (cuda_gru.py, Hopper) against float64 torch.nn.GRU and the Triton
+    persistent kernel, launched in spans of steps as model.py does; the same states on every run (no race)."""
+    triton_ops = _gpu_triton()
+    from nonattn_core import cuda_gru
+    torch.manual_seed(0)
+    gru = torch.nn.GRU(256, 256, batch_first=True).cuda()
+    if not cuda_gru.applies(256, torch.device("cuda")):
+        pytest.skip("needs a Hopper GPU and NVRTC")
+    gru64 = torch.nn.GRU(256, 256, batch_first=True).double().cuda()
+    gru64.load_state_dict(gru.state_dict())
+    for steps, cut in ((1, 0), (7, 3), (300, 100)):
+        xs, h0 = torch.randn(1, steps, 256, device="cuda"), torch.randn(1, 256, device="cuda")
+        reference = gru64(xs.double(), h0.double()[None])[0][0].detach()
+        runs = []
+        for _ in range(5):
+            cluster_steps = triton_ops.PersistentGRU(gru, xs, h0)
+            assert cluster_steps.in_cluster
+            cluster_steps.launch(0, cut)
+            cluster_steps.launch(cut, steps)
+            runs.append(cluster_steps.states[1:].clone())
+        cuda_gru.ENABLED = False
+        try:
+            triton_steps = triton_ops.PersistentGRU(gru, xs, h0)
+        finally:
+            cuda_gru.ENABLED = True
+        assert not triton_steps.in_cluster
+        triton_steps.launch(0, steps)
+        assert relative_error(runs[0].double(), reference) <= 1e-5
+        assert relative_error(runs[0], triton_steps.states[1:]) <= 1e-5
+        assert all(torch.equal(run, runs[0]) for run in runs)
