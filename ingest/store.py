@@ -159,11 +159,11 @@ class Store:
         return delete_document(self, name, doc_id)
 
     def version(self, name: str) -> str:
-        """A short hash that changes whenever a document of the collection is added, appended, removed or
-        re-encoded by another model."""
+        """A short hash that changes whenever a document of the collection is added, appended, removed,
+        re-encoded by another model or parsed again by a newer parser."""
         rows = self.get_internal(where={"$and": [{"kind": "record"}, {"collection": name}]})
         keys = sorted(f"{m['doc_id']}:{m.get('revision', 1)}:{m.get('chunks', 0)}:{m.get('model', '')}"
-                      for _, m, _ in rows)
+                      f":{m.get('parser', 0)}" for _, m, _ in rows)
         return hashlib.sha256("\n".join(keys).encode()).hexdigest()[:16]
 
     # ---- chunks --------------------------------------------------------------------------------------------

@@ -137,8 +137,10 @@ def test_records_of_an_older_parser_are_parsed_again(tmp_path, docs, encoder):
     store.delete_internal([record_id])
     store.put_internal(record_id, {k: v for k, v in metadata.items() if k != "parser"}, payload)
 
+    version = store.version("default")
     summary = ingest_paths([str(docs / "a.txt")], store, options=OPTIONS, encoder=encoder)
     assert [e["replaced"] for e in summary.ingested] == [PARSER_CHANGED]
+    assert store.version("default") != version, "what the engine cached of the collection is read again"
     assert "parsed 1 again with a newer parser" in summary.text()
     assert store.documents("default")[0].parser == PARSER_VERSION and all_rows(store)[0] == rows_before
     again = ingest_paths([str(docs / "a.txt")], store, options=OPTIONS, encoder=encoder)
