@@ -415,8 +415,10 @@ def _trim_to_words(raw: str, weights: dict[str, float], max_words: int) -> tuple
 
 def extract_answer(question: str, passages: list[Passage], max_words: int = 60, *,
                    idf: Callable[[str], float] | None = None, reranker: SentenceScorer | None = None,
-                   config: AnswerConfig | None = None, semantic: SemanticScorer | None = None) -> Answer | None:
+                   config: AnswerConfig | None = None, semantic: SemanticScorer | None = None,
+                   name_section: bool = False) -> Answer | None:
     """The sentence(s) of `passages` (best first) that answer `question`, or None when the evidence is weak.
+    With name_section (the reader asked 'In which chapter ...?'), the answer opens with its section's title.
 
     `idf(term)` should come from the whole corpus (e.g. `BM25Index.term_idf`); without it, idf is estimated
     from the sentences of the given passages. `reranker` (e.g. CrossEncoderReranker) rescores the best candidates;
@@ -532,10 +534,14 @@ def extract_answer(question: str, passages: list[Passage], max_words: int = 60, 
     if speech is not None and (not speech.is_speaker or speech.row is not None and sentences[speech.row][1] >= first):
         speech = None             # the label is 'Example:', or the answer opens with its speaker's name already
     label_words = len(speech.label.split()) if speech is not None else 0
+    part = passage.section_at(first) if name_section else None
+    if part and part.split(",")[-1].split(".")[0].strip().lower() in passage.text[first:last].lower():
+        part = None                                                    # the answer opens with the heading itself
     raw = passage.text[first:last]
-    lo, hi = _trim_to_words(raw, match.weights, max_words - label_words)
+    lo, hi = _trim_to_words(raw, match.weights, max_words - label_words - len((part or "").split()))
     start, end = first + lo, first + hi
     text = _led_by(speech, passage.text[start:end])  # a play's line says who speaks it
+    text = f"{part}: {text}" if part else text
     page, label = passage.page_at(start)
     citation = {"source": passage.source, "page": page, "page_label": label, "section": passage.section_at(start),
                 "text": text}

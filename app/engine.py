@@ -19,6 +19,8 @@ from typing import Iterator
 from app.answer import AnswerConfig, Passage, extract_answer
 from app.chat import prose_answer, resolve_follow_up, stream_prose
 from app.retrieval import HybridRetriever, RetrievalConfig, default_cache_dir
+from app.sections import asks_for_part
+from app.text_utils import split_follow_up_context
 
 NOT_FOUND = "The documents do not contain the answer."
 
@@ -181,7 +183,8 @@ class QAEngine:
                            idf=self.retriever.idf(doc_ids),
                            reranker=self.reranker if self.config.cross_encoder else None,
                            config=self.config.answer,
-                           semantic=self.encoders.get("minilm") if self.config.semantic_answer else None)
+                           semantic=self.encoders.get("minilm") if self.config.semantic_answer else None,
+                           name_section=asks_for_part(split_follow_up_context(query)[0]))
         timings["answer_ms"] = (time.perf_counter() - t) * 1000
         for index, start, end in (answer.sentences if answer else []):
             passages[index].highlights.append((start, end))

@@ -476,12 +476,10 @@ class HybridRetriever:
     def scope(self, question: str, doc_ids=None) -> tuple[list[int] | None, str]:
         """(rows, what is asked): the rows of the part of a book the question names (app.sections; None when it
         names none, or the documents have no such part: then they are searched whole), and the question without
-        that reference, so that its words match the part's text rather than its headings."""
+        the part it names or asks for ('In which chapter ...?'), so that its words match the text, not headings."""
         asked, context = split_follow_up_context(question)
         ref = section_ref(asked)
-        if ref is None:
-            return None, question
-        rows = self.table.rows_in_section(ref, doc_ids) or None
+        rows = (self.table.rows_in_section(ref, doc_ids) or None) if ref else None
         return rows, with_follow_up_context(without_section_ref(asked), context.split())
 
     def quoted_first(self, quote: str, fused: list, doc_ids=None, rows=None) -> list:

@@ -21,6 +21,8 @@ _KIND = "|".join(_KINDS)
 _NUMERAL = r"\d+|[MDCLXVI]+\b|" + "|".join(NUMBER_WORDS)
 _NUMBERED = re.compile(rf"\b({_KIND})\s+({_NUMERAL})\b", re.I)                       # 'Act 3', 'CHAPTER XII'
 _COUNTED = re.compile(rf"\bthe\s+({'|'.join(_ORDINALS)}|last|final)\s+({_KIND})\b", re.I)  # 'the last chapter'
+# 'In which chapter ...?' (not 'Which book does he quote?' nor 'What part of the file ...?': those ask of content)
+_ASKS_FOR_PART = re.compile(r"^\s*(in\s+|during\s+)?(which|what)\s+(chapter|act|scene|canto)\b", re.I)
 
 
 @dataclass(frozen=True)
@@ -30,6 +32,12 @@ class SectionRef:
     printed numbers."""
     parts: tuple[tuple[str, int], ...]
     counted: frozenset[str] = frozenset()
+
+
+def asks_for_part(question: str) -> bool:
+    """Whether the question asks in which part of a book something happens ('In which chapter does Ishmael meet
+    Queequeg?', 'What act is the banquet in?'): its answer should name the section."""
+    return _ASKS_FOR_PART.match(question) is not None
 
 
 def number_value(text: str, strict_roman: bool = True) -> int | None:
@@ -65,10 +73,12 @@ def section_ref(question: str) -> SectionRef | None:
 
 
 def without_section_ref(question: str) -> str:
-    """The question with the part of the book it names taken out ('In Act 2, Scene 3, who knocks?' -> 'who
-    knocks?'): what is asked of that part, whose words should not match its headings."""
+    """The question with the part of the book it names or asks for taken out ('In Act 2, Scene 3, who knocks?' ->
+    'who knocks?', 'In which chapter does Ishmael meet Queequeg?' -> 'does Ishmael meet Queequeg?'): what is asked
+    of the text, whose words should match the text rather than its headings."""
     spans = [m.span() for m in _COUNTED.finditer(question)]
     spans += [m.span() for m in _NUMBERED.finditer(question) if _is_number(m, question)]
+    spans += [m.span() for m in _ASKS_FOR_PART.finditer(question)]
     if not spans:
         return question
     kept, end = [], 0

@@ -308,3 +308,10 @@ def test_a_part_the_document_lacks_leaves_the_question_asked_of_it_whole(engine)
     rows, asked = engine.retriever.scope("In chapter 9, what do the witches hail Macbeth as?", [play])
     assert rows is None and asked == "what do the witches hail Macbeth as?"
     assert engine.retrieve("In chapter 9, what do the witches hail Macbeth as?", k=5, doc_ids=[play])
+
+
+def test_a_question_asking_in_which_scene_is_answered_with_the_scene(engine):
+    play = next(r.doc_id for r in engine.store.documents(COLLECTION) if r.source.endswith(".txt"))
+    result = engine.ask("In which scene do the witches hail Macbeth as the king hereafter?", doc_ids=[play])
+    assert result.answer is not None and result.answer.startswith("ACT I, SCENE III. A heath: ")
+    assert "hail" in result.answer.lower() and len(result.answer.split()) <= 60

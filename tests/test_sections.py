@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from app.sections import LAST, SectionRef, chunks_in_section, number_value, section_ref, without_section_ref
+from app.sections import (LAST, SectionRef, asks_for_part, chunks_in_section, number_value, section_ref,
+                          without_section_ref)
 
 # One play's chunks in reading order, each with the titles of the sections it holds (as ingest records them).
 PLAY = [["ACT I", "ACT I, SCENE I. A desert place"], ["ACT I, SCENE II. A Camp"], ["ACT I, SCENE III. A heath"],
@@ -40,6 +41,7 @@ def test_ordinary_words_are_not_parts_of_a_book(question):
     ("How does Ahab die in the last chapter?", "How does Ahab die?"),
     ("Who is slain in Act 3, Scene 1?", "Who is slain?"),
     ("What happens in Act V?", "What happens?"),
+    ("In which chapter does Ishmael meet Queequeg?", "does Ishmael meet Queequeg?"),
 ])
 def test_the_question_without_its_part_asks_what_is_wanted(question, asked):
     assert without_section_ref(question) == asked
@@ -58,3 +60,14 @@ def test_the_question_without_its_part_asks_what_is_wanted(question, asked):
 ])
 def test_chunks_inside_the_named_part(question, chunks):
     assert chunks_in_section(section_ref(question), PLAY) == chunks
+
+
+@pytest.mark.parametrize("question, asks", [("In which chapter does Ishmael meet Queequeg?", True),
+                                            ("What act is the banquet in?", True),
+                                            ("Which scene has the witches?", True),
+                                            ("Which part of the file holds the header?", False),
+                                            ("Which book does the narrator quote?", False),
+                                            ("What does the scene show?", False),
+                                            ("In Act 3, who dies?", False)])
+def test_a_question_asking_in_which_part(question, asks):
+    assert asks_for_part(question) is asks
