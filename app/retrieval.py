@@ -21,7 +21,7 @@ import re
 import time
 from dataclasses import dataclass, replace
 from functools import cached_property, partial
-from itertools import zip_longest
+from itertools import islice, zip_longest
 from pathlib import Path
 from typing import Callable
 
@@ -30,6 +30,7 @@ import numpy as np
 from app.answer import Passage, QuestionMatch, best_window_match
 from app.bm25 import BM25Index
 from app.fusion import Fused, reciprocal_rank_fusion
+from app.identity import introduces, person_asked_about
 from app.sections import SectionRef, chunks_in_section, section_ref, without_section_ref
 from app.document_cache import DocumentCache
 from app.span_index import SpanIndex
@@ -41,6 +42,7 @@ logger = logging.getLogger(__name__)
 _CACHE_FORMAT = 6
 QUOTE_REACH = 300     # characters of the next chunk where a quoted line begun in a chunk is still found
 MAX_QUOTING = 5       # a quote found in more chunks than this is too common to put them first
+INTRODUCTIONS = 2     # chunks of a document that introduce a person asked about ('Who is Banquo?'), put first
 PAGE_SEPARATOR = "\n\n"  # how ingest joins page texts (ingest.documents.PAGE_SEPARATOR)
 _SENTENCE_END = re.compile(r"[.!?][\"'’”)\]]*\s|\n\s*\n")
 
@@ -161,6 +163,17 @@ class ChunkTable:
             doc_rows = self.doc_rows.get(doc_id, [])
             rows += [doc_rows[i] for i in chunks_in_section(ref, [self.section_titles(r) for r in doc_rows])]
         return rows
+
+    def rows_introducing(self, person: str, doc_ids=None, rows=None) -> list[int]:
+        """The first INTRODUCTIONS rows of each document (of `doc_ids`, or among `rows`) whose text introduces
+        `person` (app.identity.introduces), in reading order: a book introduces its people where they first
+        appear."""
+        allowed = set(rows) if rows is not None else None
+        found = []
+        for doc_id in sorted(doc_ids or self.doc_rows):
+            candidates = [r for r in self.doc_rows.get(doc_id, []) if allowed is None or r in allowed]
+            found += islice((r for r in candidates if introduces(person, self.texts[r])), INTRODUCTIONS)
+        return found
 
     def section_titles(self, row: int) -> list[str]:
         """Titles of the sections a chunk holds: the one in force where it begins, then those beginning inside it."""
@@ -466,9 +479,12 @@ class HybridRetriever:
             t_fallback = time.perf_counter()
             fused = self.merge_fallback(question, fused, doc_ids, rows)
             timings["fallback_ms"] = (time.perf_counter() - t_fallback) * 1000
-        quote = quoted_words(split_follow_up_context(question)[0])
+        asked = split_follow_up_context(question)[0]
+        quote, person = quoted_words(asked), person_asked_about(asked)
         if quote:
             fused = self.quoted_first(quote, fused, doc_ids, rows)
+        elif person:
+            fused = self.introductions_first(person, fused, doc_ids, rows)
         passages = [self.passage(self.table.row[f.id], f.score) for f in fused[:k] if f.id in self.table.row]
         timings["fuse_ms"] = (time.perf_counter() - t) * 1000
         return passages
@@ -489,11 +505,20 @@ class HybridRetriever:
         quoting_rows = self.table.rows_quoting(quote, doc_ids, rows)
         if not quoting_rows or len(quoting_rows) > MAX_QUOTING:
             return fused
-        quoting = {self.table.ids[r] for r in quoting_rows}
-        first = [f for f in fused if f.id in quoting]
+        return self._rows_first(quoting_rows, fused)
+
+    def introductions_first(self, person: str, fused: list, doc_ids=None, rows=None) -> list:
+        """`fused` with the chunks that first introduce `person` (app.identity) first: 'Who is Banquo?' is
+        answered by the cast list's 'BANQUO, General in the King's Army.', not by the scenes that name him most."""
+        return self._rows_first(self.table.rows_introducing(person, doc_ids, rows), fused)
+
+    def _rows_first(self, first_rows: list[int], fused: list) -> list:
+        """`fused` with the chunks of `first_rows` first: those it ranks in their fused order, then the others."""
+        ids = {self.table.ids[r] for r in first_rows}
+        first = [f for f in fused if f.id in ids]
         ranked = {f.id for f in first}
-        first += [Fused(self.table.ids[r], 0.0) for r in quoting_rows if self.table.ids[r] not in ranked]
-        return first + [f for f in fused if f.id not in quoting]
+        first += [Fused(self.table.ids[r], 0.0) for r in first_rows if self.table.ids[r] not in ranked]
+        return first + [f for f in fused if f.id not in ids]
 
     def sentence_rerank(self, question: str, fused: list, idf=None) -> tuple[list, float]:
         """The top fused chunks reordered by their best sentence-window match (+ a share of the fused score).

@@ -1,0 +1,40 @@
+"""'Who is Banquo?': a question asking who a named person is, answered where the text introduces them.
+
+A book introduces its people once, near where they first appear: a play's cast list ("BANQUO, General in the
+King's Army."), a novel's first description ("Stubb was the second mate.", "Flask, a native of Tisbury"). Later
+passages mention the name far more often and say far less about who it is, so ranking by the name alone finds
+them instead.
+"""
+from __future__ import annotations
+
+import re
+
+_NAME_WORD = r"[A-Z][\w'’-]*\.?"          # 'Banquo', "O'Brien", 'Mr.'
+_WHO_IS = re.compile(rf"^\s*(?i:who\s+(?:is|was))\s+(?P<name>{_NAME_WORD}(?:\s+{_NAME_WORD}){{0,2}})\s*\?*\s*$")
+CAST_LINE_CHARS = 60    # a cast list's line is one short entry; a novel's lines are wrapped prose, most longer
+_NOT_NAMES = frozenset("the a an this that these those his her their my your our its he she it they him".split())
+
+
+def person_asked_about(question: str) -> str | None:
+    """The name in 'Who is Banquo?' / 'Who was Mr. Collins?', None for other questions ('Who is the chief mate?',
+    'Who was Caliban's mother?': those ask for a name, not about one)."""
+    match = _WHO_IS.match(question)
+    if match is None:
+        return None
+    name = match.group("name")
+    if name.split()[0].lower() in _NOT_NAMES or re.search(r"['’]s?\b", name):
+        return None
+    return name
+
+
+def introduces(name: str, text: str) -> bool:
+    """Whether `text` introduces the person `name`: a cast-list line, short and one entry alone ('BANQUO, General in
+    the King's Army.'; not a wrapped line of prose that happens to open with the name and a comma), or a
+    description ('Stubb was the second mate.', 'the chief mate of the Pequod was Starbuck, a native of
+    Nantucket')."""
+    written = r"\s+".join(re.escape(word) for word in name.split())
+    cast_line = any(len(line) <= CAST_LINE_CHARS for line in
+                    re.findall(rf"(?im)^[ \t]*{written},[ \t]*[^\n.?!;:]+\.?[ \t]*$", text))
+    described = re.search(rf"(?i)\b{written}(?:,|\s+(?:was|is|who\s+was|who\s+is))\s+(?:a|an|the|one|his|her)\b",
+                          text)
+    return cast_line or described is not None

@@ -1,0 +1,36 @@
+"""app.identity: 'Who is Banquo?' asks who a named person is, and a book says so where it introduces them."""
+from __future__ import annotations
+
+import pytest
+
+from app.identity import introduces, person_asked_about
+
+
+@pytest.mark.parametrize("question, person", [
+    ("Who is Banquo?", "Banquo"), ("Who was Mr. Collins?", "Mr. Collins"), ("who is Lady Macbeth", "Lady Macbeth"),
+    ("Who was Sir Toby Belch?", "Sir Toby Belch"),
+    ("Who is the chief mate?", None),           # asks for a name, not about one
+    ("Who was Caliban's mother?", None), ("Who is He?", None), ("Who killed Duncan?", None),
+    ("Who Is This Man?", None),
+])
+def test_a_question_asking_who_a_named_person_is(question, person):
+    assert person_asked_about(question) == person
+
+
+@pytest.mark.parametrize("name, text", [
+    ("Banquo", "MACBETH, General in the King's Army.\nBANQUO, General in the King's Army.\nMACDUFF, Nobleman."),
+    ("Maria", "VIOLA, in love with the Duke.\nMARIA, Olivia's Woman.\n"),
+    ("Stubb", "Stubb was the second mate. He was a native of Cape Cod;"),
+    ("Starbuck", "The chief mate of the Pequod was Starbuck, a native of Nantucket, and a Quaker by descent."),
+])
+def test_introductions(name, text):
+    assert introduces(name, text)
+
+
+@pytest.mark.parametrize("name, text", [
+    ("Stubb", 'said Ahab, "that thou wouldst wad me that\nStubb, what of it, Stubb? Here\'s a carcase. I know not'),
+    ("Starbuck", '"Halloa!" returned Starbuck, turning round not a single inch as he spoke;'),
+    ("Banquo", "[Enter Banquo, and Fleance with a torch.]\nBANQUO. It will be rain to-night."),
+])
+def test_mentions_that_do_not_introduce(name, text):
+    assert not introduces(name, text)
