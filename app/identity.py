@@ -16,7 +16,7 @@ _NOT_NAMES = frozenset("the a an this that these those his her their my your our
 
 
 def person_asked_about(question: str) -> str | None:
-    """The name in 'Who is Banquo?' / 'Who was Mr. Collins?', None for other questions ('Who is the chief mate?',
+    """The name in 'Who is Banquo?' / 'Who was Mr. Hussey?', None for other questions ('Who is the chief mate?',
     'Who was Caliban's mother?': those ask for a name, not about one)."""
     match = _WHO_IS.match(question)
     if match is None:
@@ -31,10 +31,10 @@ def introduces(name: str, text: str) -> bool:
     """Whether `text` introduces the person `name`: a cast-list line, short and one entry alone ('BANQUO, General in
     the King's Army.'; not a wrapped line of prose that happens to open with the name and a comma), or a
     description ('Stubb was the second mate.', 'the chief mate of the Pequod was Starbuck, a native of
-    Nantucket')."""
+    Nantucket', 'Mr. Hussey was not a man to hurry')."""
     written = r"\s+".join(re.escape(word) for word in name.split())
     cast_line = any(len(line) <= CAST_LINE_CHARS for line in
                     re.findall(rf"(?im)^[ \t]*{written},[ \t]*[^\n.?!;:]+\.?[ \t]*$", text))
-    described = re.search(rf"(?i)\b{written}(?:,|\s+(?:was|is|who\s+was|who\s+is))\s+(?:a|an|the|one|his|her)\b",
+    described = re.search(rf"(?i)\b{written}(?:,|\s+(?:who\s+)?(?:was|is)(?:\s+not)?)\s+(?:a|an|the|one|his|her)\b",
                           text)
     return cast_line or described is not None

@@ -7,7 +7,7 @@ from app.identity import introduces, person_asked_about
 
 
 @pytest.mark.parametrize("question, person", [
-    ("Who is Banquo?", "Banquo"), ("Who was Mr. Collins?", "Mr. Collins"), ("who is Lady Macbeth", "Lady Macbeth"),
+    ("Who is Banquo?", "Banquo"), ("Who was Mr. Hussey?", "Mr. Hussey"), ("who is Lady Macbeth", "Lady Macbeth"),
     ("Who was Sir Toby Belch?", "Sir Toby Belch"),
     ("Who is the chief mate?", None),           # asks for a name, not about one
     ("Who was Caliban's mother?", None), ("Who is He?", None), ("Who killed Duncan?", None),
@@ -22,6 +22,7 @@ def test_a_question_asking_who_a_named_person_is(question, person):
     ("Maria", "VIOLA, in love with the Duke.\nMARIA, Olivia's Woman.\n"),
     ("Stubb", "Stubb was the second mate. He was a native of Cape Cod;"),
     ("Starbuck", "The chief mate of the Pequod was Starbuck, a native of Nantucket, and a Quaker by descent."),
+    ("Mr. Hussey", "Mr. Hussey was not a man to hurry his chowder, whatever his guests said."),
 ])
 def test_introductions(name, text):
     assert introduces(name, text)
