@@ -544,7 +544,8 @@ def extract_answer(question: str, passages: list[Passage], max_words: int = 60, 
         speech = None             # the label is 'Example:', or the answer opens with its speaker's name already
     label_words = len(speech.label.split()) if speech is not None else 0
     part = passage.section_at(first) if name_section else None
-    if part and part.split(",")[-1].split(".")[0].strip().lower() in passage.text[first:last].lower():
+    heading = (part or "").split(",")[-1].split(".")[0].strip().lower()        # 'SCENE III', 'Reading data'
+    if part and re.match(rf"[\d.\s]*{re.escape(heading)}", passage.text[first:last], re.I):
         part = None                                                    # the answer opens with the heading itself
     raw = passage.text[first:last]
     lo, hi = _trim_to_words(raw, match.weights, max_words - label_words - len((part or "").split()))

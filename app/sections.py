@@ -21,8 +21,9 @@ _KIND = "|".join(_KINDS)
 _NUMERAL = r"\d+|[MDCLXVI]+\b|" + "|".join(NUMBER_WORDS)
 _NUMBERED = re.compile(rf"\b({_KIND})\s+({_NUMERAL})\b", re.I)                       # 'Act 3', 'CHAPTER XII'
 _COUNTED = re.compile(rf"\bthe\s+({'|'.join(_ORDINALS)}|last|final)\s+({_KIND})\b", re.I)  # 'the last chapter'
-# 'In which chapter ...?' (not 'Which book does he quote?' nor 'What part of the file ...?': those ask of content)
-_ASKS_FOR_PART = re.compile(r"^\s*(in\s+|during\s+)?(which|what)\s+(chapter|act|scene|canto)\b", re.I)
+# 'In which chapter ...?', 'Which section covers loops?' (not 'Which book does he quote?' nor 'What part of the
+# file ...?': those ask of content)
+_ASKS_FOR_PART = re.compile(r"^\s*(in\s+|during\s+)?(which|what)\s+(chapter|act|scene|canto|section)\b", re.I)
 
 
 @dataclass(frozen=True)

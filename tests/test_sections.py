@@ -65,6 +65,7 @@ def test_chunks_inside_the_named_part(question, chunks):
 @pytest.mark.parametrize("question, asks", [("In which chapter does Ishmael meet Queequeg?", True),
                                             ("What act is the banquet in?", True),
                                             ("Which scene has the witches?", True),
+                                            ("Which section of the manual covers loops?", True),
                                             ("Which part of the file holds the header?", False),
                                             ("Which book does the narrator quote?", False),
                                             ("What does the scene show?", False),
