@@ -169,17 +169,25 @@ class ChunkTable:
         `person` (app.identity.introduces), in reading order: a book introduces its people where they first
         appear."""
         allowed = set(rows) if rows is not None else None
+        surname = person.split()[-1]
         found = []
         for doc_id in sorted(doc_ids or self.doc_rows):
-            candidates = [r for r in self.doc_rows.get(doc_id, []) if allowed is None or r in allowed]
+            candidates = [r for r in self.doc_rows.get(doc_id, []) if (allowed is None or r in allowed)
+                          and (surname in self.texts[r] or surname.upper() in self.texts[r])]   # a cheap test first
             found += islice((r for r in candidates if introduces(person, self.texts[r])), INTRODUCTIONS)
         return found
 
     def section_titles(self, row: int) -> list[str]:
         """Titles of the sections a chunk holds: the one in force where it begins, then those beginning inside it."""
-        meta = self.metadatas[row]
-        inner = [title for _, title in json.loads(meta.get("inner_sections") or "[]")]
-        return [title for title in [meta.get("section") or ""] + inner if title]
+        return self._section_titles[row]
+
+    @cached_property
+    def _section_titles(self) -> list[list[str]]:
+        titles = []
+        for meta in self.metadatas:
+            inner = [title for _, title in json.loads(meta.get("inner_sections") or "[]")]
+            titles.append([title for title in [meta.get("section") or ""] + inner if title])
+        return titles
 
     def speaker_names(self, doc_id: str) -> dict[str, str]:
         """A play's shortened speaker labels spelled out ('Cor' -> 'Cordelia'; app.speakers.full_names)."""

@@ -7,6 +7,7 @@ final' count the document's parts of that kind in reading order.
 """
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -115,8 +116,10 @@ def _is_number(match: re.Match, question: str) -> bool:
     return number_value(match.group(2), strict_roman=pronoun_i_may_follow) is not None
 
 
+@functools.lru_cache(maxsize=65536)
 def title_numbers(title: str) -> dict[str, int]:
-    """The numbered parts a section title names: 'ACT I, SCENE III. A heath' -> {'act': 1, 'scene': 3}."""
+    """The numbered parts a section title names: 'ACT I, SCENE III. A heath' -> {'act': 1, 'scene': 3} (cached:
+    a title recurs in every chunk of its section; callers must not change the dict)."""
     numbers = {}
     for match in _NUMBERED.finditer(title):
         value = number_value(match.group(2), strict_roman=False)
