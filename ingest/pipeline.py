@@ -23,7 +23,7 @@ from pathlib import Path
 from ingest import records
 from ingest.documents import PAGE_SEPARATOR, ParsedDocument
 from ingest.errors import IngestError
-from ingest.parse import DEFAULT_MAX_BYTES, PARSER_VERSION, discover_files, parse_file
+from ingest.parse import DEFAULT_MAX_BYTES, discover_files, parse_file, parser_version
 from ingest.processes import die_with_parent
 from ingest.store import DEFAULT_COLLECTION, DocumentRecord, Store, chunk_id
 
@@ -376,7 +376,7 @@ def _new_document(prepared: PreparedDocument, encoded, replaces: list[str], mode
     record = DocumentRecord(
         doc_id=doc.doc_id, source=doc.source, title=doc.title, format=doc.format, pages=len(doc.pages),
         chunks=len(prepared.chunks), tokens=len(prepared.tokens), ingested_at=_now(), sha256=doc.doc_id, revision=1,
-        model=model, parser=PARSER_VERSION,
+        model=model, parser=parser_version(doc.format),
     )
     payload = {"state": encoded.state, "position": prepared.hold_token, "char_position": prepared.hold_char,
                "text_chars": prepared.text_chars, "tail_pages": _tail_pages(doc, prepared.hold_char)}
@@ -397,7 +397,7 @@ def _outdated(stored: dict, fingerprint) -> str | None:
     again: its file lacks the appended text."""
     if stored.get("model", "") != fingerprint():
         return MODEL_CHANGED
-    if stored.get("parser", 0) < PARSER_VERSION and stored.get("revision", 1) == 1:
+    if stored.get("parser", 0) < parser_version(stored.get("format", "")) and stored.get("revision", 1) == 1:
         return PARSER_CHANGED
     return None
 

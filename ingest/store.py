@@ -60,7 +60,7 @@ class DocumentRecord:
     sha256: str = ""
     revision: int = 1
     model: str = ""  # fingerprint of the model that encoded it (NonAttnLM.fingerprint); "" in older stores
-    parser: int = 0  # ingest.parse.PARSER_VERSION of the parsing that cut it into chunks; 0 in older stores
+    parser: int = 0  # ingest.parse.parser_version of its format when it was parsed; 0 in older stores
 
     @classmethod
     def from_metadata(cls, metadata: dict) -> "DocumentRecord":

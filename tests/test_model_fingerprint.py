@@ -10,7 +10,7 @@ import torch
 
 from ingest.cli import main as ingest_main
 from ingest.errors import IngestError
-from ingest.parse import PARSER_VERSION
+from ingest.parse import parser_version
 from ingest.pipeline import MODEL_CHANGED, PARSER_CHANGED, IngestOptions, append_document, ingest_paths
 from ingest.records import RECORD
 from ingest.store import Store
@@ -126,25 +126,28 @@ def test_records_without_fingerprint_are_reencoded(tmp_path, docs, encoder):
 
 
 def test_records_of_an_older_parser_are_parsed_again(tmp_path, docs, encoder):
-    """A parser fix changes what an unchanged file becomes (its sections, say): documents parsed before it are
-    parsed and encoded again, once, in place."""
+    """A parser fix changes what an unchanged file of its format becomes (a plain text's sections, say): documents
+    of that format parsed before it are parsed and encoded again, once, in place; other formats are left alone."""
     store = Store.open(db=tmp_path / "db")
-    ingest_paths([str(docs / "a.txt")], store, options=OPTIONS, encoder=encoder)
-    assert store.documents("default")[0].parser == PARSER_VERSION
+    ingest_paths([str(docs)], store, options=OPTIONS, encoder=encoder)
+    records = records_by_name(store)
+    assert records["a.txt"].parser == parser_version("txt") >= 1 and records["b.md"].parser == parser_version("md")
     rows_before = all_rows(store)[0]
     where = {"$and": [{"kind": RECORD}, {"collection": "default"}]}
-    [(record_id, metadata, payload)] = store.get_internal(where=where, with_payload=True)
-    store.delete_internal([record_id])
-    store.put_internal(record_id, {k: v for k, v in metadata.items() if k != "parser"}, payload)
+    for record_id, metadata, payload in store.get_internal(where=where, with_payload=True):   # as older stores
+        store.delete_internal([record_id])
+        store.put_internal(record_id, {k: v for k, v in metadata.items() if k != "parser"}, payload)
 
     version = store.version("default")
-    summary = ingest_paths([str(docs / "a.txt")], store, options=OPTIONS, encoder=encoder)
-    assert [e["replaced"] for e in summary.ingested] == [PARSER_CHANGED]
+    summary = ingest_paths([str(docs)], store, options=OPTIONS, encoder=encoder)
+    assert [(e["source"].rsplit("/", 1)[-1], e["replaced"]) for e in summary.ingested] == [("a.txt", PARSER_CHANGED)]
+    assert [s["source"].rsplit("/", 1)[-1] for s in summary.skipped] == ["b.md"]
     assert store.version("default") != version, "what the engine cached of the collection is read again"
     assert "parsed 1 again with a newer parser" in summary.text()
-    assert store.documents("default")[0].parser == PARSER_VERSION and all_rows(store)[0] == rows_before
-    again = ingest_paths([str(docs / "a.txt")], store, options=OPTIONS, encoder=encoder)
-    assert not again.ingested and [s["reason"] for s in again.skipped] == ["unchanged"]
+    assert records_by_name(store)["a.txt"].parser == parser_version("txt") and all_rows(store)[0] == rows_before
+    again = ingest_paths([str(docs)], store, options=OPTIONS, encoder=encoder)
+    assert not again.ingested and [s["reason"] for s in again.skipped] == ["unchanged", "unchanged"]
+
 
 def test_fewer_chunks_under_new_model_leave_no_stale_rows(tmp_path, docs, encoder):
     """A model reading longer chunks re-encodes a document into fewer of them: the old tail chunks are deleted."""

@@ -22,10 +22,16 @@ from ingest.parse.pdf import PdfFile, ProgressCallback, iter_pdf_pages, parse_pd
 from ingest.parse.source import DEFAULT_MAX_BYTES, SUPPORTED_EXTENSIONS, detect_format, read_file_bytes
 from ingest.parse.text import parse_text
 
-# Raised whenever a parser change alters what an unchanged file becomes (its text, pages or sections): documents
-# parsed by an older version are parsed and encoded again on their next ingest. 1: plain-text headings no longer
-# taken from paragraphs that open like one (Moby-Dick's 'BOOK I. (FOLIO), CHAPTER I. (SPERM WHALE).--This whale').
-PARSER_VERSION = 1
+# Each format's parser version, raised whenever a change alters what an unchanged file of that format becomes (its
+# text, pages or sections): documents parsed by an older version are parsed and encoded again on their next ingest,
+# those of other formats are not. txt 1: headings no longer taken from paragraphs that open like one (Moby-Dick's
+# 'BOOK I. (FOLIO), CHAPTER I. (SPERM WHALE).--This whale').
+PARSER_VERSIONS = {"txt": 1}
+
+
+def parser_version(document_format: str) -> int:
+    """The version of the parser of this format (0 for a format whose parser never changed what it makes)."""
+    return PARSER_VERSIONS.get(document_format, 0)
 
 __all__ = [
     "DEFAULT_MAX_BYTES",
