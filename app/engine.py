@@ -19,7 +19,7 @@ from typing import Iterator
 from app.answer import AnswerConfig, Passage, extract_answer
 from app.chat import prose_answer, resolve_follow_up, stream_prose
 from app.retrieval import HybridRetriever, RetrievalConfig, default_cache_dir
-from app.sections import asks_for_part, without_section_ref
+from app.sections import asks_for_part
 from app.text_utils import split_follow_up_context
 
 NOT_FOUND = "The documents do not contain the answer."
@@ -176,7 +176,7 @@ class QAEngine:
         passages = self.retriever.search(query, depth, doc_ids=doc_ids, timings=timings) if query.strip() else []
         t = time.perf_counter()
         asked = self.retriever.scope(query, doc_ids)[1]       # without 'in Act 3': that is where, not what
-        unmentioned = self.retriever.unmentioned_names(without_section_ref(asked), doc_ids) \
+        unmentioned = self.retriever.unmentioned_names(asked, doc_ids) \
             if self.config.abstain_on_unmentioned_names and asked.strip() else []
         answer = None if unmentioned else \
             extract_answer(asked, passages[: self.config.answer_passages], self.config.max_words,

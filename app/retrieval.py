@@ -499,13 +499,13 @@ class HybridRetriever:
 
     def scope(self, question: str, doc_ids=None) -> tuple[list[int] | None, str]:
         """(rows, what is asked): the rows of the part of a book the question names (app.sections; None when it
-        names none, or the documents have no such part: then they are searched whole, the reference kept, as their
-        headings may still say it), and the question without the part found and the part asked for ('In which
-        chapter ...?'), so that its words match the text, not headings."""
+        names none, or the documents have no such part: then they are searched whole), and the question without
+        the part it names or asks for ('In which chapter ...?'), so that its words match the text, not headings:
+        'In Act II, Scene 3, ...' of an edition whose Act II has two scenes is still about what it asks."""
         asked, context = split_follow_up_context(question)
         ref = section_ref(asked)
         rows = (self.table.rows_in_section(ref, doc_ids) or None) if ref else None
-        return rows, with_follow_up_context(without_section_ref(asked, named=rows is not None), context.split())
+        return rows, with_follow_up_context(without_section_ref(asked), context.split())
 
     def quoted_first(self, quote: str, fused: list, doc_ids=None, rows=None) -> list:
         """`fused` with the chunks that hold the question's quoted words first (in their fused order), when at most

@@ -74,14 +74,13 @@ def section_ref(question: str) -> SectionRef | None:
     return SectionRef(tuple((kind, parts[kind]) for kind in _KINDS if kind in parts), frozenset(counted))
 
 
-def without_section_ref(question: str, named: bool = True) -> str:
-    """The question with the part of the book it names (unless `named` is off) and the part it asks for taken out
-    ('In Act 2, Scene 3, who knocks?' -> 'who knocks?', 'In which chapter does Ishmael meet Queequeg?' -> 'does
-    Ishmael meet Queequeg?'): what is asked of the text, whose words should match the text, not its headings."""
+def without_section_ref(question: str) -> str:
+    """The question with the part of the book it names or asks for taken out ('In Act 2, Scene 3, who knocks?' ->
+    'who knocks?', 'In which chapter does Ishmael meet Queequeg?' -> 'does Ishmael meet Queequeg?'): what is asked
+    of the text, whose words should match the text, not its headings."""
     spans = [m.span() for m in _ASKS_FOR_PART.finditer(question)]
-    if named:
-        spans += [m.span() for m in _COUNTED.finditer(question)]
-        spans += [m.span() for m in _NUMBERED.finditer(question) if _is_number(m, question)]
+    spans += [m.span() for m in _COUNTED.finditer(question)]
+    spans += [m.span() for m in _NUMBERED.finditer(question) if _is_number(m, question)]
     if not spans:
         return question
     kept, end = [], 0
