@@ -141,6 +141,8 @@ def format_result(result) -> str:
             c["page_label"]) != str(c["page"]) else "") if c.get("page") else ""
         section = f", {c['section']}" if c.get("section") else ""
         lines.append(f"  [{c['source'].rsplit('/', 1)[-1]}{page}{section}]")
+    if result.part_text():
+        lines.append(f"  ({result.part_text()})")
     if result.prose:
         lines += ["", result.prose]
     lines.append("")

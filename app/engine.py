@@ -19,7 +19,7 @@ from typing import Iterator
 from app.answer import AnswerConfig, Passage, extract_answer
 from app.chat import prose_answer, resolve_follow_up, stream_prose
 from app.retrieval import HybridRetriever, RetrievalConfig, default_cache_dir
-from app.sections import asks_for_part
+from app.sections import asks_for_part, named_part
 from app.text_utils import split_follow_up_context
 
 NOT_FOUND = "The documents do not contain the answer."
@@ -62,6 +62,8 @@ class QAResult:
     resolved_question: str | None = None  # the standalone question when a follow-up was resolved
     prose: str | None = None            # the chat model's answer, when one was given
     unmentioned: list[str] = field(default_factory=list)  # names in the question that no searched document mentions
+    part: dict | None = None            # {"named": "Act 4, Scene 1", "found": bool}: the part of a book the question
+                                        # names, and whether it was searched alone (else the documents lack it)
 
     def to_json(self) -> dict:
         """The CLI's JSON object for this question."""
@@ -76,7 +78,17 @@ class QAResult:
             **({"resolved_question": self.resolved_question}
                if self.resolved_question and self.resolved_question != self.question else {}),
             **({"unmentioned": self.unmentioned} if self.unmentioned else {}),
+            **({"part": self.part} if self.part else {}),
         }
+
+    def part_text(self) -> str | None:
+        """Where the question was asked, when it named a part of a book: that part alone, or, where the documents
+        have no such part, all of them."""
+        if not self.part:
+            return None
+        if self.part["found"]:
+            return f"Asked of {self.part['named']} only."
+        return f"These documents have no {self.part['named']}: asked of them whole."
 
     def unmentioned_text(self) -> str:
         return ", ".join(self.unmentioned)
@@ -175,7 +187,8 @@ class QAEngine:
         depth = max(k, self.config.answer_passages)
         passages = self.retriever.search(query, depth, doc_ids=doc_ids, timings=timings) if query.strip() else []
         t = time.perf_counter()
-        asked = self.retriever.scope(query, doc_ids)[1]       # without 'in Act 3': that is where, not what
+        rows, asked = self.retriever.scope(query, doc_ids)    # without 'in Act 3': that is where, not what
+        named = named_part(split_follow_up_context(query)[0])
         unmentioned = self.retriever.unmentioned_names(asked, doc_ids) \
             if self.config.abstain_on_unmentioned_names and asked.strip() else []
         answer = None if unmentioned else \
@@ -192,7 +205,8 @@ class QAEngine:
         result = QAResult(question=question, answer=answer.text if answer else None,
                           citations=answer.citations if answer else [], passages=passages,
                           confidence=answer.confidence if answer else None, resolved_question=query,
-                          timings=timings, unmentioned=unmentioned)
+                          timings=timings, unmentioned=unmentioned,
+                          part={"named": named, "found": rows is not None} if named else None)
         if stream:
             yield from growing_text(result.answer or result.not_found_text())
         if self.chat_model is not None and passages:

@@ -78,13 +78,11 @@ def without_section_ref(question: str) -> str:
     """The question with the part of the book it names or asks for taken out ('In Act 2, Scene 3, who knocks?' ->
     'who knocks?', 'In which chapter does Ishmael meet Queequeg?' -> 'does Ishmael meet Queequeg?'): what is asked
     of the text, whose words should match the text, not its headings."""
-    spans = [m.span() for m in _ASKS_FOR_PART.finditer(question)]
-    spans += [m.span() for m in _COUNTED.finditer(question)]
-    spans += [m.span() for m in _NUMBERED.finditer(question) if _is_number(m, question)]
+    spans = _named_spans(question) + [m.span() for m in _ASKS_FOR_PART.finditer(question)]
     if not spans:
         return question
     kept, end = [], 0
-    for start, stop in _joined(sorted(spans), question):
+    for start, stop in _grown(_merged(sorted(spans), question), question):
         kept.append(question[end:start])
         end = stop
     kept.append(question[end:])
@@ -92,15 +90,30 @@ def without_section_ref(question: str) -> str:
     return re.sub(r"^[\s,;:]+|\s+(?=[,;:?.!])|[,;:]+(?=\s*[?.!]?$)", "", text).strip()
 
 
-def _joined(spans: list[tuple[int, int]], question: str) -> list[tuple[int, int]]:
-    """Spans of references, those joined by commas, 'and' or 'of' merged, each grown over the preposition before
-    it ('in Act 3', 'during the last scene') and the comma after it."""
+def named_part(question: str) -> str | None:
+    """The words of the question that name a part of a book ('Act 4, Scene 1', 'the last chapter'), None if none."""
+    spans = _named_spans(question)
+    return "; ".join(question[a:b] for a, b in _merged(sorted(spans), question)) if spans else None
+
+
+def _named_spans(question: str) -> list[tuple[int, int]]:
+    spans = [m.span() for m in _COUNTED.finditer(question)]
+    return spans + [m.span() for m in _NUMBERED.finditer(question) if _is_number(m, question)]
+
+
+def _merged(spans: list[tuple[int, int]], question: str) -> list[tuple[int, int]]:
+    """Spans of references, those joined only by commas, 'and' or 'of' merged ('Act 4, Scene 1')."""
     merged = []
     for start, stop in spans:
         if merged and re.fullmatch(r"[\s,]*(and|of)?[\s,]*", question[merged[-1][1]:start], re.I):
             merged[-1] = (merged[-1][0], stop)
         else:
             merged.append((start, stop))
+    return merged
+
+
+def _grown(merged: list[tuple[int, int]], question: str) -> list[tuple[int, int]]:
+    """Each span grown over the preposition before it ('in Act 3', 'during the last scene') and the comma after."""
     grown = []
     for start, stop in merged:
         before = re.search(r"\b(in|during|at|from|of|by)\s+$", question[:start], re.I)

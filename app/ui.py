@@ -218,6 +218,8 @@ def answer_markdown(result: Any) -> str:
     """The answer with its citations, or a plain statement that the documents do not say."""
     resolved = getattr(result, "resolved_question", None)
     understood = f"*Understood as: {resolved}*\n\n" if resolved and resolved != result.question else ""
+    where = result.part_text() if hasattr(result, "part_text") else None
+    understood += f"*{where}*\n\n" if where else ""
     if result.answer is None:
         unmentioned = getattr(result, "unmentioned", None)
         why = f": they never mention {result.unmentioned_text()}" if unmentioned else ""

@@ -301,6 +301,8 @@ def test_a_question_naming_a_scene_is_answered_from_that_scene(engine):
     result = engine.ask(question, doc_ids=[play])
     assert result.answer is not None and "hail" in result.answer.lower() and "SCENE" not in result.answer
     assert "SCENE III." in result.citations[0]["section"]
+    assert result.to_json()["part"] == {"named": "Scene 3", "found": True}
+    assert result.part_text() == "Asked of Scene 3 only."
 
 
 def test_a_part_the_document_lacks_leaves_the_question_asked_of_it_whole(engine):
@@ -311,6 +313,9 @@ def test_a_part_the_document_lacks_leaves_the_question_asked_of_it_whole(engine)
     assert engine.retrieve(question, k=5, doc_ids=[play])
     result = engine.ask(question, doc_ids=[play])
     assert result.unmentioned == [], "a part of a book is no name the play fails to mention"
+    assert result.part == {"named": "Chapter 9", "found": False}
+    assert result.part_text() == "These documents have no Chapter 9: asked of them whole."
+    assert "part" not in engine.ask("What do the witches hail Macbeth as?", doc_ids=[play]).to_json()
 
 
 def test_a_question_asking_in_which_scene_is_answered_with_the_scene(engine):

@@ -252,3 +252,14 @@ def test_cited_page_image(r_intro_excerpt):
     image = page_image(str(r_intro_excerpt), 9)
     assert image is not None and image.size[0] > 100
     assert page_image(str(r_intro_excerpt), 99) is None
+
+
+def test_the_answer_says_where_a_question_naming_a_part_was_asked():
+    from app.engine import QAResult
+    from app.ui import answer_markdown
+
+    asked_of_part = QAResult("In Act 3, who dies?", "Banquo dies.", [], [], part={"named": "Act 3", "found": True})
+    assert "*Asked of Act 3 only.*" in answer_markdown(asked_of_part)
+    missing = QAResult("In chapter 9, who dies?", None, [], [], part={"named": "chapter 9", "found": False})
+    assert "*These documents have no chapter 9: asked of them whole.*" in answer_markdown(missing)
+    assert "Asked of" not in answer_markdown(QAResult("Who dies?", "Banquo dies.", [], []))
