@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Protocol
 
 from app import speakers
-from app.identity import introduces, person_asked_about
+from app.lookups import Lookup, lookup_for
 from app.text_utils import (STOPWORDS, as_words, clean_pdf_text, list_lines, quoted_words, sentence_spans,
                              split_follow_up_context, stem, tokenize, words)
 
@@ -324,13 +324,13 @@ def _opens_sentence(tokens: list[str], i: int) -> bool:
     return before[-1:] in (".", "!", "?") or tokens[i - 1] in ("\"", "“")
 
 
-def _cue(qtype: str, text: str, asked: set[str] = frozenset(), person: str | None = None) -> float:
+def _cue(qtype: str, text: str, asked: set[str] = frozenset(), lookup: Lookup | None = None) -> float:
     """1.0 when `text` (as the passage has it, line breaks kept) holds the kind of thing the question type asks
     for, else 0.0. 'Who' asks for a name the question does not give (`asked`, lower case), and not a capital that
     opens a line of verse: 'Who was Caliban's mother?' is answered by '... by Sycorax my mother', not by 'my
-    mother brush'd / With raven's feather'. 'Identity' ('Who is Banquo?') asks where `person` is introduced."""
-    if qtype == "identity":
-        return 1.0 if introduces(person, text) else 0.0
+    mother brush'd / With raven's feather'. A `lookup` (app.lookups: 'Who is Banquo?') asks for its place."""
+    if lookup is not None:
+        return 1.0 if lookup.holds_answer(text) else 0.0
     if qtype == "number":
         return 1.0 if _NUMBER.search(text) else 0.0
     if qtype == "when":
@@ -433,8 +433,8 @@ def extract_answer(question: str, passages: list[Passage], max_words: int = 60, 
     quote = quoted_words(asked)     # 'Who says "What's in a name?"': the quoted line itself is what to find
     if not passages or not (quote or [t for t in tokenize(question) if t not in _QUESTION_FILLER]):
         return None
-    person = person_asked_about(asked)        # 'Who is Banquo?': where the text says who he is
-    qtype = "identity" if person else question_type(asked)
+    lookup = lookup_for(asked)                # 'Who is Banquo?': where the text says who he is (app.lookups)
+    qtype = lookup.kind if lookup else question_type(asked)
     asked_words = {w.lower() for w in words(asked)}
 
     # Sentences of the top passages, with their cleaned text and term sets.
@@ -470,8 +470,8 @@ def extract_answer(question: str, passages: list[Passage], max_words: int = 60, 
             terms |= sentences[j][4]
             texts.append(sentences[j][3])
             text = " ".join(texts)
-            short_introduction = person is not None and introduces(person, text)     # 'MARIA, Olivia's Woman.'
-            if n_sent == 1 and ((_is_fragment(text) and not short_introduction)
+            short_lookup = lookup is not None and lookup.holds_answer(text)     # 'MARIA, Olivia's Woman.'
+            if n_sent == 1 and ((_is_fragment(text) and not short_lookup)
                                 or (i in listed and _PAGE_NUMBER_END.search(text))):
                 continue  # a contents or index line only says where something is
             if n_sent > 1 and len(text.split()) > max_words:
@@ -479,15 +479,15 @@ def extract_answer(question: str, passages: list[Passage], max_words: int = 60, 
             cand = _Candidate(p_index, start, sentences[j][2], n_sent, text)
             cand.coverage = match.coverage(terms, speaker)
             phrase = match.phrase(tokenize(text))
-            cue = _cue(qtype, passages[p_index].text[start:cand.end], asked_words, person)
+            cue = _cue(qtype, passages[p_index].text[start:cand.end], asked_words, lookup)
             cand.score = (cand.coverage + cfg.w_phrase * phrase + cfg.w_cue * cue
                           + cfg.w_lead * match.leads(tokenize(texts[0])[:3])
                           - cfg.w_rank * p_index - _window_cost(texts, cfg.w_window))
             candidates.append(cand)
     candidates = [c for c in candidates if asked_type_present(asked, c.text,
                                                                      passages[c.passage].lower_case_words)]
-    if person:      # who a person is: where the text introduces them, when some candidate does
-        candidates = [c for c in candidates if introduces(person, passages[c.passage].text[c.start:c.end])] \
+    if lookup:      # who a person is, where a play is set: from the place that says it, when a candidate is one
+        candidates = [c for c in candidates if lookup.holds_answer(passages[c.passage].text[c.start:c.end])] \
             or candidates
     if not candidates:
         return None
@@ -528,9 +528,10 @@ def extract_answer(question: str, passages: list[Passage], max_words: int = 60, 
                 (best.logit is None or sure.logit >= best.logit + cfg.rerank_overrule_margin):
             best, best_logit = sure, max(best_logit, sure.logit)
     quoting = [c for c in candidates if quote and quote in as_words(c.text)]
+    looked_up = lookup is not None and lookup.holds_answer(passages[best.passage].text[best.start:best.end])
     if quoting:                     # the quoted line, word for word: no weaker evidence may abstain on it
         best = quoting[0]
-    elif _too_weak(best, best_logit, best_sim, cfg):
+    elif not looked_up and _too_weak(best, best_logit, best_sim, cfg):   # nor on the place a lookup asks for
         return None
 
     passage = passages[best.passage]

@@ -32,6 +32,9 @@ def introduces(name: str, text: str) -> bool:
     the King's Army.'; not a wrapped line of prose that happens to open with the name and a comma), or a
     description ('Stubb was the second mate.', 'the chief mate of the Pequod was Starbuck, a native of
     Nantucket', 'Mr. Hussey was not a man to hurry')."""
+    surname = name.split()[-1]
+    if surname not in text and surname.upper() not in text:          # a cheap test first: most texts fail it
+        return False
     written = r"\s+".join(re.escape(word) for word in name.split())
     cast_line = any(len(line) <= CAST_LINE_CHARS for line in
                     re.findall(rf"(?im)^[ \t]*{written},[ \t]*[^\n.?!;:]+\.?[ \t]*$", text))

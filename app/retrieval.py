@@ -30,7 +30,7 @@ import numpy as np
 from app.answer import Passage, QuestionMatch, best_window_match
 from app.bm25 import BM25Index
 from app.fusion import Fused, reciprocal_rank_fusion
-from app.identity import introduces, person_asked_about
+from app.lookups import Lookup, lookup_for
 from app.sections import SectionRef, chunks_in_section, section_ref, without_section_ref
 from app.document_cache import DocumentCache
 from app.span_index import SpanIndex
@@ -42,7 +42,7 @@ logger = logging.getLogger(__name__)
 _CACHE_FORMAT = 6
 QUOTE_REACH = 300     # characters of the next chunk where a quoted line begun in a chunk is still found
 MAX_QUOTING = 5       # a quote found in more chunks than this is too common to put them first
-INTRODUCTIONS = 2     # chunks of a document that introduce a person asked about ('Who is Banquo?'), put first
+LOOKUP_ROWS = 2       # chunks of a document holding the place that answers a lookup (app.lookups), put first
 PAGE_SEPARATOR = "\n\n"  # how ingest joins page texts (ingest.documents.PAGE_SEPARATOR)
 _SENTENCE_END = re.compile(r"[.!?][\"'’”)\]]*\s|\n\s*\n")
 
@@ -164,17 +164,15 @@ class ChunkTable:
             rows += [doc_rows[i] for i in chunks_in_section(ref, [self.section_titles(r) for r in doc_rows])]
         return rows
 
-    def rows_introducing(self, person: str, doc_ids=None, rows=None) -> list[int]:
-        """The first INTRODUCTIONS rows of each document (of `doc_ids`, or among `rows`) whose text introduces
-        `person` (app.identity.introduces), in reading order: a book introduces its people where they first
-        appear."""
+    def rows_holding(self, holds: Callable[[str], bool], doc_ids=None, rows=None) -> list[int]:
+        """The first LOOKUP_ROWS rows of each document (of `doc_ids`, or among `rows`) whose text `holds` what is
+        looked for (app.lookups), in reading order: a book introduces its people where they first appear, and a
+        play states its setting once, after its cast list."""
         allowed = set(rows) if rows is not None else None
-        surname = person.split()[-1]
         found = []
         for doc_id in sorted(doc_ids or self.doc_rows):
-            candidates = [r for r in self.doc_rows.get(doc_id, []) if (allowed is None or r in allowed)
-                          and (surname in self.texts[r] or surname.upper() in self.texts[r])]   # a cheap test first
-            found += islice((r for r in candidates if introduces(person, self.texts[r])), INTRODUCTIONS)
+            candidates = (r for r in self.doc_rows.get(doc_id, []) if allowed is None or r in allowed)
+            found += islice((r for r in candidates if holds(self.texts[r])), LOOKUP_ROWS)
         return found
 
     def section_titles(self, row: int) -> list[str]:
@@ -488,11 +486,11 @@ class HybridRetriever:
             fused = self.merge_fallback(question, fused, doc_ids, rows)
             timings["fallback_ms"] = (time.perf_counter() - t_fallback) * 1000
         asked = split_follow_up_context(question)[0]
-        quote, person = quoted_words(asked), person_asked_about(asked)
+        quote, lookup = quoted_words(asked), lookup_for(asked)
         if quote:
             fused = self.quoted_first(quote, fused, doc_ids, rows)
-        elif person:
-            fused = self.introductions_first(person, fused, doc_ids, rows)
+        elif lookup:
+            fused = self.lookup_first(lookup, fused, doc_ids, rows)
         passages = [self.passage(self.table.row[f.id], f.score) for f in fused[:k] if f.id in self.table.row]
         timings["fuse_ms"] = (time.perf_counter() - t) * 1000
         return passages
@@ -516,10 +514,11 @@ class HybridRetriever:
             return fused
         return self._rows_first(quoting_rows, fused)
 
-    def introductions_first(self, person: str, fused: list, doc_ids=None, rows=None) -> list:
-        """`fused` with the chunks that first introduce `person` (app.identity) first: 'Who is Banquo?' is
-        answered by the cast list's 'BANQUO, General in the King's Army.', not by the scenes that name him most."""
-        return self._rows_first(self.table.rows_introducing(person, doc_ids, rows), fused)
+    def lookup_first(self, lookup: Lookup, fused: list, doc_ids=None, rows=None) -> list:
+        """`fused` with the first chunks that hold the place answering the question (app.lookups) first: 'Who is
+        Banquo?' is answered by the cast list's 'BANQUO, General in the King's Army.', not by the scenes that name
+        him most."""
+        return self._rows_first(self.table.rows_holding(lookup.holds_answer, doc_ids, rows), fused)
 
     def _rows_first(self, first_rows: list[int], fused: list) -> list:
         """`fused` with the chunks of `first_rows` first: those it ranks in their fused order, then the others."""

@@ -1,5 +1,5 @@
-"""'Who is Caliban?' on a real play in a real embedded Chroma: answered from the cast list that introduces him,
-not from the scenes that name him most."""
+"""'Who is Caliban?' and 'Where is the play set?' on a real play in a real embedded Chroma: answered from the
+cast list that introduces him and the line that states the setting, not from the scenes that name him most."""
 from __future__ import annotations
 
 import pytest
@@ -38,3 +38,10 @@ def test_a_question_asking_for_a_name_is_not_about_one(engine):
     answers it."""
     result = engine.ask("Who is the usurping Duke of Milan?")
     assert result.answer is not None and "ANTONIO" in result.answer
+
+
+def test_where_the_play_is_set_comes_from_its_scene_line(engine):
+    """The Tempest states its setting once, after the cast list ('SCENE:' / 'The sea, with a Ship; afterwards an
+    Island'); the question shares no word with it but 'play'."""
+    result = engine.ask("What is the setting of the play?")
+    assert result.answer is not None and result.answer.startswith("SCENE: The sea, with a Ship")
