@@ -22,7 +22,7 @@ def person_asked_about(question: str) -> str | None:
     if match is None:
         return None
     name = match.group("name")
-    if name.split()[0].lower() in _NOT_NAMES or re.search(r"['’]s?\b", name):
+    if name.split()[0].lower() in _NOT_NAMES or re.search(r"['’]s?(\s|$)", name):      # "Caliban's mother"
         return None
     return name
 

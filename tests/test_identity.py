@@ -8,7 +8,7 @@ from app.identity import introduces, person_asked_about
 
 @pytest.mark.parametrize("question, person", [
     ("Who is Banquo?", "Banquo"), ("Who was Mr. Hussey?", "Mr. Hussey"), ("who is Lady Macbeth", "Lady Macbeth"),
-    ("Who was Sir Toby Belch?", "Sir Toby Belch"),
+    ("Who was Sir Toby Belch?", "Sir Toby Belch"), ("Who is O'Brien?", "O'Brien"),
     ("Who is the chief mate?", None),           # asks for a name, not about one
     ("Who was Caliban's mother?", None), ("Who is He?", None), ("Who killed Duncan?", None),
     ("Who Is This Man?", None),
