@@ -185,10 +185,11 @@ class QAEngine:
         query = resolve_follow_up(question, history, self.chat_model)
         doc_ids = list(doc_ids) if doc_ids else None
         depth = max(k, self.config.answer_passages)
-        passages = self.retriever.search(query, depth, doc_ids=doc_ids, timings=timings) if query.strip() else []
-        t = time.perf_counter()
         rows, asked = self.retriever.scope(query, doc_ids)    # without 'in Act 3': that is where, not what
-        named = named_part(split_follow_up_context(query)[0])
+        passages = self.retriever.search_within(asked, depth, doc_ids, rows, timings) if query.strip() else []
+        t = time.perf_counter()
+        as_asked = split_follow_up_context(query)[0]
+        named = named_part(as_asked)
         unmentioned = self.retriever.unmentioned_names(asked, doc_ids) \
             if self.config.abstain_on_unmentioned_names and asked.strip() else []
         answer = None if unmentioned else \
@@ -197,7 +198,7 @@ class QAEngine:
                            reranker=self.reranker if self.config.cross_encoder else None,
                            config=self.config.answer,
                            semantic=self.encoders.get("minilm") if self.config.semantic_answer else None,
-                           name_section=asks_for_part(split_follow_up_context(query)[0]))
+                           name_section=asks_for_part(as_asked))
         timings["answer_ms"] = (time.perf_counter() - t) * 1000
         for index, start, end in (answer.sentences if answer else []):
             passages[index].highlights.append((start, end))

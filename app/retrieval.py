@@ -23,7 +23,7 @@ from dataclasses import dataclass, replace
 from functools import cached_property, partial
 from itertools import islice, zip_longest
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 import numpy as np
 
@@ -146,7 +146,7 @@ class ChunkTable:
         return len(self.ids)
 
     def ids_of_docs(self, doc_ids) -> set[str]:
-        return {self.ids[r] for d in doc_ids for r in self.doc_rows.get(d, [])}
+        return {self.ids[r] for r in self.rows_of(doc_ids)}
 
     def rows_of(self, doc_ids=None, rows=None) -> list[int] | None:
         """The rows a search may return: `rows` when given, else the rows of `doc_ids` (None: every row)."""
@@ -154,13 +154,20 @@ class ChunkTable:
             return list(rows)
         return [r for d in doc_ids for r in self.doc_rows.get(d, [])] if doc_ids is not None else None
 
+    def documents_in_reading_order(self, doc_ids=None, rows=None) -> Iterator[list[int]]:
+        """Each document's rows (of `doc_ids`, None: every document) in reading order, only those among `rows`
+        when given."""
+        allowed = set(rows) if rows is not None else None
+        for doc_id in sorted(doc_ids or self.doc_rows):
+            doc_rows = self.doc_rows.get(doc_id, [])
+            yield doc_rows if allowed is None else [r for r in doc_rows if r in allowed]
+
     def rows_in_section(self, ref: SectionRef, doc_ids=None) -> list[int]:
         """The rows of the part of a book that `ref` names (app.sections), in each of `doc_ids` (None: every
         document) that has that part: the chunks whose section in force, or a section beginning inside them, lies
         in it."""
         rows = []
-        for doc_id in sorted(doc_ids or self.doc_rows):
-            doc_rows = self.doc_rows.get(doc_id, [])
+        for doc_rows in self.documents_in_reading_order(doc_ids):
             rows += [doc_rows[i] for i in chunks_in_section(ref, [self.section_titles(r) for r in doc_rows])]
         return rows
 
@@ -168,11 +175,9 @@ class ChunkTable:
         """The first LOOKUP_ROWS rows of each document (of `doc_ids`, or among `rows`) whose text `holds` what is
         looked for (app.lookups), in reading order: a book introduces its people where they first appear, and a
         play states its setting once, after its cast list."""
-        allowed = set(rows) if rows is not None else None
         found = []
-        for doc_id in sorted(doc_ids or self.doc_rows):
-            candidates = (r for r in self.doc_rows.get(doc_id, []) if allowed is None or r in allowed)
-            found += islice((r for r in candidates if holds(self.texts[r])), LOOKUP_ROWS)
+        for doc_rows in self.documents_in_reading_order(doc_ids, rows):
+            found += islice((r for r in doc_rows if holds(self.texts[r])), LOOKUP_ROWS)
         return found
 
     def section_titles(self, row: int) -> list[str]:
@@ -213,12 +218,8 @@ class ChunkTable:
     def rows_quoting(self, quote: str, doc_ids=None, rows=None) -> list[int]:
         """Rows whose words hold `quote` (as `as_words` gives it), in document order, optionally of some documents
         or among some rows."""
-        found = [r for d in sorted(doc_ids or self.doc_rows) for r in self.doc_rows.get(d, [])
-                 if quote in self.words[r]]
-        if rows is None:
-            return found
-        allowed = set(rows)
-        return [r for r in found if r in allowed]
+        return [r for doc_rows in self.documents_in_reading_order(doc_ids, rows) for r in doc_rows
+                if quote in self.words[r]]
 
     def note_speakers(self) -> None:
         """Each chunk of a play notes in its metadata the speaker in force where it begins ("speaker": the name
@@ -444,13 +445,18 @@ class HybridRetriever:
     def search(self, question: str, k: int = 5, doc_ids=None, timings: dict | None = None) -> list[Passage]:
         """The k best passages for the question, optionally only from some documents (doc ids), and only from the
         part of a book the question names ('in Act 3', 'in the last chapter') where the documents have it."""
+        rows, asked = self.scope(question, doc_ids)
+        return self.search_within(asked, k, doc_ids, rows, timings)
+
+    def search_within(self, question: str, k: int = 5, doc_ids=None, rows=None,
+                      timings: dict | None = None) -> list[Passage]:
+        """`search` for a question already scoped (`scope`: what is asked, and the rows of the part it names)."""
         cfg = self.config
         timings = timings if timings is not None else {}
         ranked: dict[str, list[str]] = {}
         weights = {"bm25": cfg.w_bm25, "dense": cfg.w_dense, "spans": cfg.w_spans,
                    **{name: cfg.w_encoder for name in self.encoders}}
         t = time.perf_counter()
-        rows, question = self.scope(question, doc_ids)
         if cfg.bm25:
             ranked["bm25"] = self.bm25_ranking(question, cfg.candidates, doc_ids, rows)
             timings["bm25_ms"] = (time.perf_counter() - t) * 1000
@@ -594,8 +600,8 @@ class HybridRetriever:
         "minilm+spans" and 2 passages, MiniLM's best other, then the span memory's best other but that one)."""
         cfg = self.config
         depth = len(taken) + cfg.fallback_passages
-        rankings = [[i for i in self._whole_collection_ranking(name)(question, depth, doc_ids, rows) if i not in taken]
-                    for name in cfg.fallback_lists()]
+        rankings = [[i for i in self._whole_collection_ranking(name)(question, depth, doc_ids, rows)
+                     if i not in taken] for name in cfg.fallback_lists()]
         in_turn = (i for tier in zip_longest(*rankings) for i in tier if i is not None)
         return list(dict.fromkeys(in_turn))[: cfg.fallback_passages]
 
