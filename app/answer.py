@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Protocol
 
 from app import speakers
-from app.lookups import Lookup, lookup_for
+from app.lookups import lookup_for
 from app.text_utils import (STOPWORDS, as_words, clean_pdf_text, list_lines, quoted_words, sentence_spans,
                              split_follow_up_context, stem, tokenize, words)
 
@@ -222,6 +222,7 @@ class _Candidate:
     score: float = 0.0
     similarity: float | None = None
     logit: float | None = None  # the cross-encoder's, when it read this candidate
+    looked_up: bool = False     # it is the place a lookup asks for (app.lookups: 'BANQUO, General in ...')
 
 
 def question_type(question: str) -> str:
@@ -324,13 +325,11 @@ def _opens_sentence(tokens: list[str], i: int) -> bool:
     return before[-1:] in (".", "!", "?") or tokens[i - 1] in ("\"", "“")
 
 
-def _cue(qtype: str, text: str, asked: set[str] = frozenset(), lookup: Lookup | None = None) -> float:
+def _cue(qtype: str, text: str, asked: set[str] = frozenset()) -> float:
     """1.0 when `text` (as the passage has it, line breaks kept) holds the kind of thing the question type asks
     for, else 0.0. 'Who' asks for a name the question does not give (`asked`, lower case), and not a capital that
     opens a line of verse: 'Who was Caliban's mother?' is answered by '... by Sycorax my mother', not by 'my
-    mother brush'd / With raven's feather'. A `lookup` (app.lookups: 'Who is Banquo?') asks for its place."""
-    if lookup is not None:
-        return 1.0 if lookup.holds_answer(text) else 0.0
+    mother brush'd / With raven's feather'. (A lookup's question, app.lookups, is cued by its place instead.)"""
     if qtype == "number":
         return 1.0 if _NUMBER.search(text) else 0.0
     if qtype == "when":
@@ -479,7 +478,8 @@ def extract_answer(question: str, passages: list[Passage], max_words: int = 60, 
             cand = _Candidate(p_index, start, sentences[j][2], n_sent, text)
             cand.coverage = match.coverage(terms, speaker)
             phrase = match.phrase(tokenize(text))
-            cue = _cue(qtype, passages[p_index].text[start:cand.end], asked_words, lookup)
+            cand.looked_up = lookup is not None and lookup.holds_answer(passages[p_index].text[start:cand.end])
+            cue = 1.0 if cand.looked_up else _cue(qtype, passages[p_index].text[start:cand.end], asked_words)
             cand.score = (cand.coverage + cfg.w_phrase * phrase + cfg.w_cue * cue
                           + cfg.w_lead * match.leads(tokenize(texts[0])[:3])
                           - cfg.w_rank * p_index - _window_cost(texts, cfg.w_window))
@@ -487,8 +487,7 @@ def extract_answer(question: str, passages: list[Passage], max_words: int = 60, 
     candidates = [c for c in candidates if asked_type_present(asked, c.text,
                                                                      passages[c.passage].lower_case_words)]
     if lookup:      # who a person is, where a play is set: from the place that says it, when a candidate is one
-        candidates = [c for c in candidates if lookup.holds_answer(passages[c.passage].text[c.start:c.end])] \
-            or candidates
+        candidates = [c for c in candidates if c.looked_up] or candidates
     if not candidates:
         return None
     candidates.sort(key=lambda c: -c.score)
@@ -528,10 +527,9 @@ def extract_answer(question: str, passages: list[Passage], max_words: int = 60, 
                 (best.logit is None or sure.logit >= best.logit + cfg.rerank_overrule_margin):
             best, best_logit = sure, max(best_logit, sure.logit)
     quoting = [c for c in candidates if quote and quote in as_words(c.text)]
-    looked_up = lookup is not None and lookup.holds_answer(passages[best.passage].text[best.start:best.end])
     if quoting:                     # the quoted line, word for word: no weaker evidence may abstain on it
         best = quoting[0]
-    elif not looked_up and _too_weak(best, best_logit, best_sim, cfg):   # nor on the place a lookup asks for
+    elif not best.looked_up and _too_weak(best, best_logit, best_sim, cfg):   # nor on the place a lookup asks for
         return None
 
     passage = passages[best.passage]
