@@ -19,7 +19,7 @@ from typing import Iterator
 from app.answer import AnswerConfig, Passage, extract_answer
 from app.chat import prose_answer, resolve_follow_up, stream_prose
 from app.retrieval import HybridRetriever, RetrievalConfig, default_cache_dir
-from app.sections import asks_for_part, named_part
+from app.sections import asks_for_part, named_part, names_a_numbered_part
 from app.text_utils import split_follow_up_context
 
 NOT_FOUND = "The documents do not contain the answer."
@@ -190,6 +190,8 @@ class QAEngine:
         t = time.perf_counter()
         as_asked = split_follow_up_context(query)[0]
         named = named_part(as_asked)
+        if rows is None and not names_a_numbered_part(as_asked):
+            named = None                # 'at the end' of a document without parts: that is the whole, nothing lacked
         unmentioned = self.retriever.unmentioned_names(asked, doc_ids) \
             if self.config.abstain_on_unmentioned_names and asked.strip() else []
         answer = None if unmentioned else \

@@ -1,19 +1,25 @@
-"""Questions that name a part of a book: 'In Act 3, Scene 2, ...', 'in chapter XII', 'in the last chapter'.
+"""Questions that name a part of a book: 'In Act 3, Scene 2, ...', 'in chapter XII', 'in the last chapter', 'at
+the end of the play', 'when the novel begins'.
 
 A reader who names the part means it: the retriever then searches only the chunks of that part (each chunk knows
 the section in force where it begins and the sections that begin inside it, from ingest's chapter/act/scene
 headings). Numbers are written as digits, roman numerals or words; 'the first', 'the third', 'the last' or 'the
-final' count the document's parts of that kind in reading order.
+final' count the document's parts of that kind in reading order. The beginning and the end of a book are its
+first and last smallest parts (scene, else chapter ...), with what comes before or after them (a prologue, an
+epilogue), and at least its first or last END_SHARE of chunks: a short last chapter is not all of the ending.
 """
 from __future__ import annotations
 
 import functools
+import math
 import re
 from dataclasses import dataclass
 
 from ingest.parse.text import HEADING_LEVEL, NUMBER_WORDS
 
 LAST = -1                                      # 'the last chapter', 'the final scene'
+SMALLEST = "smallest part"                     # the kind 'the end' / 'the beginning' count: a play's scenes ...
+END_SHARE = 0.05                               # the least share of a book's chunks its beginning or end holds
 _KINDS = sorted(HEADING_LEVEL, key=HEADING_LEVEL.get)                  # outermost first
 _ORDINALS = ("first second third fourth fifth sixth seventh eighth ninth tenth eleventh twelfth thirteenth "
              "fourteenth fifteenth sixteenth seventeenth eighteenth nineteenth twentieth").split()
@@ -21,7 +27,18 @@ _ROMAN = re.compile(r"(?=[MDCLXVI])M*(C[MD]|D?C{0,3})(X[CL]|L?X{0,3})(I[XV]|V?I{
 _KIND = "|".join(_KINDS)
 _NUMERAL = r"\d+|[MDCLXVI]+\b|" + "|".join(NUMBER_WORDS)
 _NUMBERED = re.compile(rf"\b({_KIND})\s+({_NUMERAL})\b", re.I)                       # 'Act 3', 'CHAPTER XII'
-_COUNTED = re.compile(rf"\bthe\s+({'|'.join(_ORDINALS)}|last|final)\s+({_KIND})\b", re.I)  # 'the last chapter'
+_COUNTED = re.compile(rf"\bthe\s+({'|'.join(_ORDINALS)}|opening|last|final|closing)\s+({_KIND})\b",
+                      re.I)                                                      # 'the last chapter'
+_WORK = r"(?:play|novel|book|story|tale|drama|tragedy|comedy|poem)"
+# the end (the beginning) of the whole work: 'at the end', 'at the end of the play', 'in the end'; not 'at the end
+# of a session' nor 'at the end of Act 3' (that names the act)
+_WHOLE = rf"(?:\s+of\s+(?:the|this)\s+{_WORK}\b|(?=\s*(?:[,;:?.!]|$)))"
+_AT_END = re.compile(rf"\b(?:at|by|towards?|near)\s+the\s+(?:very\s+)?end{_WHOLE}|\bin\s+the\s+end\b"
+                     rf"|\bwhen\s+the\s+{_WORK}\s+ends\b", re.I)
+_AT_BEGINNING = re.compile(rf"\b(?:at|in|near)\s+the\s+(?:very\s+)?(?:beginning|start|opening|outset){_WHOLE}"
+                           rf"|\bwhen\s+the\s+{_WORK}\s+(?:begins|opens|starts)\b", re.I)
+# 'How does the novel end?': asks of the end, and those are its words (kept in what is matched)
+_ASKS_ENDING = re.compile(rf"\bhow\s+(?:does|did)\s+the\s+{_WORK}\s+end\b", re.I)
 # 'In which chapter ...?', 'Which section covers loops?' (not 'Which book does he quote?' nor 'What part of the
 # file ...?': those ask of content)
 _ASKS_FOR_PART = re.compile(r"^\s*(in\s+|during\s+)?(which|what)\s+(chapter|act|scene|canto|section)\b", re.I)
@@ -67,11 +84,24 @@ def section_ref(question: str) -> SectionRef | None:
     for match in _COUNTED.finditer(question):
         kind, ordinal = match.group(2).lower(), match.group(1).lower()
         if kind not in parts:
-            parts[kind] = LAST if ordinal in ("last", "final") else _ORDINALS.index(ordinal) + 1
+            parts[kind] = LAST if ordinal in ("last", "final", "closing") else \
+                1 if ordinal == "opening" else _ORDINALS.index(ordinal) + 1
             counted.add(kind)
-    if not parts:
+    if parts:
+        return SectionRef(tuple((kind, parts[kind]) for kind in _KINDS if kind in parts), frozenset(counted))
+    end_or_beginning = _end_or_beginning(question)
+    if end_or_beginning is None:
         return None
-    return SectionRef(tuple((kind, parts[kind]) for kind in _KINDS if kind in parts), frozenset(counted))
+    return SectionRef(((SMALLEST, LAST if end_or_beginning == "the end" else 1),), frozenset({SMALLEST}))
+
+
+def _end_or_beginning(question: str) -> str | None:
+    """'the end' or 'the beginning' when the question asks of the end or the beginning of the whole book."""
+    if _AT_END.search(question) or _ASKS_ENDING.search(question):
+        return "the end"
+    if _AT_BEGINNING.search(question):
+        return "the beginning"
+    return None
 
 
 def without_section_ref(question: str) -> str:
@@ -79,6 +109,8 @@ def without_section_ref(question: str) -> str:
     'who knocks?', 'In which chapter does Ishmael meet Queequeg?' -> 'does Ishmael meet Queequeg?'): what is asked
     of the text, whose words should match the text, not its headings."""
     spans = _named_spans(question) + [m.span() for m in _ASKS_FOR_PART.finditer(question)]
+    if not spans and section_ref(question):                     # 'at the end', 'when the play begins'
+        spans = [m.span() for pattern in (_AT_END, _AT_BEGINNING) for m in pattern.finditer(question)]
     if not spans:
         return question
     kept, end = [], 0
@@ -91,9 +123,18 @@ def without_section_ref(question: str) -> str:
 
 
 def named_part(question: str) -> str | None:
-    """The words of the question that name a part of a book ('Act 4, Scene 1', 'the last chapter'), None if none."""
+    """The words of the question that name a part of a book ('Act 4, Scene 1', 'the last chapter'), 'the end' or
+    'the beginning' (of the whole book), None if none."""
     spans = _named_spans(question)
-    return "; ".join(question[a:b] for a, b in _merged(sorted(spans), question)) if spans else None
+    if not spans:
+        return _end_or_beginning(question)
+    return "; ".join(question[a:b] for a, b in _merged(sorted(spans), question))
+
+
+def names_a_numbered_part(question: str) -> bool:
+    """Whether the question names a part by its kind ('Act 3', 'the last chapter'), not only the end or the
+    beginning of the book (which, in a document without parts, is no part it lacks: it is the whole)."""
+    return bool(_named_spans(question))
 
 
 def _named_spans(question: str) -> list[tuple[int, int]]:
@@ -116,7 +157,8 @@ def _grown(merged: list[tuple[int, int]], question: str) -> list[tuple[int, int]
     """Each span grown over the preposition before it ('in Act 3', 'during the last scene') and the comma after."""
     grown = []
     for start, stop in merged:
-        before = re.search(r"\b(in|during|at|from|of|by)\s+$", question[:start], re.I)
+        before = re.search(r"\b(in|during|at|from|of|by|(at|by|towards?|near)\s+the\s+(very\s+)?"
+                           r"(end|beginning|start)\s+of)\s+$", question[:start], re.I)
         after = re.match(r"\s*,", question[stop:])
         grown.append((before.start() if before else start, stop + (after.end() if after else 0)))
     return grown
@@ -145,6 +187,8 @@ def chunks_in_section(ref: SectionRef, chunk_titles: list[list[str]]) -> list[in
     it holds) of the chunks inside the part `ref` names; [] when the document has no such part."""
     numbered = [[title_numbers(title) for title in titles] for titles in chunk_titles]
     wanted = [numbers for chunk in numbered for numbers in chunk]          # every section, in reading order
+    if ref.parts[0][0] == SMALLEST:
+        return _end_or_beginning_chunks(numbered, wanted, ref.parts[0][1])
     for kind, value in ref.parts:
         if kind in ref.counted or value == LAST:
             wanted = _counted(wanted, kind, value)
@@ -163,3 +207,20 @@ def _counted(sections: list[dict[str, int]], kind: str, ordinal: int) -> list[di
         return []
     chosen = parts[ordinal - 1] if ordinal != LAST else parts[-1]
     return [numbers for numbers in sections if part(numbers) == chosen]
+
+
+def _end_or_beginning_chunks(numbered: list[list[dict[str, int]]], sections: list[dict[str, int]],
+                             ordinal: int) -> list[int]:
+    """Positions of the chunks of a book's end (ordinal LAST) or beginning (1): from its last smallest part's first
+    chunk to the book's end, or from its start to its first smallest part's last chunk, and at least END_SHARE of
+    its chunks; [] when the book has no numbered parts."""
+    kinds = {kind for numbers in sections for kind in numbers}
+    if not kinds:
+        return []
+    smallest = max(kinds, key=HEADING_LEVEL.get)
+    chosen = _counted(sections, smallest, ordinal)
+    inside = [position for position, chunk in enumerate(numbered) if any(numbers in chosen for numbers in chunk)]
+    share = math.ceil(END_SHARE * len(numbered))
+    if ordinal == LAST:
+        return list(range(min(inside[0], len(numbered) - share), len(numbered)))
+    return list(range(max(inside[-1] + 1, share)))

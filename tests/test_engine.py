@@ -323,3 +323,22 @@ def test_a_question_asking_in_which_scene_is_answered_with_the_scene(engine):
     result = engine.ask("In which scene do the witches hail Macbeth as the king hereafter?", doc_ids=[play])
     assert result.answer is not None and result.answer.startswith("ACT I, SCENE III. A heath: ")
     assert "hail" in result.answer.lower() and len(result.answer.split()) <= 60
+
+
+def test_a_question_asked_of_the_end_is_asked_of_the_last_scene_and_a_manual_whole(engine):
+    """'... at the end?' of a play searches its last scene (and at least its last twentieth); a manual without
+    numbered parts has no end to search alone, and the answer says nothing of a part it lacks."""
+    records = engine.store.documents(COLLECTION)
+    play = next(r.doc_id for r in records if r.source.endswith(".txt"))
+    manual = next(r.doc_id for r in records if r.source.endswith(".pdf"))
+    table = engine.retriever.table
+    play_rows = table.doc_rows[play]
+    rows, asked = engine.retriever.scope("Who speaks at the end?", [play])
+    assert asked == "Who speaks?"
+    assert rows == play_rows[-len(rows):] and len(rows) <= len(play_rows) // 4, (rows, len(play_rows))
+    assert "SCENE" in table.section_titles(rows[0])[-1]
+    result = engine.ask("Who speaks at the end?", doc_ids=[play])
+    assert result.passages and all(table.row[p.id] in rows for p in result.passages)
+    assert result.part == {"named": "the end", "found": True}
+    assert engine.retriever.scope("What is saved at the end?", [manual])[0] is None
+    assert "part" not in engine.ask("What is saved at the end?", doc_ids=[manual]).to_json()

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from app.sections import (LAST, SectionRef, asks_for_part, chunks_in_section, number_value, section_ref,
+from app.sections import (LAST, SMALLEST, SectionRef, asks_for_part, chunks_in_section, number_value, section_ref,
                           without_section_ref)
 
 # One play's chunks in reading order, each with the titles of the sections it holds (as ingest records them).
@@ -25,13 +25,25 @@ def test_numbers_are_read_as_digits_roman_numerals_or_words(text, value):
     ("How does Ahab die in the last chapter?", (("chapter", LAST),), {"chapter"}),
     ("Who speaks in the third act?", (("act", 3),), {"act"}),
     ("In Book Two, Chapter Three, who arrives?", (("book", 2), ("chapter", 3)), set()),
+    ("In the opening scene, who speaks first?", (("scene", 1),), {"scene"}),
+    ("What does Ahab say in the closing chapter?", (("chapter", LAST),), {"chapter"}),
+    ("Which ship rescued Ishmael at the end?", ((SMALLEST, LAST),), {SMALLEST}),
+    ("Who is king at the end of the play?", ((SMALLEST, LAST),), {SMALLEST}),
+    ("In the end, whom does she marry?", ((SMALLEST, LAST),), {SMALLEST}),
+    ("How does the novel end?", ((SMALLEST, LAST),), {SMALLEST}),
+    ("Whose death is Olivia mourning when the play begins?", ((SMALLEST, 1),), {SMALLEST}),
+    ("What happens at the very beginning of the book?", ((SMALLEST, 1),), {SMALLEST}),
+    ("At the end of Act 3, who enters?", (("act", 3),), set()),        # the act it names is where
 ])
 def test_a_question_naming_a_part_of_a_book(question, parts, counted):
     assert section_ref(question) == SectionRef(parts, frozenset(counted))
 
 
 @pytest.mark.parametrize("question", ["What is the scene i like best?", "What part of the file holds the data?",
-                                      "How do I act on a signal?", "Which book does the narrator quote?"])
+                                      "How do I act on a signal?", "Which book does the narrator quote?",
+                                      "What file does R save objects to at the end of a session?",
+                                      "How do I jump to the end of the line?", "What does the end key do?",
+                                      "When does the play's first performance begin?"])
 def test_ordinary_words_are_not_parts_of_a_book(question):
     assert section_ref(question) is None and without_section_ref(question) == question
 
@@ -42,6 +54,11 @@ def test_ordinary_words_are_not_parts_of_a_book(question):
     ("Who is slain in Act 3, Scene 1?", "Who is slain?"),
     ("What happens in Act V?", "What happens?"),
     ("In which chapter does Ishmael meet Queequeg?", "does Ishmael meet Queequeg?"),
+    ("Which ship rescued Ishmael at the end?", "Which ship rescued Ishmael?"),
+    ("In the end, whom does she marry?", "whom does she marry?"),
+    ("Whose death is Olivia mourning when the play begins?", "Whose death is Olivia mourning?"),
+    ("At the end of Act 3, who enters?", "who enters?"),
+    ("How does the novel end?", "How does the novel end?"),          # that is what it asks
 ])
 def test_the_question_without_its_part_asks_what_is_wanted(question, asked):
     assert without_section_ref(question) == asked
@@ -57,9 +74,23 @@ def test_the_question_without_its_part_asks_what_is_wanted(question, asked):
     ("in Act 2, the last scene", [4]),
     ("in Act 4", []),                         # the play has no such act
     ("in chapter 3", []),
+    ("at the end", [6]),                      # the last scene
+    ("at the beginning", [0]),                # the first scene
 ])
 def test_chunks_inside_the_named_part(question, chunks):
     assert chunks_in_section(section_ref(question), PLAY) == chunks
+
+
+def test_the_end_of_a_book_runs_on_to_its_epilogue_and_holds_at_least_a_share_of_it():
+    with_prologue_and_epilogue = [["PROLOGUE"]] + PLAY + [["EPILOGUE"]]
+    assert chunks_in_section(section_ref("at the end"), with_prologue_and_epilogue) == [7, 8]
+    assert chunks_in_section(section_ref("at the beginning"), with_prologue_and_epilogue) == [0, 1]
+    long_front_matter = [[]] * 93 + PLAY                    # 100 chunks: the end is at least its last 5
+    assert chunks_in_section(section_ref("at the end"), long_front_matter) == list(range(95, 100))
+
+
+def test_a_document_without_parts_has_no_end_to_search_alone():
+    assert chunks_in_section(section_ref("at the end"), [["2.1 Vectors"], ["2.2 Lists"]]) == []
 
 
 @pytest.mark.parametrize("question, asks", [("In which chapter does Ishmael meet Queequeg?", True),
