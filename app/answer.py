@@ -28,6 +28,7 @@ from typing import Callable, Protocol
 
 from app import speakers
 from app.lookups import lookup_for
+from app.speeches import WordsInChunk
 from app.text_utils import (STOPWORDS, as_words, clean_pdf_text, list_lines, quoted_words, sentence_spans,
                              split_follow_up_context, stem, tokenize, words)
 
@@ -551,11 +552,32 @@ def extract_answer(question: str, passages: list[Passage], max_words: int = 60, 
     start, end = first + lo, first + hi
     text = _led_by(speech, passage.text[start:end])  # a play's line says who speaks it
     text = f"{part}: {text}" if part else text
+    return _cited_answer(passages, best.passage, start, end, text, best.coverage)
+
+
+def spoken_answer(passages: list[Passage], words: WordsInChunk, chunk_id: str) -> Answer | None:
+    """A speaker's last (first) words (app.speeches: where the play has them, whatever words the question shares)
+    as the answer, led by the speaker's name, from the passage of the chunk `chunk_id` that holds them; None when no
+    passage is that chunk's."""
+    p_index = next((i for i, p in enumerate(passages) if p.id == chunk_id and p.chunk_span), None)
+    if p_index is None:
+        return None
+    passage = passages[p_index]
+    offset = passage.chunk_span[0]
+    start, end = max(offset + words.start, 0), min(offset + words.end, len(passage.text))
+    text = f"{words.speaker}. {clean_pdf_text(passage.text[start:end])}"
+    return _cited_answer(passages, p_index, start, end, text, 1.0)
+
+
+def _cited_answer(passages: list[Passage], p_index: int, start: int, end: int, text: str,
+                  confidence: float) -> Answer:
+    """The answer `text`, taken from passages[p_index].text[start:end], with its citation."""
+    passage = passages[p_index]
     page, label = passage.page_at(start)
     citation = {"source": passage.source, "page": page, "page_label": label, "section": passage.section_at(start),
                 "text": text}
-    return Answer(text=text, sentences=[(best.passage, start, end)], citations=[citation],
-                  confidence=round(best.coverage, 4))
+    return Answer(text=text, sentences=[(p_index, start, end)], citations=[citation],
+                  confidence=round(confidence, 4))
 
 
 def _too_weak(best: _Candidate, best_logit: float | None, best_sim: float | None, cfg: AnswerConfig) -> bool:

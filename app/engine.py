@@ -16,10 +16,11 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Iterator
 
-from app.answer import AnswerConfig, Passage, extract_answer
+from app.answer import Answer, AnswerConfig, Passage, extract_answer, spoken_answer
 from app.chat import prose_answer, resolve_follow_up, stream_prose
 from app.retrieval import HybridRetriever, RetrievalConfig, default_cache_dir
 from app.sections import asks_for_part, named_part, names_a_numbered_part
+from app.speeches import speech_asked
 from app.text_utils import split_follow_up_context
 
 NOT_FOUND = "The documents do not contain the answer."
@@ -179,6 +180,20 @@ class QAEngine:
         """Yields the answer text as it grows word by word (str), then the final QAResult."""
         yield from self._ask(question, k, doc_ids, history, stream=True)
 
+    def _answer(self, asked: str, as_asked: str, passages: list[Passage], doc_ids, rows) -> Answer | None:
+        """The answer from the passages: a speaker's last (first) words where the play has them (app.speeches),
+        else the sentences that answer what is asked (app.answer), None when the evidence is weak."""
+        speech = speech_asked(as_asked)
+        spoken = self.retriever.table.words_spoken(speech, doc_ids, rows) if speech else None
+        if spoken:
+            return spoken_answer(passages, spoken, self.retriever.table.ids[spoken.row])
+        return extract_answer(asked, passages[: self.config.answer_passages], self.config.max_words,
+                              idf=self.retriever.idf(doc_ids),
+                              reranker=self.reranker if self.config.cross_encoder else None,
+                              config=self.config.answer,
+                              semantic=self.encoders.get("minilm") if self.config.semantic_answer else None,
+                              name_section=asks_for_part(as_asked))
+
     def _ask(self, question: str, k: int, doc_ids, history, stream: bool) -> Iterator[str | QAResult]:
         started = time.perf_counter()
         timings: dict[str, float] = {}
@@ -194,13 +209,7 @@ class QAEngine:
             named = None                # 'at the end' of a document without parts: that is the whole, nothing lacked
         unmentioned = self.retriever.unmentioned_names(asked, doc_ids) \
             if self.config.abstain_on_unmentioned_names and asked.strip() else []
-        answer = None if unmentioned else \
-            extract_answer(asked, passages[: self.config.answer_passages], self.config.max_words,
-                           idf=self.retriever.idf(doc_ids),
-                           reranker=self.reranker if self.config.cross_encoder else None,
-                           config=self.config.answer,
-                           semantic=self.encoders.get("minilm") if self.config.semantic_answer else None,
-                           name_section=asks_for_part(as_asked))
+        answer = None if unmentioned else self._answer(asked, as_asked, passages, doc_ids, rows)
         timings["answer_ms"] = (time.perf_counter() - t) * 1000
         for index, start, end in (answer.sentences if answer else []):
             passages[index].highlights.append((start, end))

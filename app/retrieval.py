@@ -19,9 +19,10 @@ import os
 import pickle
 import re
 import time
+from bisect import bisect_right
 from dataclasses import dataclass, replace
 from functools import cached_property, partial
-from itertools import islice, zip_longest
+from itertools import accumulate, islice, zip_longest
 from pathlib import Path
 from typing import Callable, Iterator
 
@@ -35,6 +36,7 @@ from app.sections import SectionRef, chunks_in_section, section_ref, without_sec
 from app.document_cache import DocumentCache
 from app.span_index import SpanIndex
 from app.speakers import full_names, speaker_after, speakers_at_chunk_starts
+from app.speeches import SpeechAsked, WordsInChunk, speech_asked, spoken_words
 from app.text_utils import (as_words, lower_case_words, names_asked, quoted_words, sentence_windows,
                              split_follow_up_context, with_follow_up_context)
 
@@ -197,6 +199,23 @@ class ChunkTable:
         if doc_id not in self._speaker_names:
             self._speaker_names[doc_id] = full_names("".join(self.texts[r] for r in self.doc_rows.get(doc_id, [])))
         return self._speaker_names[doc_id]
+
+    def words_spoken(self, asked: SpeechAsked, doc_ids=None, rows=None) -> WordsInChunk | None:
+        """Where a play (of `doc_ids`, within `rows`) has the asked speaker's last (first) words (app.speeches): the
+        first play in which they speak."""
+        for doc_rows in self.documents_in_reading_order(doc_ids, rows):
+            if not doc_rows or self.metadatas[doc_rows[0]].get("speaker") is None:         # not a play
+                continue
+            texts = [self.texts[r] for r in doc_rows]
+            doc_id = self.metadatas[doc_rows[0]].get("doc_id", "")
+            spoken = spoken_words("".join(texts), asked, self.speaker_names(doc_id))
+            if spoken is None:
+                continue
+            starts = list(accumulate((len(text) for text in texts[:-1]), initial=0))
+            index = bisect_right(starts, (spoken.end - 1) if asked.last else spoken.start) - 1
+            label = self.speaker_names(doc_id).get(spoken.label, spoken.label)
+            return WordsInChunk(doc_rows[index], spoken.start - starts[index], spoken.end - starts[index], label)
+        return None
 
     def lower_case_words(self, doc_id: str) -> frozenset[str]:
         """The words a document writes in lower case somewhere (app.text_utils.lower_case_words), computed once."""
@@ -492,11 +511,13 @@ class HybridRetriever:
             fused = self.merge_fallback(question, fused, doc_ids, rows)
             timings["fallback_ms"] = (time.perf_counter() - t_fallback) * 1000
         asked = split_follow_up_context(question)[0]
-        quote, lookup = quoted_words(asked), lookup_for(asked)
+        quote, lookup, speech = quoted_words(asked), lookup_for(asked), speech_asked(asked)
         if quote:
             fused = self.quoted_first(quote, fused, doc_ids, rows)
         elif lookup:
             fused = self.lookup_first(lookup, fused, doc_ids, rows)
+        elif speech:
+            fused = self.spoken_first(speech, fused, doc_ids, rows)
         passages = [self.passage(self.table.row[f.id], f.score) for f in fused[:k] if f.id in self.table.row]
         timings["fuse_ms"] = (time.perf_counter() - t) * 1000
         return passages
@@ -525,6 +546,12 @@ class HybridRetriever:
         Banquo?' is answered by the cast list's 'BANQUO, General in the King's Army.', not by the scenes that name
         him most."""
         return self._rows_first(self.table.rows_holding(lookup.holds_answer, doc_ids, rows), fused)
+
+    def spoken_first(self, speech: SpeechAsked, fused: list, doc_ids=None, rows=None) -> list:
+        """`fused` with the chunk holding the asked speaker's last (first) words first (app.speeches): 'What are
+        Romeo's last words?' shares no word with 'Thus with a kiss I die.'"""
+        spoken = self.table.words_spoken(speech, doc_ids, rows)
+        return self._rows_first([spoken.row], fused) if spoken else fused
 
     def _rows_first(self, first_rows: list[int], fused: list) -> list:
         """`fused` with the chunks of `first_rows` first: those it ranks in their fused order, then the others."""

@@ -48,6 +48,19 @@ def speaker_after(text: str, end: int, initial: str) -> str:
     return before[-1] if before else initial
 
 
+def speeches(text: str) -> list[tuple[str, int, int]]:
+    """(speaker label, start, end) of each speech of a play's `text`, in reading order: from the line after its
+    label to the next label or the end of the speeches (an exit of all, a new act or scene). Stage directions
+    inside stay in it ('[Drinks.]', '[Dies.]')."""
+    events = _events(text)
+    found = []
+    for (position, name), (next_position, _) in zip(events, events[1:] + [(len(text), "")]):
+        if name:
+            start = text.index("\n", position) + 1
+            found.append((name, start, max(start, next_position)))
+    return found
+
+
 def full_names(text: str) -> dict[str, str]:
     """The speaker labels of a play that shorten a name its cast list or stage directions spell out ('Cor' ->
     'Cordelia', 'Edm' -> 'Edmund' in King Lear), each to the one name it begins; the longer labels choose first, so

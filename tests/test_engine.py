@@ -342,3 +342,14 @@ def test_a_question_asked_of_the_end_is_asked_of_the_last_scene_and_a_manual_who
     assert result.part == {"named": "the end", "found": True}
     assert engine.retriever.scope("What is saved at the end?", [manual])[0] is None
     assert "part" not in engine.ask("What is saved at the end?", doc_ids=[manual]).to_json()
+
+
+def test_a_speakers_first_words_are_answered_from_where_the_play_has_them(engine):
+    """'What are Duncan's first words?' shares no word with 'What bloody man is that?': the answer is found by
+    the speaker's labels, led by his name and cited in his scene."""
+    play = next(r.doc_id for r in engine.store.documents(COLLECTION) if r.source.endswith(".txt"))
+    result = engine.ask("What are Duncan's first words?", doc_ids=[play])
+    assert result.answer is not None and result.answer.startswith("DUNCAN. What bloody man is that?")
+    assert "SCENE II" in result.citations[0]["section"]
+    first = result.passages[0]
+    assert [first.text[a:b] for a, b in first.highlights][0].startswith("What bloody man is that?")
