@@ -25,8 +25,9 @@ from ingest.parse.text import parse_text
 # Each format's parser version, raised whenever a change alters what an unchanged file of that format becomes (its
 # text, pages or sections): documents parsed by an older version are parsed and encoded again on their next ingest,
 # those of other formats are not. txt 1: headings no longer taken from paragraphs that open like one (Moby-Dick's
-# 'BOOK I. (FOLIO), CHAPTER I. (SPERM WHALE).--This whale').
-PARSER_VERSIONS = {"txt": 1}
+# 'BOOK I. (FOLIO), CHAPTER I. (SPERM WHALE).--This whale'); txt 2: a Project Gutenberg file is its book alone,
+# without the header and licence around it, titled as its header declares.
+PARSER_VERSIONS = {"txt": 2}
 
 
 def parser_version(document_format: str) -> int:

@@ -4,6 +4,7 @@ from __future__ import annotations
 import re
 
 from ingest.documents import Page, SectionStart
+from ingest.parse.gutenberg import book_text
 from ingest.parse.content import DocumentContent
 from ingest.parse.normalize import normalize_text
 
@@ -30,11 +31,13 @@ _TITLE_PUNCTUATION = tuple(".:-)\u2013\u2014")
 
 
 def parse_text(text: str) -> DocumentContent:
-    """Pages and chapter/act/scene sections of a decoded plain-text file."""
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    """Pages and chapter/act/scene sections of a decoded plain-text file (of a Project Gutenberg file, the book
+    alone: ingest.parse.gutenberg)."""
+    text, declared_title = book_text(text.replace("\r\n", "\n").replace("\r", "\n"))
     raw_pages = split_at_form_feeds(text) if "\f" in text else split_into_pages(text)
     pages = [Page(number=number, label=str(number), text=normalize_text(raw)) for number, raw in enumerate(raw_pages, 1)]
-    return DocumentContent(title=_first_line_title(text), pages=pages, sections=find_chapter_headings(pages))
+    return DocumentContent(title=declared_title or _first_line_title(text), pages=pages,
+                           sections=find_chapter_headings(pages))
 
 
 def split_at_form_feeds(text: str) -> list[str]:
