@@ -556,8 +556,8 @@ def extract_answer(question: str, passages: list[Passage], max_words: int = 60, 
 
 
 def spoken_answer(passages: list[Passage], words: WordsInChunk, chunk_id: str) -> Answer | None:
-    """A speaker's last (first) words (app.speeches: where the play has them, whatever words the question shares)
-    as the answer, led by the speaker's name, from the passage of the chunk `chunk_id` that holds them; None when no
+    """A speaker's last (first) words (app.speeches: where the play has them, whatever words the question shares),
+    or a book's, as the answer, led by the speaker's name, from the passage of the chunk `chunk_id` that holds them; None when no
     passage is that chunk's."""
     p_index = next((i for i, p in enumerate(passages) if p.id == chunk_id and p.chunk_span), None)
     if p_index is None:
@@ -565,7 +565,8 @@ def spoken_answer(passages: list[Passage], words: WordsInChunk, chunk_id: str) -
     passage = passages[p_index]
     offset = passage.chunk_span[0]
     start, end = max(offset + words.start, 0), min(offset + words.end, len(passage.text))
-    text = f"{words.speaker}. {clean_pdf_text(passage.text[start:end])}"
+    text = clean_pdf_text(passage.text[start:end])
+    text = f"{words.speaker}. {text}" if words.speaker else text
     return _cited_answer(passages, p_index, start, end, text, 1.0)
 
 

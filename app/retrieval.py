@@ -32,11 +32,12 @@ from app.answer import Passage, QuestionMatch, best_window_match
 from app.bm25 import BM25Index
 from app.fusion import Fused, reciprocal_rank_fusion
 from app.lookups import Lookup, lookup_for
-from app.sections import SectionRef, chunks_in_section, section_ref, without_section_ref
+from app.sections import (SectionRef, chunks_in_section, section_ref, smallest_kind, title_numbers,
+                          without_section_ref)
 from app.document_cache import DocumentCache
 from app.span_index import SpanIndex
 from app.speakers import full_names, speaker_after, speakers_at_chunk_starts
-from app.speeches import SpeechAsked, WordsInChunk, speech_asked, spoken_words
+from app.speeches import SpeechAsked, WordsInChunk, book_words, speech_asked, spoken_words
 from app.text_utils import (as_words, lower_case_words, names_asked, quoted_words, sentence_windows,
                              split_follow_up_context, with_follow_up_context)
 
@@ -201,21 +202,40 @@ class ChunkTable:
         return self._speaker_names[doc_id]
 
     def words_spoken(self, asked: SpeechAsked, doc_ids=None, rows=None) -> WordsInChunk | None:
-        """Where a play (of `doc_ids`, within `rows`) has the asked speaker's last (first) words (app.speeches): the
-        first play in which they speak."""
+        """Where a document (of `doc_ids`, within `rows`) has the asked first (last) words (app.speeches): the
+        first play in which the asked speaker speaks, or for the work's own words, its first document (a novel's
+        when the question does not ask who speaks them)."""
         for doc_rows in self.documents_in_reading_order(doc_ids, rows):
-            if not doc_rows or self.metadatas[doc_rows[0]].get("speaker") is None:         # not a play
+            if not doc_rows:
                 continue
             texts = [self.texts[r] for r in doc_rows]
             doc_id = self.metadatas[doc_rows[0]].get("doc_id", "")
-            spoken = spoken_words("".join(texts), asked, self.speaker_names(doc_id))
+            if self.metadatas[doc_rows[0]].get("speaker") is not None:                     # a play
+                spoken = spoken_words("".join(texts), asked, self.speaker_names(doc_id))
+            elif asked.name is None and not asked.who:
+                spoken = book_words("".join(texts), asked.last, self._first_part_offset(doc_rows))
+            else:
+                continue
             if spoken is None:
                 continue
             starts = list(accumulate((len(text) for text in texts[:-1]), initial=0))
             index = bisect_right(starts, (spoken.end - 1) if asked.last else spoken.start) - 1
-            label = self.speaker_names(doc_id).get(spoken.label, spoken.label)
+            label = self.speaker_names(doc_id).get(spoken.label, spoken.label) if spoken.label else ""
             return WordsInChunk(doc_rows[index], spoken.start - starts[index], spoken.end - starts[index], label)
         return None
+
+    def _first_part_offset(self, doc_rows: list[int]) -> int:
+        """Where the document's first smallest numbered part (its first chapter) begins in its text (the rows
+        joined): its heading, in the first chunk that holds that part; 0 when it has none."""
+        numbered = [[title_numbers(title) for title in self.section_titles(row)] for row in doc_rows]
+        smallest = smallest_kind([numbers for chunk in numbered for numbers in chunk])
+        offset = 0
+        for row, chunk in zip(doc_rows, numbered):
+            for title, numbers in zip(self.section_titles(row), chunk):
+                if smallest in numbers:
+                    return offset + max(self.texts[row].find(title), 0)
+            offset += len(self.texts[row])
+        return 0
 
     def lower_case_words(self, doc_id: str) -> frozenset[str]:
         """The words a document writes in lower case somewhere (app.text_utils.lower_case_words), computed once."""

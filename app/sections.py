@@ -34,11 +34,18 @@ _WORK = r"(?:play|novel|book|story|tale|drama|tragedy|comedy|poem)"
 # of a session' nor 'at the end of Act 3' (that names the act)
 _WHOLE = rf"(?:\s+of\s+(?:the|this)\s+{_WORK}\b|(?=\s*(?:[,;:?.!]|$)))"
 _AT_END = re.compile(rf"\b(?:at|by|towards?|near)\s+the\s+(?:very\s+)?end{_WHOLE}|\bin\s+the\s+end\b"
+                     rf"|\bthe\s+(?:very\s+)?(?:end|ending|close|conclusion)\s+of\s+(?:the|this)\s+{_WORK}\b"
                      rf"|\bwhen\s+the\s+{_WORK}\s+ends\b", re.I)
 _AT_BEGINNING = re.compile(rf"\b(?:at|in|near)\s+the\s+(?:very\s+)?(?:beginning|start|opening|outset){_WHOLE}"
+                           rf"|\bthe\s+(?:very\s+)?(?:beginning|start|opening)\s+of\s+(?:the|this)\s+{_WORK}\b"
                            rf"|\bwhen\s+the\s+{_WORK}\s+(?:begins|opens|starts)\b", re.I)
-# 'How does the novel end?': asks of the end, and those are its words (kept in what is matched)
-_ASKS_ENDING = re.compile(rf"\bhow\s+(?:does|did)\s+the\s+{_WORK}\s+end\b", re.I)
+# 'How does the novel end?', 'What is the first line of the play?': ask of the end (the beginning), and those are
+# their words (kept in what is matched)
+_LINES = r"(?:line|lines|sentence|words|paragraph)"
+_ASKS_ENDING = re.compile(rf"\b(?:does|did)\s+the\s+{_WORK}\s+(?:end|close|finish)\b"
+                          rf"|\b(?:last|final|closing)\s+{_LINES}\s+of\s+the\s+{_WORK}\b", re.I)
+_ASKS_BEGINNING = re.compile(rf"\b(?:does|did)\s+the\s+{_WORK}\s+(?:begin|open|start)\b"
+                             rf"|\b(?:first|opening)\s+{_LINES}\s+of\s+the\s+{_WORK}\b", re.I)
 # 'In which chapter ...?', 'Which section covers loops?' (not 'Which book does he quote?' nor 'What part of the
 # file ...?': those ask of content)
 _ASKS_FOR_PART = re.compile(r"^\s*(in\s+|during\s+)?(which|what)\s+(chapter|act|scene|canto|section)\b", re.I)
@@ -99,7 +106,7 @@ def _end_or_beginning(question: str) -> str | None:
     """'the end' or 'the beginning' when the question asks of the end or the beginning of the whole book."""
     if _AT_END.search(question) or _ASKS_ENDING.search(question):
         return "the end"
-    if _AT_BEGINNING.search(question):
+    if _AT_BEGINNING.search(question) or _ASKS_BEGINNING.search(question):
         return "the beginning"
     return None
 
@@ -154,13 +161,14 @@ def _merged(spans: list[tuple[int, int]], question: str) -> list[tuple[int, int]
 
 
 def _grown(merged: list[tuple[int, int]], question: str) -> list[tuple[int, int]]:
-    """Each span grown over the preposition before it ('in Act 3', 'during the last scene') and the comma after."""
+    """Each span grown over the preposition before it ('in Act 3', 'during the last scene', 'at the end of'), and
+    over 'of the book' and a comma after it."""
     grown = []
     for start, stop in merged:
-        before = re.search(r"\b(in|during|at|from|of|by|(at|by|towards?|near)\s+the\s+(very\s+)?"
+        before = re.search(r"\b(in|during|at|from|of|by|according\s+to|(at|by|towards?|near)\s+the\s+(very\s+)?"
                            r"(end|beginning|start)\s+of)\s+$", question[:start], re.I)
-        after = re.match(r"\s*,", question[stop:])
-        grown.append((before.start() if before else start, stop + (after.end() if after else 0)))
+        after = re.match(rf"(\s+(of|in)\s+(the|this)\s+{_WORK}\b)?\s*,?", question[stop:])
+        grown.append((before.start() if before else start, stop + after.end()))
     return grown
 
 
@@ -209,15 +217,21 @@ def _counted(sections: list[dict[str, int]], kind: str, ordinal: int) -> list[di
     return [numbers for numbers in sections if part(numbers) == chosen]
 
 
+def smallest_kind(sections: list[dict[str, int]]) -> str | None:
+    """The innermost kind of numbered part among a book's sections (each as `title_numbers` reads its title): a
+    play's 'scene', a novel's 'chapter'; None when none is numbered."""
+    kinds = {kind for numbers in sections for kind in numbers}
+    return max(kinds, key=HEADING_LEVEL.get) if kinds else None
+
+
 def _end_or_beginning_chunks(numbered: list[list[dict[str, int]]], sections: list[dict[str, int]],
                              ordinal: int) -> list[int]:
     """Positions of the chunks of a book's end (ordinal LAST) or beginning (1): from its last smallest part's first
     chunk to the book's end, or from its start to its first smallest part's last chunk, and at least END_SHARE of
     its chunks; [] when the book has no numbered parts."""
-    kinds = {kind for numbers in sections for kind in numbers}
-    if not kinds:
+    smallest = smallest_kind(sections)
+    if smallest is None:
         return []
-    smallest = max(kinds, key=HEADING_LEVEL.get)
     chosen = _counted(sections, smallest, ordinal)
     inside = [position for position, chunk in enumerate(numbered) if any(numbers in chosen for numbers in chunk)]
     share = math.ceil(END_SHARE * len(numbered))

@@ -18,6 +18,7 @@ _NOT_NAMES = frozenset({"ACT", "SCENE", "Act", "Scene", "Enter", "Exit", "Exeunt
                         "FINIS", "Note", "See", "Example", "Examples"})
 _SPELLED = re.compile(r"\b[A-Z][a-z]{2,}\b")           # 'Cordelia' in the cast list, 'Edmund' in '[Enter Edmund.]'
 _DIRECTION = re.compile(r"\[[^\]]*\]")
+_ACTION_BEGINS = re.compile(r"(?m)^(?:\[|ACT\b|Act\b|SCENE\b|Scene\b|(?:THE )?PROLOGUE\b|Prologue\b)")
 MIN_LABELS = 20  # a document with fewer speaker labels is not a play
 
 
@@ -51,11 +52,13 @@ def speaker_after(text: str, end: int, initial: str) -> str:
 def speeches(text: str) -> list[tuple[str, int, int]]:
     """(speaker label, start, end) of each speech of a play's `text`, in reading order: from the line after its
     label to the next label or the end of the speeches (an exit of all, a new act or scene). Stage directions
-    inside stay in it ('[Drinks.]', '[Dies.]')."""
+    inside stay in it ('[Drinks.]', '[Dies.]'). Speeches begin after the cast list: at the first stage direction,
+    act or scene heading or prologue."""
     events = _events(text)
+    opening = _ACTION_BEGINS.search(text)                    # before it, a cast list's 'LADY MACBETH.' is no speech
     found = []
     for (position, name), (next_position, _) in zip(events, events[1:] + [(len(text), "")]):
-        if name:
+        if name and opening and position > opening.start():
             start = text.index("\n", position) + 1
             found.append((name, start, max(start, next_position)))
     return found

@@ -1,8 +1,10 @@
-"""'What are Romeo's last words?', 'What does Hamlet say first?': a speaker's last (first) words in a play.
+"""'What are Romeo's last words?', 'What does Hamlet say first?': a speaker's last (first) words in a play; and
+'What is the last line of the play?', 'Who speaks first?', 'What is the first sentence of the novel?'.
 
 They close the speaker's last speech (open the first), which the play marks with the speaker's label ('Romeo.')
 and the next label: where they are is known from the labels alone, while the question shares no word with them
-('Thus with a kiss I die.') and the speaker's name is on every page of the play.
+('Thus with a kiss I die.') and the speaker's name is on every page of the play. A play's own first (last) words
+are its first (last) speech's; a novel's open its first chapter, after the heading, and close its text.
 """
 from __future__ import annotations
 
@@ -26,13 +28,28 @@ _ASKS = [
     # 'What does Romeo say last?', 'What does Hamlet say first in the play?'
     re.compile(rf"^\s*(?i:what)\s+(?i:does|did)\s+{_NAME}\s+(?i:say|speak|utter)\s+{_WHICH}\b"),
 ]
+_WORK = r"(?i:play|novel|book|story|drama|tragedy|comedy)"
+_ASKS_OWN = [        # the work's own first (last) words, whoever speaks them
+    # 'What is the last line of the play?', 'What are the opening words of the novel?'
+    re.compile(rf"^\s*(?i:what)\s+(?i:is|are|was|were)\s+(?i:the)\s+{_WHICH}\s+(?i:line|lines|words|sentence|speech)"
+               rf"\s+(?i:of|in)\s+(?i:the|this)\s+{_WORK}\b"),
+]
+_ASKS_WHO = [        # who speaks the play's first (last) words
+    # 'Who speaks the last lines of the play?', 'Who has the final word?', 'Who speaks first?'
+    re.compile(rf"^\s*(?i:who)\s+(?i:speaks|says|has|delivers|gets|utters)\s+(?i:the)\s+{_WHICH}\s+"
+               r"(?i:line|lines|words?|speech)\b"),
+    re.compile(rf"^\s*(?i:who)\s+(?i:speaks)\s+{_WHICH}\b"),
+]
 _DIRECTION = re.compile(r"\[[^\]]*\]")
+_READ_CHARS = 4000       # the longest last paragraph of a book read for its last words
+_TEXT = re.compile(r"\S")
 
 
 @dataclass(frozen=True)
 class SpeechAsked:
-    name: str             # as the question writes it: 'Romeo', 'Lady Macbeth', 'King Lear'
+    name: str | None      # as the question writes it: 'Romeo', 'Lady Macbeth', 'King Lear'; None: anyone's
     last: bool            # the last words (else the first)
+    who: bool = False     # the question asks who speaks them (a play's question, not a novel's)
 
 
 @dataclass(frozen=True)
@@ -55,8 +72,16 @@ def speech_asked(question: str) -> SpeechAsked | None:
     for pattern in _ASKS:
         match = pattern.match(question)
         if match and match.group("name").split()[0].lower() not in ("the", "a", "his", "her", "their"):
-            return SpeechAsked(match.group("name"), match.group("which").lower() not in ("first", "opening"))
+            return SpeechAsked(match.group("name"), _asks_last(match))
+    for patterns, who in ((_ASKS_OWN, False), (_ASKS_WHO, True)):
+        match = next(filter(None, (pattern.match(question) for pattern in patterns)), None)
+        if match:
+            return SpeechAsked(None, _asks_last(match), who)
     return None
+
+
+def _asks_last(match: re.Match) -> bool:
+    return match.group("which").lower() not in ("first", "opening")
 
 
 def spoken_words(text: str, asked: SpeechAsked, full_names: dict[str, str] | None = None) -> SpokenWords | None:
@@ -64,14 +89,41 @@ def spoken_words(text: str, asked: SpeechAsked, full_names: dict[str, str] | Non
     their last (first) speech, stage directions aside; None when nobody of that name speaks in it. A label that
     shortens a name ('Cor') counts as the name `full_names` spells out; 'King Lear' is 'Lear' where only he speaks."""
     spoken = speeches(text)
-    labels = {label for label, *_ in spoken}
-    wanted = _labels_named(asked.name, labels, full_names or {})
-    own = [(label, start, end) for label, start, end in spoken if label in wanted]
+    if asked.name is None:
+        own = spoken
+    else:
+        wanted = _labels_named(asked.name, {label for label, *_ in spoken}, full_names or {})
+        own = [(label, start, end) for label, start, end in spoken if label in wanted]
     if not own:
         return None
     label, start, end = own[-1] if asked.last else own[0]
     span = _quoted_sentences(_DIRECTION.sub(lambda m: " " * len(m.group()), text[start:end]), asked.last)
     return SpokenWords(label, start + span[0], start + span[1]) if span else None
+
+
+def book_words(text: str, last: bool, first_part: int = 0) -> SpokenWords | None:
+    """A book's last words (the last whole sentences of its last paragraph) or first (of the first paragraph after
+    the heading line at `first_part`, where its first chapter begins); None for a text without sentences."""
+    if last:
+        start, end = _last_paragraph(text)
+    else:
+        line_end = text.find("\n", first_part)
+        start, end = _first_paragraph(text, line_end + 1 if line_end >= 0 else len(text))
+    span = _quoted_sentences(text[start:end], last)
+    return SpokenWords("", start + span[0], start + span[1]) if span else None
+
+
+def _first_paragraph(text: str, after: int) -> tuple[int, int]:
+    found = _TEXT.search(text, after)
+    start = found.start() if found else len(text)
+    end = text.find("\n\n", start)
+    return start, end if end >= 0 else len(text)
+
+
+def _last_paragraph(text: str) -> tuple[int, int]:
+    end = len(text.rstrip())
+    start = text.rfind("\n\n", max(end - _READ_CHARS, 0), end)
+    return (start + 2 if start >= 0 else max(end - _READ_CHARS, 0)), end
 
 
 def _labels_named(name: str, labels: set[str], full_names: dict[str, str]) -> set[str]:
@@ -85,13 +137,26 @@ def _labels_named(name: str, labels: set[str], full_names: dict[str, str]) -> se
 
 
 def _quoted_sentences(speech: str, last: bool) -> tuple[int, int] | None:
-    """Span of the speech's last (first) whole sentences, WORDS_QUOTED words at most but at least one sentence."""
+    """Span of the speech's last (first) whole sentences, WORDS_QUOTED words at most but at least one sentence; of
+    a longer sentence, its last (first) whole lines of verse within that many words, at least one."""
     spans = sentence_spans(speech)
     if not spans:
         return None
+    start, end = _within_words(speech, spans, last)
+    if len(speech[start:end].split()) <= WORDS_QUOTED:
+        return start, end
+    lines, at = [], start
+    for line in speech[start:end].split("\n"):
+        lines.append((at, at + len(line)))
+        at += len(line) + 1
+    return _within_words(speech, lines, last)
+
+
+def _within_words(text: str, spans: list[tuple[int, int]], last: bool) -> tuple[int, int]:
+    """The span of the last (first) `spans` of `text` that hold WORDS_QUOTED words at most, at least one."""
     chosen, count = [], 0
     for start, end in (reversed(spans) if last else spans):
-        count += len(speech[start:end].split())
+        count += len(text[start:end].split())
         if chosen and count > WORDS_QUOTED:
             break
         chosen.append((start, end))

@@ -34,6 +34,11 @@ def test_numbers_are_read_as_digits_roman_numerals_or_words(text, value):
     ("Whose death is Olivia mourning when the play begins?", ((SMALLEST, 1),), {SMALLEST}),
     ("What happens at the very beginning of the book?", ((SMALLEST, 1),), {SMALLEST}),
     ("At the end of Act 3, who enters?", (("act", 3),), set()),        # the act it names is where
+    ("Whom does she marry by the close of the novel?", ((SMALLEST, LAST),), {SMALLEST}),
+    ("What is the last sentence of the novel?", ((SMALLEST, LAST),), {SMALLEST}),
+    ("What truth is acknowledged, according to the opening of the novel?", ((SMALLEST, 1),), {SMALLEST}),
+    ("How does the book begin?", ((SMALLEST, 1),), {SMALLEST}),
+    ("What is the first line of the play?", ((SMALLEST, 1),), {SMALLEST}),
 ])
 def test_a_question_naming_a_part_of_a_book(question, parts, counted):
     assert section_ref(question) == SectionRef(parts, frozenset(counted))
@@ -59,6 +64,9 @@ def test_ordinary_words_are_not_parts_of_a_book(question):
     ("Whose death is Olivia mourning when the play begins?", "Whose death is Olivia mourning?"),
     ("At the end of Act 3, who enters?", "who enters?"),
     ("How does the novel end?", "How does the novel end?"),          # that is what it asks
+    ("What is the first line of the play?", "What is the first line of the play?"),
+    ("What truth is acknowledged, according to the opening of the novel?", "What truth is acknowledged?"),
+    ("Who dies in Act 5 of the play?", "Who dies?"),
 ])
 def test_the_question_without_its_part_asks_what_is_wanted(question, asked):
     assert without_section_ref(question) == asked

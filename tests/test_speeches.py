@@ -4,8 +4,15 @@ from __future__ import annotations
 import pytest
 
 from app.speakers import speeches
-from app.speeches import SpeechAsked, speech_asked, spoken_words
+from app.speeches import SpeechAsked, book_words, speech_asked, spoken_words
 
+CAST = """THE PERSONS OF THE PLAY
+
+Orsino.
+Beatrix.
+A Watchman.
+
+"""
 # An invented play's end: a long last speech that shares no word with the question, a death, an exit.
 PLAY = """ACT V. SCENE III. A tomb.
 
@@ -45,8 +52,18 @@ def test_a_question_asking_for_a_speakers_last_or_first_words(question, name, la
     assert speech_asked(question) == SpeechAsked(name, last)
 
 
-@pytest.mark.parametrize("question", ["What are his last words?", "What are the last words of the play?",
-                                      "What does Romeo say about Juliet?", "Who speaks the last words?"])
+@pytest.mark.parametrize("question, last, who", [
+    ("What are the last words of the play?", True, False),
+    ("What is the opening sentence of the novel?", False, False),
+    ("Who speaks the last lines of the play?", True, True),
+    ("Who speaks first?", False, True),
+])
+def test_a_question_asking_for_the_works_own_first_or_last_words(question, last, who):
+    assert speech_asked(question) == SpeechAsked(None, last, who)
+
+
+@pytest.mark.parametrize("question", ["What are his last words?", "What does Romeo say about Juliet?",
+                                      "What is the first line of the file?", "Who speaks about the storm?"])
 def test_other_questions_ask_for_no_speech(question):
     assert speech_asked(question) is None
 
@@ -71,3 +88,30 @@ def test_a_titled_name_finds_the_speaker_labelled_without_the_title_and_shortene
     assert spoken_words(PLAY, SpeechAsked("Duke Orsino", True)).label == "Orsino"
     shortened = PLAY.replace("Beatrix.\n", "Bea.\n")
     assert spoken_words(shortened, SpeechAsked("Beatrix", True), {"Bea": "Beatrix"}).label == "Bea"
+
+
+def test_the_plays_own_words_are_its_first_and_last_speeches_after_the_cast_list():
+    play = CAST + PLAY
+    first = spoken_words(play, SpeechAsked(None, False))
+    assert first.label == "Orsino" and play[first.start:first.end] == "Is this the vault?"
+    last = spoken_words(play, SpeechAsked(None, True, who=True))
+    assert last.label == "Beatrix" and play[last.start:last.end] == "He is gone. Call the watch."
+
+
+def test_a_novels_first_words_follow_its_first_chapters_heading_and_its_last_close_its_text():
+    novel = "THE KEEPER\n\nContents\n\n\nCHAPTER 1. The Lamp.\n\nCall me Tom. I kept the light.\n\nThe end came.\n"
+    first = book_words(novel, last=False, first_part=novel.index("CHAPTER 1"))
+    assert novel[first.start:first.end] == "Call me Tom. I kept the light."
+    last = book_words(novel, last=True)
+    assert novel[last.start:last.end].endswith("The end came.")
+
+
+def test_of_a_sentence_too_long_to_quote_whole_its_last_lines_are_quoted():
+    speech = ("What's more to do,\nWhich would be planted newly with the time,--\nAs calling home our friends abroad,\n"
+              "That fled the snares of watchful tyranny;\nSo, thanks to all at once, and to each one,\n"
+              "Whom we invite to see us crown'd at Scone.\n")
+    play = "ACT V. SCENE I. A field.\n\nMalcolm.\n" + speech
+    last = spoken_words(play, SpeechAsked("Malcolm", True))
+    # 19 words: the line before ('That fled the snares of watchful tyranny;') would make 26
+    assert play[last.start:last.end] == ("So, thanks to all at once, and to each one,\n"
+                                         "Whom we invite to see us crown'd at Scone.")
