@@ -224,6 +224,7 @@ class _Candidate:
     similarity: float | None = None
     logit: float | None = None  # the cross-encoder's, when it read this candidate
     looked_up: bool = False     # it is the place a lookup asks for (app.lookups: 'BANQUO, General in ...')
+    cue: float = 0.0            # it holds the kind of thing the question asks for (_cue)
 
 
 def question_type(question: str) -> str:
@@ -479,16 +480,22 @@ def extract_answer(question: str, passages: list[Passage], max_words: int = 60, 
             cand = _Candidate(p_index, start, sentences[j][2], n_sent, text)
             cand.coverage = match.coverage(terms, speaker)
             phrase = match.phrase(tokenize(text))
-            cand.looked_up = lookup is not None and lookup.holds_answer(passages[p_index].text[start:cand.end])
-            cue = 1.0 if cand.looked_up else _cue(qtype, passages[p_index].text[start:cand.end], asked_words)
+            led = f"{speakers[i].label} " if speakers[i] is not None else ""     # whose words: 'CALIBAN. '
+            cand.looked_up = lookup is not None and lookup.holds_answer(led + passages[p_index].text[start:cand.end])
+            cand.cue = _cue(qtype, passages[p_index].text[start:cand.end], asked_words)
+            cue = 1.0 if cand.looked_up else cand.cue
             cand.score = (cand.coverage + cfg.w_phrase * phrase + cfg.w_cue * cue
                           + cfg.w_lead * match.leads(tokenize(texts[0])[:3])
                           - cfg.w_rank * p_index - _window_cost(texts, cfg.w_window))
             candidates.append(cand)
-    candidates = [c for c in candidates if asked_type_present(asked, c.text,
-                                                                     passages[c.passage].lower_case_words)]
+    candidates = [c for c in candidates if (c.looked_up and lookup.required)       # 'PAULINA, wife to Antigonus'
+                  or asked_type_present(asked, c.text, passages[c.passage].lower_case_words)]
     if lookup:      # who a person is, where a play is set: from the place that says it, when a candidate is one
-        candidates = [c for c in candidates if c.looked_up] or candidates
+        found = [c for c in candidates if c.looked_up]
+        if lookup.required:     # a relative (app.kinship): only a tie answers, one naming them when one does
+            candidates = [c for c in found if c.cue] or found       # 'OCTAVIA, sister to Caesar', not 'My brother!'
+        else:
+            candidates = found or candidates
     if not candidates:
         return None
     candidates.sort(key=lambda c: -c.score)

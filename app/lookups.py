@@ -1,7 +1,8 @@
 """Questions a book answers in one known kind of place, whatever words the question shares with it: who a named
-person is (where the text introduces them: app.identity) and where a play is set (its 'SCENE:' line:
-app.setting). The retriever puts the first chunks of each document that hold such a place first, and the answer
-step takes its answer from one when a candidate is one."""
+person is (where the text introduces them: app.identity), where a play is set (its 'SCENE:' line: app.setting),
+and who a person's relative is (where the text ties the two: app.kinship; only there). The retriever puts the
+first chunks of each document that hold such a place first, and the answer step takes its answer from one when a
+candidate is one."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -9,13 +10,15 @@ from functools import partial
 from typing import Callable
 
 from app.identity import introduces, person_asked_about
+from app.kinship import kin_asked, ties
 from app.setting import asks_setting, states_setting
 
 
 @dataclass(frozen=True)
 class Lookup:
-    kind: str                              # "identity" | "setting": the answer step's question type
+    kind: str                              # "identity" | "setting" | "who": the answer step's question type
     holds_answer: Callable[[str], bool]    # whether a text (a chunk, a candidate answer) is such a place
+    required: bool = False                 # no other text answers: without such a place the book does not say
 
 
 def lookup_for(question: str) -> Lookup | None:
@@ -25,4 +28,7 @@ def lookup_for(question: str) -> Lookup | None:
         return Lookup("identity", partial(introduces, person))
     if asks_setting(question):
         return Lookup("setting", states_setting)
+    kin = kin_asked(question)
+    if kin:
+        return Lookup("who", partial(ties, *kin), required=True)           # the relative's name is asked
     return None

@@ -1,0 +1,89 @@
+"""'Who was Caliban's mother?', 'What is the name of Lear's wife?': a question asking who a named person's
+relative is, answered only where the text ties the two together.
+
+A book ties a relative to a person in a few ways: 'Caliban's mother', 'Uncle of Olivia', 'FLEANCE, Son to Banquo'
+(a cast list: Fleance's father, Banquo's son), 'by Sycorax my mother' in Caliban's own speech, 'Elizabeth ... her
+sister Jane' in one sentence. A passage
+that only holds the word ('the man's wife', 'thy wife', 'his beauteous sisters') says nothing of this person's
+relative, and when no passage ties them the book does not say: Lear's wife is never named.
+"""
+from __future__ import annotations
+
+import re
+
+_KIN = ("mother father wife husband sister brother son daughter uncle aunt cousin nephew niece grandfather "
+        "grandmother grandson granddaughter stepmother stepfather stepson stepdaughter").split()
+_INVERSE = {"mother": "son daughter child", "father": "son daughter child", "wife": "husband",
+            "husband": "wife", "sister": "sister brother", "brother": "sister brother", "son": "father mother",
+            "daughter": "father mother", "uncle": "nephew niece", "aunt": "nephew niece", "cousin": "cousin",
+            "nephew": "uncle aunt", "niece": "uncle aunt", "grandfather": "grandson granddaughter",
+            "grandmother": "grandson granddaughter", "grandson": "grandfather grandmother",
+            "granddaughter": "grandfather grandmother"}
+# 'MIRANDA, Daughter to Prospero' names her father; her mother only where the parents named hold a woman ('PERDITA,
+# daughter to Leontes and Hermione', 'daughter to Lady Capulet')
+_MOTHER_NAMED = re.compile(r"\b(?:Lady|Queen|Duchess|Countess|Princess|Mrs|Miss|Madam)\b|\sand\s")
+_NAME_WORD = r"[A-Z][\w'’-]*\.?"
+_ASKS = re.compile(rf"^\s*(?i:(?:what|which)\s+(?:is|was|are|were)\s+the\s+names?\s+of|who\s+(?:is|was|are|were))"
+                   rf"\s+(?P<person>{_NAME_WORD}(?:\s+{_NAME_WORD}){{0,2}})['’]s?"
+                   rf"\s+(?P<kin>(?i:{'|'.join(_KIN)}))s?\s*\?*\s*$")
+_LABEL = re.compile(r"(?:^|\n)[ \t]*([A-Z][A-Za-z'’]*(?: [A-Z][A-Za-z'’]*){0,2})\.(?=\s)")   # 'CALIBAN.', 'Cal.'
+_SENTENCE_GAP = r"[^.!?;]{0,100}?"                                  # within one sentence
+
+
+def kin_asked(question: str) -> tuple[str, str] | None:
+    """(person, relative) a question asks about: 'Who was Caliban's mother?' -> ('Caliban', 'mother'); None for
+    other questions."""
+    match = _ASKS.match(question)
+    if match is None or match.group("person").split()[0].lower() in ("the", "a", "his", "her", "their"):
+        return None
+    return match.group("person"), match.group("kin").lower()
+
+
+def ties(person: str, kin: str, text: str) -> bool:
+    """Whether `text` ties the relative `kin` to `person` (see the module's text). A text led by a speaker's label
+    ('CALIBAN. This island's mine, by Sycorax my mother') counts as that speaker's words."""
+    name = re.escape(person.split()[-1])                             # 'Captain Ahab' -> 'Ahab'
+    relative = rf"{kin}s?"
+    said = re.search(rf"(?i)\b{name}['’]s?\s+(?:\w+\s+)?{relative}\b"                    # "Caliban's mother"
+                     rf"|\b{relative}\s+(?:of|to)\s+(?:the\s+\w+\s+)?{name}\b", text)       # 'Uncle of Olivia'
+    return said is not None or _tied_the_other_way(name, kin, text) or _named_beside(person, name, relative, text)
+
+
+def _tied_the_other_way(name: str, kin: str, text: str) -> bool:
+    """'FLEANCE, Son to Banquo': the person's entry names the relative by the inverse tie. It names a father; a
+    mother only where the parents named hold a woman ('PERDITA, daughter to Leontes and Hermione')."""
+    inverse = "|".join(_INVERSE.get(kin, "").split())
+    entries = re.finditer(rf"(?i)\b{name}\b[^.;\n]{{0,60}}?\b(?:{inverse})\s+(?:of|to)\b([^.;\n]*)", text)
+    return any(kin != "mother" or _MOTHER_NAMED.search(entry.group(1)) for entry in entries)
+
+
+def _named_beside(person: str, name: str, relative: str, text: str) -> bool:
+    """'by Sycorax my mother' in Caliban's speech, 'Elizabeth walked on with her sister Jane': the relative named
+    beside the word, not 'My noble brother!', 'ask my father / For his advice' nor 'my ghostly father'."""
+    for match in re.finditer(rf"(?i)\b(my|his|her)\s+{relative}\b", text):
+        if not _beside_a_name(text, match.start(), match.end()):
+            continue
+        if match.group(1).lower() == "my":
+            if _spoken_by(person, text, match.start()):
+                return True
+        elif re.search(rf"(?i)\b{name}\b{_SENTENCE_GAP}$", text[max(match.start() - 200, 0):match.start()]):
+            return True
+    return False
+
+
+def _beside_a_name(text: str, start: int, end: int) -> bool:
+    """Whether a capitalised name stands just before text[start:end] ('by Sycorax my mother') or just after it
+    ('her sister Jane'), on the same line and not opening a sentence ('Is my father well?') or a line of verse."""
+    return re.search(r"[a-z,][ \t]+[A-Z][a-z]+,?[ \t]+$", text[max(start - 40, 0):start]) is not None or \
+        re.match(r",?[ \t]+[A-Z][a-z]+", text[end:]) is not None
+
+
+def _spoken_by(person: str, text: str, position: int) -> bool:
+    """Whether the speech holding `position` of a play's `text` is the person's: the last label before it names
+    them ('CALIBAN.', 'Caliban.', or a shortening of at least three letters: 'Cal.')."""
+    labels = [m.group(1).lower() for m in _LABEL.finditer(text, 0, position)]
+    if not labels:
+        return False
+    wanted = person.lower()
+    return labels[-1] in (wanted, wanted.split()[-1]) or (len(labels[-1]) >= 3 and
+                                                          wanted.split()[-1].startswith(labels[-1]))

@@ -1,0 +1,58 @@
+"""'Who was Caliban's mother?': the question, and the texts that tie a relative to the person (app.kinship)."""
+from __future__ import annotations
+
+import pytest
+
+from app.answer import Passage, extract_answer
+from app.kinship import kin_asked, ties
+
+
+@pytest.mark.parametrize("question, asked", [
+    ("Who was Caliban's mother?", ("Caliban", "mother")),
+    ("What is the name of Lear's wife?", ("Lear", "wife")),
+    ("What was the name of Captain Ahab's wife?", ("Captain Ahab", "wife")),
+    ("Who are Olivia's uncles?", ("Olivia", "uncle")),
+    ("Whom do Juliet's parents want her to marry?", None),
+    ("Who was the chief mate's wife?", None),
+    ("In Act 1, who murders Macduff's son?", None),
+])
+def test_a_question_asking_who_a_persons_relative_is(question, asked):
+    assert kin_asked(question) == asked
+
+
+@pytest.mark.parametrize("person, kin, text", [
+    ("Caliban", "mother", "Caliban's mother was a witch."),
+    ("Olivia", "uncle", "SIR TOBY BELCH, Uncle of Olivia."),
+    ("Hamlet", "mother", "GERTRUDE, Queen of Denmark, mother to Hamlet."),
+    ("Fleance", "father", "FLEANCE, Son to Banquo."),                      # the cast line read the other way
+    ("Perdita", "mother", "PERDITA, daughter to Leontes and Hermione"),
+    ("Caliban", "mother", "CALIBAN.\nThis island's mine, by Sycorax my mother,"),   # his own words
+    ("Caliban", "mother", "Cal. This island's mine, by Sycorax my mother,"),       # a shortened label
+    ("Elizabeth", "sister", "Elizabeth walked on with her sister Jane."),
+])
+def test_texts_that_tie_the_relative_to_the_person(person, kin, text):
+    assert ties(person, kin, text)
+
+
+@pytest.mark.parametrize("person, kin, text", [
+    ("Ahab", "wife", "Ahab held the letter. 'A woman's hand,--the man's wife, I'll wager.'"),
+    ("Lear", "wife", "EDMUND.\nHe hath commission from thy wife and me"),
+    ("Romeo", "sister", "ROMEO.\n[Reads.] 'County Anselmo and his beauteous sisters;'"),
+    ("Caliban", "mother", "PROSPERO.\nThou, my slave, didst serve my mother once."),   # someone else's 'my'
+    ("Octavia", "brother", "OCTAVIA.\nMy noble brother!--"),                           # who, it does not say
+    ("Romeo", "father", "ROMEO.\nWith Rosaline, my ghostly father? no;"),               # a friar
+    ("Romeo", "father", "Romeo. Is my father well?"),                                  # no name beside it
+    ("Miranda", "mother", "MIRANDA, Daughter to Prospero"),                           # her father
+    ("Ferdinand", "father", "FERDINAND.\nI chose her when I could not ask my father\nFor his advice"),  # verse
+])
+def test_texts_holding_only_the_word_do_not(person, kin, text):
+    assert not ties(person, kin, text)
+
+
+def test_without_a_text_tying_them_the_answer_is_that_the_book_does_not_say():
+    passages = [Passage(id="a", text="LEAR.\nGive me the map there. Know that we have divided in three our "
+                                      "kingdom.\n\nEDMUND.\nHe hath commission from thy wife and me to hang her.")]
+    assert extract_answer("What is the name of Lear's wife?", passages) is None
+    passages.append(Passage(id="b", text="GONERIL, eldest daughter to Lear, and wife to the Duke of Albany."))
+    answer = extract_answer("Who is Goneril's husband?", passages)
+    assert answer is not None and "Albany" in answer.text
