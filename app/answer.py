@@ -564,8 +564,8 @@ def extract_answer(question: str, passages: list[Passage], max_words: int = 60, 
 
 def spoken_answer(passages: list[Passage], words: WordsInChunk, chunk_id: str) -> Answer | None:
     """A speaker's last (first) words (app.speeches: where the play has them, whatever words the question shares),
-    or a book's, as the answer, led by the speaker's name, from the passage of the chunk `chunk_id` that holds them; None when no
-    passage is that chunk's."""
+    or a book's, as the answer, led by the speaker's name, from the passage of the chunk `chunk_id` that holds
+    them; None when no passage is that chunk's."""
     p_index = next((i for i, p in enumerate(passages) if p.id == chunk_id and p.chunk_span), None)
     if p_index is None:
         return None
