@@ -56,9 +56,10 @@ def speeches(text: str) -> list[tuple[str, int, int]]:
     act or scene heading or prologue."""
     events = _events(text)
     opening = _ACTION_BEGINS.search(text)                    # before it, a cast list's 'LADY MACBETH.' is no speech
+    action = opening.start() if opening else 0
     found = []
     for (position, name), (next_position, _) in zip(events, events[1:] + [(len(text), "")]):
-        if name and opening and position > opening.start():
+        if name and position >= action:
             start = text.index("\n", position) + 1
             found.append((name, start, max(start, next_position)))
     return found
