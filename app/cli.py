@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from importlib.metadata import PackageNotFoundError, version
 
@@ -34,7 +35,11 @@ def main(argv: list[str] | None = None) -> int:
     # matters to the user, so keep the library's chatter out of the terminal.
     logging.getLogger("pypdf").setLevel(logging.ERROR)
     args = build_parser().parse_args(argv)
-    return args.handler(args)
+    try:
+        return args.handler(args)
+    except BrokenPipeError:             # the reader went away ('nonattn-qa ask ... | head -1'): nothing more to say
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())    # nor at exit, when Python flushes stdout
+        return 141                      # 128 + SIGPIPE, as a shell reports a command killed by it
 
 
 if __name__ == "__main__":

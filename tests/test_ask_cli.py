@@ -52,6 +52,24 @@ def test_ask_json_schema_and_abstention(qa_db, tmp_path):
     assert lines[1]["answer"] is None and lines[1]["citations"] == []
 
 
+def test_a_reader_that_stops_reading_ends_the_answers_without_a_traceback(qa_db, tmp_path):
+    """`nonattn-qa ask --questions FILE | head -1`: the pipe closes after the first line; the rest is dropped
+    quietly, with the shell's exit status for a closed pipe (141)."""
+    questions = tmp_path / "many.txt"
+    questions.write_text("What is the default R prompt?\n" * 4)
+    reader = subprocess.Popen([sys.executable, "-c", "import sys; sys.stdout.write(sys.stdin.readline())"],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    writer = subprocess.run([sys.executable, "-m", "app.cli", "ask", "--questions", str(questions), "--json",
+                             "--db", qa_db, "--collection", COLLECTION], cwd=ROOT, stdout=reader.stdin,
+                            stderr=subprocess.PIPE, text=True, timeout=600,
+                            env={**__import__("os").environ, "HF_HUB_OFFLINE": "1"})
+    reader.stdin.close()
+    first = reader.stdout.read()
+    reader.wait(timeout=60)
+    assert json.loads(first)["question"] == "What is the default R prompt?"
+    assert writer.returncode == 141 and "Traceback" not in writer.stderr, writer.stderr[-2000:]
+
+
 def test_ask_single_question_text_and_doc_filter(qa_db):
     done = cli("ask", "What is the default R prompt?", "--db", qa_db, "--collection", COLLECTION,
                "--doc", "R-intro-excerpt.pdf")
