@@ -1,8 +1,8 @@
 """Questions a book answers in one known kind of place, whatever words the question shares with it: who a named
 person is (where the text introduces them: app.identity), where a play is set (its 'SCENE:' line: app.setting),
-and who a person's relative is (where the text ties the two: app.kinship; only there). The retriever puts the
-first chunks of each document that hold such a place first, and the answer step takes its answer from one when a
-candidate is one."""
+who tells a novel (where the narrator names themself: app.narrator) and who a person's relative is (where the text
+ties the two: app.kinship; only there). The retriever puts the first chunks of each document that hold such a
+place first, and the answer step takes its answer from one when a candidate is one."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -11,6 +11,7 @@ from typing import Callable
 
 from app.identity import introduces, person_asked_about
 from app.kinship import kin_asked, ties
+from app.narrator import asks_narrator, names_narrator
 from app.setting import asks_setting, states_setting
 
 
@@ -28,6 +29,8 @@ def lookup_for(question: str) -> Lookup | None:
         return Lookup("identity", partial(introduces, person))
     if asks_setting(question):
         return Lookup("setting", states_setting)
+    if asks_narrator(question):
+        return Lookup("who", names_narrator)
     kin = kin_asked(question)
     if kin:
         return Lookup("who", partial(ties, *kin), required=True)           # the relative's name is asked
