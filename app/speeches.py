@@ -33,6 +33,9 @@ _ASKS_OWN = [        # the work's own first (last) words, whoever speaks them
     # 'What is the last line of the play?', 'What are the opening words of the novel?'
     re.compile(rf"^\s*(?i:what)\s+(?i:is|are|was|were)\s+(?i:the)\s+{_WHICH}\s+(?i:line|lines|words|sentence|speech)"
                rf"\s+(?i:of|in)\s+(?i:the|this)\s+{_WORK}\b"),
+    # 'How does the novel end?', 'How does the play begin?': its last (first) words are where it does
+    re.compile(rf"^\s*(?i:how)\s+(?i:does|did)\s+(?i:the|this)\s+{_WORK}\s+"
+               r"(?P<which>(?i:end|close|finish|begin|open|start))\s*\?*\s*$"),
 ]
 _ASKS_WHO = [        # who speaks the play's first (last) words
     # 'Who speaks the last lines of the play?', 'Who has the final word?', 'Who speaks first?'
@@ -81,7 +84,7 @@ def speech_asked(question: str) -> SpeechAsked | None:
 
 
 def _asks_last(match: re.Match) -> bool:
-    return match.group("which").lower() not in ("first", "opening")
+    return match.group("which").lower() not in ("first", "opening", "begin", "open", "start")
 
 
 def spoken_words(text: str, asked: SpeechAsked, full_names: dict[str, str] | None = None) -> SpokenWords | None:

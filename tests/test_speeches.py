@@ -57,6 +57,8 @@ def test_a_question_asking_for_a_speakers_last_or_first_words(question, name, la
     ("What is the opening sentence of the novel?", False, False),
     ("Who speaks the last lines of the play?", True, True),
     ("Who speaks first?", False, True),
+    ("How does the novel end?", True, False),
+    ("How does the play begin?", False, False),
 ])
 def test_a_question_asking_for_the_works_own_first_or_last_words(question, last, who):
     assert speech_asked(question) == SpeechAsked(None, last, who)
