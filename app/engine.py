@@ -184,7 +184,8 @@ class QAEngine:
         """The answer from the passages: a speaker's last (first) words where the play has them (app.speeches),
         else the sentences that answer what is asked (app.answer), None when the evidence is weak."""
         speech = speech_asked(as_asked)
-        spoken = self.retriever.table.words_spoken(speech, doc_ids, rows) if speech else None
+        ranked_docs = list(dict.fromkeys(p.doc_id for p in passages))
+        spoken = self.retriever.table.words_spoken(speech, doc_ids, rows, ranked_docs) if speech else None
         if spoken:
             return spoken_answer(passages, spoken, self.retriever.table.ids[spoken.row])
         return extract_answer(asked, passages[: self.config.answer_passages], self.config.max_words,

@@ -24,7 +24,7 @@ from dataclasses import dataclass, replace
 from functools import cached_property, partial
 from itertools import accumulate, islice, zip_longest
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Callable, Iterator, Sequence
 
 import numpy as np
 
@@ -201,21 +201,21 @@ class ChunkTable:
             self._speaker_names[doc_id] = full_names("".join(self.texts[r] for r in self.doc_rows.get(doc_id, [])))
         return self._speaker_names[doc_id]
 
-    def words_spoken(self, asked: SpeechAsked, doc_ids=None, rows=None) -> WordsInChunk | None:
+    def words_spoken(self, asked: SpeechAsked, doc_ids=None, rows=None,
+                     ranked_docs: Sequence[str] = ()) -> WordsInChunk | None:
         """Where a document (of `doc_ids`, within `rows`) has the asked first (last) words (app.speeches): the
-        first play in which the asked speaker speaks, or for the work's own words, its first document (a novel's
-        when the question does not ask who speaks them)."""
-        for doc_rows in self.documents_in_reading_order(doc_ids, rows):
-            if not doc_rows:
+        first document that fits the question (a play for a speaker's words) and has them, those of `ranked_docs`
+        (the documents of the retrieved passages, best first) before the others."""
+        documents = {self.metadatas[doc_rows[0]].get("doc_id", ""): doc_rows
+                     for doc_rows in self.documents_in_reading_order(doc_ids, rows) if doc_rows}
+        for doc_id in sorted(documents, key=lambda d: ranked_docs.index(d) if d in ranked_docs else len(ranked_docs)):
+            doc_rows = documents[doc_id]
+            is_play = self.metadatas[doc_rows[0]].get("speaker") is not None
+            if not asked.fits(is_play):
                 continue
             texts = [self.texts[r] for r in doc_rows]
-            doc_id = self.metadatas[doc_rows[0]].get("doc_id", "")
-            if self.metadatas[doc_rows[0]].get("speaker") is not None:                     # a play
-                spoken = spoken_words("".join(texts), asked, self.speaker_names(doc_id))
-            elif asked.name is None and not asked.who:
-                spoken = book_words("".join(texts), asked.last, self._first_part_offset(doc_rows))
-            else:
-                continue
+            spoken = spoken_words("".join(texts), asked, self.speaker_names(doc_id)) if is_play else \
+                book_words("".join(texts), asked.last, self._first_part_offset(doc_rows))
             if spoken is None:
                 continue
             starts = list(accumulate((len(text) for text in texts[:-1]), initial=0))
@@ -570,7 +570,9 @@ class HybridRetriever:
     def spoken_first(self, speech: SpeechAsked, fused: list, doc_ids=None, rows=None) -> list:
         """`fused` with the chunk holding the asked speaker's last (first) words first (app.speeches): 'What are
         Romeo's last words?' shares no word with 'Thus with a kiss I die.'"""
-        spoken = self.table.words_spoken(speech, doc_ids, rows)
+        ranked_docs = list(dict.fromkeys(self.table.metadatas[self.table.row[f.id]].get("doc_id", "")
+                                         for f in fused if f.id in self.table.row))
+        spoken = self.table.words_spoken(speech, doc_ids, rows, ranked_docs)
         return self._rows_first([spoken.row], fused) if spoken else fused
 
     def _rows_first(self, first_rows: list[int], fused: list) -> list:

@@ -28,7 +28,9 @@ _ASKS = [
     # 'What does Romeo say last?', 'What does Hamlet say first in the play?'
     re.compile(rf"^\s*(?i:what)\s+(?i:does|did)\s+{_NAME}\s+(?i:say|speak|utter)\s+{_WHICH}\b"),
 ]
-_WORK = r"(?i:play|novel|book|story|drama|tragedy|comedy)"
+_WORK = r"(?P<work>(?i:play|novel|book|story|tale|drama|tragedy|comedy))"
+_PLAYS = frozenset("play drama tragedy comedy".split())
+_PROSE = frozenset("novel story tale".split())
 _ASKS_OWN = [        # the work's own first (last) words, whoever speaks them
     # 'What is the last line of the play?', 'What are the opening words of the novel?'
     re.compile(rf"^\s*(?i:what)\s+(?i:is|are|was|were)\s+(?i:the)\s+{_WHICH}\s+(?i:line|lines|words|sentence|speech)"
@@ -53,6 +55,14 @@ class SpeechAsked:
     name: str | None      # as the question writes it: 'Romeo', 'Lady Macbeth', 'King Lear'; None: anyone's
     last: bool            # the last words (else the first)
     who: bool = False     # the question asks who speaks them (a play's question, not a novel's)
+    work: str = ""        # the kind of work it names: 'play', 'novel', 'book' ('' none)
+
+    def fits(self, is_play: bool) -> bool:
+        """Whether a document (a play or not) can answer: a speaker's words, who speaks, or a play's words only
+        from a play; a novel's or a story's only from prose; a book's from either."""
+        if self.name is not None or self.who or self.work.lower() in _PLAYS:
+            return is_play
+        return not is_play if self.work.lower() in _PROSE else True
 
 
 @dataclass(frozen=True)
@@ -79,7 +89,7 @@ def speech_asked(question: str) -> SpeechAsked | None:
     for patterns, who in ((_ASKS_OWN, False), (_ASKS_WHO, True)):
         match = next(filter(None, (pattern.match(question) for pattern in patterns)), None)
         if match:
-            return SpeechAsked(None, _asks_last(match), who)
+            return SpeechAsked(None, _asks_last(match), who, match.groupdict().get("work") or "")
     return None
 
 

@@ -52,16 +52,26 @@ def test_a_question_asking_for_a_speakers_last_or_first_words(question, name, la
     assert speech_asked(question) == SpeechAsked(name, last)
 
 
-@pytest.mark.parametrize("question, last, who", [
-    ("What are the last words of the play?", True, False),
-    ("What is the opening sentence of the novel?", False, False),
-    ("Who speaks the last lines of the play?", True, True),
-    ("Who speaks first?", False, True),
-    ("How does the novel end?", True, False),
-    ("How does the play begin?", False, False),
+@pytest.mark.parametrize("question, last, who, work", [
+    ("What are the last words of the play?", True, False, "play"),
+    ("What is the opening sentence of the novel?", False, False, "novel"),
+    ("Who speaks the last lines of the play?", True, True, ""),
+    ("Who speaks first?", False, True, ""),
+    ("How does the novel end?", True, False, "novel"),
+    ("How does the play begin?", False, False, "play"),
 ])
-def test_a_question_asking_for_the_works_own_first_or_last_words(question, last, who):
-    assert speech_asked(question) == SpeechAsked(None, last, who)
+def test_a_question_asking_for_the_works_own_first_or_last_words(question, last, who, work):
+    assert speech_asked(question) == SpeechAsked(None, last, who, work)
+
+
+@pytest.mark.parametrize("question, in_a_play, in_prose", [
+    ("What are Romeo's last words?", True, False), ("Who speaks first?", True, False),
+    ("What is the last line of the play?", True, False), ("How does the novel end?", False, True),
+    ("What is the first sentence of the book?", True, True),
+])
+def test_which_documents_can_answer(question, in_a_play, in_prose):
+    asked = speech_asked(question)
+    assert (asked.fits(is_play=True), asked.fits(is_play=False)) == (in_a_play, in_prose)
 
 
 @pytest.mark.parametrize("question", ["What are his last words?", "What does Romeo say about Juliet?",
