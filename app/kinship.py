@@ -58,10 +58,11 @@ def _tied_the_other_way(name: str, kin: str, text: str) -> bool:
 
 
 def _named_beside(person: str, name: str, relative: str, text: str) -> bool:
-    """'by Sycorax my mother' in Caliban's speech, 'Elizabeth walked on with her sister Jane': the relative named
-    beside the word, not 'My noble brother!', 'ask my father / For his advice' nor 'my ghostly father'."""
-    for match in re.finditer(rf"(?i)\b(my|his|her)\s+{relative}\b", text):
-        if not _beside_a_name(text, match.start(), match.end()):
+    """'by Sycorax my mother' in Caliban's speech, 'Elizabeth walked on with her eldest sister Jane': the relative
+    named beside the word (after it, where a word comes between: 'With Rosaline, my ghostly father' is a friar),
+    not 'My noble brother!' nor 'ask my father / For his advice'."""
+    for match in re.finditer(rf"(?i)\b(my|his|her)\s+(\w+\s+)?{relative}\b", text):
+        if not _named_after(text, match.end()) and (match.group(2) or not _named_before(text, match.start())):
             continue
         if match.group(1).lower() == "my":
             if _spoken_by(person, text, match.start()):
@@ -71,11 +72,15 @@ def _named_beside(person: str, name: str, relative: str, text: str) -> bool:
     return False
 
 
-def _beside_a_name(text: str, start: int, end: int) -> bool:
-    """Whether a capitalised name stands just before text[start:end] ('by Sycorax my mother') or just after it
-    ('her sister Jane'), on the same line and not opening a sentence ('Is my father well?') or a line of verse."""
-    return re.search(r"[a-z,][ \t]+[A-Z][a-z]+,?[ \t]+$", text[max(start - 40, 0):start]) is not None or \
-        re.match(r",?[ \t]+[A-Z][a-z]+", text[end:]) is not None
+def _named_before(text: str, start: int) -> bool:
+    """Whether a capitalised name stands just before `start` ('by Sycorax my mother'), on the same line and not
+    opening a sentence ('Is my father well?') or a line of verse."""
+    return re.search(r"[a-z,][ \t]+[A-Z][a-z]+,?[ \t]+$", text[max(start - 40, 0):start]) is not None
+
+
+def _named_after(text: str, end: int) -> bool:
+    """Whether a capitalised name follows `end` on the same line ('her sister Jane', 'my father, Mr. Bennet')."""
+    return re.match(r",?[ \t]+[A-Z][a-z]+", text[end:]) is not None
 
 
 def _spoken_by(person: str, text: str, position: int) -> bool:

@@ -29,6 +29,7 @@ def test_a_question_asking_who_a_persons_relative_is(question, asked):
     ("Caliban", "mother", "CALIBAN.\nThis island's mine, by Sycorax my mother,"),   # his own words
     ("Caliban", "mother", "Cal. This island's mine, by Sycorax my mother,"),       # a shortened label
     ("Elizabeth", "sister", "Elizabeth walked on with her sister Jane."),
+    ("Elizabeth", "sister", "Elizabeth walked on with her eldest sister Jane."),
 ])
 def test_texts_that_tie_the_relative_to_the_person(person, kin, text):
     assert ties(person, kin, text)
