@@ -37,7 +37,7 @@ from app.sections import (SectionRef, chunks_in_section, section_ref, smallest_k
 from app.document_cache import DocumentCache
 from app.span_index import SpanIndex
 from app.speakers import full_names, speaker_after, speakers_at_chunk_starts
-from app.speeches import SpeechAsked, WordsInChunk, book_words, speech_asked, spoken_words
+from app.speeches import SpeechAsked, WordsInChunk, book_words, death_asked, speech_asked, spoken_words
 from app.text_utils import (as_words, lower_case_words, names_asked, quoted_words, sentence_windows,
                              split_follow_up_context, with_follow_up_context)
 
@@ -531,7 +531,7 @@ class HybridRetriever:
             fused = self.merge_fallback(question, fused, doc_ids, rows)
             timings["fallback_ms"] = (time.perf_counter() - t_fallback) * 1000
         asked = split_follow_up_context(question)[0]
-        quote, lookup, speech = quoted_words(asked), lookup_for(asked), speech_asked(asked)
+        quote, lookup, speech = quoted_words(asked), lookup_for(asked), speech_asked(asked) or death_asked(asked)
         if quote:
             fused = self.quoted_first(quote, fused, doc_ids, rows)
         elif lookup:

@@ -28,6 +28,17 @@ _ASKS = [
     # 'What does Romeo say last?', 'What does Hamlet say first in the play?'
     re.compile(rf"^\s*(?i:what)\s+(?i:does|did)\s+{_NAME}\s+(?i:say|speak|utter)\s+{_WHICH}\b"),
 ]
+# 'How does Juliet die?', 'Who kills Tybalt?', 'With what does Juliet kill herself?': in a play, where the person
+# speaks last is where they die, mostly (the death's stage direction, '[Dies.]', follows their last speech)
+_ASKS_DEATH = [
+    re.compile(rf"^\s*(?i:how|when|where|why)\s+(?i:does|did)\s+{_NAME}\s+(?i:die)\b"),
+    re.compile(rf"^\s*(?i:who|what)\s+(?i:kills|killed|murders|murdered|slays|slew|stabs|stabbed|poisons|poisoned)\s+"
+               rf"{_NAME}\s*\?*\s*$"),
+    re.compile(rf"^\s*(?i:how|when|where|why|who)\s+(?i:is|was)\s+{_NAME}\s+"
+               r"(?i:killed|murdered|slain|stabbed|poisoned)\b"),
+    re.compile(rf"^\s*(?i:how|with\s+what|by\s+what\s+means)\s+(?i:does|did)\s+{_NAME}\s+(?i:kill)\s+"
+               r"(?i:himself|herself|themselves)\b"),
+]
 _WORK = r"(?P<work>(?i:play|novel|book|story|tale|drama|tragedy|comedy))"
 _PLAYS = frozenset("play drama tragedy comedy".split())
 _PROSE = frozenset("novel story tale".split())
@@ -91,6 +102,15 @@ def speech_asked(question: str) -> SpeechAsked | None:
         if match:
             return SpeechAsked(None, _asks_last(match), who, match.groupdict().get("work") or "")
     return None
+
+
+def death_asked(question: str) -> SpeechAsked | None:
+    """How or by whom a named person of a play dies, as the last words of theirs to look near; None for other
+    questions (their answer is asked of the passages as any question's is)."""
+    match = next(filter(None, (pattern.match(question) for pattern in _ASKS_DEATH)), None)
+    if match is None or match.group("name").split()[0].lower() in ("the", "a", "his", "her", "their"):
+        return None
+    return SpeechAsked(match.group("name"), last=True)
 
 
 def _asks_last(match: re.Match) -> bool:

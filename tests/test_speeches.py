@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from app.speakers import speeches
-from app.speeches import SpeechAsked, book_words, speech_asked, spoken_words
+from app.speeches import SpeechAsked, book_words, death_asked, speech_asked, spoken_words
 
 CAST = """THE PERSONS OF THE PLAY
 
@@ -127,3 +127,15 @@ def test_of_a_sentence_too_long_to_quote_whole_its_last_lines_are_quoted():
     # 19 words: the line before ('That fled the snares of watchful tyranny;') would make 26
     assert play[last.start:last.end] == ("So, thanks to all at once, and to each one,\n"
                                          "Whom we invite to see us crown'd at Scone.")
+
+
+@pytest.mark.parametrize("question, name", [
+    ("How does Juliet die?", "Juliet"), ("Who kills Tybalt?", "Tybalt"), ("Who killed Mercutio?", "Mercutio"),
+    ("How is Polonius killed?", "Polonius"), ("With what does Juliet kill herself?", "Juliet"),
+    ("Where did Lady Macbeth die?", "Lady Macbeth"),
+    ("How does the story end?", None), ("Who kills the king's guards?", None), ("What does Romeo kill?", None),
+])
+def test_a_question_asking_how_or_by_whom_someone_dies_looks_near_their_last_words(question, name):
+    asked = death_asked(question)
+    assert (asked.name if asked else None) == name
+    assert asked is None or asked.last
