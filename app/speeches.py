@@ -1,5 +1,6 @@
 """'What are Romeo's last words?', 'What does Hamlet say first?': a speaker's last (first) words in a play; and
-'What is the last line of the play?', 'Who speaks first?', 'What is the first sentence of the novel?'.
+'What is the last line of the play?', 'Who speaks first?', 'What is the first sentence of the novel?', 'How does
+the novel end?'; and where to look for 'How does Juliet die?' (near her last words).
 
 They close the speaker's last speech (open the first), which the play marks with the speaker's label ('Romeo.')
 and the next label: where they are is known from the labels alone, while the question shares no word with them
