@@ -464,6 +464,7 @@ def extract_answer(question: str, passages: list[Passage], max_words: int = 60, 
         terms: set[str] = set()
         speaker = speakers[i].terms if speakers[i] is not None else set()  # counts half
         texts: list[str] = []
+        led = f"{speakers[i].label} " if speakers[i] is not None else ""     # whose words: 'CALIBAN. '
         for n_sent in range(1, cfg.max_window + 1):
             j = i + n_sent - 1
             if j >= len(sentences) or sentences[j][0] != p_index or (n_sent > 1 and {i, j} & listed):
@@ -480,9 +481,9 @@ def extract_answer(question: str, passages: list[Passage], max_words: int = 60, 
             cand = _Candidate(p_index, start, sentences[j][2], n_sent, text)
             cand.coverage = match.coverage(terms, speaker)
             phrase = match.phrase(tokenize(text))
-            led = f"{speakers[i].label} " if speakers[i] is not None else ""     # whose words: 'CALIBAN. '
-            cand.looked_up = lookup is not None and lookup.holds_answer(led + passages[p_index].text[start:cand.end])
-            cand.cue = _cue(qtype, passages[p_index].text[start:cand.end], asked_words)
+            raw = passages[p_index].text[start:cand.end]
+            cand.looked_up = lookup is not None and lookup.holds_answer(led + raw)
+            cand.cue = _cue(qtype, raw, asked_words)
             cue = 1.0 if cand.looked_up else cand.cue
             cand.score = (cand.coverage + cfg.w_phrase * phrase + cfg.w_cue * cue
                           + cfg.w_lead * match.leads(tokenize(texts[0])[:3])

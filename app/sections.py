@@ -116,7 +116,7 @@ def without_section_ref(question: str) -> str:
     'who knocks?', 'In which chapter does Ishmael meet Queequeg?' -> 'does Ishmael meet Queequeg?'): what is asked
     of the text, whose words should match the text, not its headings."""
     spans = _named_spans(question) + [m.span() for m in _ASKS_FOR_PART.finditer(question)]
-    if not spans and section_ref(question):                     # 'at the end', 'when the play begins'
+    if not spans and _end_or_beginning(question):              # 'at the end', 'when the play begins'
         spans = [m.span() for pattern in (_AT_END, _AT_BEGINNING) for m in pattern.finditer(question)]
     if not spans:
         return question
