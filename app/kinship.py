@@ -3,13 +3,15 @@ relative is, answered only where the text ties the two together.
 
 A book ties a relative to a person in a few ways: 'Caliban's mother', 'Uncle of Olivia', 'FLEANCE, Son to Banquo'
 (a cast list: Fleance's father, Banquo's son), 'by Sycorax my mother' in Caliban's own speech, 'Elizabeth ... her
-sister Jane' in one sentence. A passage
-that only holds the word ('the man's wife', 'thy wife', 'his beauteous sisters') says nothing of this person's
-relative, and when no passage ties them the book does not say: Lear's wife is never named.
+sister Jane' in one sentence. A passage that only holds the word ('the man's wife', 'thy wife', 'his beauteous
+sisters') says nothing of this person's relative, and when no passage ties them the book does not say: Lear's wife
+is never named.
 """
 from __future__ import annotations
 
 import re
+
+from app import speakers
 
 _KIN = ("mother father wife husband sister brother son daughter uncle aunt cousin nephew niece grandfather "
         "grandmother grandson granddaughter stepmother stepfather stepson stepdaughter").split()
@@ -26,7 +28,7 @@ _NAME_WORD = r"[A-Z][\w'’-]*\.?"
 _ASKS = re.compile(rf"^\s*(?i:(?:what|which)\s+(?:is|was|are|were)\s+the\s+names?\s+of|who\s+(?:is|was|are|were))"
                    rf"\s+(?P<person>{_NAME_WORD}(?:\s+{_NAME_WORD}){{0,2}})['’]s?"
                    rf"\s+(?P<kin>(?i:{'|'.join(_KIN)}))s?\s*\?*\s*$")
-_LABEL = re.compile(r"(?:^|\n)[ \t]*([A-Z][A-Za-z'’]*(?: [A-Z][A-Za-z'’]*){0,2})\.(?=\s)")   # 'CALIBAN.', 'Cal.'
+_LABEL = re.compile(rf"(?:^|\n)[ \t]*({speakers.NAME})\.(?=\s)")     # 'CALIBAN.', 'Cal.', on its line or leading
 _SENTENCE_GAP = r"[^.!?;]{0,100}?"                                  # within one sentence
 
 

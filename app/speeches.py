@@ -96,7 +96,7 @@ def speech_asked(question: str) -> SpeechAsked | None:
     """Whose last (first) words the question asks for, None when it asks none."""
     for pattern in _ASKS:
         match = pattern.match(question)
-        if match and match.group("name").split()[0].lower() not in ("the", "a", "his", "her", "their"):
+        if match and _names_someone(match):
             return SpeechAsked(match.group("name"), _asks_last(match))
     for patterns, who in ((_ASKS_OWN, False), (_ASKS_WHO, True)):
         match = next(filter(None, (pattern.match(question) for pattern in patterns)), None)
@@ -109,9 +109,14 @@ def death_asked(question: str) -> SpeechAsked | None:
     """How or by whom a named person of a play dies, as the last words of theirs to look near; None for other
     questions (their answer is asked of the passages as any question's is)."""
     match = next(filter(None, (pattern.match(question) for pattern in _ASKS_DEATH)), None)
-    if match is None or match.group("name").split()[0].lower() in ("the", "a", "his", "her", "their"):
+    if match is None or not _names_someone(match):
         return None
     return SpeechAsked(match.group("name"), last=True)
+
+
+def _names_someone(match: re.Match) -> bool:
+    """The matched 'name' is one ('Romeo'), not a capitalised article or possessive ('The', 'His')."""
+    return match.group("name").split()[0].lower() not in ("the", "a", "his", "her", "their")
 
 
 def _asks_last(match: re.Match) -> bool:
