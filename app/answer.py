@@ -28,6 +28,7 @@ from typing import Callable, Protocol
 
 from app import speakers
 from app.lookups import lookup_for
+from app.measures import measure_asked
 from app.speeches import WordsInChunk
 from app.text_utils import (STOPWORDS, as_words, clean_pdf_text, list_lines, quoted_words, sentence_spans,
                              split_follow_up_context, stem, tokenize, words)
@@ -327,13 +328,14 @@ def _opens_sentence(tokens: list[str], i: int) -> bool:
     return before[-1:] in (".", "!", "?") or tokens[i - 1] in ("\"", "“")
 
 
-def _cue(qtype: str, text: str, asked: set[str] = frozenset()) -> float:
+def _cue(qtype: str, text: str, asked: set[str] = frozenset(), amount: re.Pattern | None = None) -> float:
     """1.0 when `text` (as the passage has it, line breaks kept) holds the kind of thing the question type asks
     for, else 0.0. 'Who' asks for a name the question does not give (`asked`, lower case), and not a capital that
     opens a line of verse: 'Who was Caliban's mother?' is answered by '... by Sycorax my mother', not by 'my
-    mother brush'd / With raven's feather'. (A lookup's question, app.lookups, is cued by its place instead.)"""
+    mother brush'd / With raven's feather'. A number question that asks a measure ('How tall ...?') asks for an
+    `amount` of it (app.measures). (A lookup's question, app.lookups, is cued by its place instead.)"""
     if qtype == "number":
-        return 1.0 if _NUMBER.search(text) else 0.0
+        return 1.0 if (amount or _NUMBER).search(text) else 0.0
     if qtype == "when":
         return 1.0 if _YEAR_OR_DATE.search(text) else 0.0
     if qtype == "who":
@@ -396,12 +398,17 @@ def _pairs(terms: list[str]) -> set[tuple[str, str]]:
     return set(zip(terms, terms[1:]))
 
 
-def _trim_to_words(raw: str, weights: dict[str, float], max_words: int) -> tuple[int, int]:
-    """Char range of the max_words-word slice of `raw` holding the most question weight."""
+def _trim_to_words(raw: str, weights: dict[str, float], max_words: int,
+                   anchor: tuple[int, int] | None = None) -> tuple[int, int]:
+    """Char range of the max_words-word slice of `raw` holding the most question weight, and the `anchor` (the
+    char range of the amount a 'how tall' question asks for) whatever else it holds."""
     tokens = [(m.start(), m.end(), {stem(w) for w in words(m.group())}) for m in re.finditer(r"\S+", raw)]
     if len(tokens) <= max_words:
         return 0, len(raw)
-    gains = [sum(weights.get(t, 0.0) for t in toks) for _, _, toks in tokens]
+    anchor_gain = sum(weights.values()) + 1.0     # more than all the question's words together
+    in_anchor = [bool(anchor) and a < anchor[1] and b > anchor[0] for a, b, _ in tokens]
+    gains = [sum(weights.get(t, 0.0) for t in toks) + anchor_gain * held
+             for (_, _, toks), held in zip(tokens, in_anchor)]
     window = sum(gains[:max_words])
     best, best_i = window, 0
     for i in range(1, len(tokens) - max_words + 1):
@@ -437,6 +444,7 @@ def extract_answer(question: str, passages: list[Passage], max_words: int = 60, 
     lookup = lookup_for(asked)                # 'Who is Banquo?': where the text says who he is (app.lookups)
     qtype = lookup.kind if lookup else question_type(asked)
     asked_words = {w.lower() for w in words(asked)}
+    measure = measure_asked(asked) if qtype == "number" else None    # 'How tall ...?': a length, not any number
 
     # Sentences of the top passages, with their cleaned text and term sets.
     sentences: list[tuple[int, int, int, str, set[str]]] = []  # (passage, start, end, clean text, terms)
@@ -479,11 +487,12 @@ def extract_answer(question: str, passages: list[Passage], max_words: int = 60, 
             if n_sent > 1 and len(text.split()) > max_words:
                 break
             cand = _Candidate(p_index, start, sentences[j][2], n_sent, text)
-            cand.coverage = match.coverage(terms, speaker)
-            phrase = match.phrase(tokenize(text))
             raw = passages[p_index].text[start:cand.end]
+            cand.cue = _cue(qtype, raw, asked_words, measure.amount if measure else None)
+            stated = set(tokenize(measure.word)) if measure and cand.cue else set()   # 'six feet five' says how tall
+            cand.coverage = match.coverage(terms | stated, speaker)
+            phrase = match.phrase(tokenize(text))
             cand.looked_up = lookup is not None and lookup.holds_answer(led + raw)
-            cand.cue = _cue(qtype, raw, asked_words)
             cue = 1.0 if cand.looked_up else cand.cue
             cand.score = (cand.coverage + cfg.w_phrase * phrase + cfg.w_cue * cue
                           + cfg.w_lead * match.leads(tokenize(texts[0])[:3])
@@ -556,7 +565,9 @@ def extract_answer(question: str, passages: list[Passage], max_words: int = 60, 
     if part and re.match(rf"[\d.\s]*{re.escape(heading)}", passage.text[first:last], re.I):
         part = None                                                    # the answer opens with the heading itself
     raw = passage.text[first:last]
-    lo, hi = _trim_to_words(raw, match.weights, max_words - label_words - len((part or "").split()))
+    amount = measure.amount.search(raw) if measure else None
+    lo, hi = _trim_to_words(raw, match.weights, max_words - label_words - len((part or "").split()),
+                            amount.span() if amount else None)
     start, end = first + lo, first + hi
     text = _led_by(speech, passage.text[start:end])  # a play's line says who speaks it
     text = f"{part}: {text}" if part else text
