@@ -42,7 +42,11 @@ from app.text_utils import (as_words, lower_case_words, names_asked, quoted_word
                              split_follow_up_context, with_follow_up_context)
 
 logger = logging.getLogger(__name__)
-_CACHE_FORMAT = 6
+_CACHE_FORMAT = 7
+# The index's words are what app.text_utils and app.bm25 make of the text: a change to either (a new stemming
+# rule) rebuilds it, or the question's words would no longer meet the index's.
+_TOKENS = hashlib.sha1(b"".join(Path(__file__).with_name(name).read_bytes()
+                                for name in ("text_utils.py", "bm25.py"))).hexdigest()[:16]
 QUOTE_REACH = 300     # characters of the next chunk where a quoted line begun in a chunk is still found
 MAX_QUOTING = 5       # a quote found in more chunks than this is too common to put them first
 LOOKUP_ROWS = 2       # chunks of a document holding the place that answers a lookup (app.lookups), put first
@@ -300,8 +304,8 @@ def load_lexical_index(store, collection: str, cache_dir: Path | None, index_sec
             try:
                 with open(path, "rb") as f:
                     state = pickle.load(f)
-                if (state.get("format"), state.get("version"), state.get("index_section")) == \
-                        (_CACHE_FORMAT, version, index_section):
+                if (state.get("format"), state.get("tokens"), state.get("version"), state.get("index_section")) == \
+                        (_CACHE_FORMAT, _TOKENS, version, index_section):
                     table = ChunkTable(state["ids"], state["texts"], state["metadatas"], state.get("lower_case"))
                     return table, state["bm25"], version
             except Exception:  # a corrupt or foreign cache file is rebuilt, never fatal
@@ -322,7 +326,8 @@ def load_lexical_index(store, collection: str, cache_dir: Path | None, index_sec
             path.parent.mkdir(parents=True, exist_ok=True)
             tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
             with open(tmp, "wb") as f:
-                pickle.dump({"format": _CACHE_FORMAT, "version": version, "index_section": index_section,
+                pickle.dump({"format": _CACHE_FORMAT, "tokens": _TOKENS, "version": version,
+                             "index_section": index_section,
                              "ids": ids, "texts": texts, "metadatas": metadatas, "bm25": bm25,
                              "lower_case": lower_case}, f,
                             protocol=pickle.HIGHEST_PROTOCOL)

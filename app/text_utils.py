@@ -18,10 +18,33 @@ _WORD = re.compile(r"[^\W_]+")
 _WS = re.compile(r"\s+")
 
 
+# Forms no suffix rule reaches, each to a word whose stem its kin share: the irregular past of verbs of events
+# in the forms that are nothing else ('slew', 'threw'; not 'left', 'saw', 'rose', 'wound'), and nouns of events
+# ('marriage', 'death'). Not the commonest verbs ('made', 'came', 'thought'): their forms are as common as they.
+_WORD_FAMILY = {form: base for base, forms in (
+    ("write", "wrote written"), ("speak", "spoke spoken"), ("sell", "sold"), ("buy", "bought"), ("fall", "fallen"),
+    ("teach", "taught"), ("catch", "caught"), ("flee", "fled"), ("forgive", "forgave forgiven"),
+    ("forget", "forgot forgotten"), ("ride", "rode ridden"), ("sing", "sang sung"), ("slay", "slew slain"),
+    ("swim", "swam swum"), ("weep", "wept"), ("break", "broke broken"), ("freeze", "froze frozen"),
+    ("steal", "stole stolen"), ("hide", "hid hidden"), ("build", "built"), ("sink", "sank sunk"),
+    ("drink", "drank drunk"), ("choose", "chose chosen"), ("drive", "drove driven"), ("eat", "ate eaten"),
+    ("fly", "flew flown"), ("strike", "struck stricken"), ("swear", "swore sworn"), ("throw", "threw thrown"),
+    ("wear", "wore worn"), ("pay", "paid"), ("sleep", "slept"), ("wake", "woke woken"), ("dig", "dug"),
+    ("fight", "fought"), ("lose", "lost"), ("win", "won"), ("die", "death deaths dead"),
+    ("marry", "marriage marriages"), ("wife", "wives"), ("murder", "murderer murderers"),
+    ("propose", "proposal proposals"), ("refuse", "refusal"), ("arrive", "arrival arrivals"), ("survive", "survival"),
+    ("remove", "removal"), ("approve", "approval"), ("dismiss", "dismissal"), ("deny", "denial"),
+    ("betray", "betrayal"), ("bury", "burial"), ("depart", "departure"), ("fail", "failure failures"),
+    ("close", "closure"), ("expose", "exposure"),
+) for form in forms.split()}
+
+
 @lru_cache(maxsize=200_000)
 def stem(word: str) -> str:
     """Light suffix stripping (plurals, -ing, -ed, -ly, final -e) so 'plotting', 'plots', 'plotted' -> 'plot', and
-    'married', 'marries', 'marrying' -> 'marry'."""
+    'married', 'marries', 'marrying' -> 'marry'; irregular forms and event nouns join their verb ('slew' -> 'slay',
+    'marriage' -> 'marry', 'death' -> 'die'), and -ment nouns theirs ('engagement' -> 'engage')."""
+    word = _WORD_FAMILY.get(word, word)
     if len(word) <= 3 or not word.isalpha():
         return word
     if len(word) == 4 and word.endswith("ied") or len(word) == 5 and word.endswith("ying"):
@@ -40,6 +63,8 @@ def stem(word: str) -> str:
             if suffix in ("ing", "ed", "edly") and len(word) >= 4 and word[-1] == word[-2] and word[-1] not in "lsz":
                 word = word[:-1]  # 'plotting' -> 'plott' -> 'plot'
             break
+    if len(word) > 8 and word.endswith("ment"):
+        word = word[:-4]                  # 'engagement(s)', 'punishment', 'settlement'; not 'comment', 'element'
     if len(word) > 4 and word.endswith("e"):
         word = word[:-1]  # 'compute'/'computed'/'computing' all -> 'comput'
     return word

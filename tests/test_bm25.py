@@ -34,6 +34,17 @@ def test_stems_join_the_forms_a_reader_and_a_novel_use():
     assert stem("family") == stem("families") and stem("quickly") == stem("quick")
 
 
+def test_stems_join_irregular_pasts_and_the_nouns_of_events():
+    """'Who slew Tybalt?' meets 'Tybalt slain'; 'Whom did she marry?' meets 'her marriage'; 'How did he die?'
+    meets 'his death'; 'their engagement' meets 'they were engaged'."""
+    assert stem("slay") == stem("slew") == stem("slain") and stem("write") == stem("wrote") == stem("written")
+    assert stem("marry") == stem("marriage") and stem("die") == stem("death") == stem("dead")
+    assert stem("engagement") == stem("engagements") == stem("engaged") and stem("punishment") == stem("punished")
+    assert stem("murderer") == stem("murdered") and stem("proposal") == stem("proposed")
+    assert stem("comment") != stem("com") and stem("element") == "element"     # short -ment words keep it
+    assert stem("made") != stem("make")            # the commonest verbs keep their forms apart (see _WORD_FAMILY)
+
+
 def test_best_match_first(index):
     assert index.search("how do I set the horizontal range of the x axis", 3)[0][0] == "xrange"
     assert index.search("wait for a carriage return", 3)[0][0] == "pause"

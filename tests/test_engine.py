@@ -93,6 +93,17 @@ def test_lexical_index_is_cached_by_collection_version(qa_db, engine):
     assert again.retriever.table.ids == engine.retriever.table.ids
 
 
+def test_lexical_index_built_with_other_words_is_rebuilt(qa_db, engine):
+    """An index pickled when the tokenizer stemmed otherwise (an older release) is not read: its words would not
+    meet the question's."""
+    import pickle
+    cached = next(engine.retriever.cache_dir.glob("*.lexical.pkl"))
+    state = pickle.loads(cached.read_bytes())
+    cached.write_bytes(pickle.dumps({**state, "tokens": "an older tokenizer"}))
+    QAEngine.open(db=qa_db, collection=COLLECTION, warm_up=False)
+    assert pickle.loads(cached.read_bytes())["tokens"] == state["tokens"], "rebuilt with today's words"
+
+
 def test_passages_are_grown_to_sentence_boundaries(engine):
     table = engine.retriever.table
     for row in range(min(len(table), 40)):
