@@ -41,6 +41,7 @@ def test_stems_join_irregular_pasts_and_the_nouns_of_events():
     assert stem("marry") == stem("marriage") and stem("die") == stem("death") == stem("dead")
     assert stem("engagement") == stem("engagements") == stem("engaged") and stem("punishment") == stem("punished")
     assert stem("murderer") == stem("murdered") and stem("proposal") == stem("proposed")
+    assert stem("survivor") == stem("survived") and tokenize("he won't go") != tokenize("he win't go")
     assert stem("comment") != stem("com") and stem("element") == "element"     # short -ment words keep it
     assert stem("made") != stem("make")            # the commonest verbs keep their forms apart (see _WORD_FAMILY)
 
