@@ -589,6 +589,12 @@ def spoken_answer(passages: list[Passage], words: WordsInChunk, chunk_id: str) -
     return _cited_answer(passages, p_index, start, end, text, 1.0)
 
 
+def heading_answer(passages: list[Passage], span: tuple[int, int], heading: str) -> Answer:
+    """A part's heading as the answer ('CHAPTER 42. The Whiteness of The Whale'), cited where passages[0] prints
+    it (`span`)."""
+    return _cited_answer(passages, 0, *span, heading, 1.0)
+
+
 def _cited_answer(passages: list[Passage], p_index: int, start: int, end: int, text: str,
                   confidence: float) -> Answer:
     """The answer `text`, taken from passages[p_index].text[start:end], with its citation."""

@@ -16,10 +16,11 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Iterator
 
-from app.answer import Answer, AnswerConfig, Passage, extract_answer, spoken_answer
+from app.answer import Answer, AnswerConfig, Passage, extract_answer, heading_answer, spoken_answer
 from app.chat import prose_answer, resolve_follow_up, stream_prose
 from app.retrieval import HybridRetriever, RetrievalConfig, default_cache_dir
-from app.sections import asks_for_part, named_part, names_a_numbered_part
+from app.part_titles import asks_part_title, heading_at, heading_title, is_heading_of
+from app.sections import asks_for_part, named_part, names_a_numbered_part, section_ref
 from app.speeches import speech_asked
 from app.text_utils import split_follow_up_context
 
@@ -183,6 +184,10 @@ class QAEngine:
     def _answer(self, asked: str, as_asked: str, passages: list[Passage], doc_ids, rows) -> Answer | None:
         """The answer from the passages: a speaker's last (first) words where the play has them (app.speeches),
         else the sentences that answer what is asked (app.answer), None when the evidence is weak."""
+        if rows is not None and asks_part_title(as_asked):       # 'What is chapter 42 called?': its heading says
+            heading = self._heading_answer(section_ref(as_asked), rows, passages)
+            if heading:
+                return heading
         speech = speech_asked(as_asked)
         ranked_docs = list(dict.fromkeys(p.doc_id for p in passages))
         spoken = self.retriever.table.words_spoken(speech, doc_ids, rows, ranked_docs) if speech else None
@@ -194,6 +199,22 @@ class QAEngine:
                               config=self.config.answer,
                               semantic=self.encoders.get("minilm") if self.config.semantic_answer else None,
                               name_section=asks_for_part(as_asked))
+
+    def _heading_answer(self, ref, rows: list[int], passages: list[Passage]) -> Answer | None:
+        """The title in the heading of the part `ref` numbers, from the first of its `rows` that prints it (that
+        chunk's passage is put first); None when the heading is its number alone ('Chapter 9')."""
+        table = self.retriever.table
+        for row in rows:
+            heading = next((title for title in table.section_titles(row) if is_heading_of(ref, title)), None)
+            if heading is None:
+                continue
+            if not heading_title(heading):
+                return None
+            passage = next((p for p in passages if p.id == table.ids[row]), None) or self.retriever.passage(row)
+            passages[:] = [passage] + [p for p in passages if p is not passage]
+            span = heading_at(passage.text, heading) or (passage.chunk_span[0], passage.chunk_span[0])
+            return heading_answer(passages, span, heading)
+        return None
 
     def _ask(self, question: str, k: int, doc_ids, history, stream: bool) -> Iterator[str | QAResult]:
         started = time.perf_counter()

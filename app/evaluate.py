@@ -101,12 +101,12 @@ def document_scopes(engine, items: list[dict]) -> dict[str, list[str]]:
 
 def format_table(rows: dict[str, dict]) -> str:
     """One line per set-up, the metric columns of COLUMNS."""
-    lines = [f"{'setting':34}" + "".join(f"{c:>13}" for c in COLUMNS)]
+    lines = [f"{'setting':34}" + "".join(f"{c:>14}" for c in COLUMNS)]      # 'false_abstain' is 13 wide
     for name, s in rows.items():
         cells = []
         for c in COLUMNS:
             value = s.get(c, float("nan"))
-            cells.append(f"{value:>13.0f}" if c == "n" else f"{value:>13.1f}" if c.endswith("_ms") else f"{value:>13.3f}")
+            cells.append(f"{value:>14.0f}" if c == "n" else f"{value:>14.1f}" if c.endswith("_ms") else f"{value:>14.3f}")
         lines.append(f"{name:34}" + "".join(cells))
     return "\n".join(lines)
 

@@ -316,6 +316,18 @@ def test_a_question_naming_a_scene_is_answered_from_that_scene(engine):
     assert result.part_text() == "Asked of Scene 3 only."
 
 
+def test_where_a_scene_takes_place_is_answered_by_its_heading(engine):
+    """No sentence of a play says where a scene is: its heading does ('SCENE III. A heath.'), cited where the play
+    prints it; a part the play lacks is asked of it whole, and no heading answers."""
+    play = next(r.doc_id for r in engine.store.documents(COLLECTION) if r.source.endswith(".txt"))
+    result = engine.ask("Where does Act 1, Scene 3 take place?", doc_ids=[play])
+    assert result.answer == "ACT I, SCENE III. A heath"
+    assert "SCENE III." in result.citations[0]["section"]
+    start, end = result.passages[0].highlights[0]
+    assert result.passages[0].text[start:end].startswith("SCENE III. A heath")
+    assert engine.ask("Where does Act 4, Scene 3 take place?", doc_ids=[play]).part["found"] is False
+
+
 def test_a_part_the_document_lacks_leaves_the_question_asked_of_it_whole(engine):
     play = next(r.doc_id for r in engine.store.documents(COLLECTION) if r.source.endswith(".txt"))
     question = "In Chapter 9, what do the witches hail Macbeth as?"

@@ -1,0 +1,61 @@
+"""'What is chapter 42 called?', 'Where does Act 2, Scene 1 take place?': the part's heading answers.
+
+A book prints a part's title, and a play the place of a scene, in the part's heading ('CHAPTER 42. The Whiteness
+of The Whale', 'SCENE I. Inverness. Court within the Castle'); no sentence of the text says it. A heading that
+is its number alone ('Chapter 9') answers nothing: the question is then answered from the part's text.
+
+    asks_part_title("What is the title of chapter 9?")        -> True
+    heading_title("CHAPTER 42. The Whiteness of The Whale")  -> "The Whiteness of The Whale"
+    heading_title("Chapter 9")                               -> None
+"""
+from __future__ import annotations
+
+import re
+
+from app.sections import SectionRef, names_a_numbered_part, section_ref, title_numbers
+
+_PART = r"(chapter|act|scene|canto|book|part|volume|section)\s+\S+"
+_ASKS_TITLE = re.compile(rf"^\s*(what|which)\s+(is|was|'s)\s+the\s+(title|name|heading)\s+of\s+(the\s+)?{_PART}"
+                         rf"|^\s*what\s+(is|was)\s+(the\s+)?{_PART}\s+(called|titled|entitled|named)\b"
+                         rf"|^\s*what\s+title\s+(does|did)\s+(the\s+)?{_PART}", re.I)
+# 'Where does Act 2, Scene 1 take place?': a scene's heading says where it is; a chapter's title is no place
+_ASKS_PLACE = re.compile(r"^\s*where\s+(is|was|does|do|did)\b.*\b(set|take\s+place|takes\s+place)\b", re.I)
+_NUMBER_PART = re.compile(r"^\W*((BOOK|PART|VOLUME|ACT|CHAPTER|CANTO|SCENE)\s+([\dMDCLXVI]+|[A-Z]+)\b[^\w(]*"
+                          r"(\([^)]*\)[^\w(]*)?)+", re.I)                 # 'BOOK I. (FOLIO), CHAPTER I. '
+
+
+def asks_part_title(question: str) -> bool:
+    """Whether the question names a part by its number (chapter, act, scene ...) and asks what it is called, or a
+    scene and asks where it takes place."""
+    ref = section_ref(question) if names_a_numbered_part(question) else None
+    if ref is None or ref.counted:              # 'the last chapter': which heading is its, the rows alone tell
+        return False
+    return _ASKS_TITLE.search(question) is not None or \
+        (_ASKS_PLACE.search(question) is not None and "scene" in dict(ref.parts))
+
+
+def heading_title(heading: str) -> str | None:
+    """The words of a part's heading after its kind and number ('ACT II, SCENE I. Inverness. Court within the
+    Castle' -> 'Inverness. Court within the Castle'); None when it has none."""
+    numbered = _NUMBER_PART.match(heading)
+    if not numbered or not title_numbers(heading):
+        return None
+    title = heading[numbered.end():].strip(" .:-—–()")
+    return title if re.search(r"[A-Za-z]{2,}", title) else None
+
+
+def is_heading_of(ref: SectionRef, heading: str) -> bool:
+    """Whether `heading` opens the part `ref` numbers ('ACT II, SCENE I. ...' for Act 2, Scene 1)."""
+    numbers = title_numbers(heading)
+    return all(numbers.get(kind) == number for kind, number in ref.parts)
+
+
+def heading_at(text: str, heading: str) -> tuple[int, int] | None:
+    """The span where `text` prints the heading: the whole, or its innermost part ('ACT II, SCENE I. Inverness' is
+    printed as 'ACT II.' and, lines on, 'SCENE I. Inverness'), spaces as they fall; None when it does not."""
+    parts = heading.split(", ")
+    for shown in (", ".join(parts[i:]) for i in range(len(parts))):
+        found = re.search(r"\s+".join(map(re.escape, shown.split())), text)
+        if found:
+            return found.span()
+    return None
