@@ -19,10 +19,11 @@ from typing import Iterator
 from app.answer import Answer, AnswerConfig, Passage, extract_answer, heading_answer, spoken_answer
 from app.chat import prose_answer, resolve_follow_up, stream_prose
 from app.retrieval import HybridRetriever, RetrievalConfig, default_cache_dir
-from app.part_titles import asks_part_title, heading_at, heading_title, is_heading_of
+from app.part_titles import (GIST_WORDS, asks_part_gist, asks_part_title, heading_at, heading_title, is_heading_of,
+                              opening_after)
 from app.sections import asks_for_part, named_part, names_a_numbered_part, section_ref
 from app.speeches import speech_asked
-from app.text_utils import split_follow_up_context
+from app.text_utils import sentence_spans, split_follow_up_context
 
 NOT_FOUND = "The documents do not contain the answer."
 
@@ -184,8 +185,9 @@ class QAEngine:
     def _answer(self, asked: str, as_asked: str, passages: list[Passage], doc_ids, rows) -> Answer | None:
         """The answer from the passages: a speaker's last (first) words where the play has them (app.speeches),
         else the sentences that answer what is asked (app.answer), None when the evidence is weak."""
-        if rows is not None and asks_part_title(as_asked):       # 'What is chapter 42 called?': its heading says
-            heading = self._heading_answer(section_ref(as_asked), rows, passages)
+        gist = asks_part_gist(as_asked)                 # 'What happens in chapter 110?': its title and opening
+        if rows is not None and (gist or asks_part_title(as_asked)):   # 'What is chapter 42 called?': its heading
+            heading = self._heading_answer(section_ref(as_asked), rows, passages, gist)
             if heading:
                 return heading
         speech = speech_asked(as_asked)
@@ -200,21 +202,36 @@ class QAEngine:
                               semantic=self.encoders.get("minilm") if self.config.semantic_answer else None,
                               name_section=asks_for_part(as_asked))
 
-    def _heading_answer(self, ref, rows: list[int], passages: list[Passage]) -> Answer | None:
-        """The title in the heading of the part `ref` numbers, from the first of its `rows` that prints it (that
-        chunk's passage is put first); None when the heading is its number alone ('Chapter 9')."""
+    def _heading_answer(self, ref, rows: list[int], passages: list[Passage], gist: bool = False) -> Answer | None:
+        """The heading of the part `ref` numbers, from the first of its `rows` that prints it (that chunk's passage
+        is put first): its title, None when it is its number alone ('Chapter 9'); with `gist`, the heading and the
+        part's opening sentences (GIST_WORDS words at most; from the next chunk's passage, put first, when the
+        heading ends its chunk)."""
         table = self.retriever.table
-        for row in rows:
+        for i, row in enumerate(rows):
             heading = next((title for title in table.section_titles(row) if is_heading_of(ref, title)), None)
             if heading is None:
                 continue
-            if not heading_title(heading):
+            if not gist and not heading_title(heading):
                 return None
-            passage = next((p for p in passages if p.id == table.ids[row]), None) or self.retriever.passage(row)
-            passages[:] = [passage] + [p for p in passages if p is not passage]
-            span = heading_at(passage.text, heading) or (passage.chunk_span[0], passage.chunk_span[0])
-            return heading_answer(passages, span, heading)
+            passage = self._passage_first(row, passages)
+            start, end = heading_at(passage.text, heading) or (passage.chunk_span[0], passage.chunk_span[0])
+            if not gist:
+                return heading_answer(passages, (start, end), heading)
+            opening = opening_after(passage.text, end, GIST_WORDS)
+            if opening[0] == opening[1] and i + 1 < len(rows):
+                passage = self._passage_first(rows[i + 1], passages)      # after the heading's last words there
+                start, _ = opening = opening_after(passage.text, first_sentence_end(passage), GIST_WORDS)
+            text = " ".join(passage.text[slice(*opening)].split())
+            return heading_answer(passages, (start, opening[1]), f"{heading}. {text}" if text else heading)
         return None
+
+    def _passage_first(self, row: int, passages: list[Passage]) -> Passage:
+        """The passage of the chunk at `row`, put first in `passages` (taken from them when they hold it)."""
+        passage = next((p for p in passages if p.id == self.retriever.table.ids[row]), None) or \
+            self.retriever.passage(row)
+        passages[:] = [passage] + [p for p in passages if p is not passage]
+        return passage
 
     def _ask(self, question: str, k: int, doc_ids, history, stream: bool) -> Iterator[str | QAResult]:
         started = time.perf_counter()
@@ -254,6 +271,15 @@ class QAEngine:
             timings["prose_ms"] = (time.perf_counter() - t) * 1000
         timings["total_ms"] = (time.perf_counter() - started) * 1000
         yield result
+
+
+def first_sentence_end(passage: Passage) -> int:
+    """Where the first sentence of the passage's chunk ends when the chunk opens mid-sentence (the passage grown
+    back to that sentence's start), else where the chunk starts."""
+    chunk_start = passage.chunk_span[0]
+    if chunk_start == 0:
+        return 0
+    return next((end for _, end in sentence_spans(passage.text) if end > chunk_start), chunk_start)
 
 
 def growing_text(text: str) -> Iterator[str]:

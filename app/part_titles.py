@@ -13,11 +13,19 @@ from __future__ import annotations
 import re
 
 from app.sections import SectionRef, names_a_numbered_part, section_ref, title_numbers
+from app.text_utils import sentence_spans
+
+_LABEL = re.compile(r"[A-Z][A-Za-z'’]*(?: [A-Z][A-Za-z'’]*){0,2}\.")      # 'Mercutio.', 'FIRST WITCH.'
+GIST_WORDS = 50         # the most words of a part's opening that answer 'What happens in ...?'
 
 _PART = r"(chapter|act|scene|canto|book|part|volume|section)\s+\S+"
 _ASKS_TITLE = re.compile(rf"^\s*(what|which)\s+(is|was|'s)\s+the\s+(title|name|heading)\s+of\s+(the\s+)?{_PART}"
                          rf"|^\s*what\s+(is|was)\s+(the\s+)?{_PART}\s+(called|titled|entitled|named)\b"
                          rf"|^\s*what\s+title\s+(does|did)\s+(the\s+)?{_PART}", re.I)
+# 'What happens in chapter 110?', 'What is Act 3 about?': no sentence says; the part's title and its opening do best
+_PARTS = rf"{_PART}(?:,?\s+{_PART})*"                                    # 'Act 3, Scene 1'
+_ASKS_GIST = re.compile(rf"^\s*what\s+(happens|happened|goes\s+on|occurs)\s+(in|during)\s+(the\s+)?{_PARTS}\W*$"
+                        rf"|^\s*what\s+(is|was)\s+(the\s+)?{_PARTS}\s+about\W*$", re.I)
 # 'Where does Act 2, Scene 1 take place?': a scene's heading says where it is; a chapter's title is no place
 _ASKS_PLACE = re.compile(r"^\s*where\s+(is|was|does|do|did)\b.*\b(set|take\s+place|takes\s+place)\b", re.I)
 _NUMBER_PART = re.compile(r"^\W*((BOOK|PART|VOLUME|ACT|CHAPTER|CANTO|SCENE)\s+([\dMDCLXVI]+|[A-Z]+)\b[^\w(]*"
@@ -32,6 +40,12 @@ def asks_part_title(question: str) -> bool:
         return False
     return _ASKS_TITLE.search(question) is not None or \
         (_ASKS_PLACE.search(question) is not None and "scene" in dict(ref.parts))
+
+
+def asks_part_gist(question: str) -> bool:
+    """Whether the question asks what happens in a part it names by number, or what the part is about."""
+    ref = section_ref(question) if names_a_numbered_part(question) else None
+    return ref is not None and not ref.counted and _ASKS_GIST.search(question) is not None
 
 
 def heading_title(heading: str) -> str | None:
@@ -59,3 +73,19 @@ def heading_at(text: str, heading: str) -> tuple[int, int] | None:
         if found:
             return found.span()
     return None
+
+
+def opening_after(text: str, start: int, max_words: int) -> tuple[int, int]:
+    """The span of the whole sentences of `text` after a heading ending at `start` (its closing stop skipped), up to
+    `max_words` words (the first sentence whatever its length), less a speaker's label left last ('Mercutio.')."""
+    start += len(re.match(r"[\s.:;,—–-]*", text[start:]).group(0))
+    spans = []
+    words = 0
+    for a, b in sentence_spans(text[start:]):
+        words += len(text[start + a:start + b].split())
+        if spans and words > max_words:
+            break
+        spans.append((start + a, start + b))
+    while len(spans) > 1 and _LABEL.fullmatch(text[slice(*spans[-1])]):
+        spans.pop()
+    return (spans[0][0], spans[-1][1]) if spans else (start, start)

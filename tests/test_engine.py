@@ -328,6 +328,13 @@ def test_where_a_scene_takes_place_is_answered_by_its_heading(engine):
     assert engine.ask("Where does Act 4, Scene 3 take place?", doc_ids=[play]).part["found"] is False
 
 
+def test_what_happens_in_a_scene_is_answered_by_its_heading_and_opening(engine):
+    play = next(r.doc_id for r in engine.store.documents(COLLECTION) if r.source.endswith(".txt"))
+    result = engine.ask("What happens in Act 1, Scene 3?", doc_ids=[play])
+    assert result.answer.startswith("ACT I, SCENE III. A heath. [Thunder. Enter the three Witches.]")
+    assert len(result.answer.split()) <= 60
+
+
 def test_a_part_the_document_lacks_leaves_the_question_asked_of_it_whole(engine):
     play = next(r.doc_id for r in engine.store.documents(COLLECTION) if r.source.endswith(".txt"))
     question = "In Chapter 9, what do the witches hail Macbeth as?"

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from app.part_titles import asks_part_title, heading_at, heading_title, is_heading_of
+from app.part_titles import asks_part_gist, asks_part_title, heading_at, heading_title, is_heading_of, opening_after
 from app.sections import section_ref
 
 
@@ -43,3 +43,23 @@ def test_a_heading_is_found_as_the_text_prints_it():
     start, end = heading_at(text, "ACT II, SCENE I. Inverness. Court within the Castle")
     assert text[start:end] == "SCENE I. Inverness.  Court within the\nCastle"
     assert heading_at(text, "CHAPTER 4. Elsewhere") is None
+
+
+@pytest.mark.parametrize("question, asks", [
+    ("What happens in chapter 110?", True), ("What is chapter XII about?", True),
+    ("What happens in Act 3, Scene 1?", True),
+    ("What happens to Ahab in chapter 135?", False),    # about Ahab: asked of the chapter's text
+    ("What happens in the last chapter?", False), ("What is the chapter about?", False),
+])
+def test_a_question_asking_what_happens_in_a_part(question, asks):
+    assert asks_part_gist(question) is asks
+
+
+def test_a_parts_opening_is_whole_sentences_after_its_heading():
+    text = ("SCENE III. A heath.\n\n[Thunder. Enter the three Witches.]\n\nFIRST WITCH. Where hast thou been, "
+            "sister?\n\nSECOND WITCH. Killing swine.\n\nTHIRD WITCH. Sister, where thou?")
+    start, end = opening_after(text, len("SCENE III. A heath"), max_words=16)
+    assert text[start:end].startswith("[Thunder. Enter the three Witches.]")
+    assert text[start:end].endswith("Killing swine.")
+    start, end = opening_after(text, len("SCENE III. A heath"), max_words=14)
+    assert text[start:end].endswith("sister?"), "whole sentences, not a speaker's label left last"
