@@ -56,6 +56,7 @@ _NEW_SCENE = re.compile(r"(ACT|SCENE)\b")
 _REFERS_BACK = re.compile(r"(This|These|It|They|Such|He|She) "
                           r"(is|are|was|were|means|can|may|will|has|have|had|does|do)\b")
 _ANTECEDENT_WORDS = 20   # the longest sentence before a pronoun-led answer that it keeps as its antecedent
+_LEFT_OUT = re.compile(r"\s+other\s+than\s+[^,;:?.!]*", re.I)   # 'Lear's daughter other than Cordelia': not her
 _PLACE = re.compile(r"\b(in|at|from|to|near|under|inside)\s+(the\s+)?[A-Z][a-z]+")
 
 
@@ -159,7 +160,7 @@ class QuestionMatch:
 
     def __init__(self, question: str, idf: Callable[[str], float]):
         asked, context = split_follow_up_context(question)
-        own = [t for t in tokenize(asked) if t not in _QUESTION_FILLER]
+        own = [t for t in tokenize(_LEFT_OUT.sub("", asked)) if t not in _QUESTION_FILLER]
         recalled = [t for t in tokenize(context) if t not in _QUESTION_FILLER and t not in own]
         self.terms = own + recalled
         # An earlier turn's words, appended to a follow-up, say what it is about, not what it asks: 'Where was she

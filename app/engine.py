@@ -18,6 +18,7 @@ from typing import Iterator
 
 from app.answer import Answer, AnswerConfig, Passage, extract_answer, heading_answer, spoken_answer
 from app.chat import prose_answer, resolve_follow_up, stream_prose
+from app.kinship import parent_named, siblings_as_children
 from app.retrieval import HybridRetriever, RetrievalConfig, default_cache_dir
 from app.part_titles import (GIST_WORDS, asks_part_gist, asks_part_title, heading_at, heading_title, is_heading_of,
                               opening_after)
@@ -226,6 +227,17 @@ class QAEngine:
             return heading_answer(passages, (start, opening[1]), f"{heading}. {text}" if text else heading)
         return None
 
+    def _siblings_as_children(self, asked: str, doc_ids) -> str:
+        """'Who is Ophelia's brother?' asked as 'Who is Polonius's son other than Ophelia?' where a cast list of
+        the documents names her parent (app.kinship), else as asked."""
+        table = self.retriever.table
+
+        def parent_of(person: str) -> str | None:
+            rows = table.rows_holding(lambda text: parent_named(person, text) is not None, doc_ids)
+            return parent_named(person, table.texts[rows[0]]) if rows else None
+
+        return siblings_as_children(asked, parent_of) or asked
+
     def _passage_first(self, row: int, passages: list[Passage]) -> Passage:
         """The passage of the chunk at `row`, put first in `passages` (taken from them when they hold it)."""
         passage = next((p for p in passages if p.id == self.retriever.table.ids[row]), None) or \
@@ -240,6 +252,7 @@ class QAEngine:
         doc_ids = list(doc_ids) if doc_ids else None
         depth = max(k, self.config.answer_passages)
         rows, asked = self.retriever.scope(query, doc_ids)    # without 'in Act 3': that is where, not what
+        asked = self._siblings_as_children(asked, doc_ids)
         passages = self.retriever.search_within(asked, depth, doc_ids, rows, timings) if query.strip() else []
         t = time.perf_counter()
         as_asked = split_follow_up_context(query)[0]

@@ -10,6 +10,7 @@ is never named.
 from __future__ import annotations
 
 import re
+from typing import Callable
 
 from app import speakers
 
@@ -27,7 +28,8 @@ _MOTHER_NAMED = re.compile(r"\b(?:Lady|Queen|Duchess|Countess|Princess|Mrs|Miss|
 _NAME_WORD = r"[A-Z][\w'’-]*\.?"
 _ASKS = re.compile(rf"^\s*(?i:(?:what|which)\s+(?:is|was|are|were)\s+the\s+names?\s+of|who\s+(?:is|was|are|were))"
                    rf"\s+(?P<person>{_NAME_WORD}(?:\s+{_NAME_WORD}){{0,2}})['’]s?"
-                   rf"\s+(?P<kin>(?i:{'|'.join(_KIN)}))s?\s*\?*\s*$")
+                   rf"\s+(?P<kin>(?i:{'|'.join(_KIN)}))s?"
+                   rf"(?:\s+other\s+than\s+(?P<other>{_NAME_WORD}(?:\s+{_NAME_WORD}){{0,2}}))?\s*\?*\s*$")
 _LABEL = re.compile(rf"(?:^|\n)[ \t]*({speakers.NAME})\.(?=\s)")     # 'CALIBAN.', 'Cal.', on its line or leading
 _SENTENCE_GAP = r"[^.!?;]{0,100}?"                                  # within one sentence
 
@@ -41,14 +43,55 @@ def kin_asked(question: str) -> tuple[str, str] | None:
     return match.group("person"), match.group("kin").lower()
 
 
-def ties(person: str, kin: str, text: str) -> bool:
+def other_than(question: str) -> str | None:
+    """The person a kin question leaves out: 'Who is Lear's daughter other than Cordelia?' -> 'Cordelia'."""
+    match = _ASKS.match(question)
+    return match.group("other") if match else None
+
+
+def siblings_as_children(question: str, parent_of: Callable[[str], str | None]) -> str | None:
+    """'Who is Ophelia's brother?' asked as 'Who is Polonius's son other than Ophelia?' where `parent_of`
+    (a person -> the parent their cast-list entry names) knows her parent: a cast list names each child's parent,
+    never a sibling. None for other questions, or when the parent is not known."""
+    kin = kin_asked(question)
+    if kin is None or kin[1] not in ("sister", "brother"):
+        return None
+    parent = parent_of(kin[0])
+    if parent is None:
+        return None
+    return f"Who is {parent}'s {'daughter' if kin[1] == 'sister' else 'son'} other than {kin[0]}?"
+
+
+def parent_named(person: str, text: str) -> str | None:
+    """The parent the entry of `person` in a cast list names ('LAERTES, Son to Polonius.' -> 'Polonius',
+    'OPHELIA, daughter to Polonius' -> 'Polonius'), None without one."""
+    name = re.escape(person.split()[-1])
+    entry = re.search(rf"(?m)^[ \t]*(?i:{name})\b[^.;\n]{{0,60}}?\b(?i:son|daughter|child)\s+(?i:to|of)\s+"
+                      rf"(?:the\s+)?([A-Z][\w'’-]+)", text)
+    return entry.group(1) if entry else None
+
+
+def ties(person: str, kin: str, text: str, other: str | None = None) -> bool:
     """Whether `text` ties the relative `kin` to `person` (see the module's text). A text led by a speaker's label
-    ('CALIBAN. This island's mine, by Sycorax my mother') counts as that speaker's words."""
+    ('CALIBAN. This island's mine, by Sycorax my mother') counts as that speaker's words. A line naming `other`
+    ties no one: 'Lear's daughter other than Cordelia' is not 'CORDELIA, daughter to Lear'."""
     name = re.escape(person.split()[-1])                             # 'Captain Ahab' -> 'Ahab'
+    if other:
+        return _another_child(name, kin, re.escape(other.split()[-1]), text)
     relative = rf"{kin}s?"
     said = re.search(rf"(?i)\b{name}['’]s?\s+(?:\w+\s+)?{relative}\b"                    # "Caliban's mother"
                      rf"|\b{relative}\s+(?:of|to)\s+(?:the\s+\w+\s+)?{name}\b", text)       # 'Uncle of Olivia'
     return said is not None or _tied_the_other_way(name, kin, text) or _named_beside(person, name, relative, text)
+
+
+def _another_child(parent: str, kin: str, other: str, text: str) -> bool:
+    """'Who is Gloster's son other than Edgar?' (a sibling asked as a child: siblings_as_children): only a cast
+    list's entry of another child answers ('Edmund, Bastard Son to Gloster.'), not 'my son Paris' in Capulet's
+    speech (his daughter's suitor), nor a text opening with the child left out."""
+    if re.match(rf"(?i)\W*{other}\b", text):
+        return False
+    entry = rf"(?m)^[ \t]*(?!(?i:{other})\b)[A-Z][\w'’-]*(?:[ \t]+[A-Z][\w'’-]*)*,[^.;\n]{{0,40}}?"
+    return re.search(rf"{entry}\b(?i:{kin})\s+(?i:to|of)\s+(?:the\s+)?{parent}\b", text) is not None
 
 
 def _tied_the_other_way(name: str, kin: str, text: str) -> bool:

@@ -10,7 +10,7 @@ from functools import partial
 from typing import Callable
 
 from app.identity import introduces, person_asked_about
-from app.kinship import kin_asked, ties
+from app.kinship import kin_asked, other_than, ties
 from app.narrator import asks_narrator, names_narrator
 from app.setting import asks_setting, states_setting
 
@@ -33,5 +33,5 @@ def lookup_for(question: str) -> Lookup | None:
         return Lookup("who", names_narrator)
     kin = kin_asked(question)
     if kin:
-        return Lookup("who", partial(ties, *kin), required=True)           # the relative's name is asked
+        return Lookup("who", partial(ties, *kin, other=other_than(question)), required=True)   # a name is asked
     return None

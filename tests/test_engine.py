@@ -328,6 +328,14 @@ def test_where_a_scene_takes_place_is_answered_by_its_heading(engine):
     assert engine.ask("Where does Act 4, Scene 3 take place?", doc_ids=[play]).part["found"] is False
 
 
+def test_a_sibling_the_cast_list_does_not_name_is_not_guessed(engine):
+    """'Who is Fleance's brother?': the cast list names his father, Banquo, and no other child of Banquo's."""
+    play = next(r.doc_id for r in engine.store.documents(COLLECTION) if r.source.endswith(".txt"))
+    result = engine.ask("Who is Fleance's brother?", doc_ids=[play])
+    assert result.answer is None
+    assert result.resolved_question == "Who is Fleance's brother?", "the reader's question is shown as asked"
+
+
 def test_what_happens_in_a_scene_is_answered_by_its_heading_and_opening(engine):
     play = next(r.doc_id for r in engine.store.documents(COLLECTION) if r.source.endswith(".txt"))
     result = engine.ask("What happens in Act 1, Scene 3?", doc_ids=[play])

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from app.answer import Passage, extract_answer
-from app.kinship import kin_asked, ties
+from app.kinship import kin_asked, other_than, parent_named, siblings_as_children, ties
 
 
 @pytest.mark.parametrize("question, asked", [
@@ -57,3 +57,34 @@ def test_without_a_text_tying_them_the_answer_is_that_the_book_does_not_say():
     passages.append(Passage(id="b", text="GONERIL, eldest daughter to Lear, and wife to the Duke of Albany."))
     answer = extract_answer("Who is Goneril's husband?", passages)
     assert answer is not None and "Albany" in answer.text
+
+
+CAST = ("Earl of Kent.\nEarl of Gloster.\nEdgar, Son to Gloster.\nEdmund, Bastard Son to Gloster.\n"
+        "Goneril, daughter to Lear.\nRegan, daughter to Lear.\nCordelia, daughter to Lear.\n")
+
+
+def test_a_sibling_is_asked_as_another_child_of_the_parent_the_cast_list_names():
+    """A cast list names each child's parent, never a sibling: 'Who is Edgar's brother?' is 'Who is Gloster's son
+    other than Edgar?'."""
+    def parent_of(person):
+        return parent_named(person, CAST)
+    assert siblings_as_children("Who is Edgar's brother?", parent_of) == "Who is Gloster's son other than Edgar?"
+    assert siblings_as_children("Who are Cordelia's sisters?", parent_of) == \
+        "Who is Lear's daughter other than Cordelia?"
+    assert siblings_as_children("Who is Kent's brother?", parent_of) is None          # no parent named
+    assert siblings_as_children("Who is Edgar's father?", parent_of) is None          # not a sibling
+    assert other_than("Who is Lear's daughter other than Cordelia?") == "Cordelia"
+    assert kin_asked("Who is Lear's daughter other than Cordelia?") == ("Lear", "daughter")
+
+
+def test_only_another_childs_cast_entry_ties_a_sibling():
+    assert ties("Gloster", "son", CAST, other="Edgar")
+    assert not ties("Gloster", "son", "Earl of Kent.\nEdgar, Son to Gloster.\n", other="Edgar")   # only himself
+    assert not ties("Lear", "daughter", "Cordelia, daughter to Lear. Regan, daughter to Lear.", other="Cordelia")
+    assert not ties("Capulet", "son", "Capulet.\nAcquaint her here of my son Paris' love;", other="Juliet")
+
+
+def test_a_siblings_answer_names_another_child():
+    passages = [Passage(id="a", text=CAST)]
+    answer = extract_answer("Who is Gloster's son other than Edgar?", passages)
+    assert answer is not None and "Edmund" in answer.text
