@@ -5,7 +5,8 @@ A book ties a relative to a person in a few ways: 'Caliban's mother', 'Uncle of 
 (a cast list: Fleance's father, Banquo's son), 'by Sycorax my mother' in Caliban's own speech, 'Elizabeth ... her
 sister Jane' in one sentence. A passage that only holds the word ('the man's wife', 'thy wife', 'his beauteous
 sisters') says nothing of this person's relative, and when no passage ties them the book does not say: Lear's wife
-is never named.
+is never named. A sibling is asked as another child of the parent a cast list names ('Who is Edgar's brother?' ->
+'Who is Gloster's son other than Edgar?': siblings_as_children).
 """
 from __future__ import annotations
 
@@ -73,8 +74,8 @@ def parent_named(person: str, text: str) -> str | None:
 
 def ties(person: str, kin: str, text: str, other: str | None = None) -> bool:
     """Whether `text` ties the relative `kin` to `person` (see the module's text). A text led by a speaker's label
-    ('CALIBAN. This island's mine, by Sycorax my mother') counts as that speaker's words. A line naming `other`
-    ties no one: 'Lear's daughter other than Cordelia' is not 'CORDELIA, daughter to Lear'."""
+    ('CALIBAN. This island's mine, by Sycorax my mother') counts as that speaker's words. With `other` (a sibling
+    asked as a child: 'Lear's daughter other than Cordelia'), only another child's cast entry does (_another_child)."""
     name = re.escape(person.split()[-1])                             # 'Captain Ahab' -> 'Ahab'
     if other:
         return _another_child(name, kin, re.escape(other.split()[-1]), text)

@@ -2,9 +2,11 @@
 
 A book prints a part's title, and a play the place of a scene, in the part's heading ('CHAPTER 42. The Whiteness
 of The Whale', 'SCENE I. Inverness. Court within the Castle'); no sentence of the text says it. A heading that
-is its number alone ('Chapter 9') answers nothing: the question is then answered from the part's text.
+is its number alone ('Chapter 9') answers nothing: the question is then answered from the part's text. 'What
+happens in chapter 110?' has no sentence that says either: the heading and the part's opening sentences answer.
 
     asks_part_title("What is the title of chapter 9?")        -> True
+    asks_part_gist("What happens in Act 3, Scene 1?")          -> True
     heading_title("CHAPTER 42. The Whiteness of The Whale")  -> "The Whiteness of The Whale"
     heading_title("Chapter 9")                               -> None
 """
@@ -15,9 +17,8 @@ import re
 from app.sections import SectionRef, names_a_numbered_part, section_ref, title_numbers
 from app.text_utils import sentence_spans
 
-_LABEL = re.compile(r"[A-Z][A-Za-z'’]*(?: [A-Z][A-Za-z'’]*){0,2}\.")      # 'Mercutio.', 'FIRST WITCH.'
 GIST_WORDS = 50         # the most words of a part's opening that answer 'What happens in ...?'
-
+_LABEL = re.compile(r"[A-Z][A-Za-z'’]*(?: [A-Z][A-Za-z'’]*){0,2}\.")      # 'Mercutio.', 'FIRST WITCH.'
 _PART = r"(chapter|act|scene|canto|book|part|volume|section)\s+\S+"
 _ASKS_TITLE = re.compile(rf"^\s*(what|which)\s+(is|was|'s)\s+the\s+(title|name|heading)\s+of\s+(the\s+)?{_PART}"
                          rf"|^\s*what\s+(is|was)\s+(the\s+)?{_PART}\s+(called|titled|entitled|named)\b"
@@ -35,17 +36,21 @@ _NUMBER_PART = re.compile(r"^\W*((BOOK|PART|VOLUME|ACT|CHAPTER|CANTO|SCENE)\s+([
 def asks_part_title(question: str) -> bool:
     """Whether the question names a part by its number (chapter, act, scene ...) and asks what it is called, or a
     scene and asks where it takes place."""
-    ref = section_ref(question) if names_a_numbered_part(question) else None
-    if ref is None or ref.counted:              # 'the last chapter': which heading is its, the rows alone tell
-        return False
-    return _ASKS_TITLE.search(question) is not None or \
-        (_ASKS_PLACE.search(question) is not None and "scene" in dict(ref.parts))
+    ref = _numbered_part(question)
+    return ref is not None and (_ASKS_TITLE.search(question) is not None or
+                                (_ASKS_PLACE.search(question) is not None and "scene" in dict(ref.parts)))
 
 
 def asks_part_gist(question: str) -> bool:
     """Whether the question asks what happens in a part it names by number, or what the part is about."""
+    return _numbered_part(question) is not None and _ASKS_GIST.search(question) is not None
+
+
+def _numbered_part(question: str) -> SectionRef | None:
+    """The part the question names by its number ('chapter 42', 'Act 2, Scene 1'); None for none, and for a part
+    it counts ('the last chapter': which heading is its, only the part's rows tell)."""
     ref = section_ref(question) if names_a_numbered_part(question) else None
-    return ref is not None and not ref.counted and _ASKS_GIST.search(question) is not None
+    return ref if ref is not None and not ref.counted else None
 
 
 def heading_title(heading: str) -> str | None:
