@@ -1,14 +1,16 @@
 """Questions a book answers in one known kind of place, whatever words the question shares with it: who a named
 person is (where the text introduces them: app.identity), where a play is set (its 'SCENE:' line: app.setting),
-who tells a novel (where the narrator names themself: app.narrator) and who a person's relative is (where the text
-ties the two: app.kinship; only there). The retriever puts the first chunks of each document that hold such a
-place first, and the answer step takes its answer from one when a candidate is one."""
+who tells a novel (where the narrator names themself: app.narrator), who wrote it (its byline: app.authorship)
+and who a person's relative is (where the text ties the two: app.kinship; only there). The retriever puts the
+first chunks of each document that hold such a place first, and the answer step takes its answer from one when a
+candidate is one."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import partial
 from typing import Callable
 
+from app.authorship import asks_author, names_author, title_words
 from app.identity import introduces, person_asked_about
 from app.kinship import kin_asked, other_than, ties
 from app.narrator import asks_narrator, names_narrator
@@ -31,6 +33,8 @@ def lookup_for(question: str) -> Lookup | None:
         return Lookup("setting", states_setting)
     if asks_narrator(question):
         return Lookup("who", names_narrator)
+    if asks_author(question):
+        return Lookup("who", partial(names_author, title_words(question)))
     kin = kin_asked(question)
     if kin:
         return Lookup("who", partial(ties, *kin, other=other_than(question)), required=True)   # a name is asked
