@@ -3,7 +3,7 @@ relative is, answered only where the text ties the two together.
 
 A book ties a relative to a person in a few ways: 'Caliban's mother', 'Uncle of Olivia', 'FLEANCE, Son to Banquo'
 (a cast list: Fleance's father, Banquo's son), 'by Sycorax my mother' in Caliban's own speech, 'Elizabeth ... her
-sister Jane' in one sentence. A passage that only holds the word ('the man's wife', 'thy wife', 'his beauteous
+sister Jane' in one sentence, 'LADY MACDUFF' (a wife by her husband's name). A passage that only holds the word ('the man's wife', 'thy wife', 'his beauteous
 sisters') says nothing of this person's relative, and when no passage ties them the book does not say: Lear's wife
 is never named. A sibling is asked as another child of the parent a cast list names ('Who is Edgar's brother?' ->
 'Who is Gloster's son other than Edgar?': siblings_as_children).
@@ -82,7 +82,13 @@ def ties(person: str, kin: str, text: str, other: str | None = None) -> bool:
     relative = rf"{kin}s?"
     said = re.search(rf"(?i)\b{name}['’]s?\s+(?:\w+\s+)?{relative}\b"                    # "Caliban's mother"
                      rf"|\b{relative}\s+(?:of|to)\s+(?:the\s+\w+\s+)?{name}\b", text)       # 'Uncle of Olivia'
-    return said is not None or _tied_the_other_way(name, kin, text) or _named_beside(person, name, relative, text)
+    return said is not None or _tied_the_other_way(name, kin, text) or _named_beside(person, name, relative, text) \
+        or (kin == "wife" and _titled_wife(name, text))
+
+
+def _titled_wife(name: str, text: str) -> bool:
+    """'LADY MACDUFF', 'Mrs. Bennet': a wife goes by her husband's name after her title."""
+    return re.search(rf"\b(?i:lady|mrs\.?|madam|madame)[ \t]+(?i:{name})\b", text) is not None
 
 
 def _another_child(parent: str, kin: str, other: str, text: str) -> bool:

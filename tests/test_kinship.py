@@ -30,6 +30,8 @@ def test_a_question_asking_who_a_persons_relative_is(question, asked):
     ("Caliban", "mother", "Cal. This island's mine, by Sycorax my mother,"),       # a shortened label
     ("Elizabeth", "sister", "Elizabeth walked on with her sister Jane."),
     ("Elizabeth", "sister", "Elizabeth walked on with her eldest sister Jane."),
+    ("Macduff", "wife", "[Enter Lady Macduff, her Son, and Ross.]"),           # a wife by her husband's name
+    ("Mr. Bennet", "wife", "Mrs. Bennet was restored to her usual querulous serenity."),
 ])
 def test_texts_that_tie_the_relative_to_the_person(person, kin, text):
     assert ties(person, kin, text)
@@ -45,6 +47,8 @@ def test_texts_that_tie_the_relative_to_the_person(person, kin, text):
     ("Romeo", "father", "Romeo. Is my father well?"),                                  # no name beside it
     ("Miranda", "mother", "MIRANDA, Daughter to Prospero"),                           # her father
     ("Ferdinand", "father", "FERDINAND.\nI chose her when I could not ask my father\nFor his advice"),  # verse
+    ("Banquo", "wife", "BANQUO.\nGood sir, why do you start? [To Lady Macbeth.]"),   # another man's lady
+    ("Macduff", "daughter", "[Enter Lady Macduff, her Son, and Ross.]"),        # the title names a wife only
 ])
 def test_texts_holding_only_the_word_do_not(person, kin, text):
     assert not ties(person, kin, text)
