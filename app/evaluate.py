@@ -106,7 +106,8 @@ def format_table(rows: dict[str, dict]) -> str:
         cells = []
         for c in COLUMNS:
             value = s.get(c, float("nan"))
-            cells.append(f"{value:>14.0f}" if c == "n" else f"{value:>14.1f}" if c.endswith("_ms") else f"{value:>14.3f}")
+            decimals = 0 if c == "n" else 1 if c.endswith("_ms") else 3
+            cells.append(f"{value:>14.{decimals}f}")
         lines.append(f"{name:34}" + "".join(cells))
     return "\n".join(lines)
 

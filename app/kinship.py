@@ -3,10 +3,10 @@ relative is, answered only where the text ties the two together.
 
 A book ties a relative to a person in a few ways: 'Caliban's mother', 'Uncle of Olivia', 'FLEANCE, Son to Banquo'
 (a cast list: Fleance's father, Banquo's son), 'by Sycorax my mother' in Caliban's own speech, 'Elizabeth ... her
-sister Jane' in one sentence, 'LADY MACDUFF' (a wife by her husband's name). A passage that only holds the word ('the man's wife', 'thy wife', 'his beauteous
-sisters') says nothing of this person's relative, and when no passage ties them the book does not say: Lear's wife
-is never named. A sibling is asked as another child of the parent a cast list names ('Who is Edgar's brother?' ->
-'Who is Gloster's son other than Edgar?': siblings_as_children).
+sister Jane' in one sentence, 'LADY MACDUFF' (a wife by her husband's name). A passage that only holds the word
+('the man's wife', 'thy wife', 'his beauteous sisters') says nothing of this person's relative, and when no passage
+ties them the book does not say: Lear's wife is never named. A sibling is asked as another child of the parent
+a cast list names ('Who is Edgar's brother?' -> 'Who is Gloster's son other than Edgar?': siblings_as_children).
 """
 from __future__ import annotations
 
