@@ -28,7 +28,7 @@ from typing import Callable, Protocol
 
 from app import speakers
 from app.lookups import lookup_for
-from app.measures import measure_asked
+from app.measures import LARGE_NUMBERS, SMALL_NUMBERS, TENS, measure_asked
 from app.speeches import WordsInChunk
 from app.text_utils import (STOPWORDS, as_words, clean_pdf_text, list_lines, quoted_words, sentence_spans,
                              split_follow_up_context, stem, tokenize, words)
@@ -40,9 +40,7 @@ _QUESTION_FILLER = frozenset(stem(w) for w in "many much name named called mean 
 _YEAR = re.compile(r"\b(1[0-9]{3}|20[0-9]{2})\b")
 _YEAR_OR_DATE = re.compile(_YEAR.pattern + r"|\b(January|February|March|April|May|June|July|August|September|"
                                           r"October|November|December)\b")
-_NUMBER = re.compile(r"\b\d+(?:[.,]\d+)?\b|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|"
-                     r"(?:thir|four|fif|six|seven|eigh|nine)teen|(?:twen|thir|for|fif|six|seven|eigh|nine)ty|"
-                     r"hundred|thousand|million|dozen|half|score)\b", re.I)
+_NUMBER = re.compile(rf"\b\d+(?:[.,]\d+)?\b|\b({SMALL_NUMBERS}|{TENS}|{LARGE_NUMBERS}|score)\b", re.I)
 _CAPITALISED = re.compile(r"[\"'‘“(\[]*[A-Z][a-z]{2,}")
 _DEFINITION = re.compile(r"\b(is|are|means|refers to|denotes|stands for|is called|are called|defined as)\b|:\s")
 _NAMING = re.compile(r"\b(called|named|known as|termed|referred to as|the name of)\b")

@@ -15,9 +15,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-_SPELLED = (r"(?:a|an|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|"
-            r"(?:thir|four|fif|six|seven|eigh|nine)teen|(?:twen|thir|for|fif|six|seven|eigh|nine)ty(?:-\w+)?|"
-            r"hundred|thousand|million|dozen|half|few|several)")
+# Numbers in words, in three runs (app.answer's any-number pattern reads them too): to twelve and the teens, the
+# tens, and the large ones
+SMALL_NUMBERS = ("one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|"
+                 "(?:thir|four|fif|six|seven|eigh|nine)teen")
+TENS = "(?:twen|thir|for|fif|six|seven|eigh|nine)ty"
+LARGE_NUMBERS = "hundred|thousand|million|dozen|half"
+_SPELLED = rf"(?:a|an|{SMALL_NUMBERS}|{TENS}(?:-\w+)?|{LARGE_NUMBERS}|few|several)"
 _DIGITS = r"\d+(?:[.,]\d+)?"
 
 # Units of each measure: in words (after any number: 'six feet', 'an hour') and in figures' company only

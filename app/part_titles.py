@@ -14,12 +14,16 @@ from __future__ import annotations
 
 import re
 
+from ingest.parse.text import HEADING_LEVEL
+
 from app.sections import SectionRef, names_a_numbered_part, section_ref, title_numbers
+from app.speeches import within_words
 from app.text_utils import sentence_spans
 
 GIST_WORDS = 50         # the most words of a part's opening that answer 'What happens in ...?'
 _LABEL = re.compile(r"[A-Z][A-Za-z'’]*(?: [A-Z][A-Za-z'’]*){0,2}\.")      # 'Mercutio.', 'FIRST WITCH.'
-_PART = r"(chapter|act|scene|canto|book|part|volume|section)\s+\S+"
+_KINDS = "|".join(HEADING_LEVEL)                                    # 'chapter', 'act', 'scene' ... (ingest's)
+_PART = rf"(?:{_KINDS}|section)\s+\S+"
 _ASKS_TITLE = re.compile(rf"^\s*(what|which)\s+(is|was|'s)\s+the\s+(title|name|heading)\s+of\s+(the\s+)?{_PART}"
                          rf"|^\s*what\s+(is|was)\s+(the\s+)?{_PART}\s+(called|titled|entitled|named)\b"
                          rf"|^\s*what\s+title\s+(does|did)\s+(the\s+)?{_PART}", re.I)
@@ -29,7 +33,7 @@ _ASKS_GIST = re.compile(rf"^\s*what\s+(happens|happened|goes\s+on|occurs)\s+(in|
                         rf"|^\s*what\s+(is|was)\s+(the\s+)?{_PARTS}\s+about\W*$", re.I)
 # 'Where does Act 2, Scene 1 take place?': a scene's heading says where it is; a chapter's title is no place
 _ASKS_PLACE = re.compile(r"^\s*where\s+(is|was|does|do|did)\b.*\b(set|take\s+place|takes\s+place)\b", re.I)
-_NUMBER_PART = re.compile(r"^\W*((BOOK|PART|VOLUME|ACT|CHAPTER|CANTO|SCENE)\s+([\dMDCLXVI]+|[A-Z]+)\b[^\w(]*"
+_NUMBER_PART = re.compile(rf"^\W*((?:{_KINDS})\s+([\dMDCLXVI]+|[A-Z]+)\b[^\w(]*"
                           r"(\([^)]*\)[^\w(]*)?)+", re.I)                 # 'BOOK I. (FOLIO), CHAPTER I. '
 
 
@@ -84,13 +88,11 @@ def opening_after(text: str, start: int, max_words: int) -> tuple[int, int]:
     """The span of the whole sentences of `text` after a heading ending at `start` (its closing stop skipped), up to
     `max_words` words (the first sentence whatever its length), less a speaker's label left last ('Mercutio.')."""
     start += len(re.match(r"[\s.:;,—–-]*", text[start:]).group(0))
-    spans = []
-    words = 0
-    for a, b in sentence_spans(text[start:]):
-        words += len(text[start + a:start + b].split())
-        if spans and words > max_words:
-            break
-        spans.append((start + a, start + b))
-    while len(spans) > 1 and _LABEL.fullmatch(text[slice(*spans[-1])]):
-        spans.pop()
-    return (spans[0][0], spans[-1][1]) if spans else (start, start)
+    spans = [(start + a, start + b) for a, b in sentence_spans(text[start:])]
+    if not spans:
+        return start, start
+    _, end = within_words(text, spans, last=False, max_words=max_words)
+    chosen = [span for span in spans if span[1] <= end]
+    while len(chosen) > 1 and _LABEL.fullmatch(text[slice(*chosen[-1])]):
+        chosen.pop()
+    return chosen[0][0], chosen[-1][1]

@@ -181,22 +181,23 @@ def _quoted_sentences(speech: str, last: bool) -> tuple[int, int] | None:
     spans = sentence_spans(speech)
     if not spans:
         return None
-    start, end = _within_words(speech, spans, last)
+    start, end = within_words(speech, spans, last)
     if len(speech[start:end].split()) <= WORDS_QUOTED:
         return start, end
     lines, at = [], start
     for line in speech[start:end].split("\n"):
         lines.append((at, at + len(line)))
         at += len(line) + 1
-    return _within_words(speech, lines, last)
+    return within_words(speech, lines, last)
 
 
-def _within_words(text: str, spans: list[tuple[int, int]], last: bool) -> tuple[int, int]:
-    """The span of the last (first) `spans` of `text` that hold WORDS_QUOTED words at most, at least one."""
+def within_words(text: str, spans: list[tuple[int, int]], last: bool,
+                 max_words: int = WORDS_QUOTED) -> tuple[int, int]:
+    """The span of the last (first) `spans` of `text` that hold `max_words` words at most, at least one."""
     chosen, count = [], 0
     for start, end in (reversed(spans) if last else spans):
         count += len(text[start:end].split())
-        if chosen and count > WORDS_QUOTED:
+        if chosen and count > max_words:
             break
         chosen.append((start, end))
     return min(s for s, _ in chosen), max(e for _, e in chosen)
