@@ -580,12 +580,16 @@ def spoken_answer(passages: list[Passage], words: WordsInChunk, chunk_id: str) -
     p_index = next((i for i, p in enumerate(passages) if p.id == chunk_id and p.chunk_span), None)
     if p_index is None:
         return None
-    passage = passages[p_index]
-    offset = passage.chunk_span[0]
-    start, end = max(offset + words.start, 0), min(offset + words.end, len(passage.text))
-    text = clean_pdf_text(passage.text[start:end])
-    text = f"{words.speaker}. {text}" if words.speaker else text
-    return _cited_answer(passages, p_index, start, end, text, 1.0)
+    offset = passages[p_index].chunk_span[0]
+    start, end = max(offset + words.start, 0), min(offset + words.end, len(passages[p_index].text))
+    return speech_answer(passages, p_index, start, end, words.speaker)
+
+
+def speech_answer(passages: list[Passage], p_index: int, start: int, end: int, speaker: str,
+                  confidence: float = 1.0) -> Answer:
+    """The words passages[p_index].text[start:end] as the answer, led by their speaker's name when there is one."""
+    text = clean_pdf_text(passages[p_index].text[start:end])
+    return _cited_answer(passages, p_index, start, end, f"{speaker}. {text}" if speaker else text, confidence)
 
 
 def heading_answer(passages: list[Passage], span: tuple[int, int], heading: str) -> Answer:

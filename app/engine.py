@@ -16,10 +16,12 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Iterator
 
-from app.answer import Answer, AnswerConfig, Passage, extract_answer, heading_answer, spoken_answer
+from app.answer import (Answer, AnswerConfig, Passage, extract_answer, heading_answer, speech_answer,
+                        spoken_answer)
 from app.chat import prose_answer, resolve_follow_up, stream_prose
 from app.kinship import parent_named, siblings_as_children
 from app.retrieval import HybridRetriever, RetrievalConfig, default_cache_dir
+from app.replies import find_reply, reply_asked
 from app.part_titles import (GIST_WORDS, asks_part_gist, asks_part_title, heading_at, heading_title, is_heading_of,
                               opening_after)
 from app.sections import asks_for_part, named_part, names_a_numbered_part, section_ref
@@ -196,8 +198,14 @@ class QAEngine:
         spoken = self.retriever.table.words_spoken(speech, doc_ids, rows, ranked_docs) if speech else None
         if spoken:
             return spoken_answer(passages, spoken, self.retriever.table.ids[spoken.row])
-        return extract_answer(asked, passages[: self.config.answer_passages], self.config.max_words,
-                              idf=self.retriever.idf(doc_ids),
+        idf = self.retriever.idf(doc_ids)
+        reply = reply_asked(as_asked)
+        found = find_reply(reply, passages[: self.config.answer_passages], idf, self.retriever.next_passage) \
+            if reply else None
+        if found:                                       # its passage first, as the answer's source
+            passages[:] = [found.passage] + [p for p in passages if p is not found.passage]
+            return speech_answer(passages, 0, found.start, found.end, found.speaker, min(found.match, 1.0))
+        return extract_answer(asked, passages[: self.config.answer_passages], self.config.max_words, idf=idf,
                               reranker=self.reranker if self.config.cross_encoder else None,
                               config=self.config.answer,
                               semantic=self.encoders.get("minilm") if self.config.semantic_answer else None,

@@ -728,6 +728,12 @@ class HybridRetriever:
                        speaker_names=self.table.speaker_names(doc_id) if meta.get("speaker") is not None else {},
                        lower_case_words=self.table.lower_case_words(doc_id))
 
+    def next_passage(self, passage: Passage) -> Passage | None:
+        """The passage of the chunk after the passage's own in its document; None after the last."""
+        meta = self.table.metadatas[self.table.row[passage.id]]
+        following = self.table.by_position.get((meta.get("doc_id"), int(meta.get("chunk_index", 0)) + 1))
+        return self.passage(following) if following is not None else None
+
     def _speaker_at(self, row: int, prefix: str) -> str | None:
         """Who is speaking where the passage of the chunk at `row` begins (`prefix`: its text from the chunk before);
         None outside plays."""

@@ -49,14 +49,14 @@ def speaker_after(text: str, end: int, initial: str) -> str:
     return before[-1] if before else initial
 
 
-def speeches(text: str) -> list[tuple[str, int, int]]:
+def speeches(text: str, whole_play: bool = True) -> list[tuple[str, int, int]]:
     """(speaker label, start, end) of each speech of a play's `text`, in reading order: from the line after its
     label to the next label or the end of the speeches (an exit of all, a new act or scene). Stage directions
-    inside stay in it ('[Drinks.]', '[Dies.]'). Speeches begin after the cast list: at the first stage direction,
-    act or scene heading or prologue."""
+    inside stay in it ('[Drinks.]', '[Dies.]'). In a `whole_play` speeches begin after the cast list: at the first
+    stage direction, act or scene heading or prologue (in a passage of one, a label anywhere begins a speech)."""
     events = _events(text)
-    opening = _ACTION_BEGINS.search(text)                    # before it, a cast list's 'LADY MACBETH.' is no speech
-    action = opening.start() if opening else 0
+    opening = _ACTION_BEGINS.search(text) if whole_play else None  # before it, a cast list's 'LADY MACBETH.' is no
+    action = opening.start() if opening else 0                      # speech
     found = []
     for (position, name), (next_position, _) in zip(events, events[1:] + [(len(text), "")]):
         if name and position >= action:

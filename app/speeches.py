@@ -131,12 +131,12 @@ def spoken_words(text: str, asked: SpeechAsked, full_names: dict[str, str] | Non
     if asked.name is None:
         own = spoken
     else:
-        wanted = _labels_named(asked.name, {label for label, *_ in spoken}, full_names or {})
+        wanted = labels_named(asked.name, {label for label, *_ in spoken}, full_names or {})
         own = [(label, start, end) for label, start, end in spoken if label in wanted]
     if not own:
         return None
     label, start, end = own[-1] if asked.last else own[0]
-    span = _quoted_sentences(_DIRECTION.sub(lambda m: " " * len(m.group()), text[start:end]), asked.last)
+    span = quoted_sentences(_DIRECTION.sub(lambda m: " " * len(m.group()), text[start:end]), asked.last)
     return SpokenWords(label, start + span[0], start + span[1]) if span else None
 
 
@@ -148,7 +148,7 @@ def book_words(text: str, last: bool, first_part: int = 0) -> SpokenWords | None
     else:
         line_end = text.find("\n", first_part)
         start, end = _first_paragraph(text, line_end + 1 if line_end >= 0 else len(text))
-    span = _quoted_sentences(text[start:end], last)
+    span = quoted_sentences(text[start:end], last)
     return SpokenWords("", start + span[0], start + span[1]) if span else None
 
 
@@ -165,7 +165,9 @@ def _last_paragraph(text: str) -> tuple[int, int]:
     return (start + 2 if start >= 0 else max(end - _READ_CHARS, 0)), end
 
 
-def _labels_named(name: str, labels: set[str], full_names: dict[str, str]) -> set[str]:
+def labels_named(name: str, labels: set[str], full_names: dict[str, str]) -> set[str]:
+    """The speaker labels among `labels` that stand for `name` as a question writes it: the name itself or the one
+    `full_names` spells out for a shortened label ('Cor' for Cordelia); 'King Lear' is 'Lear' where only he speaks."""
     def named(wanted: str) -> set[str]:
         return {label for label in labels if wanted.lower() in (label.lower(), full_names.get(label, "").lower())}
     words = name.split()
@@ -175,7 +177,7 @@ def _labels_named(name: str, labels: set[str], full_names: dict[str, str]) -> se
     return found
 
 
-def _quoted_sentences(speech: str, last: bool) -> tuple[int, int] | None:
+def quoted_sentences(speech: str, last: bool) -> tuple[int, int] | None:
     """Span of the speech's last (first) whole sentences, WORDS_QUOTED words at most but at least one sentence; of
     a longer sentence, its last (first) whole lines of verse within that many words, at least one."""
     spans = sentence_spans(speech)

@@ -391,3 +391,13 @@ def test_a_speakers_first_words_are_answered_from_where_the_play_has_them(engine
     assert "SCENE II" in result.citations[0]["section"]
     first = result.passages[0]
     assert [first.text[a:b] for a, b in first.highlights][0].startswith("What bloody man is that?")
+
+
+def test_a_speakers_reply_is_answered_by_their_words_after_what_the_question_describes(engine):
+    """'We fail!' shares no word with the question; the words before it ('If we should fail?') hold its cue."""
+    play = next(r.doc_id for r in engine.store.documents(COLLECTION) if r.source.endswith(".txt"))
+    result = engine.ask("What does Lady Macbeth answer when her husband asks what happens if they fail?",
+                        doc_ids=[play])
+    assert result.answer is not None and result.answer.startswith("LADY MACBETH. We fail!")
+    first = result.passages[0]
+    assert [first.text[a:b] for a, b in first.highlights][0].startswith("We fail!")
