@@ -7,6 +7,9 @@ sister Jane' in one sentence, 'LADY MACDUFF' (a wife by her husband's name). A p
 ('the man's wife', 'thy wife', 'his beauteous sisters') says nothing of this person's relative, and when no passage
 ties them the book does not say: Lear's wife is never named. A sibling is asked as another child of the parent
 a cast list names ('Who is Edgar's brother?' -> 'Who is Gloster's son other than Edgar?': siblings_as_children).
+'Who does Antony marry?' asks for his spouse, tied to him also by a marriage stated of him ('Antony is married to
+Octavia', 'married to Antony'); as plays show a marriage more than they state it, a spouse is looked for in
+those places first, not only there.
 """
 from __future__ import annotations
 
@@ -15,12 +18,13 @@ from typing import Callable
 
 from app import speakers
 
-_KIN = ("mother father wife husband sister brother son daughter uncle aunt cousin nephew niece grandfather "
+_KIN = ("mother father wife husband spouse sister brother son daughter uncle aunt cousin nephew niece grandfather "
         "grandmother grandson granddaughter stepmother stepfather stepson stepdaughter").split()
+_SPOUSES = ("wife", "husband", "spouse")
 _INVERSE = {"mother": "son daughter child", "father": "son daughter child", "wife": "husband",
-            "husband": "wife", "sister": "sister brother", "brother": "sister brother", "son": "father mother",
-            "daughter": "father mother", "uncle": "nephew niece", "aunt": "nephew niece", "cousin": "cousin",
-            "nephew": "uncle aunt", "niece": "uncle aunt", "grandfather": "grandson granddaughter",
+            "husband": "wife", "spouse": "wife husband", "sister": "sister brother", "brother": "sister brother",
+            "son": "father mother", "daughter": "father mother", "uncle": "nephew niece", "aunt": "nephew niece",
+            "cousin": "cousin", "nephew": "uncle aunt", "niece": "uncle aunt", "grandfather": "grandson granddaughter",
             "grandmother": "grandson granddaughter", "grandson": "grandfather grandmother",
             "granddaughter": "grandfather grandmother"}
 # 'MIRANDA, Daughter to Prospero' names her father; her mother only where the parents named hold a woman ('PERDITA,
@@ -31,6 +35,16 @@ _ASKS = re.compile(rf"^\s*(?i:(?:what|which)\s+(?:is|was|are|were)\s+the\s+names
                    rf"\s+(?P<person>{_NAME_WORD}(?:\s+{_NAME_WORD}){{0,2}})['’]s?"
                    rf"\s+(?P<kin>(?i:{'|'.join(_KIN)}))s?"
                    rf"(?:\s+other\s+than\s+(?P<other>{_NAME_WORD}(?:\s+{_NAME_WORD}){{0,2}}))?\s*\?*\s*$")
+_PERSON = rf"(?:(?i:the)\s+)?(?P<person>{_NAME_WORD}(?:\s+{_NAME_WORD}){{0,2}})(?![\w'’-])"   # 'the Duke'
+# 'Who does Antony marry?', 'Whom did Toby wed?', 'Who is Regan married to?', 'Who marries Cordelia?' (not 'Who
+# marries Romeo and Juliet?': that asks who weds them): who the person's spouse is
+_ASKS_SPOUSE = [
+    re.compile(rf"^\s*(?i:whom?)\s+(?i:does|did|do|will|would|is|was)\s+{_PERSON}\s+(?i:(?:going\s+to\s+|want\s+to\s+|"
+               rf"agree\s+to\s+|finally\s+)?(?:marry|wed)|married\s+to|engaged\s+to)\b"),
+    re.compile(rf"^\s*(?i:to\s+whom)\s+(?i:is|was)\s+{_PERSON}\s+(?i:married|engaged)\b"),
+    re.compile(rf"^\s*(?i:who)\s+(?i:marries|married|weds|wedded|wed)\s+{_PERSON}(?!\s+(?i:and)\b)"),
+]
+_MARRIED = "(?:married|marries|marrying|wedded|weds|espoused)"
 _LABEL = re.compile(rf"(?:^|\n)[ \t]*({speakers.NAME})\.(?=\s)")     # 'CALIBAN.', 'Cal.', on its line or leading
 _SENTENCE_GAP = r"[^.!?;]{0,100}?"                                  # within one sentence
 
@@ -39,9 +53,11 @@ def kin_asked(question: str) -> tuple[str, str] | None:
     """(person, relative) a question asks about: 'Who was Caliban's mother?' -> ('Caliban', 'mother'); None for
     other questions."""
     match = _ASKS.match(question)
-    if match is None or match.group("person").split()[0].lower() in ("the", "a", "his", "her", "their"):
+    spouse = None if match else next(filter(None, (pattern.match(question) for pattern in _ASKS_SPOUSE)), None)
+    found = match or spouse
+    if found is None or found.group("person").split()[0].lower() in ("the", "a", "his", "her", "their"):
         return None
-    return match.group("person"), match.group("kin").lower()
+    return found.group("person"), "spouse" if spouse else match.group("kin").lower()
 
 
 def other_than(question: str) -> str | None:
@@ -79,11 +95,24 @@ def ties(person: str, kin: str, text: str, other: str | None = None) -> bool:
     name = re.escape(person.split()[-1])                             # 'Captain Ahab' -> 'Ahab'
     if other:
         return _another_child(name, kin, re.escape(other.split()[-1]), text)
-    relative = rf"{kin}s?"
+    relative = "(?:wife|wives|husband|spouse)s?" if kin == "spouse" else rf"{kin}s?"
     said = re.search(rf"(?i)\b{name}['’]s?\s+(?:\w+\s+)?{relative}\b"                    # "Caliban's mother"
-                     rf"|\b{relative}\s+(?:of|to)\s+(?:the\s+\w+\s+)?{name}\b", text)       # 'Uncle of Olivia'
+                     rf"|\b{relative}\s+(?:of|to)\s+(?:(?:the|that|this)\s+)?(?:\w+\s+)?{name}\b",  # 'Uncle of Olivia'
+                     text)
     return said is not None or _tied_the_other_way(name, kin, text) or _named_beside(person, name, relative, text) \
-        or (kin == "wife" and _titled_wife(name, text))
+        or (kin in ("wife", "spouse") and _titled_wife(name, text)) or (kin in _SPOUSES and _married(name, text))
+
+
+def _married(name: str, text: str) -> bool:
+    """A marriage stated of the person: 'Antony is married', 'Toby hath married Maria', 'married to Octavia',
+    "Lydia's marriage with Wickham", "the marriage of the king's daughter Claribel to the King of Tunis"; not
+    'your disposition to be married' nor 'Paris should have married Juliet'."""
+    stated = (rf"\b{name}\b(?:\s+(?:is|was|were|are|has|had|hath)(?:\s+been)?)?\s+(?:now\s+|since\s+|lately\s+)?"
+              rf"{_MARRIED}\b",                                                        # 'Toby hath married'
+              rf"\b(?:{_MARRIED}|engaged|betrothed)\s+(?:to|with)\s+(?:(?:the|that|this)\s+)?(?:\w+\s+)?{name}\b",
+              rf"\b{name}['’]s\s+(?:marriage|wedding)\s+(?:to|with)\b",                  # "Lydia's marriage with"
+              rf"\b(?:marriage|wedding)\s+of\s+(?:[\w'’]+\s+){{0,4}}?{name}\s+(?:to|with)\b")
+    return re.search("|".join(stated), text, re.I) is not None
 
 
 def _titled_wife(name: str, text: str) -> bool:

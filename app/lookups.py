@@ -37,5 +37,5 @@ def lookup_for(question: str) -> Lookup | None:
         return Lookup("who", partial(names_author, title_words(question)))
     kin = kin_asked(question)
     if kin:
-        return Lookup("who", partial(ties, *kin, other=other_than(question)), required=True)   # a name is asked
+        return Lookup("who", partial(ties, *kin, other=other_than(question)), required=kin[1] != "spouse")
     return None

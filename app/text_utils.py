@@ -100,9 +100,13 @@ def names_asked(question: str) -> list[str]:
         return []
     return [token for token in capitalised if tokenize(token)]
 
+# 'Marry, sir', 'marry, he was dead': the old oath (by Mary), no word of marrying; a play has dozens
+_OATH = re.compile(r"\bmarry(?=\s*[,!])")
+
+
 def tokenize(text: str) -> list[str]:
-    """Index terms: lower-cased words, stopwords dropped, lightly stemmed."""
-    return [stem(w) for w in _WORD.findall(text.lower()) if w not in STOPWORDS]
+    """Index terms: lower-cased words, stopwords and the oath 'marry,' dropped, lightly stemmed."""
+    return [stem(w) for w in _WORD.findall(_OATH.sub(" ", text.lower())) if w not in STOPWORDS]
 
 
 _FOLLOW_UP_CONTEXT = re.compile(r"\s*\(([^()]*)\)\s*$")

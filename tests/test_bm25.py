@@ -116,3 +116,9 @@ def test_idf_within_some_passages_ignores_the_others():
     assert within_r(prompt) < index.term_idf(prompt) < within_r(whale)
     best = index.search("whale prompt", k=1, allowed_ids={"r1", "r2"})
     assert best[0][0] in {"r1", "r2"}
+
+
+def test_the_oath_marry_is_no_word_of_marrying():
+    """'Marry, sir' (by Mary) fills every play: a question about a marriage must not find it."""
+    assert tokenize("Marry, farewell!--marry, he was dead") == ["farewell", "die"]
+    assert tokenize("Will you marry him? She married.") == ["marry", "marry"]

@@ -13,6 +13,14 @@ from app.kinship import kin_asked, other_than, parent_named, siblings_as_childre
     ("What was the name of Captain Ahab's wife?", ("Captain Ahab", "wife")),
     ("Who are Olivia's uncles?", ("Olivia", "uncle")),
     ("Whom do Juliet's parents want her to marry?", None),
+    ("Who does Antony marry while he is away from Cleopatra?", ("Antony", "spouse")),
+    ("Whom did Sir Toby wed?", ("Sir Toby", "spouse")),
+    ("Who is Regan married to?", ("Regan", "spouse")),
+    ("To whom is Benvolio engaged?", ("Benvolio", "spouse")),
+    ("Who marries Cordelia after Lear disowns her?", ("Cordelia", "spouse")),
+    ("Who does the Duke marry?", ("Duke", "spouse")),
+    ("Who is Juliet's spouse?", ("Juliet", "spouse")),
+    ("Who marries Romeo and Juliet?", None),                 # who weds them, not whom they wed
     ("Who was the chief mate's wife?", None),
     ("In Act 1, who murders Macduff's son?", None),
 ])
@@ -32,6 +40,13 @@ def test_a_question_asking_who_a_persons_relative_is(question, asked):
     ("Elizabeth", "sister", "Elizabeth walked on with her eldest sister Jane."),
     ("Macduff", "wife", "[Enter Lady Macduff, her Son, and Ross.]"),           # a wife by her husband's name
     ("Mr. Bennet", "wife", "Mrs. Bennet was restored to her usual querulous serenity."),
+    ("Regan", "spouse", "REGAN, wife to Cornwall."),
+    ("Antony", "spouse", "Madam, Antony is married to Octavia."),
+    ("Octavia", "spouse", "Madam, he is married to Octavia."),
+    ("Toby", "spouse", "In recompense whereof Toby hath married her."),
+    ("Claribel", "spouse", "at the marriage of the king's fair daughter Claribel to the King of Tunis."),
+    ("Juliet", "husband", "Romeo, there dead, was husband to that Juliet;"),
+    ("Antony", "wife", "Antony is married to Octavia."),
 ])
 def test_texts_that_tie_the_relative_to_the_person(person, kin, text):
     assert ties(person, kin, text)
@@ -49,6 +64,9 @@ def test_texts_that_tie_the_relative_to_the_person(person, kin, text):
     ("Ferdinand", "father", "FERDINAND.\nI chose her when I could not ask my father\nFor his advice"),  # verse
     ("Banquo", "wife", "BANQUO.\nGood sir, why do you start? [To Lady Macbeth.]"),   # another man's lady
     ("Macduff", "daughter", "[Enter Lady Macduff, her Son, and Ross.]"),        # the title names a wife only
+    ("Juliet", "spouse", "Tell me, daughter Juliet, How stands your disposition to be married?"),
+    ("Juliet", "spouse", "He told me Paris should have married Juliet"),         # a match that was not made
+    ("Mercutio", "spouse", "Mercutio. Marry, farewell!"),                             # the oath
 ])
 def test_texts_holding_only_the_word_do_not(person, kin, text):
     assert not ties(person, kin, text)
