@@ -1,4 +1,5 @@
-"""'Who is Banquo?': a question asking who a named person is, answered where the text introduces them.
+"""'Who is Banquo?', "What is Malvolio's job?": a question asking who a named person is or what they do, answered
+where the text introduces them.
 
 A book introduces its people once, near where they first appear: a play's cast list ("BANQUO, General in the
 King's Army."), a novel's first description ("Stubb was the second mate.", "Flask, a native of Tisbury"). Later
@@ -10,15 +11,25 @@ from __future__ import annotations
 import re
 
 _NAME_WORD = r"[A-Z][\w'’-]*\.?"          # 'Banquo', "O'Brien", 'Mr.'
-_WHO_IS = re.compile(rf"^\s*(?i:who\s+(?:is|was))\s+(?P<name>{_NAME_WORD}(?:\s+{_NAME_WORD}){{0,2}})\s*\?*\s*$")
+_NAME = rf"(?P<name>{_NAME_WORD}(?:\s+{_NAME_WORD}){{0,2}})"
+_WHO_IS = re.compile(rf"^\s*(?i:who\s+(?:is|was))\s+{_NAME}\s*\?*\s*$")
+_ROLE = r"(?i:job|occupation|profession|trade|calling|position|post|office|role|rank|station|religious\s+order)"
+# 'What is Malvolio's job?', 'What position does Kent hold?', 'What does Stephano do for a living?': what a person
+# does is said where the text introduces them ('MALVOLIO, Steward to Olivia.', 'Stubb was the second mate.')
+_ROLE_OF = [
+    re.compile(rf"^\s*(?i:what)\s+(?i:is|was)\s+{_NAME}['’]s?\s+{_ROLE}\b"),
+    re.compile(rf"^\s*(?i:what)\s+{_ROLE}\s+(?i:does|did)\s+{_NAME}\s+(?i:have|hold|fill|occupy)\b"),
+    re.compile(rf"^\s*(?i:what)\s+(?i:does|did)\s+{_NAME}\s+(?i:do\s+for\s+(?:a\s+)?living)\b"),
+    re.compile(rf"^\s*(?i:what)\s+(?i:is|was)\s+{_NAME}\s+(?i:by\s+(?:profession|trade))\b"),
+]
 CAST_LINE_CHARS = 60    # a cast list's line is one short entry; a novel's lines are wrapped prose, most longer
 _NOT_NAMES = frozenset("the a an this that these those his her their my your our its he she it they him".split())
 
 
 def person_asked_about(question: str) -> str | None:
-    """The name in 'Who is Banquo?' / 'Who was Mr. Hussey?', None for other questions ('Who is the chief mate?',
-    'Who was Caliban's mother?': those ask for a name, not about one)."""
-    match = _WHO_IS.match(question)
+    """The name in 'Who is Banquo?' / 'Who was Mr. Hussey?' / "What is Malvolio's job?", None for other questions
+    ('Who is the chief mate?', 'Who was Caliban's mother?': those ask for a name, not about one)."""
+    match = _WHO_IS.match(question) or next(filter(None, (pattern.match(question) for pattern in _ROLE_OF)), None)
     if match is None:
         return None
     name = match.group("name")

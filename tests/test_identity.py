@@ -12,8 +12,12 @@ from app.identity import introduces, person_asked_about
     ("Who is the chief mate?", None),           # asks for a name, not about one
     ("Who was Caliban's mother?", None), ("Who is He?", None), ("Who killed Duncan?", None),
     ("Who Is This Man?", None),
+    ("What is Malvolio's job?", "Malvolio"), ("What is Seyton's position in Macbeth's household?", "Seyton"),
+    ("What position does Kent hold?", "Kent"), ("What does Stephano do for a living?", "Stephano"),
+    ("What is Autolycus by trade?", "Autolycus"), ("What is Friar Lawrence's religious order?", "Friar Lawrence"),
+    ("What is the job of the steward?", None), ("What is his job?", None), ("What is Lear's daughter's job?", None),
 ])
-def test_a_question_asking_who_a_named_person_is(question, person):
+def test_a_question_asking_who_a_named_person_is_or_what_they_do(question, person):
     assert person_asked_about(question) == person
 
 
