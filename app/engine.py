@@ -25,7 +25,8 @@ from app.replies import find_reply, reply_asked
 from app.part_titles import (GIST_WORDS, asks_part_gist, asks_part_title, heading_at, heading_title, is_heading_of,
                               opening_after)
 from app.sections import asks_for_part, named_part, names_a_numbered_part, section_ref
-from app.speeches import speech_asked
+from app.speakers import speaking_at
+from app.speeches import WordsInChunk, death_asked, death_place, speech_asked
 from app.text_utils import sentence_spans, split_follow_up_context
 
 NOT_FOUND = "The documents do not contain the answer."
@@ -198,6 +199,11 @@ class QAEngine:
         spoken = self.retriever.table.words_spoken(speech, doc_ids, rows, ranked_docs) if speech else None
         if spoken:
             return spoken_answer(passages, spoken, self.retriever.table.ids[spoken.row])
+        death = death_asked(as_asked)
+        last_words = self.retriever.table.words_spoken(death, doc_ids, rows, ranked_docs) if death else None
+        shown = self._death_shown(last_words, passages) if last_words else None
+        if shown:
+            return shown
         idf = self.retriever.idf(doc_ids)
         reply = reply_asked(as_asked)
         found = find_reply(reply, passages[: self.config.answer_passages], idf, self.retriever.next_passage) \
@@ -210,6 +216,18 @@ class QAEngine:
                               config=self.config.answer,
                               semantic=self.encoders.get("minilm") if self.config.semantic_answer else None,
                               name_section=asks_for_part(as_asked))
+
+    def _death_shown(self, last_words: WordsInChunk, passages: list[Passage]) -> Answer | None:
+        """'Who kills Tybalt?', 'How does Cleopatra die?': where the play shows the death, around the person's last
+        words (app.speeches.death_place; that chunk's passage put first); None where it shows none."""
+        passage = self._passage_first(last_words.row, passages)
+        offset = passage.chunk_span[0]
+        place = death_place(passage.text, max(offset + last_words.start, 0),
+                            min(offset + last_words.end, len(passage.text)), self.config.max_words - 3)  # a name
+        if place is None:
+            return None
+        speaker = speaking_at(passage.text, place[0], passage.speaker or "")   # who speaks its first words
+        return speech_answer(passages, 0, *place, passage.speaker_names.get(speaker, speaker))
 
     def _heading_answer(self, ref, rows: list[int], passages: list[Passage], gist: bool = False) -> Answer | None:
         """The heading of the part `ref` numbers, from the first of its `rows` that prints it (that chunk's passage

@@ -13,6 +13,7 @@ from itertools import accumulate
 
 NAME = r"[A-Z][A-Za-z'’]*(?: [A-Z][A-Za-z'’]*){0,2}"    # a speaker's name as a label gives it: 'Romeo', 'Lady Capulet'
 _LABEL = re.compile(rf"(?:^|\n\n)({NAME})\.\n(?=\S)")
+_OPENS_UNSPOKEN = re.compile(rf"\s*(?:\[|{NAME}\.\n)")                # a stage direction or a speaker's label
 _ENDS_SPEECHES = re.compile(r"\n\n(?:\[Exeunt|\[Exit\.\]|ACT\b|SCENE\b|Act\b|Scene\b)")
 _NOT_NAMES = frozenset({"ACT", "SCENE", "Act", "Scene", "Enter", "Exit", "Exeunt", "THE", "The", "PROLOGUE", "EPILOGUE",
                         "FINIS", "Note", "See", "Example", "Examples"})
@@ -47,6 +48,14 @@ def speaker_after(text: str, end: int, initial: str) -> str:
     """The speaker in force at char `end` of a play's `text`, given `initial`, the one in force at its start."""
     before = [name for position, name in _events(text) if position < end]
     return before[-1] if before else initial
+
+
+def speaking_at(text: str, position: int, initial: str) -> str:
+    """Who speaks the words from `position` of a play's `text`, given `initial`, the speaker in force at its start;
+    "" when they open with a speaker's label or a stage direction, or nobody speaks there."""
+    if _OPENS_UNSPOKEN.match(text, position):
+        return ""
+    return speaker_after(text, position, initial)
 
 
 def speeches(text: str, whole_play: bool = True) -> list[tuple[str, int, int]]:

@@ -58,6 +58,11 @@ _ASKS_WHO = [        # who speaks the play's first (last) words
     re.compile(rf"^\s*(?i:who)\s+(?i:speaks)\s+{_WHICH}\b"),
 ]
 _DIRECTION = re.compile(r"\[[^\]]*\]")
+_TEXT_WORD = re.compile(r"\S+")
+_WORDS_AFTER = 15        # of what follows a death's last words, up to the next speaker's label
+_NEXT_LABEL = re.compile(r"\n\n[A-Z][A-Za-z'’ ]*\.\n")                 # the next speech's label line
+_DEATH_SHOWN = re.compile(r"(?i)\b(?:dies|died|dead|death|slain|slay|kill\w*|stab\w*|falls?|fight\w*|murder\w*|"
+                          r"poison\w*|drown\w*|hangs?|hanged|wounded)\b")
 _READ_CHARS = 4000       # the longest last paragraph of a book read for its last words
 _TEXT = re.compile(r"\S")
 
@@ -112,6 +117,25 @@ def death_asked(question: str) -> SpeechAsked | None:
     if match is None or not _names_someone(match):
         return None
     return SpeechAsked(match.group("name"), last=True)
+
+
+def death_place(text: str, start: int, end: int, max_words: int = 60) -> tuple[int, int] | None:
+    """Where a play shows the death of the person whose last words are text[start:end]: those words, what follows
+    them up to the next speaker (a stage direction: '[Dies.]', '[Exit, pursued by a bear.]') and the lines before
+    them ('[They fight, and Edgar knocks him down.]'), `max_words` words at most (whole lines before); None when the
+    place shows no death or fight (the person dies off stage, and only a report says how)."""
+    following = _NEXT_LABEL.search(text, end)
+    words_after = list(_TEXT_WORD.finditer(text, end, following.start() if following else len(text)))
+    after = words_after[:_WORDS_AFTER][-1].end() if words_after else end
+    room = max_words - len(text[start:after].split())
+    begin = start
+    for line in reversed(text[:start].splitlines(keepends=True)):
+        if len(line.split()) > room:
+            break
+        begin -= len(line)
+        room -= len(line.split())
+    begin += len(text[begin:start]) - len(text[begin:start].lstrip())
+    return (begin, after) if _DEATH_SHOWN.search(text[begin:after]) else None
 
 
 def _names_someone(match: re.Match) -> bool:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from app.speakers import speeches
-from app.speeches import SpeechAsked, book_words, death_asked, speech_asked, spoken_words
+from app.speeches import SpeechAsked, book_words, death_asked, death_place, speech_asked, spoken_words
 
 CAST = """THE PERSONS OF THE PLAY
 
@@ -139,3 +139,39 @@ def test_a_question_asking_how_or_by_whom_someone_dies_looks_near_their_last_wor
     asked = death_asked(question)
     assert (asked.name if asked else None) == name
     assert asked is None or asked.last
+
+
+# An invented duel: the fight before the last words, the death after them, then another speaker.
+DUEL = """Beatrix.
+Put up thy sword, or I will cry the watch.
+
+Tebaldo.
+I will not, lady.--Come, sir, to it!
+
+[They fight, and Orsino wounds him.]
+
+Tebaldo.
+Thou hast undone me. Tell my mother I was brave.
+
+[Dies.]
+
+Orsino.
+Go, call the watch.
+"""
+
+
+def test_where_a_play_shows_a_death_is_around_the_last_words_with_the_fight_before_and_the_death_after():
+    last = spoken_words(DUEL, SpeechAsked("Tebaldo", True))
+    start, end = death_place(DUEL, last.start, last.end)
+    shown = DUEL[start:end]
+    assert "[They fight, and Orsino wounds him.]" in shown and shown.rstrip().endswith("[Dies.]")
+    assert "Go, call the watch" not in shown                        # the next speaker's words are not the place
+    start, end = death_place(DUEL, last.start, last.end, max_words=15)
+    assert len(DUEL[start:end].split()) <= 15 and DUEL[start:end].startswith("Tebaldo.")   # whole lines before
+
+
+def test_last_words_that_show_no_death_are_no_place_of_one():
+    """Dying off stage ('To bed, to bed'; how, a report says elsewhere): the last words show nothing of it."""
+    text = "Lady.\nTo bed, to bed, to bed.\n\n[Exit.]\n\nDoctor.\nWill she go now to bed?\n"
+    start = text.index("To bed")
+    assert death_place(text, start, start + len("To bed, to bed, to bed.")) is None
