@@ -92,10 +92,15 @@ def ties(person: str, kin: str, text: str, other: str | None = None) -> bool:
     """Whether `text` ties the relative `kin` to `person` (see the module's text). A text led by a speaker's label
     ('CALIBAN. This island's mine, by Sycorax my mother') counts as that speaker's words. With `other` (a sibling
     asked as a child: 'Lear's daughter other than Cordelia'), only another child's cast entry does (_another_child)."""
-    name = re.escape(person.split()[-1])                             # 'Captain Ahab' -> 'Ahab'
+    surname = person.split()[-1]                                     # 'Captain Ahab' -> 'Ahab'
+    if surname[:3] not in text and surname[:3].upper() not in text:   # a cheap test most texts fail: each tie
+        return False                                                  # names the person, at least by a label
+    name = re.escape(surname)
+    relative = "(?:wife|wives|husband|spouse)s?" if kin == "spouse" else rf"{kin}s?"
+    if not re.search(rf"(?i)\b{name}\b", text):                      # only their own label may stand for them
+        return not other and _named_beside(person, name, relative, text)               # ('Cal.': 'my mother')
     if other:
         return _another_child(name, kin, re.escape(other.split()[-1]), text)
-    relative = "(?:wife|wives|husband|spouse)s?" if kin == "spouse" else rf"{kin}s?"
     said = re.search(rf"(?i)\b{name}['’]s?\s+(?:\w+\s+)?{relative}\b"                    # "Caliban's mother"
                      rf"|\b{relative}\s+(?:of|to)\s+(?:(?:the|that|this)\s+)?(?:\w+\s+)?{name}\b",  # 'Uncle of Olivia'
                      text)
