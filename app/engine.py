@@ -187,8 +187,9 @@ class QAEngine:
         yield from self._ask(question, k, doc_ids, history, stream=True)
 
     def _answer(self, asked: str, as_asked: str, passages: list[Passage], doc_ids, rows) -> Answer | None:
-        """The answer from the passages: a speaker's last (first) words where the play has them (app.speeches),
-        else the sentences that answer what is asked (app.answer), None when the evidence is weak."""
+        """The answer from the passages: a part's heading (app.part_titles), a speaker's last (first) words where
+        the play has them (app.speeches), where a play shows the death asked about, a speaker's reply
+        (app.replies), else the sentences that answer what is asked (app.answer); None when the evidence is weak."""
         gist = asks_part_gist(as_asked)                 # 'What happens in chapter 110?': its title and opening
         if rows is not None and (gist or asks_part_title(as_asked)):   # 'What is chapter 42 called?': its heading
             heading = self._heading_answer(section_ref(as_asked), rows, passages, gist)
@@ -208,8 +209,8 @@ class QAEngine:
         reply = reply_asked(as_asked)
         found = find_reply(reply, passages[: self.config.answer_passages], idf, self.retriever.next_passage) \
             if reply else None
-        if found:                                       # its passage first, as the answer's source
-            passages[:] = [found.passage] + [p for p in passages if p is not found.passage]
+        if found:
+            _put_first(found.passage, passages)
             return speech_answer(passages, 0, found.start, found.end, found.speaker, min(found.match, 1.0))
         return extract_answer(asked, passages[: self.config.answer_passages], self.config.max_words, idf=idf,
                               reranker=self.reranker if self.config.cross_encoder else None,
@@ -220,12 +221,13 @@ class QAEngine:
     def _death_shown(self, last_words: WordsInChunk, passages: list[Passage]) -> Answer | None:
         """'Who kills Tybalt?', 'How does Cleopatra die?': where the play shows the death, around the person's last
         words (app.speeches.death_place; that chunk's passage put first); None where it shows none."""
-        passage = self._passage_first(last_words.row, passages)
+        passage = self._passage_of(last_words.row, passages)
         offset = passage.chunk_span[0]
         place = death_place(passage.text, max(offset + last_words.start, 0),
                             min(offset + last_words.end, len(passage.text)), self.config.max_words - 3)  # a name
         if place is None:
             return None
+        _put_first(passage, passages)
         speaker = speaking_at(passage.text, place[0], passage.speaker or "")   # who speaks its first words
         return speech_answer(passages, 0, *place, passage.speaker_names.get(speaker, speaker))
 
@@ -265,11 +267,13 @@ class QAEngine:
         return siblings_as_children(asked, parent_of) or asked
 
     def _passage_first(self, row: int, passages: list[Passage]) -> Passage:
-        """The passage of the chunk at `row`, put first in `passages` (taken from them when they hold it)."""
-        passage = next((p for p in passages if p.id == self.retriever.table.ids[row]), None) or \
+        """The passage of the chunk at `row`, put first in `passages`."""
+        return _put_first(self._passage_of(row, passages), passages)
+
+    def _passage_of(self, row: int, passages: list[Passage]) -> Passage:
+        """The passage of the chunk at `row`: taken from `passages` when they hold it."""
+        return next((p for p in passages if p.id == self.retriever.table.ids[row]), None) or \
             self.retriever.passage(row)
-        passages[:] = [passage] + [p for p in passages if p is not passage]
-        return passage
 
     def _ask(self, question: str, k: int, doc_ids, history, stream: bool) -> Iterator[str | QAResult]:
         started = time.perf_counter()
@@ -310,6 +314,12 @@ class QAEngine:
             timings["prose_ms"] = (time.perf_counter() - t) * 1000
         timings["total_ms"] = (time.perf_counter() - started) * 1000
         yield result
+
+
+def _put_first(passage: Passage, passages: list[Passage]) -> Passage:
+    """`passage` first in `passages` (in place), as the source of the answer."""
+    passages[:] = [passage] + [p for p in passages if p is not passage]
+    return passage
 
 
 def first_sentence_end(passage: Passage) -> int:

@@ -106,7 +106,10 @@ _OATH = re.compile(r"\bmarry(?=\s*[,!])")
 
 def tokenize(text: str) -> list[str]:
     """Index terms: lower-cased words, stopwords and the oath 'marry,' dropped, lightly stemmed."""
-    return [stem(w) for w in _WORD.findall(_OATH.sub(" ", text.lower())) if w not in STOPWORDS]
+    lowered = text.lower()
+    if "marry" in lowered:                  # the substitution alone took a quarter of the time of this function
+        lowered = _OATH.sub(" ", lowered)
+    return [stem(w) for w in _WORD.findall(lowered) if w not in STOPWORDS]
 
 
 _FOLLOW_UP_CONTEXT = re.compile(r"\s*\(([^()]*)\)\s*$")
