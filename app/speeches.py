@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from app.speakers import speeches
+from app.speakers import NAME, speeches
 from app.text_utils import sentence_spans
 
 WORDS_QUOTED = 25        # the answer: the speech's last (first) whole sentences up to this many words, at least one
@@ -60,7 +60,7 @@ _ASKS_WHO = [        # who speaks the play's first (last) words
 _DIRECTION = re.compile(r"\[[^\]]*\]")
 _TEXT_WORD = re.compile(r"\S+")
 _WORDS_AFTER = 15        # of what follows a death's last words, up to the next speaker's label
-_NEXT_LABEL = re.compile(r"\n\n[A-Z][A-Za-z'’ ]*\.\n")                 # the next speech's label line
+_NEXT_LABEL = re.compile(rf"\n\n{NAME}\.\n")                              # the next speech's label line
 _DEATH_SHOWN = re.compile(r"(?i)\b(?:dies|died|dead|death|slain|slay|kill\w*|stab\w*|falls?|fight\w*|murder\w*|"
                           r"poison\w*|drown\w*|hangs?|hanged|wounded)\b")
 _READ_CHARS = 4000       # the longest last paragraph of a book read for its last words
@@ -121,7 +121,7 @@ def death_asked(question: str) -> SpeechAsked | None:
 
 def death_place(text: str, start: int, end: int, max_words: int = 60) -> tuple[int, int] | None:
     """Where a play shows the death of the person whose last words are text[start:end]: those words, what follows
-    them up to the next speaker (a stage direction: '[Dies.]', '[Exit, pursued by a bear.]') and the lines before
+    them up to the next speaker (a stage direction: '[Dies.]', '[Falls on a bed and dies.]') and the lines before
     them ('[They fight, and Edgar knocks him down.]'), `max_words` words at most (whole lines before); None when the
     place shows no death or fight (the person dies off stage, and only a report says how)."""
     following = _NEXT_LABEL.search(text, end)
