@@ -20,10 +20,10 @@ from app.answer import (Answer, AnswerConfig, Passage, extract_answer, heading_a
                         spoken_answer)
 from app.chat import prose_answer, resolve_follow_up, stream_prose
 from app.kinship import parent_named, siblings_as_children
-from app.retrieval import HybridRetriever, RetrievalConfig, default_cache_dir
-from app.replies import find_reply, reply_asked
 from app.part_titles import (GIST_WORDS, asks_part_gist, asks_part_title, heading_at, heading_title, is_heading_of,
                               opening_after)
+from app.replies import find_reply, reply_asked
+from app.retrieval import HybridRetriever, RetrievalConfig, default_cache_dir
 from app.sections import asks_for_part, named_part, names_a_numbered_part, section_ref
 from app.speakers import speaking_at
 from app.speeches import WordsInChunk, death_asked, death_place, speech_asked

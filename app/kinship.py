@@ -110,12 +110,12 @@ def ties(person: str, kin: str, text: str, other: str | None = None) -> bool:
 
 def _married(name: str, text: str) -> bool:
     """A marriage stated of the person: 'Antony is married', 'Toby hath married Maria', 'married to Octavia',
-    "Lydia's marriage with Wickham", "the marriage of the king's daughter Claribel to the King of Tunis"; not
+    "Toby's marriage with Maria", "the marriage of the king's daughter Claribel to the King of Tunis"; not
     'your disposition to be married' nor 'Paris should have married Juliet'."""
     stated = (rf"\b{name}\b(?:\s+(?:is|was|were|are|has|had|hath)(?:\s+been)?)?\s+(?:now\s+|since\s+|lately\s+)?"
               rf"{_MARRIED}\b",                                                        # 'Toby hath married'
               rf"\b(?:{_MARRIED}|engaged|betrothed)\s+(?:to|with)\s+(?:(?:the|that|this)\s+)?(?:\w+\s+)?{name}\b",
-              rf"\b{name}['’]s\s+(?:marriage|wedding)\s+(?:to|with)\b",                  # "Lydia's marriage with"
+              rf"\b{name}['’]s\s+(?:marriage|wedding)\s+(?:to|with)\b",                  # "Toby's marriage with"
               rf"\b(?:marriage|wedding)\s+of\s+(?:[\w'’]+\s+){{0,4}}?{name}\s+(?:to|with)\b")
     return re.search("|".join(stated), text, re.I) is not None
 

@@ -100,6 +100,7 @@ def names_asked(question: str) -> list[str]:
         return []
     return [token for token in capitalised if tokenize(token)]
 
+
 # 'Marry, sir', 'marry, he was dead': the old oath (by Mary), no word of marrying; a play has dozens
 _OATH = re.compile(r"\bmarry(?=\s*[,!])")
 

@@ -1,6 +1,6 @@
 """Who is speaking where a chunk or passage of a play begins (app.speakers), and answers led by that speaker."""
 from app.answer import Passage, extract_answer
-from app.speakers import MIN_LABELS, speaker_after, speakers_at, speakers_at_chunk_starts
+from app.speakers import MIN_LABELS, speaker_after, speakers_at, speakers_at_chunk_starts, speaking_at
 
 
 def play(speeches: int) -> str:
@@ -86,3 +86,11 @@ def test_a_shortened_label_answers_with_the_full_name():
                       speaker_names={"Cor": "Cordelia"})
     answer = extract_answer("Who says 'Nothing, my lord'?", [passage])
     assert answer.text == "Cordelia. Nothing, my lord."
+
+
+def test_who_speaks_words_from_a_place_unless_a_label_or_stage_direction_opens_them():
+    text = play(MIN_LABELS + 1)
+    inside = text.index("and its second line.")                  # Sampson's speech (n = 0) goes on here
+    assert speaking_at(text, inside, "") == "Sampson"
+    assert speaking_at(text, text.index("Gregory.\nLine 1"), "") == ""            # its own label leads it
+    assert speaking_at(text, text.index("[Enter Sampson"), "") == ""              # a stage direction leads it
