@@ -20,8 +20,8 @@ _WS = re.compile(r"\s+")
 
 # Forms no suffix rule reaches, each to a word whose stem its kin share: the irregular past of verbs of events
 # in the forms that are nothing else ('slew', 'threw'; not 'left', 'saw', 'rose', 'wound', nor 'won' of "won't"),
-# and nouns of events and doers ('marriage', 'death', 'survivor'). Not the commonest verbs ('made', 'came',
-# 'thought'): their forms are as common as they.
+# and nouns of events and doers ('marriage', 'death', 'survivor'); ways of dying that name no one's hand ('drown',
+# 'perish') join 'die'. Not the commonest verbs ('made', 'came', 'thought'): their forms are as common as they.
 _WORD_FAMILY = {form: base for base, forms in (
     ("write", "wrote written"), ("speak", "spoke spoken"), ("sell", "sold"), ("buy", "bought"), ("fall", "fallen"),
     ("teach", "taught"), ("catch", "caught"), ("flee", "fled"), ("forgive", "forgave forgiven"),
@@ -31,7 +31,7 @@ _WORD_FAMILY = {form: base for base, forms in (
     ("drink", "drank drunk"), ("choose", "chose chosen"), ("drive", "drove driven"), ("eat", "ate eaten"),
     ("fly", "flew flown"), ("strike", "struck stricken"), ("swear", "swore sworn"), ("throw", "threw thrown"),
     ("wear", "wore worn"), ("pay", "paid"), ("sleep", "slept"), ("wake", "woke woken"), ("dig", "dug"),
-    ("fight", "fought"), ("lose", "lost"), ("die", "death deaths dead"),
+    ("fight", "fought"), ("lose", "lost"), ("die", "death deaths dead drown drowned drowning drowns perish perished"),
     ("marry", "marriage marriages"), ("wife", "wives"), ("murder", "murderer murderers"),
     ("kill", "killer killers"), ("propose", "proposal proposals"), ("refuse", "refusal"),
     ("arrive", "arrival arrivals"), ("survive", "survival survivor survivors"),

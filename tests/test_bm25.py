@@ -39,6 +39,7 @@ def test_stems_join_irregular_pasts_and_the_nouns_of_events():
     meets 'his death'; 'their engagement' meets 'they were engaged'."""
     assert stem("slay") == stem("slew") == stem("slain") and stem("write") == stem("wrote") == stem("written")
     assert stem("marry") == stem("marriage") and stem("die") == stem("death") == stem("dead")
+    assert stem("drowned") == stem("perished") == stem("died")          # 'How did he die?' meets 'my drown'd father'
     assert stem("engagement") == stem("engagements") == stem("engaged") and stem("punishment") == stem("punished")
     assert stem("murderer") == stem("murdered") and stem("proposal") == stem("proposed")
     assert stem("survivor") == stem("survived") and tokenize("he won't go") != tokenize("he win't go")
