@@ -580,9 +580,14 @@ def spoken_answer(passages: list[Passage], words: WordsInChunk, chunk_id: str) -
     p_index = next((i for i, p in enumerate(passages) if p.id == chunk_id and p.chunk_span), None)
     if p_index is None:
         return None
-    offset = passages[p_index].chunk_span[0]
-    start, end = max(offset + words.start, 0), min(offset + words.end, len(passages[p_index].text))
-    return speech_answer(passages, p_index, start, end, words.speaker)
+    return speech_answer(passages, p_index, *words_in_passage(passages[p_index], words), words.speaker)
+
+
+def words_in_passage(passage: Passage, words: WordsInChunk) -> tuple[int, int]:
+    """The span in the passage's text of `words`, found in the passage's own chunk (the passage may show only a
+    part of them: a speech begun before it)."""
+    offset = passage.chunk_span[0]
+    return max(offset + words.start, 0), min(offset + words.end, len(passage.text))
 
 
 def speech_answer(passages: list[Passage], p_index: int, start: int, end: int, speaker: str,

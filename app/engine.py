@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Iterator
 
 from app.answer import (Answer, AnswerConfig, Passage, extract_answer, heading_answer, speech_answer,
-                        spoken_answer)
+                        spoken_answer, words_in_passage)
 from app.chat import prose_answer, resolve_follow_up, stream_prose
 from app.kinship import parent_named, siblings_as_children
 from app.part_titles import (GIST_WORDS, asks_part_gist, asks_part_title, heading_at, heading_title, is_heading_of,
@@ -222,9 +222,7 @@ class QAEngine:
         """'Who kills Tybalt?', 'How does Cleopatra die?': where the play shows the death, around the person's last
         words (app.speeches.death_place; that chunk's passage put first); None where it shows none."""
         passage = self._passage_of(last_words.row, passages)
-        offset = passage.chunk_span[0]
-        place = death_place(passage.text, max(offset + last_words.start, 0),
-                            min(offset + last_words.end, len(passage.text)), self.config.max_words - 3)  # a name
+        place = death_place(passage.text, *words_in_passage(passage, last_words), self.config.max_words - 3)  # a name
         if place is None:
             return None
         _put_first(passage, passages)

@@ -20,13 +20,13 @@ from dataclasses import dataclass
 from typing import Callable
 
 from app.answer import Passage, QuestionMatch, best_window_match
-from app.speakers import NAME, speeches
-from app.speeches import labels_named, quoted_sentences
+from app.speakers import DIRECTION, NAME, speeches, without_directions
+from app.speeches import ASKED_NAME, labels_named, names_someone, quoted_sentences
 from app.text_utils import names_asked, tokenize
 
 CUE_WORDS = 60          # the words before a place where the speaker starts that the cue is looked for in
 MIN_CUE_MATCH = 0.5     # idf-weighted share of the cue's words (word order counts a little) those words must hold
-_NAME = r"(?:(?i:the)\s+)?(?P<name>[A-Z][\w'’-]*(?:\s+[A-Z][\w'’-]*){0,2})"   # 'Juliet', 'the Nurse'
+_NAME = rf"(?:(?i:the)\s+)?{ASKED_NAME}"                        # 'Juliet', 'the Nurse'
 _REPLIES = r"(?i:say|reply|answer|respond|react|retort|cry|exclaim)"
 _REPLY = r"(?i:reply|answer|response|reaction|retort)"
 _CUE = r"(?P<cue>\s+(?i:when|whenever|after|as|once|upon|on|at|to)\b.*?)\s*\?*\s*$"
@@ -36,7 +36,6 @@ _ASKS = [
     # "What is Cordelia's answer to her father?"
     re.compile(rf"^\s*(?i:what)\s+(?i:is|was)\s+{_NAME}['’]s?\s+{_REPLY}{_CUE}"),
 ]
-_DIRECTION = re.compile(r"\[[^\]]*\]")
 _LABEL_LINE = re.compile(rf"(?m)^({NAME})\.$")
 # How the news reaches the speaker, which the play shows rather than says: 'when he learns that his son is dead'
 # is 'The prince your son ... is gone. -- How! gone? -- Is dead.'
@@ -65,7 +64,7 @@ def reply_asked(question: str) -> ReplyAsked | None:
     Hamlet say to Ophelia?', names whom they speak to, not what they answer: it is asked as any question is)."""
     for pattern in _ASKS:
         match = pattern.match(question)
-        if match is None or match.group("name").split()[0].lower() in ("the", "a", "his", "her", "their"):
+        if match is None or not names_someone(match):
             continue
         cue = " ".join(_HEARING.sub(" ", match.group("cue")).split())
         if len(tokenize(cue)) >= 2:
@@ -92,7 +91,7 @@ def find_reply(asked: ReplyAsked, passages: list[Passage], idf: Callable[[str], 
             if not names.issubset(tokenize(before)):
                 continue
             score = best_window_match(match, before)
-            span = quoted_sentences(_DIRECTION.sub(lambda m: " " * len(m.group()), reading[start:end]), False)
+            span = quoted_sentences(without_directions(reading[start:end]), False)
             if (best is None or score > best.match) and span and span[0] < span[1]:
                 best = Reply(*_cited_in(passage, following, start + span[0], start + span[1]), speaker, score)
     return best if best is not None and best.match >= MIN_CUE_MATCH else None
@@ -138,5 +137,5 @@ def _places_speaking(text: str, full_names: dict[str, str], name: str) -> list[t
         if label in own:
             speaker = full_names.get(label, label)
             places.append((start, end, speaker))
-            places.extend((m.end(), end, speaker) for m in _DIRECTION.finditer(text, start, end))
+            places.extend((m.end(), end, speaker) for m in DIRECTION.finditer(text, start, end))
     return places

@@ -49,6 +49,7 @@ _TOKENS = hashlib.sha1(b"".join(Path(__file__).with_name(name).read_bytes()
                                 for name in ("text_utils.py", "bm25.py"))).hexdigest()[:16]
 QUOTE_REACH = 300     # characters of the next chunk where a quoted line begun in a chunk is still found
 MAX_QUOTING = 5       # a quote found in more chunks than this is too common to put them first
+_WORDS_FOUND_KEPT = 256  # documents' first / last words kept per table (each question asks for them twice)
 LOOKUP_ROWS = 2       # chunks of a document holding the place that answers a lookup (app.lookups), put first
 PAGE_SEPARATOR = "\n\n"  # how ingest joins page texts (ingest.documents.PAGE_SEPARATOR)
 _SENTENCE_END = re.compile(r"[.!?][\"'’”)\]]*\s|\n\s*\n")
@@ -144,13 +145,19 @@ class ChunkTable:
         self.doc_rows: dict[str, list[int]] = {}
         self._speaker_names: dict[str, dict[str, str]] = {}
         self._lower_case_words: dict[str, frozenset[str]] = dict(lower_case or {})
-        for r, m in enumerate(metadatas):
+        self._words_found: dict[tuple, WordsInChunk | None] = {}    # words_spoken's per document: retrieval and
+        for r, m in enumerate(metadatas):                            # the answer step both ask it
             self.doc_rows.setdefault(m.get("doc_id", ""), []).append(r)
         for rows in self.doc_rows.values():                            # each document's rows in reading order
             rows.sort(key=lambda r: int(metadatas[r].get("chunk_index", 0)))
 
     def __len__(self) -> int:
         return len(self.ids)
+
+    def neighbour(self, row: int, step: int) -> int | None:
+        """The row of the chunk `step` places after (before, when negative) the one at `row` in its document."""
+        meta = self.metadatas[row]
+        return self.by_position.get((meta.get("doc_id"), int(meta.get("chunk_index", -1)) + step))
 
     def ids_of_docs(self, doc_ids) -> set[str]:
         return {self.ids[r] for r in self.rows_of(doc_ids)}
@@ -213,20 +220,30 @@ class ChunkTable:
         documents = {self.metadatas[doc_rows[0]].get("doc_id", ""): doc_rows
                      for doc_rows in self.documents_in_reading_order(doc_ids, rows) if doc_rows}
         for doc_id in sorted(documents, key=lambda d: ranked_docs.index(d) if d in ranked_docs else len(ranked_docs)):
-            doc_rows = documents[doc_id]
-            is_play = self.metadatas[doc_rows[0]].get("speaker") is not None
-            if not asked.fits(is_play):
-                continue
-            texts = [self.texts[r] for r in doc_rows]
-            spoken = spoken_words("".join(texts), asked, self.speaker_names(doc_id)) if is_play else \
-                book_words("".join(texts), asked.last, self._first_part_offset(doc_rows))
-            if spoken is None:
-                continue
-            starts = list(accumulate((len(text) for text in texts[:-1]), initial=0))
-            index = bisect_right(starts, (spoken.end - 1) if asked.last else spoken.start) - 1
-            label = self.speaker_names(doc_id).get(spoken.label, spoken.label) if spoken.label else ""
-            return WordsInChunk(doc_rows[index], spoken.start - starts[index], spoken.end - starts[index], label)
+            key = (asked, tuple(documents[doc_id]))
+            if key not in self._words_found:
+                if len(self._words_found) >= _WORDS_FOUND_KEPT:
+                    self._words_found.clear()
+                self._words_found[key] = self._words_in_document(doc_id, documents[doc_id], asked)
+            if self._words_found[key] is not None:
+                return self._words_found[key]
         return None
+
+    def _words_in_document(self, doc_id: str, doc_rows: list[int], asked: SpeechAsked) -> WordsInChunk | None:
+        """Where the document (its `doc_rows`) has the asked first (last) words; None when it has none or does
+        not fit the question."""
+        is_play = self.metadatas[doc_rows[0]].get("speaker") is not None
+        if not asked.fits(is_play):
+            return None
+        texts = [self.texts[r] for r in doc_rows]
+        spoken = spoken_words("".join(texts), asked, self.speaker_names(doc_id)) if is_play else \
+            book_words("".join(texts), asked.last, self._first_part_offset(doc_rows))
+        if spoken is None:
+            return None
+        starts = list(accumulate((len(text) for text in texts[:-1]), initial=0))
+        index = bisect_right(starts, (spoken.end - 1) if asked.last else spoken.start) - 1
+        label = self.speaker_names(doc_id).get(spoken.label, spoken.label) if spoken.label else ""
+        return WordsInChunk(doc_rows[index], spoken.start - starts[index], spoken.end - starts[index], label)
 
     def _first_part_offset(self, doc_rows: list[int]) -> int:
         """Where the document's first smallest numbered part (its first chapter) begins in its text (the rows
@@ -253,8 +270,7 @@ class ChunkTable:
         """Each chunk's text as `as_words` gives it, run on into the next chunk's first words (a quoted line may
         cross the cut): where a quoted line is looked for."""
         def head_of_next(row: int) -> str:
-            meta = self.metadatas[row]
-            after = self.by_position.get((meta.get("doc_id"), int(meta.get("chunk_index", -1)) + 1))
+            after = self.neighbour(row, 1)
             return self.texts[after][:QUOTE_REACH] if after is not None else ""
         return [as_words(text + " " + head_of_next(row)) for row, text in enumerate(self.texts)]
 
@@ -679,12 +695,10 @@ class HybridRetriever:
     def _neighbour_text(self, row: int) -> tuple[tuple[str, dict | None], tuple[str, dict | None]]:
         """(prefix, its chunk's metadata), (suffix, its chunk's metadata): the neighbouring chunks' text that makes
         the chunk at `row` start and end on sentence boundaries ("", None where it already does)."""
-        text, meta = self.table.texts[row], self.table.metadatas[row]
-        doc_id, index = meta.get("doc_id", ""), int(meta.get("chunk_index", 0))
+        text = self.table.texts[row]
         prefix = suffix = ("", None)
         if self.config.neighbours:
-            prev_row = self.table.by_position.get((doc_id, index - 1))
-            next_row = self.table.by_position.get((doc_id, index + 1))
+            prev_row, next_row = self.table.neighbour(row, -1), self.table.neighbour(row, 1)
             if prev_row is not None and not _starts_sentence(text):
                 prefix = (_tail_from_sentence_start(self.table.texts[prev_row], self.config.neighbour_chars),
                           self.table.metadatas[prev_row])
@@ -730,8 +744,7 @@ class HybridRetriever:
 
     def next_passage(self, passage: Passage) -> Passage | None:
         """The passage of the chunk after the passage's own in its document; None after the last."""
-        meta = self.table.metadatas[self.table.row[passage.id]]
-        following = self.table.by_position.get((meta.get("doc_id"), int(meta.get("chunk_index", 0)) + 1))
+        following = self.table.neighbour(self.table.row[passage.id], 1)
         return self.passage(following) if following is not None else None
 
     def _speaker_at(self, row: int, prefix: str) -> str | None:
@@ -740,7 +753,7 @@ class HybridRetriever:
         meta = self.table.metadatas[row]
         if not prefix:
             return meta.get("speaker")
-        prev_row = self.table.by_position[(meta.get("doc_id"), int(meta.get("chunk_index", 0)) - 1)]
+        prev_row = self.table.neighbour(row, -1)
         initial, prev_text = self.table.metadatas[prev_row].get("speaker"), self.table.texts[prev_row]
         if initial is None:
             return None

@@ -18,7 +18,7 @@ _ENDS_SPEECHES = re.compile(r"\n\n(?:\[Exeunt|\[Exit\.\]|ACT\b|SCENE\b|Act\b|Sce
 _NOT_NAMES = frozenset({"ACT", "SCENE", "Act", "Scene", "Enter", "Exit", "Exeunt", "THE", "The", "PROLOGUE", "EPILOGUE",
                         "FINIS", "Note", "See", "Example", "Examples"})
 _SPELLED = re.compile(r"\b[A-Z][a-z]{2,}\b")           # 'Cordelia' in the cast list, 'Edmund' in '[Enter Edmund.]'
-_DIRECTION = re.compile(r"\[[^\]]*\]")
+DIRECTION = re.compile(r"\[[^\]]*\]")                                 # a stage direction
 _ACTION_BEGINS = re.compile(r"(?m)^(?:\[|ACT\b|Act\b|SCENE\b|Scene\b|(?:THE )?PROLOGUE\b|Prologue\b)")
 MIN_LABELS = 20  # a document with fewer speaker labels is not a play
 
@@ -48,6 +48,11 @@ def speaker_after(text: str, end: int, initial: str) -> str:
     """The speaker in force at char `end` of a play's `text`, given `initial`, the one in force at its start."""
     before = [name for position, name in _events(text) if position < end]
     return before[-1] if before else initial
+
+
+def without_directions(text: str) -> str:
+    """`text` with its stage directions blanked out (spaces: the offsets stay), for counting its spoken words."""
+    return DIRECTION.sub(lambda m: " " * len(m.group()), text)
 
 
 def speaking_at(text: str, position: int, initial: str) -> str:
@@ -81,7 +86,7 @@ def full_names(text: str) -> dict[str, str]:
     events = _events(text)
     labels = {name for _, name in events if name and " " not in name}
     first_speech = next((position for position, name in events if name), len(text))
-    spelled = set(_SPELLED.findall(text[:first_speech] + " ".join(_DIRECTION.findall(text))))
+    spelled = set(_SPELLED.findall(text[:first_speech] + " ".join(DIRECTION.findall(text))))
     known = {name.lower() for name in spelled}
     names: dict[str, str] = {}
     for label in sorted(labels - {name for name in labels if name.lower() in known}, key=len, reverse=True):

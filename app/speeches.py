@@ -12,32 +12,32 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from app.speakers import NAME, speeches
+from app.speakers import NAME, speeches, without_directions
 from app.text_utils import sentence_spans
 
 WORDS_QUOTED = 25        # the answer: the speech's last (first) whole sentences up to this many words, at least one
 _TITLES = frozenset("king queen prince princess lord lady sir duke duchess earl count countess friar".split())
-_NAME = r"(?P<name>[A-Z][\w'’-]*(?:\s+[A-Z][\w'’-]*){0,2})"
+ASKED_NAME = r"(?P<name>[A-Z][\w'’-]*(?:\s+[A-Z][\w'’-]*){0,2})"   # a person a question names
 _WHICH = r"(?P<which>(?i:last|final|dying|closing|first|opening))"
 _WORDS = r"(?i:words?|lines?|speech|thing)"
 _ASKS = [
     # 'What are Romeo's last words before he dies?', 'What is Juliet's first line?'
-    re.compile(rf"^\s*(?i:what)\s+(?i:are|were|is|was)\s+{_NAME}['’]s?\s+{_WHICH}\s+{_WORDS}\b"),
+    re.compile(rf"^\s*(?i:what)\s+(?i:are|were|is|was)\s+{ASKED_NAME}['’]s?\s+{_WHICH}\s+{_WORDS}\b"),
     # 'What are the last words of Romeo?', 'What is the first line spoken by Hamlet?', 'the last thing Lear says'
     re.compile(rf"^\s*(?i:what)\s+(?i:are|were|is|was)\s+(?i:the)\s+{_WHICH}\s+{_WORDS}\s+"
-               rf"(?:(?i:of|spoken by|said by|that|which)\s+)?{_NAME}\b"),
+               rf"(?:(?i:of|spoken by|said by|that|which)\s+)?{ASKED_NAME}\b"),
     # 'What does Romeo say last?', 'What does Hamlet say first in the play?'
-    re.compile(rf"^\s*(?i:what)\s+(?i:does|did)\s+{_NAME}\s+(?i:say|speak|utter)\s+{_WHICH}\b"),
+    re.compile(rf"^\s*(?i:what)\s+(?i:does|did)\s+{ASKED_NAME}\s+(?i:say|speak|utter)\s+{_WHICH}\b"),
 ]
 # 'How does Juliet die?', 'Who kills Tybalt?', 'With what does Juliet kill herself?': in a play, where the person
 # speaks last is where they die, mostly (the death's stage direction, '[Dies.]', follows their last speech)
 _ASKS_DEATH = [
-    re.compile(rf"^\s*(?i:how|when|where|why)\s+(?i:does|did)\s+{_NAME}\s+(?i:die)\b"),
+    re.compile(rf"^\s*(?i:how|when|where|why)\s+(?i:does|did)\s+{ASKED_NAME}\s+(?i:die)\b"),
     re.compile(rf"^\s*(?i:who|what)\s+(?i:kills|killed|murders|murdered|slays|slew|stabs|stabbed|poisons|poisoned)\s+"
-               rf"{_NAME}\s*\?*\s*$"),
-    re.compile(rf"^\s*(?i:how|when|where|why|who)\s+(?i:is|was)\s+{_NAME}\s+"
+               rf"{ASKED_NAME}\s*\?*\s*$"),
+    re.compile(rf"^\s*(?i:how|when|where|why|who)\s+(?i:is|was)\s+{ASKED_NAME}\s+"
                r"(?i:killed|murdered|slain|stabbed|poisoned)\b"),
-    re.compile(rf"^\s*(?i:how|with\s+what|by\s+what\s+means)\s+(?i:does|did)\s+{_NAME}\s+(?i:kill)\s+"
+    re.compile(rf"^\s*(?i:how|with\s+what|by\s+what\s+means)\s+(?i:does|did)\s+{ASKED_NAME}\s+(?i:kill)\s+"
                r"(?i:himself|herself|themselves)\b"),
 ]
 _WORK = r"(?P<work>(?i:play|novel|book|story|tale|drama|tragedy|comedy))"
@@ -57,7 +57,6 @@ _ASKS_WHO = [        # who speaks the play's first (last) words
                r"(?i:line|lines|words?|speech)\b"),
     re.compile(rf"^\s*(?i:who)\s+(?i:speaks)\s+{_WHICH}\b"),
 ]
-_DIRECTION = re.compile(r"\[[^\]]*\]")
 _TEXT_WORD = re.compile(r"\S+")
 _WORDS_AFTER = 15        # of what follows a death's last words, up to the next speaker's label
 _NEXT_LABEL = re.compile(rf"\n\n{NAME}\.\n")                              # the next speech's label line
@@ -101,7 +100,7 @@ def speech_asked(question: str) -> SpeechAsked | None:
     """Whose last (first) words the question asks for, None when it asks none."""
     for pattern in _ASKS:
         match = pattern.match(question)
-        if match and _names_someone(match):
+        if match and names_someone(match):
             return SpeechAsked(match.group("name"), _asks_last(match))
     for patterns, who in ((_ASKS_OWN, False), (_ASKS_WHO, True)):
         match = next(filter(None, (pattern.match(question) for pattern in patterns)), None)
@@ -114,7 +113,7 @@ def death_asked(question: str) -> SpeechAsked | None:
     """How or by whom a named person of a play dies, as the last words of theirs to look near; None for other
     questions (their answer is asked of the passages as any question's is)."""
     match = next(filter(None, (pattern.match(question) for pattern in _ASKS_DEATH)), None)
-    if match is None or not _names_someone(match):
+    if match is None or not names_someone(match):
         return None
     return SpeechAsked(match.group("name"), last=True)
 
@@ -138,7 +137,7 @@ def death_place(text: str, start: int, end: int, max_words: int = 60) -> tuple[i
     return (begin, after) if _DEATH_SHOWN.search(text[begin:after]) else None
 
 
-def _names_someone(match: re.Match) -> bool:
+def names_someone(match: re.Match) -> bool:
     """The matched 'name' is one ('Romeo'), not a capitalised article or possessive ('The', 'His')."""
     return match.group("name").split()[0].lower() not in ("the", "a", "his", "her", "their")
 
@@ -160,7 +159,7 @@ def spoken_words(text: str, asked: SpeechAsked, full_names: dict[str, str] | Non
     if not own:
         return None
     label, start, end = own[-1] if asked.last else own[0]
-    span = quoted_sentences(_DIRECTION.sub(lambda m: " " * len(m.group()), text[start:end]), asked.last)
+    span = quoted_sentences(without_directions(text[start:end]), asked.last)
     return SpokenWords(label, start + span[0], start + span[1]) if span else None
 
 
