@@ -18,6 +18,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from app.metrics import score_item, summarize
+from ingest.example_docs import fetch_docs
 
 ROOT = Path(__file__).resolve().parent.parent
 DEVSET = ROOT / "examples" / "devset.jsonl"
@@ -182,7 +183,6 @@ def open_devset_engine(db: str | None, items: list[dict]):
     ingesting the items' documents (examples/fetch_docs.py) where they are not there yet."""
     from app.engine import EngineConfig, QAEngine
     from app.sentence_scorer import ENCODERS, load_encoder
-    from ingest.example_docs import fetch_docs
     from ingest.pipeline import IngestOptions, ingest_paths
     from ingest.store import Store
     from nonattn_core import NonAttnLM
@@ -242,8 +242,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if not args.compare:
         parser.error("nothing to do: pass --compare (or use `nonattn-qa eval FILE`)")
-    print(compare(args.db, args.devset, k=args.k, only=args.only, verbose=args.verbose,
-                  within_documents=not args.across_collection))
+    try:
+        table = compare(args.db, args.devset, k=args.k, only=args.only, verbose=args.verbose,
+                        within_documents=not args.across_collection)
+    except fetch_docs().FetchError as error:
+        raise SystemExit(f"error: {error}") from None
+    print(table)
     return 0
 
 

