@@ -86,9 +86,10 @@ def user_errors():
     """Turn errors a user can cause into one line on stderr and exit code 2."""
     from app.evaluate import EvalFileError
     from ingest.errors import StoreError
+    from nonattn_core import CheckpointError
     try:
         yield
-    except (UserError, StoreError, EvalFileError) as error:
+    except (UserError, StoreError, EvalFileError, CheckpointError) as error:
         print(f"error: {error}", file=sys.stderr)
         raise SystemExit(USAGE_ERROR) from None
 
@@ -125,11 +126,17 @@ def resolve_docs(engine, wanted: list[str] | None) -> list[str] | None:
 
 
 def _read_questions(path: str) -> list[str]:
+    """The non-blank lines of --questions FILE ('-': stdin), each a question; UserError when there are none."""
     try:
         text = sys.stdin.read() if path == "-" else open(path, encoding="utf-8").read()
     except OSError as error:
         raise UserError(f"--questions {path}: cannot read ({error.strerror or error})") from None
-    return [line.strip() for line in text.splitlines() if line.strip()]
+    except UnicodeDecodeError as error:
+        raise UserError(f"--questions {path}: not UTF-8 text (byte {error.start})") from None
+    questions = [line.strip() for line in text.splitlines() if line.strip()]
+    if not questions:
+        raise UserError(f"--questions {path}: no questions in it (one per line)")
+    return questions
 
 
 def format_result(result) -> str:
@@ -154,6 +161,9 @@ def format_result(result) -> str:
 
 
 def run_ask(args) -> int:
+    if args.question is not None and args.questions is None and not args.question.strip():
+        print("error: the question is empty", file=sys.stderr)
+        return USAGE_ERROR
     if bool(args.question) == bool(args.questions):
         print("error: give either a QUESTION or --questions FILE", file=sys.stderr)
         return USAGE_ERROR

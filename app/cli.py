@@ -15,13 +15,21 @@ def _version() -> str:
         return "0.1.0"
 
 
+class OneLineErrorParser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line that points at --help, not the whole usage block first
+    (its subcommands' parsers are of this class too: add_subparsers makes them of the parser's own class)."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
     from app.ask_cli import add_ask_parser, add_eval_parser
     from app.prepare_cli import add_prepare_parser
     from app.serve_cli import add_serve_parser
     from ingest.cli import add_docs_parser, add_ingest_parser
 
-    parser = argparse.ArgumentParser(prog="nonattn-qa", description="Question answering over book-length documents.")
+    parser = OneLineErrorParser(prog="nonattn-qa", description="Question answering over book-length documents.")
     parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for register in (add_ingest_parser, add_docs_parser, add_prepare_parser, add_ask_parser, add_eval_parser,

@@ -140,9 +140,10 @@ class QAEngine:
 
     @classmethod
     def open(cls, db=None, host=None, port=None, collection: str = "default", **kwargs) -> "QAEngine":
-        """Open the Store (embedded under `db`, or a Chroma server) and an engine on one of its collections."""
+        """Open the Store (embedded under `db`, or a Chroma server) and an engine on one of its collections; a `db`
+        holding no database is a StoreError (none is created there: answering only reads)."""
         from ingest.store import Store
-        return cls(Store.open(db=db, host=host, port=port), collection, **kwargs)
+        return cls(Store.open(db=db, host=host, port=port, create=False), collection, **kwargs)
 
     def _warm_up(self) -> None:
         """First calls of torch / the encoders are slow; pay that at open, not on the first question."""
@@ -173,7 +174,7 @@ class QAEngine:
     # ---- questions -----------------------------------------------------------------------------------------
     def retrieve(self, question: str, k: int = 5, doc_ids=None) -> list[Passage]:
         """Passages only (best first): what the LangChain retriever returns."""
-        return self.retriever.search(question, k, doc_ids=doc_ids)
+        return self.retriever.search(encodable(question), k, doc_ids=doc_ids)
 
     def ask(self, question: str, k: int = 5, doc_ids=None, history=None) -> QAResult:
         """Answer a question (a follow-up is resolved against `history`, earlier (question, answer) turns)."""
@@ -276,6 +277,7 @@ class QAEngine:
     def _ask(self, question: str, k: int, doc_ids, history, stream: bool) -> Iterator[str | QAResult]:
         started = time.perf_counter()
         timings: dict[str, float] = {}
+        question = encodable(question)
         query = resolve_follow_up(question, history, self.chat_model)
         doc_ids = list(doc_ids) if doc_ids else None
         depth = max(k, self.config.answer_passages)
@@ -327,6 +329,12 @@ def first_sentence_end(passage: Passage) -> int:
     if chunk_start == 0:
         return 0
     return next((end for _, end in sentence_spans(passage.text) if end > chunk_start), chunk_start)
+
+
+def encodable(text: str) -> str:
+    """The text with anything UTF-8 cannot encode replaced by '?': a shell passes bytes that are not UTF-8 as lone
+    surrogates ('caf\udce9'), which the tokenizers of the encoders reject."""
+    return text.encode("utf-8", "replace").decode("utf-8")
 
 
 def growing_text(text: str) -> Iterator[str]:

@@ -11,7 +11,9 @@ switched off or added, so each stage's contribution is visible.
 from __future__ import annotations
 
 import argparse
+import codecs
 import json
+import math
 import sys
 import time
 from dataclasses import replace
@@ -32,29 +34,111 @@ class EvalFileError(ValueError):
 
 
 def load_items(path: str | Path) -> list[dict]:
-    """The dev-set lines as dicts; EvalFileError names the file and line of the first bad one."""
-    try:
-        lines = Path(path).read_text(encoding="utf-8").splitlines()
-    except OSError as error:
-        raise EvalFileError(f"{path}: cannot read ({error.strerror or error})") from None
+    """The dev-set lines as dicts; EvalFileError names the file and line of the first bad one.
+
+    Every line is checked before any question is asked, so a typo costs seconds, not a run's worth of answers
+    scored against the wrong thing (a string as `answers` would be matched character by character)."""
     items = []
-    for number, line in enumerate(lines, start=1):
+    for number, line in enumerate(read_lines(path), start=1):
         if not line.strip():
             continue
         try:
             item = json.loads(line)
         except json.JSONDecodeError as error:
             raise EvalFileError(f"{path}:{number}: not JSON ({error.msg})") from None
-        if not isinstance(item, dict) or not isinstance(item.get("question"), str):
+        if not isinstance(item, dict):
             raise EvalFileError(f"{path}:{number}: expected an object with a \"question\" string")
-        item.setdefault("answers", [])
-        item.setdefault("evidence", None)
-        item.setdefault("page", None)
-        item.setdefault("history", [])
-        if not isinstance(item["history"], list) or not all(isinstance(q, str) for q in item["history"]):
-            raise EvalFileError(f"{path}:{number}: \"history\" must be a list of earlier questions")
+        problem = item_problem(with_defaults(item))
+        if problem:
+            raise EvalFileError(f"{path}:{number}: {problem}")
         items.append(item)
+    if not items:
+        raise EvalFileError(f"no questions in {path}")
     return items
+
+
+def read_lines(path: str | Path) -> list[str]:
+    """The file's lines as text; a leading byte-order mark is dropped (Windows editors write one), and a file that
+    is not UTF-8 is an EvalFileError naming the line of the first bad byte."""
+    try:
+        data = Path(path).read_bytes()
+    except OSError as error:
+        raise EvalFileError(f"{path}: cannot read ({error.strerror or error})") from None
+    data = data.removeprefix(codecs.BOM_UTF8)
+    try:
+        return data.decode("utf-8").splitlines()
+    except UnicodeDecodeError as error:
+        line = data[:error.start].count(b"\n") + 1
+        raise EvalFileError(f"{path}:{line}: not UTF-8 text (byte 0x{data[error.start]:02x}); "
+                            "save the file as UTF-8") from None
+
+
+def with_defaults(item: dict) -> dict:
+    """The item with its optional fields filled in; a null `answers` or `history` means none, as absent ones do."""
+    for field in ("answers", "history"):
+        if item.get(field) is None:
+            item[field] = []
+    item.setdefault("evidence", None)
+    item.setdefault("page", None)
+    return item
+
+
+def item_problem(item: dict) -> str | None:
+    """What is wrong with a dev-set item, as the end of a one-line error, or None.
+
+    Blank strings are refused where they would score: an empty answer or evidence string is found in every text,
+    and an empty question would be counted as an abstention the engine got right."""
+    if "question" not in item:
+        return "no \"question\""
+    for field, (valid, expected) in FIELD_RULES.items():
+        if field in item and not valid(item[field]):
+            return f"\"{field}\" must be {expected}, not {shown(item[field])}"
+    return None
+
+
+def is_text(value) -> bool:
+    return isinstance(value, str)
+
+
+def is_nonblank_text(value) -> bool:
+    return is_text(value) and bool(value.strip())
+
+
+def is_list_of_nonblank_text(value) -> bool:
+    return isinstance(value, list) and all(is_nonblank_text(v) for v in value)
+
+
+def is_page_number(value) -> bool:
+    """A physical page number: 1 for the first page (bool is an int in Python, and not a page)."""
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 1
+
+
+def is_label(value) -> bool:
+    """An `id` or `kind`, printed by --verbose: a string or a number."""
+    return is_text(value) or (isinstance(value, int) and not isinstance(value, bool))
+
+
+def or_null(valid):
+    """valid, or None."""
+    return lambda value: value is None or valid(value)
+
+
+FIELD_RULES = {   # field -> (check, what it must be); absent `doc`, `evidence`, `page`, `id`, `kind` are fine
+    "question": (is_nonblank_text, "a non-empty string"),
+    "answers": (is_list_of_nonblank_text, "a list of non-empty answer strings ([] when the documents do not answer)"),
+    "evidence": (or_null(is_nonblank_text), "a non-empty string or null"),
+    "page": (or_null(is_page_number), "a page number (1 for the first page) or null"),
+    "doc": (or_null(is_text), "a document's file name or source path, or null"),
+    "history": (is_list_of_nonblank_text, "a list of earlier questions"),
+    "id": (or_null(is_label), "a string, a number or null"),
+    "kind": (or_null(is_text), "a string or null"),
+}
+
+
+def shown(value) -> str:
+    """A bad value as the file had it, cut short to keep the error on one line."""
+    text = json.dumps(value, ensure_ascii=True)
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 def evaluate(engine, items: list[dict], k: int = 5, verbose: bool = False, out=sys.stdout,
@@ -66,7 +150,8 @@ def evaluate(engine, items: list[dict], k: int = 5, verbose: bool = False, out=s
     is asked across the whole collection. An item with a `history` (earlier questions) is a follow-up: those are
     asked first, in order, each with the turns before it, and the item's question then leans on them."""
     scopes = document_scopes(engine, items) if within_documents else {}
-    unscoped = sorted({item["doc"] for item in items if within_documents and item.get("doc") and item["doc"] not in scopes})
+    unscoped = sorted({item["doc"] for item in items
+                       if within_documents and item.get("doc") and item["doc"] not in scopes})
     if unscoped:
         print(f"note: no document of collection {engine.collection!r} is named {', '.join(unscoped)}: "
               "their questions are asked across the whole collection", file=sys.stderr)
@@ -85,9 +170,14 @@ def evaluate(engine, items: list[dict], k: int = 5, verbose: bool = False, out=s
         if verbose:
             flags = " ".join(f"{m}={int(outcome[m])}" for m in ("hit@1", "hit@5", "page", "answer_hit", "abstain_ok")
                              if outcome[m] is not None)
-            print(f"{item.get('id', ''):5} {item.get('kind', ''):12} {flags:52} conf={result.confidence} "
+            print(f"{label(item.get('id')):5} {label(item.get('kind')):12} {flags:52} conf={result.confidence} "
                   f"| {item['question']}\n      -> {(result.answer or '')[:160]!r}", file=out)
     return summarize(outcomes, latencies)
+
+
+def label(value) -> str:
+    """An item's `id` or `kind` for --verbose ("" when absent or null)."""
+    return "" if value is None else str(value)
 
 
 def document_scopes(engine, items: list[dict]) -> dict[str, list[str]]:
@@ -198,10 +288,20 @@ def open_devset_engine(db: str | None, items: list[dict]):
                     encoders={name: load_encoder(name) for name in ENCODERS})
 
 
+def require_documents(devset: Path, items: list[dict]) -> None:
+    """EvalFileError for the first item without a `doc`: --compare ingests each item's document
+    (examples/fetch_docs.py) before asking anything, and an item naming none would stop it there."""
+    for number, item in enumerate(items, start=1):
+        if not item.get("doc"):
+            raise EvalFileError(f"{devset}: item {label(item.get('id')) or number} names no \"doc\" "
+                                "(--compare fetches and ingests each item's document)")
+
+
 def compare(db: str | None, devset: Path, k: int = 5, only: list[str] | None = None, verbose: bool = False,
             within_documents: bool = True) -> str:
     """Ingest the dev documents into a scratch DB if needed, evaluate every set-up, return the table."""
     items = load_items(devset)
+    require_documents(devset, items)
     full = open_devset_engine(db, items)
     rows = {}
     for name, config in setups(full.config).items():
@@ -214,17 +314,31 @@ def compare(db: str | None, devset: Path, k: int = 5, only: list[str] | None = N
     return format_table(rows)
 
 
+def check_k(k: int) -> None:
+    """-k 0 would retrieve nothing and score every question a miss after a full run: refuse it up front, as ask does."""
+    from app.ask_cli import UserError
+    if k < 1:
+        raise UserError("-k must be at least 1")
+
+
+def nan_as_null(summary: dict) -> dict:
+    """The summary with null for a metric no item measured (NaN, e.g. page accuracy when no item has a page):
+    NaN is not JSON, and a JSON reader would refuse the whole summary."""
+    return {key: None if isinstance(value, float) and math.isnan(value) else value for key, value in summary.items()}
+
+
 def run_eval_command(args) -> int:
     """`nonattn-qa eval FILE.jsonl`: the metrics of the engine on one collection."""
     from app.ask_cli import open_engine, user_errors
 
     with user_errors():
+        check_k(args.k)
         items = load_items(args.file)
         engine = open_engine(args)
         summary = evaluate(engine, items, k=args.k, verbose=args.verbose and not args.json, out=sys.stdout,
                            within_documents=not args.across_collection)
     if args.json:
-        print(json.dumps(summary, indent=2))
+        print(json.dumps(nan_as_null(summary), indent=2, allow_nan=False))
     else:
         print(format_table({f"{args.collection}": summary}))
     return 0
@@ -242,9 +356,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if not args.compare:
         parser.error("nothing to do: pass --compare (or use `nonattn-qa eval FILE`)")
+    from app.ask_cli import user_errors
     try:
-        table = compare(args.db, args.devset, k=args.k, only=args.only, verbose=args.verbose,
-                        within_documents=not args.across_collection)
+        with user_errors():       # a bad dev-set file or -k: one line, exit code 2, as `nonattn-qa eval`
+            check_k(args.k)
+            table = compare(args.db, args.devset, k=args.k, only=args.only, verbose=args.verbose,
+                            within_documents=not args.across_collection)
     except fetch_docs().FetchError as error:
         raise SystemExit(f"error: {error}") from None
     print(table)
@@ -252,4 +369,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    # `python -m app.evaluate` runs this file as __main__, a second copy of the module: run app.evaluate's own main
+    # so that the EvalFileError raised is the class app.ask_cli.user_errors catches (else: a traceback).
+    from app.evaluate import main as package_main
+    raise SystemExit(package_main())

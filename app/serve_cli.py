@@ -4,7 +4,9 @@ from __future__ import annotations
 import argparse
 import ipaddress
 import os
+import socket
 import sys
+from pathlib import Path
 
 AUTH_ENV = "NONATTN_QA_AUTH"
 
@@ -48,6 +50,34 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+def listen_problem(host: str, port: int) -> str | None:
+    """Why the server could not listen on host:port (an unknown name, an address not this machine's, a port
+    taken), found before the web stack starts and reports it in its own words; None when it can."""
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+    except socket.gaierror as error:
+        return f"--host {host}: no such address ({error.strerror})"
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError as error:
+            return f"cannot serve on {host}:{port} ({error.strerror or error})"
+    return None
+
+
+def upload_dir_problem(upload_dir: str | Path) -> str | None:
+    """Why uploads could not be kept in `upload_dir` (a file there, no permission to make it); None when they can."""
+    path = Path(upload_dir)
+    if path.exists() and not path.is_dir():
+        return f"--upload-dir {path}: not a directory"
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        return f"--upload-dir {path}: cannot create it ({error.strerror or error})"
+    return None if os.access(path, os.W_OK) else f"--upload-dir {path}: not writable"
+
+
 def run_serve(args: argparse.Namespace) -> int:
     from ingest.errors import StoreError
     from ingest.store import Store
@@ -62,15 +92,23 @@ def run_serve(args: argparse.Namespace) -> int:
     except ValueError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    if not is_loopback(args.host) and auth is None:
-        print(f"warning: serving on {args.host} without --auth: anyone who can reach it can read and change "
-              "the documents", file=sys.stderr)
+    problem = listen_problem(args.host, args.port)
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
+        return 1
     try:
         store = Store.open(db=args.db, host=args.chroma_host, port=args.chroma_port)
     except StoreError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
     upload_dir = args.upload_dir or default_upload_dir(None if args.chroma_host else store.location)
+    problem = upload_dir_problem(upload_dir)
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
+        return 2
+    if not is_loopback(args.host) and auth is None:
+        print(f"warning: serving on {args.host} without --auth: anyone who can reach it can read and change "
+              "the documents", file=sys.stderr)
     app = build_app(store, upload_dir=upload_dir, max_file_size=args.max_file_size,
                     default_collection=args.collection)
     try:

@@ -1,7 +1,8 @@
 """`nonattn-qa ingest` and `nonattn-qa docs list|delete` (also `python -m ingest ...`, `torchrun -m ingest ...`).
 
-Exit codes: 0 all fine, 1 some files failed (the others were ingested), 2 usage error (bad arguments, a --db
-that is a file, an unreachable server, a missing collection).
+Exit codes: 0 all fine, 1 some files failed (the others were ingested), 2 usage error (bad arguments, a bad
+--checkpoint, a --db that is a file (or, for docs, holds no database), an unreachable server, a missing collection).
+A database is created only by an ingest with a file to write; commands that only read or remove never create one.
 """
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import json
 import os
 import sys
 
-from ingest.errors import IngestError, StoreError
+from ingest.errors import IngestError, NoDatabaseError, StoreError
 from ingest.store import DEFAULT_COLLECTION, DocumentRecord
 
 USAGE_ERROR = 2
@@ -62,51 +63,104 @@ def add_docs_parser(subparsers) -> argparse.ArgumentParser:
     return parser
 
 
-def _open_store(args):
+def _open_store(args, create: bool = True):
+    """The --db / --chroma-host store; create=False for commands that must find a database there already."""
     from ingest.store import Store
 
-    return Store.open(db=args.db, host=args.chroma_host, port=args.chroma_port)
+    return Store.open(db=args.db, host=args.chroma_host, port=args.chroma_port, create=create)
 
 
 def run_ingest(args) -> int:
-    from ingest.pipeline import IngestOptions, IngestSummary, append_document, ingest_paths
+    from ingest.parse import discover_files
+    from ingest.pipeline import IngestOptions
+    from nonattn_core.model import CheckpointError
 
-    if not args.paths and not args.sync:
-        return _usage("ingest: give at least one PATH (or --sync)")
-    if args.append and len(args.paths) != 1:
-        return _usage("ingest --append DOC_ID takes exactly one PATH")
     rank, world = int(os.environ.get("RANK", 0)), int(os.environ.get("WORLD_SIZE", 1))
-    if world > 1 and not args.chroma_host:
-        return _usage("a sharded run (torchrun) needs a Chroma server: give --chroma-host/--chroma-port")
+    problem = _ingest_argument_problem(args, world)
+    if problem:
+        return _usage(problem)
     try:
-        from ingest.encode import resolve_device
-
-        device = resolve_device(args.device)
-        if world > 1 and device == "cuda":
-            import torch
-
-            local_rank = int(os.environ.get("LOCAL_RANK", 0))
-            torch.cuda.set_device(local_rank)  # Triton launches and CUDA graphs go to the current device
-            device = f"cuda:{local_rank}"
-        store = _open_store(args)
-        from ingest.store import check_collection_name
-
-        check_collection_name(args.collection)
-    except (StoreError, ValueError) as error:
+        device = _checked_setup(args, world)
+    except (StoreError, CheckpointError, ValueError) as error:
+        return _usage(str(error))
+    discovered = None if args.append else discover_files(args.paths, recursive=args.recursive)
+    if discovered is not None and not discovered.files and not args.sync:
+        return _report_nothing_to_ingest(discovered, args, rank)
+    try:  # a database is created only when there is a file to write into it
+        store = _open_store(args, create=discovered is not None and bool(discovered.files))
+    except StoreError as error:
         return _usage(str(error))
     options = IngestOptions(device=device, checkpoint=args.checkpoint, parse_workers=args.workers, sync=args.sync,
                             password=args.password, recursive=args.recursive, rank=rank, world_size=world,
                             recover=rank == 0)
-
     if args.append:
-        try:
-            entry = append_document(store, args.collection, args.append, args.paths[0], options)
-        except (IngestError, StoreError) as error:
-            print(f"error: {error}", file=sys.stderr)
-            return 1
-        summary = IngestSummary(ingested=[entry])
-        _print_summary(summary, args)
-        return 0
+        return _append(store, args, options)
+    return _ingest_discovered(store, discovered, args, options, rank, world)
+
+
+def _ingest_argument_problem(args, world: int) -> str | None:
+    """What is wrong with the arguments alone (nothing opened yet), or None."""
+    if not args.paths and not args.sync:
+        return "ingest: give at least one PATH (or --sync)"
+    if args.append and len(args.paths) != 1:
+        return "ingest --append DOC_ID takes exactly one PATH"
+    if args.workers is not None and args.workers < 1:  # 0 would mean "CPU count" deep down: say so instead
+        return "--workers must be at least 1"
+    if world > 1 and not args.chroma_host:
+        return "a sharded run (torchrun) needs a Chroma server: give --chroma-host/--chroma-port"
+    return None
+
+
+def _checked_setup(args, world: int) -> str:
+    """The device to encode on, after checking the collection name and the checkpoint: a mistyped one must fail
+    before a database is created, not after the files were parsed. StoreError, CheckpointError or ValueError."""
+    from ingest.encode import resolve_device
+    from ingest.store import check_collection_name
+    from nonattn_core.model import checkpoint_directory
+
+    check_collection_name(args.collection)
+    checkpoint_directory(args.checkpoint)
+    device = resolve_device(args.device)
+    if world > 1 and device == "cuda":
+        import torch
+
+        local_rank = int(os.environ.get("LOCAL_RANK", 0))
+        torch.cuda.set_device(local_rank)  # Triton launches and CUDA graphs go to the current device
+        device = f"cuda:{local_rank}"
+    return device
+
+
+def _report_nothing_to_ingest(discovered, args, rank: int) -> int:
+    """Every path failed or held no document: say so as a run would, without creating a database (a --db that is
+    a file or an unreachable server is still the usage error it would have been)."""
+    from ingest.pipeline import discovery_summary
+
+    try:
+        _open_store(args, create=False)
+    except NoDatabaseError:
+        pass                                                     # nothing to write: none is created
+    except StoreError as error:
+        return _usage(str(error))
+    summary = discovery_summary(discovered)
+    if rank == 0:  # every rank of a sharded run saw the same paths: report once
+        _report(summary, args)
+    return summary.exit_code
+
+
+def _append(store, args, options) -> int:
+    from ingest.pipeline import IngestSummary, append_document
+
+    try:
+        entry = append_document(store, args.collection, args.append, args.paths[0], options)
+    except (IngestError, StoreError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    _print_summary(IngestSummary(ingested=[entry]), args)
+    return 0
+
+
+def _ingest_discovered(store, discovered, args, options, rank: int, world: int) -> int:
+    from ingest.pipeline import ingest_paths
 
     group = _init_distributed(world)
     if group is not None and rank == 0:
@@ -115,19 +169,17 @@ def run_ingest(args) -> int:
         records.recover(store, args.collection)
     _barrier(group)
     with _progress_bar(args) as progress:
-        summary = ingest_paths(args.paths, store, args.collection, options, progress=progress)
+        summary = ingest_paths(args.paths, store, args.collection, options, progress=progress, discovered=discovered)
     summary = _gather(summary, group, rank)
     if summary is None:  # ranks other than 0 leave the summary to rank 0
         return 0
-    for failure in summary.failed:
-        print(f"error: {failure['source']}: {failure['error']}", file=sys.stderr)
-    _print_summary(summary, args)
+    _report(summary, args)
     return summary.exit_code
 
 
 def run_docs_list(args) -> int:
     try:
-        records = _open_store(args).documents(args.collection)
+        records = _open_store(args, create=False).documents(args.collection)
     except StoreError as error:
         return _usage(str(error))
     if args.json:
@@ -144,8 +196,10 @@ def run_docs_list(args) -> int:
 
 
 def run_docs_delete(args) -> int:
+    if any(not wanted.strip() for wanted in args.documents):  # "" is a prefix of every doc_id
+        return _usage("empty document id")
     try:
-        store = _open_store(args)
+        store = _open_store(args, create=False)
         records = store.documents(args.collection)
     except StoreError as error:
         return _usage(str(error))
@@ -166,6 +220,13 @@ def _match_documents(records: list[DocumentRecord], wanted: str) -> list[Documen
     path = os.path.abspath(wanted)
     by_source = [record for record in records if record.source == path]
     return by_source or [record for record in records if record.doc_id.startswith(wanted)]
+
+
+def _report(summary, args) -> None:
+    """One "error: SOURCE: REASON" line per failed path on stderr, then the summary."""
+    for failure in summary.failed:
+        print(f"error: {failure['source']}: {failure['error']}", file=sys.stderr)
+    _print_summary(summary, args)
 
 
 def _print_summary(summary, args) -> None:

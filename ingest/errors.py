@@ -15,3 +15,8 @@ class IngestError(Exception):
 
 class StoreError(Exception):
     """The Chroma database cannot be used as asked (missing collection, unreachable server, bad --db); one line."""
+
+
+class NoDatabaseError(StoreError):
+    """An embedded --db with no database in it, opened by a command that must not create one (Store.open with
+    create=False); its own class so that `ingest` with nothing to write can tell it from a --db it cannot use."""

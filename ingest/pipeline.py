@@ -23,7 +23,7 @@ from pathlib import Path
 from ingest import records
 from ingest.documents import PAGE_SEPARATOR, ParsedDocument
 from ingest.errors import IngestError
-from ingest.parse import DEFAULT_MAX_BYTES, discover_files, parse_file, parser_version
+from ingest.parse import DEFAULT_MAX_BYTES, DiscoveredFiles, discover_files, parse_file, parser_version
 from ingest.processes import die_with_parent
 from ingest.store import DEFAULT_COLLECTION, DocumentRecord, Store, chunk_id
 
@@ -150,21 +150,21 @@ def ingest_paths(
     options: IngestOptions | None = None,
     progress: Progress | None = None,
     encoder=None,
+    discovered: DiscoveredFiles | None = None,
 ) -> IngestSummary:
-    """Ingest files, directories and globs into a collection; never raises for a bad file (see summary.failed)."""
+    """Ingest files, directories and globs into a collection; never raises for a bad file (see summary.failed).
+
+    `discovered`: discover_files(paths) already run by the caller (the CLI looks before it creates a database),
+    so that a large tree is not walked twice.
+    """
     options = options or IngestOptions()
     started = time.perf_counter()
-    summary = IngestSummary()
+    if discovered is None:
+        discovered = discover_files(list(paths), recursive=options.recursive)
+    summary = discovery_summary(discovered)
     store.ensure_collection(collection)
     if options.recover:
         summary.recovered = records.recover(store, collection)
-
-    discovered = discover_files(list(paths), recursive=options.recursive)
-    for problem in discovered.problems:
-        source, _, reason = problem.partition(": ")
-        summary.failed.append({"source": source, "error": reason})
-    for path in discovered.skipped_unknown:
-        summary.skipped.append({"source": str(path), "doc_id": "", "reason": "unsupported file type"})
     files = shard_by_size(discovered.files, options.rank, options.world_size)
 
     known = records.load_records(store, collection)
@@ -251,6 +251,18 @@ def ingest_paths(
     if options.sync:
         summary.removed = sync_collection(store, collection)
     summary.seconds = time.perf_counter() - started
+    return summary
+
+
+def discovery_summary(discovered: DiscoveredFiles) -> IngestSummary:
+    """What discovery alone reports (paths that failed, files of unknown type): the start of every run's summary,
+    and all of it when no file is left to ingest."""
+    summary = IngestSummary()
+    for problem in discovered.problems:
+        source, _, reason = problem.partition(": ")
+        summary.failed.append({"source": source, "error": reason})
+    for path in discovered.skipped_unknown:
+        summary.skipped.append({"source": str(path), "doc_id": "", "reason": "unsupported file type"})
     return summary
 
 

@@ -15,10 +15,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
-from ingest.errors import StoreError
+from ingest.errors import NoDatabaseError, StoreError
 
 DEFAULT_COLLECTION = "default"
 DB_ENV = "NONATTN_QA_DB"
+CHROMA_DATABASE_FILE = "chroma.sqlite3"  # what an embedded Chroma directory holds once created
 INTERNAL_COLLECTION = "nonattn-qa-internal"
 INTERNAL_PREFIX = "nonattn-qa-internal"
 _COSINE = {"hnsw": {"space": "cosine"}}
@@ -84,6 +85,13 @@ def check_collection_name(name: str) -> str:
     return name
 
 
+def check_database_exists(path: Path) -> None:
+    """NoDatabaseError unless `path` holds an embedded Chroma database (its chroma.sqlite3): a command that only
+    reads must not leave an empty database at a mistyped --db."""
+    if not (path / CHROMA_DATABASE_FILE).is_file():
+        raise NoDatabaseError(f"no database at {path} (ingest documents into it first)")
+
+
 class Store:
     """A Chroma database (embedded or server) seen as collections of documents and their chunks."""
 
@@ -94,8 +102,14 @@ class Store:
         self._internal = None
 
     @classmethod
-    def open(cls, db: str | Path | None = None, host: str | None = None, port: int | None = None) -> "Store":
-        """Embedded Chroma under `db` (default: default_db_dir()), or the Chroma server at host:port."""
+    def open(cls, db: str | Path | None = None, host: str | None = None, port: int | None = None,
+             create: bool = True) -> "Store":
+        """Embedded Chroma under `db` (default: default_db_dir()), or the Chroma server at host:port.
+
+        create=False is for commands that only read or remove (ask, eval, docs, prepare): a mistyped --db is then
+        NoDatabaseError("no database at ..."), a StoreError, instead of an empty database made there and a
+        misleading "no collection". A server is never created, so it ignores `create`.
+        """
         import chromadb
         from chromadb.config import Settings
 
@@ -111,6 +125,8 @@ class Store:
         path = Path(db).expanduser() if db else default_db_dir()
         if path.exists() and not path.is_dir():
             raise StoreError(f"--db {path}: is a file, not a directory")
+        if not create:
+            check_database_exists(path)
         try:
             path.mkdir(parents=True, exist_ok=True)
             client = chromadb.PersistentClient(path=str(path), settings=settings)

@@ -44,6 +44,29 @@ WEIGHTS_FILE = "model.safetensors"
 CONFIG_FILE = "config.json"
 
 
+class CheckpointError(FileNotFoundError):
+    """A checkpoint directory that is missing, not a directory, or lacks its weights or config; str() is one line.
+
+    A FileNotFoundError, so callers that caught that before still do; the CLIs catch this class to report a mistyped
+    --checkpoint as one line instead of a traceback.
+    """
+
+
+def checkpoint_directory(directory: str | Path | None = None) -> Path:
+    """The checkpoint directory to load (None: the shipped default), or CheckpointError when it cannot hold one.
+
+    Cheap (no file is read), so a command can check its --checkpoint before it creates or opens anything.
+    """
+    directory = Path(directory).expanduser() if directory else DEFAULT_CHECKPOINT
+    if not directory.exists():
+        raise CheckpointError(f"no checkpoint directory {directory}")
+    if not directory.is_dir():
+        raise CheckpointError(f"checkpoint {directory} is a file, not a directory")
+    if not (directory / WEIGHTS_FILE).is_file() or not (directory / CONFIG_FILE).is_file():
+        raise CheckpointError(f"no checkpoint in {directory} (expected {WEIGHTS_FILE} and {CONFIG_FILE})")
+    return directory
+
+
 @dataclass
 class ModelOutput:
     logits: torch.Tensor | None            # (B, L, vocab), None when not asked for
@@ -496,9 +519,7 @@ class NonAttnLM(nn.Module):
         """Load a checkpoint directory; with no argument, the default checkpoint shipped in the package."""
         from safetensors.torch import load_file
 
-        directory = Path(directory) if directory else DEFAULT_CHECKPOINT
-        if not (directory / WEIGHTS_FILE).is_file() or not (directory / CONFIG_FILE).is_file():
-            raise FileNotFoundError(f"no checkpoint in {directory} (expected {WEIGHTS_FILE} and {CONFIG_FILE})")
+        directory = checkpoint_directory(directory)
         model = cls(NonAttnConfig.from_dict(json.loads((directory / CONFIG_FILE).read_text())))
         weights = {k: v.float() for k, v in load_file(str(directory / WEIGHTS_FILE)).items()}
         model.load_state_dict(weights)

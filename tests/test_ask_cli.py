@@ -93,6 +93,9 @@ def test_ask_with_the_list_switches(qa_db, switches):
     (["ask", "q?", "--doc", "nothing-like-this"], "--doc"),
     (["ask", "--questions", "/nonexistent/q.txt"], "cannot read"),
     (["ask"], "either a QUESTION"),
+    (["ask", " \t "], "the question is empty"),
+    (["ask", "--questions", "/dev/null"], "no questions in it"),
+    (["ask", "q?", "-k", "abc"], "invalid int value: 'abc' (see nonattn-qa ask --help)"),
 ])
 def test_user_errors_are_one_line_and_exit_2(qa_db, args, message):
     if "--collection" not in args:
@@ -100,3 +103,25 @@ def test_user_errors_are_one_line_and_exit_2(qa_db, args, message):
     done = cli(*args, "--db", qa_db)
     assert done.returncode == 2
     assert message in done.stderr and len(done.stderr.strip().splitlines()) == 1 and "Traceback" not in done.stderr
+
+
+def test_a_questions_file_that_is_not_utf8_is_one_line(qa_db, tmp_path):
+    questions = tmp_path / "latin1.txt"
+    questions.write_bytes("What is the caf\u00e9 prompt?\n".encode("latin-1"))
+    done = cli("ask", "--questions", str(questions), "--db", qa_db, "--collection", COLLECTION)
+    assert done.returncode == 2
+    assert done.stderr == f"error: --questions {questions}: not UTF-8 text (byte 15)\n"
+
+
+def test_odd_questions_are_answered_without_a_traceback(qa_db, tmp_path):
+    # A pasted paragraph (longer than the cross-encoder reads) and bytes that are not UTF-8, as a shell passes them.
+    paragraph = "I started R and the console shows a character before my cursor; " * 12 + "what is the default prompt?"
+    questions = tmp_path / "q.txt"
+    questions.write_text(paragraph + "\n")
+    done = cli("ask", "--questions", str(questions), "--json", "--db", qa_db, "--collection", COLLECTION)
+    assert done.returncode == 0, done.stderr
+    check_schema(json.loads(done.stdout))
+    done = subprocess.run([sys.executable, "-m", "app.cli", "ask", b"What is the caf\xe9 prompt?", "--json",
+                           "--db", qa_db, "--collection", COLLECTION], cwd=ROOT, capture_output=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    check_schema(json.loads(done.stdout))

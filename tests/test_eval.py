@@ -2,11 +2,13 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 
 import pytest
 
 from app.evaluate import EvalFileError, load_items
-from test_ask_cli import cli
+from test_ask_cli import ROOT, cli
 from test_engine import COLLECTION, build_qa_db
 
 
@@ -123,3 +125,120 @@ def test_a_follow_up_item_asks_its_earlier_questions_first(qa_db, tmp_path):
     bad = write_items(tmp_path, dict(follow_up, history="What is the default R prompt?"))
     done = cli("eval", str(bad), "--db", qa_db, "--collection", COLLECTION)
     assert done.returncode == 2 and '"history" must be a list' in done.stderr and "Traceback" not in done.stderr
+
+
+def eval_error(capsys, *args: str) -> str:
+    """`nonattn-qa eval ARGS` in this process, expected to stop with exit code 2: its one line on stderr."""
+    from app.cli import main
+
+    with pytest.raises(SystemExit) as stopped:
+        main(["eval", *args])
+    assert stopped.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and err.count("\n") == 1 and "Traceback" not in err, err
+    return err
+
+
+def write_lines(folder, *lines: str):
+    path = folder / "dev.jsonl"
+    path.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+    return path
+
+
+GOOD_LINE = json.dumps(prompt_question("R-intro-excerpt.pdf"))
+
+
+@pytest.mark.parametrize("field, value", [
+    ("answers", [1, None]), ("answers", "Zanzibar"), ("answers", {"a": 1}), ("answers", [""]),
+    ("doc", 5), ("page", "one"), ("page", -3), ("page", 0), ("page", True), ("page", 9.5),
+    ("evidence", 5), ("evidence", ""), ("question", ""), ("question", " \t "), ("question", 123),
+    ("history", "What is R?"), ("history", [1]), ("history", [""]), ("id", [1]), ("kind", {}),
+])
+def test_a_bad_field_is_a_one_line_error_before_any_question(capsys, tmp_path, field, value):
+    """The file, line and field in one line, exit code 2, before the engine opens: the DB does not even exist."""
+    path = write_lines(tmp_path, GOOD_LINE, json.dumps({**prompt_question("R-intro-excerpt.pdf"), field: value}))
+    with pytest.raises(EvalFileError, match=f'dev.jsonl:2: "{field}" '):
+        load_items(path)
+    err = eval_error(capsys, str(path), "--db", str(tmp_path / "no-db"))
+    assert f'dev.jsonl:2: "{field}" ' in err
+
+
+def test_a_line_without_a_question_or_not_an_object_is_an_error(capsys, tmp_path):
+    no_db = str(tmp_path / "no-db")
+    assert 'dev.jsonl:2: no "question"' in eval_error(capsys, str(write_lines(tmp_path, GOOD_LINE, "{}")), "--db",
+                                                      no_db)
+    assert "dev.jsonl:1: expected an object" in eval_error(capsys, str(write_lines(tmp_path, "[1, 2]")), "--db", no_db)
+
+
+def test_null_or_absent_optional_fields_load(tmp_path):
+    """Only the question is required; a null `answers` or `history` is none, as an absent one is (unanswerable)."""
+    path = write_lines(tmp_path, '{"question": "Who?"}', '{"question": "Who?", "answers": null, "history": null, '
+                       '"doc": null, "page": null, "evidence": null, "id": 7, "kind": null}')
+    for item in load_items(path):
+        assert item["answers"] == [] and item["history"] == [] and item["page"] is None and item["evidence"] is None
+
+
+def test_byte_order_mark_crlf_and_blank_lines_are_fine(tmp_path):
+    path = tmp_path / "dev.jsonl"
+    path.write_bytes(b"\xef\xbb\xbf" + GOOD_LINE.encode() + b"\r\n\r\n   \r\n" + GOOD_LINE.encode() + b"\r\n")
+    assert [item["question"] for item in load_items(path)] == ["What is the default R prompt?"] * 2
+
+
+@pytest.mark.parametrize("content", ["", "\n  \n\t\n"])
+def test_a_file_without_questions_is_an_error(capsys, tmp_path, content):
+    path = tmp_path / "dev.jsonl"
+    path.write_text(content)
+    assert f"no questions in {path}" in eval_error(capsys, str(path), "--db", str(tmp_path / "no-db"))
+
+
+@pytest.mark.parametrize("content, line", [
+    (b"\xde\xad\xbe\xef\x00\xff" * 20, 1),
+    (GOOD_LINE.encode() + b'\n{"question": "Who drinks caf\xe9?"}\n', 2),       # Latin-1
+])
+def test_a_file_that_is_not_utf8_is_an_error(capsys, tmp_path, content, line):
+    path = tmp_path / "dev.jsonl"
+    path.write_bytes(content)
+    assert f"dev.jsonl:{line}: not UTF-8" in eval_error(capsys, str(path), "--db", str(tmp_path / "no-db"))
+
+
+@pytest.mark.parametrize("k", ["0", "-1"])
+def test_k_below_one_is_refused_before_the_engine_opens(capsys, tmp_path, k):
+    """As `ask` does; a DB that does not exist would be a different error, had the engine been opened."""
+    path = write_lines(tmp_path, GOOD_LINE)
+    assert eval_error(capsys, str(path), "-k", k, "--db", str(tmp_path / "no-db")) == "error: -k must be at least 1\n"
+
+
+def test_json_summary_has_null_for_a_metric_no_item_measures(qa_db, capsys, tmp_path):
+    """No item has a page or is unanswerable: page_acc and abstain_acc are null, and the output is strict JSON."""
+    from app.cli import main
+
+    def no_nan(constant):
+        raise AssertionError(f"{constant} is not JSON")
+
+    item = dict(prompt_question("R-intro-excerpt.pdf"), page=None)
+    assert main(["eval", str(write_items(tmp_path, item)), "--json", "--db", qa_db, "--collection", COLLECTION]) == 0
+    summary = json.loads(capsys.readouterr().out, parse_constant=no_nan)
+    assert summary["page_acc"] is None and summary["abstain_acc"] is None and summary["hit@5"] == 1.0
+
+
+def compare_command(*args: str) -> subprocess.CompletedProcess:
+    """`python -m app.evaluate --compare ARGS` as a developer runs it (the module as __main__, not imported)."""
+    return subprocess.run([sys.executable, "-m", "app.evaluate", "--compare", *args], cwd=ROOT, capture_output=True,
+                          text=True, timeout=300)
+
+
+@pytest.mark.parametrize("args, message", [
+    (["-k", "0"], "error: -k must be at least 1"),
+    ([], 'dev.jsonl:2: "answers" must be'),
+])
+def test_compare_checks_the_dev_set_as_eval_does(tmp_path, args, message):
+    """`python -m app.evaluate --compare --devset FILE`: the same one-line errors, before any document is fetched."""
+    path = write_lines(tmp_path, GOOD_LINE, json.dumps(dict(prompt_question("R-intro.pdf"), answers="‘>’")))
+    done = compare_command("--devset", str(path), "--db", str(tmp_path / "no-db"), *args)
+    assert done.returncode == 2 and done.stderr.count("\n") == 1 and message in done.stderr, done.stderr
+
+
+def test_compare_needs_every_item_to_name_its_document(tmp_path):
+    path = write_lines(tmp_path, GOOD_LINE, '{"id": "q2", "question": "Who?"}')
+    done = compare_command("--devset", str(path), "--db", str(tmp_path / "no-db"))
+    assert done.returncode == 2 and done.stderr.count("\n") == 1 and 'item q2 names no "doc"' in done.stderr

@@ -159,3 +159,18 @@ def test_a_candidate_the_cross_encoder_is_sure_of_overrules_the_lexical_choice(r
     answer = extract_answer(question, scene, reranker=recording)
     assert answer.text.startswith("[ARIEL sings] Full fathom five thy father lies")
     assert len(recording.texts) == len(set(recording.texts))  # overlapping candidates are read once
+
+
+def test_a_pasted_paragraph_as_the_question_is_scored(reranker):
+    # The pair is cut from the passage only: a query of max_length word pieces once left it no room (an error).
+    paragraph = "I keep a script of R commands in a file and want to run all of them at once from the console. " * 12
+    passages = ["The command source(\"commands.R\") executes the commands stored in a file.", "Bananas are yellow."]
+    scores = reranker.score(paragraph, passages)
+    assert len(scores) == 2 and scores[0] > scores[1]
+    fitted = reranker.query_that_fits(paragraph)
+    assert paragraph.startswith(fitted) and len(fitted) < len(paragraph)
+
+
+def test_a_short_question_is_not_cut(reranker):
+    question = "How many people live in Berlin?"
+    assert reranker.query_that_fits(question) == question

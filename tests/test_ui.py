@@ -239,10 +239,21 @@ def test_serve_command_errors_are_one_line(tmp_path, capsys):
     assert main(["serve", "--auth", "nopassword"]) == 2
     assert main(["serve", "--port", "99999"]) == 2
     (tmp_path / "file").write_text("not a directory")
-    assert main(["serve", "--db", str(tmp_path / "file")]) == 1
+    port = str(free_port())
+    assert main(["serve", "--db", str(tmp_path / "file"), "--port", port]) == 1
+    assert main(["serve", "--host", "no-such-host.invalid", "--port", port]) == 1
+    assert main(["serve", "--db", str(tmp_path / "db"), "--upload-dir", str(tmp_path / "file"), "--port", port]) == 2
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        assert main(["serve", "--port", str(taken.getsockname()[1])]) == 1
     err = capsys.readouterr().err
     assert "--auth wants USER:PASS" in err and "is a file, not a directory" in err and "Traceback" not in err
     assert "--port 99999: a port is 1-65535" in err
+    assert "--host no-such-host.invalid: no such address" in err
+    assert f"--upload-dir {tmp_path / 'file'}: not a directory" in err
+    assert "Address already in use" in err
+    assert len(err.strip().splitlines()) == 6
 
 
 @pytest.mark.skipif(not shutil.which("pdftoppm"), reason="pdftoppm (poppler-utils) not installed")

@@ -37,10 +37,10 @@ def discover_files(paths_or_globs: list[str], recursive: bool = True) -> Discove
         path = Path(argument)
         if path.is_dir() or path.is_file():
             walker.visit(path, named_by_user=True)
+        elif path.exists():  # a device, a pipe, a socket, or a symbolic link to one (exists() follows links)
+            walker.problems.append(f"{argument}: not a regular file or directory")
         elif path.is_symlink():
             walker.problems.append(f"{argument}: broken symbolic link")
-        elif path.exists():
-            walker.problems.append(f"{argument}: not a regular file or directory")
         elif _GLOB_CHARACTERS & set(argument):
             matches = sorted(glob.glob(argument, recursive=True))
             if not matches:

@@ -1,0 +1,203 @@
+"""Bad input to `ingest`, `docs` and `prepare`: one "error: ..." line on stderr, a non-zero exit, nothing written.
+
+Real embedded Chroma under tmp_path, the commands called through app.cli.main as a user would run them.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from app.cli import main
+from ingest.errors import StoreError
+from ingest.parse import discover_files
+from ingest.store import Store
+from nonattn_core import CheckpointError, NonAttnLM
+
+DOCUMENTS = {
+    "lighthouse.txt": "The lighthouse keeper, Elias Marrow, kept a grey cat named Pewter on Kestrel Rock.\n",
+    "garden.md": "# Notes on Gardening\n\nTomatoes need full sun. Ruth Calloway planted basil beside them.\n",
+}
+
+
+@pytest.fixture(scope="module")
+def ingested_db(tmp_path_factory) -> Path:
+    """A DB holding the two DOCUMENTS in the default collection (read by the tests, never changed: copy first)."""
+    root = tmp_path_factory.mktemp("inputs")
+    for name, text in DOCUMENTS.items():
+        (root / name).write_text(text)
+    db = root / "db"
+    paths = [str(root / name) for name in DOCUMENTS]
+    assert main(["ingest", "-q", "--device", "cpu", "--workers", "1", "--db", str(db), *paths]) == 0
+    return db
+
+
+def run(argv: list[str]) -> int:
+    """main(argv)'s exit code, whether it returns it or raises SystemExit (ask_cli.user_errors does)."""
+    try:
+        return main(argv)
+    except SystemExit as stop:
+        return stop.code
+
+
+def one_error_line(capsys) -> str:
+    """The whole of stderr, which must be a single "error: ..." line (stdout is dropped)."""
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and err.startswith("error: ") and "Traceback" not in err, err
+    return err
+
+
+def some_document(tmp_path: Path) -> str:
+    path = tmp_path / "note.txt"
+    path.write_text("A short note about a cat named Pewter.\n")
+    return str(path)
+
+
+# ---- --checkpoint -----------------------------------------------------------------------------------------
+
+
+@pytest.fixture(params=["missing", "file", "empty directory"])
+def bad_checkpoint(request, tmp_path) -> str:
+    path = tmp_path / "checkpoint"
+    if request.param == "file":
+        path.write_text("not a checkpoint")
+    elif request.param == "empty directory":
+        path.mkdir()
+    return str(path)
+
+
+def test_from_pretrained_raises_checkpoint_error_still_a_file_not_found_error(bad_checkpoint):
+    with pytest.raises(CheckpointError) as raised:
+        NonAttnLM.from_pretrained(bad_checkpoint)
+    assert isinstance(raised.value, FileNotFoundError) and bad_checkpoint in str(raised.value)
+
+
+def test_ingest_with_a_bad_checkpoint_is_one_line_and_leaves_no_db(bad_checkpoint, tmp_path, capsys):
+    db = tmp_path / "db"
+    argv = ["ingest", "-q", "--device", "cpu", "--db", str(db), "--checkpoint", bad_checkpoint, some_document(tmp_path)]
+    assert run(argv) == 2
+    assert "checkpoint" in one_error_line(capsys)
+    assert not db.exists()
+
+
+def test_prepare_with_a_bad_checkpoint_is_one_line(bad_checkpoint, ingested_db, capsys):
+    assert run(["prepare", "--device", "cpu", "--db", str(ingested_db), "--checkpoint", bad_checkpoint]) == 2
+    assert "checkpoint" in one_error_line(capsys)
+
+
+# ---- a --db with no database ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("command", [["docs", "list"], ["docs", "delete", "abc"], ["prepare", "--device", "cpu"]],
+                         ids=" ".join)
+def test_reading_commands_refuse_a_db_that_does_not_exist_and_create_none(command, tmp_path, capsys):
+    db = tmp_path / "typo-db"
+    assert run([*command, "--db", str(db)]) == 2
+    assert one_error_line(capsys) == f"error: no database at {db} (ingest documents into it first)"
+    assert not db.exists()
+
+
+def test_reading_commands_refuse_a_directory_without_a_database(tmp_path, capsys):
+    assert run(["docs", "list", "--db", str(tmp_path)]) == 2
+    assert "no database at" in one_error_line(capsys)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_store_open_without_create_opens_only_an_existing_database(ingested_db, tmp_path):
+    with pytest.raises(StoreError, match="no database at"):
+        Store.open(db=tmp_path / "absent", create=False)
+    assert not (tmp_path / "absent").exists()
+    assert len(Store.open(db=ingested_db, create=False).documents("default")) == len(DOCUMENTS)
+
+
+@pytest.mark.parametrize("paths, code, errors", [(["missing.txt"], 1, 1), (["missing.txt", "*.nothing"], 1, 2),
+                                                  (["empty-dir"], 0, 0)])
+def test_ingest_with_nothing_to_ingest_says_why_and_creates_no_db(paths, code, errors, tmp_path, capsys):
+    (tmp_path / "empty-dir").mkdir()
+    db = tmp_path / "db"
+    assert run(["ingest", "-q", "--device", "cpu", "--db", str(db), *[str(tmp_path / path) for path in paths]]) == code
+    err = capsys.readouterr().err
+    assert sum(line.startswith("error: ") for line in err.splitlines()) == errors and "ingested 0 file(s)" in err
+    assert not db.exists()
+
+
+def test_ingest_append_to_a_db_that_does_not_exist_creates_none(tmp_path, capsys):
+    db = tmp_path / "typo-db"
+    assert run(["ingest", "-q", "--device", "cpu", "--db", str(db), "--append", "abc", some_document(tmp_path)]) == 2
+    assert one_error_line(capsys) == f"error: no database at {db} (ingest documents into it first)"
+    assert not db.exists()
+
+
+def test_nothing_to_ingest_into_a_db_that_is_a_file_is_still_a_usage_error(tmp_path, capsys):
+    (tmp_path / "afile").write_text("x")
+    assert run(["ingest", "-q", "--db", str(tmp_path / "afile"), str(tmp_path / "missing.txt")]) == 2
+    assert "is a file, not a directory" in one_error_line(capsys)
+
+
+# ---- --workers --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("workers", ["0", "-3"])
+def test_ingest_refuses_fewer_than_one_worker(workers, tmp_path, capsys):
+    db = tmp_path / "db"
+    assert run(["ingest", "-q", "--device", "cpu", "--db", str(db), "--workers", workers, some_document(tmp_path)]) == 2
+    assert one_error_line(capsys) == "error: --workers must be at least 1"
+    assert not db.exists()
+
+
+# ---- symbolic links ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/zero"), reason="no /dev/zero")
+def test_a_link_to_a_device_is_not_a_regular_file_and_a_dangling_link_is_broken(tmp_path, capsys):
+    (tmp_path / "zero.txt").symlink_to("/dev/zero")
+    (tmp_path / "gone.txt").symlink_to(tmp_path / "nothing-here.txt")
+    named = [str(tmp_path / "zero.txt"), str(tmp_path / "gone.txt")]
+    assert discover_files(named).problems == [f"{named[0]}: not a regular file or directory",
+                                              f"{named[1]}: broken symbolic link"]
+    assert run(["ingest", "-q", "--device", "cpu", "--db", str(tmp_path / "db"), *named]) == 1
+    assert "error: " + discover_files(named).problems[0] in capsys.readouterr().err
+
+
+# ---- docs delete ------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("document", ["", "   "])
+def test_docs_delete_refuses_an_empty_id_and_deletes_nothing(document, ingested_db, tmp_path, capsys):
+    db = shutil.copytree(ingested_db, tmp_path / "db")
+    assert run(["docs", "delete", "--db", str(db), document]) == 2
+    assert one_error_line(capsys) == "error: empty document id"
+    assert len(Store.open(db=db, create=False).documents("default")) == len(DOCUMENTS)
+
+
+# ---- prepare's cache --------------------------------------------------------------------------------------
+
+
+def test_prepare_says_when_its_cache_is_a_file(ingested_db, tmp_path, capsys):
+    db = shutil.copytree(ingested_db, tmp_path / "db")
+    shutil.rmtree(db / ".qa-cache", ignore_errors=True)
+    (db / ".qa-cache").write_text("in the way")
+    assert run(["prepare", "--device", "cpu", "--db", str(db)]) == 2
+    assert one_error_line(capsys) == f"error: cannot write the cache: {db / '.qa-cache'} is a file, not a directory"
+
+
+def test_prepare_says_when_its_cache_directory_is_read_only(ingested_db, tmp_path, capsys):
+    db = shutil.copytree(ingested_db, tmp_path / "db")
+    cache = db / ".qa-cache"
+    cache.mkdir(exist_ok=True)
+    cache.chmod(0o555)
+    try:
+        try:
+            (cache / "probe").write_text("")
+        except OSError:
+            pass
+        else:
+            pytest.skip("chmod does not stop this user writing (root)")
+        assert run(["prepare", "--device", "cpu", "--db", str(db)]) == 2
+        assert one_error_line(capsys).startswith(f"error: cannot write the cache in {cache}")
+        assert list(cache.iterdir()) == []
+    finally:
+        cache.chmod(0o755)
+
