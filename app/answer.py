@@ -52,8 +52,10 @@ _NAME_LABEL = re.compile(speakers.NAME + r"\.")                        # 'Romeo.
 _ENDS_SPEECH = re.compile(r"\[(Exeunt\b|Exit\W*\]$)")                   # '[Exeunt.]', '[Exit.]', not '[Exit Servant.]'
 _NEW_SCENE = re.compile(r"(ACT|SCENE)\b")
 _REFERS_BACK = re.compile(r"(This|These|It|They|Such|He|She) "
-                          r"(is|are|was|were|means|can|may|will|has|have|had|does|do)\b")
-_ANTECEDENT_WORDS = 20   # the longest sentence before a pronoun-led answer that it keeps as its antecedent
+                          r"(is|are|was|were|means|can|may|will|has|have|had|does|do)\b"
+                          r"|(That is|In other words|Thus|Hence|Therefore),")
+_OPENING_KEPT = 3         # an answer cut to max_words keeps its first words when only this many would go
+_ANTECEDENT_WORDS = 30   # the longest sentence before a pronoun-led answer that it keeps as its antecedent
 _LEFT_OUT = re.compile(r"\s+other\s+than\s+[^,;:?.!]*", re.I)   # 'Lear's daughter other than Cordelia': not her
 _PLACE = re.compile(r"\b(in|at|from|to|near|under|inside)\s+(the\s+)?[A-Z][a-z]+")
 
@@ -420,7 +422,21 @@ def _trim_to_words(raw: str, weights: dict[str, float], max_words: int,
     matched = [i for i in range(best_i, best_i + max_words) if gains[i] > 0] or [best_i]
     slack = max_words - (matched[-1] - matched[0] + 1)
     start = min(max(0, matched[0] - slack // 2), len(tokens) - max_words)
+    anchored = [i for i, held in enumerate(in_anchor) if held]
+    opening = _opening_before(raw, tokens, start)
+    if not anchored or anchored[-1] < opening + max_words:             # the amount asked for stays whatever goes
+        start = opening
     return tokens[start][0], tokens[start + max_words - 1][1]
+
+
+def _opening_before(raw: str, tokens: list[tuple[int, int, set[str]]], start: int) -> int:
+    """The index of the token that opens the sentence or line `start` is in, when it is at most _OPENING_KEPT tokens
+    back, else `start`: an answer reads 'If one tries to add ...', not 'one tries to add ...' (its last words go
+    instead)."""
+    for i in range(start, max(start - _OPENING_KEPT, 0) - 1, -1):
+        if i == 0 or "\n" in raw[tokens[i - 1][1]:tokens[i][0]] or raw[tokens[i - 1][1] - 1] in ".!?:":
+            return i
+    return start
 
 
 def extract_answer(question: str, passages: list[Passage], max_words: int = 60, *,

@@ -462,3 +462,21 @@ def test_an_answer_opening_with_a_pronoun_keeps_the_sentence_naming_her():
     # question's possessive is no term).
     assert "Queen Mab" in answer.text
     assert len(answer.text.split()) <= 60
+
+
+def test_a_sentence_opening_with_that_is_keeps_the_one_it_restates():
+    text = ("3.3.1 Recycling rules\nIf one tries to add two structures with a different number of elements, then the "
+            "shortest is recycled to length of longest. That is, if for instance you add c(1, 2, 3) to a six-element "
+            "vector then you will really add c(1, 2, 3, 1, 2, 3).")
+    answer = extract_answer("What do I really get if I add c(1, 2, 3) to a six-element vector?", [Passage("x", text)])
+    assert answer.text.startswith("If one tries") and "recycled" in answer.text
+
+
+def test_an_answer_cut_to_length_keeps_the_opening_of_its_sentence():
+    from app.answer import _opening_before
+
+    raw = "Intro line\nIf one tries to add two structures, the shortest is recycled."
+    tokens = [(m.start(), m.end(), set()) for m in __import__("re").finditer(r"\S+", raw)]
+    assert _opening_before(raw, tokens, 3) == 2        # 'one' -> 'If', the first word of its line
+    assert _opening_before(raw, tokens, 8) == 8        # 'shortest': its sentence opens more than three words back
+    assert _opening_before(raw, tokens, 1) == 0
