@@ -94,8 +94,20 @@ class NonAttnRetriever(BaseRetriever):
         self, query: str, *, run_manager: CallbackManagerForRetrieverRun, k: int | None = None,
         doc_ids: list[str] | None = None, **_: Any,
     ) -> list[Document]:
-        passages = self._get_engine().retrieve(query, k=k or self.k, doc_ids=doc_ids or self.doc_ids)
+        if not isinstance(query, str):
+            raise TypeError(f"the query must be a string, not {type(query).__name__}")
+        k = self.k if k is None else checked_k(k)
+        if not query.strip():
+            return []                      # nothing asked: nothing retrieved (the UI and the CLI refuse it too)
+        passages = self._get_engine().retrieve(query, k=k, doc_ids=doc_ids or self.doc_ids)
         return [passage_to_document(passage) for passage in passages]
+
+
+def checked_k(k: Any) -> int:
+    """A per-call `k`, checked as the constructor's is: a positive int (k=-1 once meant "all but the last")."""
+    if not isinstance(k, int) or isinstance(k, bool) or k < 1:
+        raise ValueError(f"k must be a positive integer, not {k!r}")
+    return k
 
 
 def passage_to_document(passage: Any) -> Document:

@@ -95,6 +95,20 @@ def test_invoke_k_overrides_the_constructor(ingested_db):
     assert len(retriever.invoke(QUESTION)) == 4
 
 
+@pytest.mark.parametrize("k", [0, -1, "3", 2.5, True])
+def test_a_per_call_k_that_is_no_positive_integer_is_refused(ingested_db, k):
+    retriever = NonAttnRetriever(collection=COLLECTION, db=ingested_db, k=4)
+    with pytest.raises(ValueError, match="k must be a positive integer"):
+        retriever.invoke(QUESTION, k=k)
+
+
+def test_a_blank_query_retrieves_nothing_and_a_non_string_is_refused(ingested_db):
+    retriever = NonAttnRetriever(collection=COLLECTION, db=ingested_db, k=4)
+    assert retriever.invoke("") == [] and retriever.invoke("  \n") == []
+    with pytest.raises(TypeError, match="query must be a string"):
+        retriever.invoke(None)
+
+
 def test_missing_collection_is_one_clear_error(ingested_db):
     from ingest.errors import StoreError
 
