@@ -32,10 +32,12 @@ log = logging.getLogger(__name__)
 
 DEFAULT_MAX_FILE_SIZE = "200mb"
 DEFAULT_COLLECTION = "default"
-UPLOAD_TYPES = [".pdf", ".epub", ".txt", ".md", ".markdown", ".html", ".htm"]
+UPLOAD_TYPES = [".pdf", ".epub", ".txt", ".text", ".md", ".markdown", ".html", ".htm", ".xhtml"]
+UPLOAD_TYPES_TEXT = "PDF, EPUB, TXT, MD or HTML"
 MAX_HISTORY_TURNS = 6  # earlier turns kept for resolving follow-up questions
-_UNSAFE_NAME_CHARS = re.compile(r"[^A-Za-z0-9._ -]+")
+_UNSAFE_NAME_RUN = re.compile("\0+")  # the characters safe_upload_name refuses, each run becoming one '_'
 _MAX_NAME_CHARS = 120
+_MAX_NAME_BYTES = 180  # with the extension, a '-N' suffix and '.partial' still under the usual 255-byte limit
 
 CSS = """
 mark { background: #ffe066; color: inherit; padding: 0 1px; }
@@ -60,15 +62,28 @@ class UserError(Exception):
 
 
 def safe_upload_name(name: str) -> str:
-    """A file name that cannot leave the upload directory: the base name, in a small character set, not hidden."""
+    """A file name that cannot leave the upload directory (base name only, no control characters, not hidden, short
+    enough for any file system) yet still reads as the user's name: 'résumé.pdf' and '日本語.txt' stay as they are."""
     base = re.split(r"[\\/]", unicodedata.normalize("NFKC", name or ""))[-1]
-    base = _UNSAFE_NAME_CHARS.sub("_", base).strip(" .")
+    marked = "".join(char if _name_char_ok(char) else "\0" for char in base)
+    base = _UNSAFE_NAME_RUN.sub("_", marked).strip(" .")
     stem, dot, ext = base.rpartition(".")
     if not dot:
         stem, ext = base, ""
-    stem = stem.strip(" ._")[: _MAX_NAME_CHARS] or "upload"
+    stem = _clip_utf8(stem.strip(" ._")[:_MAX_NAME_CHARS], _MAX_NAME_BYTES).rstrip(" .") or "upload"
     ext = ext.strip(" ._")[:16].lower()
     return f"{stem}.{ext}" if ext else stem
+
+
+def _name_char_ok(char: str) -> bool:
+    """Letters and digits of any script (with their combining marks), space, '-', '_' and '.': nothing a shell,
+    a path or a terminal reads specially."""
+    return char.isalnum() or char in " -_." or unicodedata.category(char) in ("Mn", "Mc")
+
+
+def _clip_utf8(text: str, max_bytes: int) -> str:
+    """text cut to at most max_bytes of UTF-8 without splitting a character (file names are limited in bytes)."""
+    return text.encode("utf-8")[:max_bytes].decode("utf-8", errors="ignore")
 
 
 def place_upload(temp_path: str | Path, original_name: str, upload_dir: Path) -> Path:
@@ -86,8 +101,11 @@ def place_upload(temp_path: str | Path, original_name: str, upload_dir: Path) ->
         raise UserError(f"refused upload name {original_name!r}")
     if not target.exists():
         partial = target.with_name(f".{target.name}.partial")
-        shutil.copyfile(temp_path, partial)
-        os.replace(partial, target)
+        try:
+            shutil.copyfile(temp_path, partial)
+            os.replace(partial, target)
+        finally:  # a failed copy (disk full) leaves no half-written file behind
+            partial.unlink(missing_ok=True)
     return target
 
 
@@ -112,6 +130,26 @@ def parse_size(size: str | int) -> int:
         raise ValueError(f"bad size {size!r}: use e.g. 200mb")
     units = {"": 1, "b": 1, "k": 2**10, "m": 2**20, "g": 2**30, "t": 2**40}
     return int(float(match.group(1)) * units[match.group(2)[:1] if match.group(2) else ""])
+
+
+def human_size(size: int) -> str:
+    """Bytes as people read them ('512 bytes', '1.5 KB', '200 MB'): a 1 KB limit must not read as '0 MB'."""
+    if size < 1024:
+        return f"{size} byte{'' if size == 1 else 's'}"
+    amount, unit = float(size), "bytes"
+    for unit in ("KB", "MB", "GB", "TB"):
+        amount /= 1024
+        if round(amount, 1) < 1024:
+            break
+    return f"{amount:.1f}".removesuffix(".0") + f" {unit}"
+
+
+def too_large_reason(size: int, limit: int) -> str:
+    """Why a file over the limit is refused, in units that show the difference (exact bytes when rounding hides it)."""
+    shown, cap = human_size(size), human_size(limit)
+    if shown == cap:
+        shown, cap = f"{size:,} bytes", f"{limit:,} bytes"
+    return f"too large ({shown}; the limit is {cap})"
 
 
 # --- the service behind the UI ------------------------------------------------------------------------------
@@ -156,13 +194,26 @@ class QAService:
             return []
         return list(self.store.documents(collection))
 
-    def delete_document(self, collection: str, doc_id: str) -> None:
+    def delete_document(self, collection: str, doc_id: str) -> Any | None:
+        """Delete a document and its uploaded file; -> its record, or None when the collection has no such document
+        (another session deleted it, or the id belongs to another collection): nothing deleted is no success."""
         with self._ingest_lock:
-            self.store.delete_document(collection, doc_id)
+            record = self.document(collection, doc_id)
+            if record is not None:
+                self.store.delete_document(collection, doc_id)
+                self._remove_unreferenced_uploads([record.source])
+            return record
+
+    def document(self, collection: str, doc_id: str) -> Any | None:
+        """The collection's document of that id, or None."""
+        return next((record for record in self.documents(collection) if record.doc_id == doc_id), None)
 
     def ingest(self, files: list[tuple[str, str]], collection: str, progress: Callable | None = None) -> Any:
-        """files: (temporary path, original name) pairs, as Gradio hands them over. -> IngestSummary."""
-        from ingest.pipeline import ingest_paths
+        """files: (temporary path, original name) pairs, as Gradio hands them over. -> IngestSummary.
+
+        A file of the wrong type, over the size limit or unreadable is reported in summary.failed and the others
+        go on; an uploaded copy that ends up in no document (failed, or a duplicate of another) is removed."""
+        from ingest.pipeline import IngestSummary
         from ingest.store import check_collection_name
 
         try:
@@ -171,14 +222,65 @@ class QAService:
             raise UserError(str(error)) from None
         if not files:
             raise UserError("choose one or more files to upload first")
+        summary, accepted = IngestSummary(), []
         for temp_path, name in files:
+            reason = self._refusal(temp_path, name)
+            if reason:
+                summary.failed.append({"source": safe_upload_name(name), "error": reason})
+            else:
+                accepted.append((temp_path, name))
+        if accepted:  # only refused files: no ingest, so no empty collection is created
+            with self._ingest_lock:  # one write at a time; questions go on meanwhile (engines refresh by version)
+                summary.merge(self._place_and_ingest(accepted, collection, progress))
+        return summary
+
+    def _refusal(self, temp_path: str, name: str) -> str | None:
+        """Why an uploaded file is not ingested at all (None: it is): checked per file, so one bad file of a
+        multi-file upload does not stop the others."""
+        extension = os.path.splitext(safe_upload_name(name))[1]
+        if extension not in UPLOAD_TYPES:
+            return f"unsupported file type {extension or '(no extension)'} (upload {UPLOAD_TYPES_TEXT} files)"
+        try:
             size = os.path.getsize(temp_path)
-            if size > self.max_upload_bytes:
-                raise UserError(f"{safe_upload_name(name)} is {size / 2**20:.1f} MB; the limit is "
-                                f"{self.max_upload_bytes / 2**20:.0f} MB")
-        paths = [str(place_upload(temp_path, name, self.upload_dir)) for temp_path, name in files]
-        with self._ingest_lock:  # one write at a time; questions go on meanwhile (engines refresh by version)
-            return ingest_paths(paths, self.store, collection=collection, progress=progress)
+        except OSError as error:
+            return f"cannot read the uploaded file ({error.strerror or error})"
+        return too_large_reason(size, self.max_upload_bytes) if size > self.max_upload_bytes else None
+
+    def _place_and_ingest(self, files: list[tuple[str, str]], collection: str, progress: Callable | None) -> Any:
+        """Copy the files into the upload dir (the page view re-reads them there) and ingest the copies."""
+        from ingest.pipeline import IngestSummary, ingest_paths
+
+        summary, placed = IngestSummary(), []
+        for temp_path, name in files:
+            try:
+                placed.append(str(place_upload(temp_path, name, self.upload_dir)))
+            except (OSError, UserError) as error:
+                log.warning("cannot keep upload %r: %s", name, error)
+                summary.failed.append({"source": safe_upload_name(name), "error": "cannot store the upload "
+                                       f"({getattr(error, 'strerror', None) or error})"})
+        try:
+            if placed:
+                summary.merge(ingest_paths(placed, self.store, collection=collection, progress=progress))
+        finally:
+            self._remove_unreferenced_uploads(placed)
+        return summary
+
+    def _remove_unreferenced_uploads(self, paths: list[str]) -> None:
+        """Remove those of the paths that lie in the upload dir and that no document of any collection refers to
+        (a failed or duplicate upload, a deleted document's file): the upload dir keeps only what the page view
+        re-reads, and a file outside it is never touched. When the documents cannot be listed, all are kept."""
+        upload_dir = self.upload_dir.resolve()
+        candidates = {Path(path).resolve() for path in paths if path}
+        candidates = {path for path in candidates if path.parent == upload_dir}
+        if not candidates:
+            return
+        try:
+            referenced = {Path(record.source).resolve() for name in self.collections()
+                          for record in self.store.documents(name) if record.source}
+            for path in candidates - referenced:
+                path.unlink(missing_ok=True)
+        except Exception:  # the upload itself went fine: a leftover file is only logged
+            log.warning("cannot clean up uploads %s", sorted(map(str, candidates)), exc_info=True)
 
 
 # --- rendering ----------------------------------------------------------------------------------------------
@@ -424,8 +526,9 @@ def build_app(store: Any, *, engine_factory: Callable[[str], Any] | None = None,
         if not doc_id:
             return (*document_views(collection)[:3], error_html("Choose a document to delete."))
         try:
-            service.delete_document(collection, doc_id)
-            message = f"<p>Deleted document {html.escape(doc_id[:12])}.</p>"
+            deleted = service.delete_document(collection, doc_id)
+            message = deleted_html(deleted) if deleted else error_html(
+                f"No document {str(doc_id)[:12]} in collection '{collection}' (already deleted?).")
         except Exception as error:
             message = _one_line_error("Delete failed", error)
         return (*document_views(collection)[:3], message)
@@ -440,6 +543,7 @@ def build_app(store: Any, *, engine_factory: Callable[[str], Any] | None = None,
                 raise UserError("Type a question first.")
             if collection not in service.collections():
                 raise UserError(f"Collection '{collection}' does not exist yet: upload documents into it first.")
+            check_documents(collection, doc_ids)
             engine = service.engine(collection)
             result = None
             for item in engine.ask_stream(question.strip(), k=int(k), doc_ids=doc_ids or None,
@@ -465,6 +569,13 @@ def build_app(store: Any, *, engine_factory: Callable[[str], Any] | None = None,
         history = (history + [[question.strip(), result.answer]])[-MAX_HISTORY_TURNS:]
         yield (_markdown_to_html(answer_markdown(result)), sources_html(records), picker, first_page, state,
                history)
+
+    def check_documents(collection: str, doc_ids: list[str] | None) -> None:
+        """The API may send any ids (the dropdown accepts values it has not shown this session): name an unknown one."""
+        known = {record.doc_id for record in service.documents(collection)} if doc_ids else set()
+        unknown = [str(doc_id) for doc_id in doc_ids or [] if doc_id not in known]
+        if unknown:
+            raise UserError(f"No document {unknown[0][:12]} in collection '{collection}': refresh the document list.")
 
     def on_new_conversation():
         return [], "", "<p>New conversation: the next question stands alone.</p>"
@@ -494,7 +605,10 @@ def build_app(store: Any, *, engine_factory: Callable[[str], Any] | None = None,
                 question = gr.Textbox(label="Question", placeholder="e.g. How do you quit R?", scale=5,
                                       elem_id="question")
                 k = gr.Slider(1, 20, value=default_k, step=1, label="Passages", scale=1)
-            only_docs = gr.Dropdown(label="Only these documents (empty: all)", multiselect=True, choices=[])
+            # allow_custom_value: an API caller's doc ids are checked by on_ask, not against the choices this
+            # session happened to be shown (none before it lists the documents)
+            only_docs = gr.Dropdown(label="Only these documents (empty: all)", multiselect=True, choices=[],
+                                    allow_custom_value=True)
             with gr.Row():
                 ask = gr.Button("Ask", variant="primary", elem_id="ask", scale=4)
                 new_conversation = gr.Button("New conversation", elem_id="new-conversation", scale=1)
@@ -514,13 +628,16 @@ def build_app(store: Any, *, engine_factory: Callable[[str], Any] | None = None,
             state = gr.State({})
             history = gr.State([])  # [question, answer] turns of this browser session, for follow-ups
         with gr.Tab("Documents"):
+            # No file_types: Gradio would refuse a whole multi-file upload for one file of another type before
+            # on_upload runs; QAService checks each file, reports the bad ones and ingests the rest.
             upload = gr.File(label="Upload documents (PDF, EPUB, TXT, MD, HTML)", file_count="multiple",
-                             file_types=UPLOAD_TYPES, elem_id="upload")
+                             elem_id="upload")
             ingest = gr.Button("Ingest into collection", variant="primary")
             upload_status = gr.HTML(elem_id="upload-status")
             documents = gr.Dataframe(headers=DOCUMENT_COLUMNS, interactive=False, label="Documents")
             with gr.Row():
-                to_delete = gr.Dropdown(label="Document", choices=[], scale=4)
+                to_delete = gr.Dropdown(label="Document", choices=[], scale=4,
+                                        allow_custom_value=True)  # as only_docs: on_delete names an unknown id
                 delete = gr.Button("Delete document", variant="stop", scale=1)
             delete_status = gr.HTML()
         doc_outputs = [documents, only_docs, to_delete, delete_status]
@@ -588,6 +705,10 @@ def summary_html(summary: Any) -> str:
     for entry in summary.failed:
         parts.append(error_html(f"Ingest failed: {_display_source(entry['source'])}: {entry['error']}"))
     return "".join(parts)
+
+
+def deleted_html(record: Any) -> str:
+    return f"<p>Deleted document {html.escape(record.doc_id[:12])} ({html.escape(_display_source(record.source))}).</p>"
 
 
 def _one_line_error(what: str, error: Exception) -> str:

@@ -10,7 +10,9 @@ import pytest
 pytest.importorskip("gradio")
 from gradio_client import Client, handle_file  # noqa: E402
 
-from app.ui import build_app, launch, parse_size, place_upload, safe_upload_name  # noqa: E402
+from app.ui import (  # noqa: E402
+    build_app, human_size, launch, parse_size, place_upload, safe_upload_name, too_large_reason,
+)
 
 COLLECTION = "ui-test"
 QUESTION = "How do you quit the R program?"
@@ -72,9 +74,31 @@ def uploaded(client, r_intro_excerpt):
     ("", "upload"),
     ("x" * 500 + ".txt", "x" * 120 + ".txt"),
     ("ﬁle\u0000name.md", "file_name.md"),
+    ("résumé.pdf", "résumé.pdf"),
+    ("日本語.txt", "日本語.txt"),
+    ("hi\u0301stoire.md", "hístoire.md"),  # decomposed (as macOS names files) -> composed
+    ("a\x01b\x1b[31m.txt", "a_b_31m.txt"),
+    ("notes 🦆.md", "notes.md"),
+    ("..\\日本\\..\\résumé.PDF", "résumé.pdf"),
+    ("／etc／passwd", "passwd"),  # a fullwidth solidus is a separator after NFKC
 ])
 def test_upload_names_are_sanitised(name, expected):
     assert safe_upload_name(name) == expected
+
+
+def test_long_non_ascii_names_fit_a_file_system(tmp_path):
+    name = safe_upload_name("日" * 300 + ".txt")
+    assert name.endswith(".txt") and name.startswith("日") and len(name.encode()) <= 200
+    source = tmp_path / "in.txt"
+    source.write_text("long name")
+    assert place_upload(source, "日" * 300 + ".txt", tmp_path / "uploads").name == name
+
+
+def test_sizes_read_as_people_write_them():
+    assert [human_size(n) for n in (0, 1, 512, 1024, 1536, 3380, 200 * 2**20, 2**30)] == [
+        "0 bytes", "1 byte", "512 bytes", "1 KB", "1.5 KB", "3.3 KB", "200 MB", "1 GB"]
+    assert too_large_reason(3380, 1024) == "too large (3.3 KB; the limit is 1 KB)"
+    assert too_large_reason(20 * 2**20 + 1, 20 * 2**20) == "too large (20,971,521 bytes; the limit is 20,971,520 bytes)"
 
 
 def test_uploads_stay_in_the_upload_dir(tmp_path):
@@ -163,6 +187,16 @@ def test_ask_restricted_to_documents(client, uploaded):
     assert "R-intro-excerpt.pdf" in sources
 
 
+def test_ask_takes_document_ids_without_listing_first(served, uploaded):
+    url, app = served
+    client = Client(url, verbose=False, download_files=False)  # a fresh session: no /documents call before /ask
+    doc_id = app.qa_service.documents(COLLECTION)[0].doc_id
+    answer, sources, *_ = client.predict(QUESTION, COLLECTION, [doc_id], 2, api_name="/ask")
+    assert "R-intro-excerpt.pdf" in sources and "q()" in answer
+    answer, sources, *_ = client.predict(QUESTION, COLLECTION, ["deadbeef"], 2, api_name="/ask")
+    assert "No document deadbeef in collection" in answer and "Traceback" not in answer + sources
+
+
 @pytest.mark.parametrize("question, collection, message", [
     ("   ", COLLECTION, "Type a question"),
     (QUESTION, "no-such-collection", "does not exist"),
@@ -193,6 +227,81 @@ def test_uploads_over_the_size_limit_are_refused(client, tmp_path):
         client.predict([handle_file(str(big))], COLLECTION, api_name="/upload")
 
 
+def uploaded_files(app) -> list[str]:
+    return sorted(path.name for path in app.qa_service.upload_dir.iterdir())
+
+
+def table_files(table) -> list[str]:
+    return [row[1] for row in table["data"] if row and any(row)]
+
+
+def test_one_bad_file_does_not_block_the_others(served, tmp_path, monkeypatch):
+    """Good files are ingested; each refused or failed one is named with its reason; none of those is kept."""
+    url, app = served
+    monkeypatch.setattr(app.qa_service, "max_upload_bytes", 1024)  # this app's own setting, not a stand-in
+    files = {"notes ñandú 日本.md": "# Rheas\n\nThe ñandú is a flightless bird of South America.\n",
+             "prog.exe": "MZ not a document", "big.txt": "word " * 600}
+    for name, text in files.items():
+        (tmp_path / name).write_text(text)
+    (tmp_path / "broken.pdf").write_bytes(b"%PDF-1.4 this is not really a pdf")
+    client = Client(url, verbose=False, download_files=False)
+    names = ["prog.exe", "notes ñandú 日本.md", "big.txt", "broken.pdf"]
+    _, table, _, _, status, _ = client.predict([handle_file(str(tmp_path / n)) for n in names], "mixed",
+                                               api_name="/upload")
+    assert table_files(table) == ["notes ñandú 日本.md"]
+    assert "Ingested notes ñandú 日本.md" in status
+    assert "prog.exe: unsupported file type .exe (upload PDF, EPUB, TXT, MD or HTML files)" in status
+    assert "big.txt: too large (2.9 KB; the limit is 1 KB)" in status
+    assert "Ingest failed: broken.pdf" in status and "Traceback" not in status
+    assert uploaded_files(app).count("notes ñandú 日本.md") == 1
+    assert not {"prog.exe", "big.txt", "broken.pdf"} & set(uploaded_files(app))
+
+
+def test_only_refused_files_create_no_collection(served, tmp_path):
+    url, app = served
+    (tmp_path / "archive.zip").write_bytes(b"PK\x03\x04 not a document")
+    status = Client(url, verbose=False, download_files=False).predict(
+        [handle_file(str(tmp_path / "archive.zip"))], "refused-only", api_name="/upload")[4]
+    assert "archive.zip: unsupported file type .zip" in status and "Traceback" not in status
+    assert "refused-only" not in app.qa_service.collections()
+
+
+def test_uploaded_copies_are_kept_only_while_a_document_uses_them(served, tmp_path, uploaded):
+    """A duplicate's copy goes at once; a file shared by two collections stays until neither has it."""
+    url, app = served
+    client = Client(url, verbose=False, download_files=False)
+    shared, twin = tmp_path / "okapi-notes.md", tmp_path / "okapi-twin.md"
+    for path in (shared, twin):
+        path.write_text("# Okapi\n\nThe okapi is a forest giraffe of the Congo.\n")
+    client.predict([handle_file(str(shared))], "keep-a", api_name="/upload")
+    status = client.predict([handle_file(str(twin))], "keep-a", api_name="/upload")[4]
+    assert "Skipped okapi-twin.md: same content as okapi-notes.md" in status
+    assert "okapi-twin.md" not in uploaded_files(app)
+    client.predict([handle_file(str(shared))], "keep-b", api_name="/upload")
+    doc_id = app.qa_service.documents("keep-a")[0].doc_id
+    assert "Deleted" in client.predict("keep-a", doc_id, api_name="/delete")[3]
+    assert "okapi-notes.md" in uploaded_files(app)  # keep-b's document still reads it (the page view re-reads it)
+    source = app.qa_service.documents("keep-b")[0].source
+    from app.ui import page_text
+
+    assert "forest giraffe" in page_text(source, 1)[1]
+    assert "Deleted" in client.predict("keep-b", doc_id, api_name="/delete")[3]
+    assert "okapi-notes.md" not in uploaded_files(app)
+    assert "R-intro-excerpt.pdf" in uploaded_files(app)  # other documents' files stay
+
+
+def test_deleting_a_document_outside_the_upload_dir_keeps_its_file(served, tmp_path):
+    from ingest.pipeline import ingest_paths
+
+    url, app = served
+    outside = tmp_path / "cli-notes.md"
+    outside.write_text("# Tapirs\n\nA tapir ingested from the command line, not uploaded.\n")
+    ingest_paths([str(outside)], app.qa_service.store, collection="from-cli")
+    doc_id = app.qa_service.documents("from-cli")[0].doc_id
+    status = Client(url, verbose=False, download_files=False).predict("from-cli", doc_id, api_name="/delete")[3]
+    assert "Deleted" in status and outside.exists()
+
+
 def test_delete_document(served, tmp_path, r_intro_excerpt):
     url, app = served
     client = Client(url, verbose=False, download_files=False)
@@ -204,6 +313,21 @@ def test_delete_document(served, tmp_path, r_intro_excerpt):
     table, _, _, status = client.predict("delete-test", doc_id, api_name="/delete")
     assert "Deleted" in status
     assert not table["data"] or table["data"] == [[]] or all(not any(row) for row in table["data"])
+    assert "tiny-notes.md" not in uploaded_files(app)
+
+
+def test_deleting_nothing_is_not_reported_as_success(served, uploaded):
+    """Another tab deleted it already, or the id is another collection's: say so, and delete nothing."""
+    url, app = served
+    client = Client(url, verbose=False, download_files=False)  # a fresh session: it never listed the documents
+    r_intro = app.qa_service.documents(COLLECTION)[0]
+    table, _, _, status = client.predict("delete-test", r_intro.doc_id, api_name="/delete")
+    assert f"No document {r_intro.doc_id[:12]} in collection &#x27;delete-test&#x27; (already deleted?)" in status
+    assert "R-intro-excerpt.pdf" in [r.source.rsplit("/", 1)[-1] for r in app.qa_service.documents(COLLECTION)]
+    status = client.predict(COLLECTION, "deadbeef", api_name="/delete")[3]
+    assert "No document deadbeef in collection" in status and "Traceback" not in status
+    status = client.predict("no-such-collection", "deadbeef", api_name="/delete")[3]
+    assert "No document deadbeef in collection" in status
 
 
 def test_auth_is_required_when_set(tmp_path):
