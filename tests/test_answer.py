@@ -1,4 +1,6 @@
 """Answer extraction on real-looking passages: picks the right sentence, abstains, cites, highlights."""
+import pytest
+
 from app.answer import Answer, AnswerConfig, Passage, asked_type_present, extract_answer, highlight, question_type
 from app.text_utils import clean_pdf_text, list_lines, sentence_spans, split_follow_up_context
 
@@ -159,12 +161,21 @@ def test_window_match_prefers_question_terms_close_together():
     assert best_window_match(match, apart, section="Levels of a factor") > best_window_match(match, apart)
 
 
-def test_answer_keeps_the_sentence_after_one_that_restates_the_question():
-    text = ("At the end of each R session you are given the opportunity to save all the currently available "
-            "objects. If you indicate that you want to do this, the objects are written to a file called .RData "
-            "in the current directory.")
-    answer = extract_answer("Where are the available objects saved at the end of a session?", [Passage("x", text)])
-    assert answer.text.startswith("At the end") and ".RData" in answer.text
+@pytest.mark.parametrize("question, text, opening, holds", [
+    # the sentence after one that only restates the question holds what it announces
+    ("Where are the available objects saved at the end of a session?",
+     "At the end of each R session you are given the opportunity to save all the currently available objects. If "
+     "you indicate that you want to do this, the objects are written to a file called .RData in the current "
+     "directory.", "At the end", ".RData"),
+    # a sentence opening with 'That is,' restates the one before it, which is kept
+    ("What do I really get if I add c(1, 2, 3) to a six-element vector?",
+     "3.3.1 Recycling rules\nIf one tries to add two structures with a different number of elements, then the "
+     "shortest is recycled to length of longest. That is, if for instance you add c(1, 2, 3) to a six-element "
+     "vector then you will really add c(1, 2, 3, 1, 2, 3).", "If one tries", "recycled"),
+])
+def test_answer_keeps_the_sentence_that_completes_it(question, text, opening, holds):
+    answer = extract_answer(question, [Passage("x", text)])
+    assert answer.text.startswith(opening) and holds in answer.text
 
 
 def test_answer_starts_with_the_speaker_of_the_line():
@@ -462,14 +473,6 @@ def test_an_answer_opening_with_a_pronoun_keeps_the_sentence_naming_her():
     # question's possessive is no term).
     assert "Queen Mab" in answer.text
     assert len(answer.text.split()) <= 60
-
-
-def test_a_sentence_opening_with_that_is_keeps_the_one_it_restates():
-    text = ("3.3.1 Recycling rules\nIf one tries to add two structures with a different number of elements, then the "
-            "shortest is recycled to length of longest. That is, if for instance you add c(1, 2, 3) to a six-element "
-            "vector then you will really add c(1, 2, 3, 1, 2, 3).")
-    answer = extract_answer("What do I really get if I add c(1, 2, 3) to a six-element vector?", [Passage("x", text)])
-    assert answer.text.startswith("If one tries") and "recycled" in answer.text
 
 
 def test_an_answer_cut_to_length_keeps_the_opening_of_its_sentence():
