@@ -520,9 +520,13 @@ class NonAttnLM(nn.Module):
         from safetensors.torch import load_file
 
         directory = checkpoint_directory(directory)
-        model = cls(NonAttnConfig.from_dict(json.loads((directory / CONFIG_FILE).read_text())))
-        weights = {k: v.float() for k, v in load_file(str(directory / WEIGHTS_FILE)).items()}
-        model.load_state_dict(weights)
+        try:
+            model = cls(NonAttnConfig.from_dict(json.loads((directory / CONFIG_FILE).read_text())))
+            weights = {k: v.float() for k, v in load_file(str(directory / WEIGHTS_FILE)).items()}
+            model.load_state_dict(weights)
+        except Exception as error:  # bad JSON, unknown config keys, a truncated file, weights of another shape
+            reason = " ".join(str(error).split())[:200]
+            raise CheckpointError(f"checkpoint {directory} is damaged ({type(error).__name__}: {reason})") from None
         return model.to(device).eval()
 
 

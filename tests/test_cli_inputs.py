@@ -68,6 +68,20 @@ def bad_checkpoint(request, tmp_path) -> str:
     return str(path)
 
 
+@pytest.mark.parametrize("damage", ["config", "weights"])
+def test_a_damaged_checkpoint_is_one_checkpoint_error(tmp_path, damage):
+    from nonattn_core.model import CONFIG_FILE, DEFAULT_CHECKPOINT, WEIGHTS_FILE
+
+    path = tmp_path / "checkpoint"
+    path.mkdir()
+    for name in (CONFIG_FILE, WEIGHTS_FILE):
+        shipped = (DEFAULT_CHECKPOINT / name).read_bytes()
+        broken = name == (CONFIG_FILE if damage == "config" else WEIGHTS_FILE)
+        (path / name).write_bytes(shipped[: len(shipped) // 3] if broken else shipped)
+    with pytest.raises(CheckpointError, match=f"checkpoint {path} is damaged"):
+        NonAttnLM.from_pretrained(path)
+
+
 def test_from_pretrained_raises_checkpoint_error_still_a_file_not_found_error(bad_checkpoint):
     with pytest.raises(CheckpointError) as raised:
         NonAttnLM.from_pretrained(bad_checkpoint)
