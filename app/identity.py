@@ -22,6 +22,10 @@ _ROLE_OF = [
     re.compile(rf"^\s*(?i:what)\s+(?i:does|did)\s+{_NAME}\s+(?i:do\s+for\s+(?:a\s+)?living)\b"),
     re.compile(rf"^\s*(?i:what)\s+(?i:is|was)\s+{_NAME}\s+(?i:by\s+(?:profession|trade))\b"),
 ]
+# 'FLEANCE, Son to Banquo.': an introduction that gives only a relative says who a person is, not what they do
+_KIN_ONLY = re.compile(r"(?i)(?:the\s+)?(?:(?:eldest|elder|younger|youngest|only)\s+)?(?:son|daughter|wife|husband|"
+                       r"brother|sister|father|mother|nephew|niece|cousin|kinsman|kinswoman|uncle|aunt|widow|"
+                       r"grandson|granddaughter|child)\s+(?:to|of)\s+[^,;]*\.?\s*")
 CAST_LINE_CHARS = 60    # a cast list's line is one short entry; a novel's lines are wrapped prose, most longer
 _NOT_NAMES = frozenset("the a an this that these those his her their my your our its he she it they him".split())
 
@@ -36,6 +40,21 @@ def person_asked_about(question: str) -> str | None:
     if name.split()[0].lower() in _NOT_NAMES or re.search(r"['’]s?(\s|$)", name):      # "Caliban's mother"
         return None
     return name
+
+
+def asks_role(question: str) -> bool:
+    """Whether the question asks what a person does ("What is Malvolio's job?"), not who they are."""
+    return any(pattern.match(question) for pattern in _ROLE_OF)
+
+
+def introduces_role(name: str, text: str) -> bool:
+    """Whether `text` introduces the person `name` with more than a relative: 'MALVOLIO, Steward to Olivia.' says
+    what he does, 'FLEANCE, Son to Banquo.' does not (asked his profession, the play does not say it)."""
+    if not introduces(name, text):
+        return False
+    written = r"\s+".join(re.escape(word) for word in name.split())
+    entries = re.findall(rf"(?im)^[ \t]*{written},[ \t]*([^\n]*)$", text)
+    return not entries or not all(_KIN_ONLY.fullmatch(entry.strip()) for entry in entries)
 
 
 def introduces(name: str, text: str) -> bool:

@@ -11,7 +11,7 @@ from functools import partial
 from typing import Callable
 
 from app.authorship import asks_author, names_author, title_words
-from app.identity import introduces, person_asked_about
+from app.identity import asks_role, introduces, introduces_role, person_asked_about
 from app.kinship import kin_asked, other_than, ties
 from app.narrator import asks_narrator, names_narrator
 from app.setting import asks_setting, states_setting
@@ -28,7 +28,7 @@ def lookup_for(question: str) -> Lookup | None:
     """The place that answers the question, None for questions answered anywhere."""
     person = person_asked_about(question)
     if person:
-        return Lookup("identity", partial(introduces, person))
+        return Lookup("identity", partial(introduces_role if asks_role(question) else introduces, person))
     if asks_setting(question):
         return Lookup("setting", states_setting)
     if asks_narrator(question):

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from app.identity import introduces, person_asked_about
+from app.identity import asks_role, introduces, introduces_role, person_asked_about
 
 
 @pytest.mark.parametrize("question, person", [
@@ -39,3 +39,20 @@ def test_introductions(name, text):
 ])
 def test_mentions_that_do_not_introduce(name, text):
     assert not introduces(name, text)
+
+
+@pytest.mark.parametrize("name, text, says_role", [
+    ("Malvolio", "MALVOLIO, Steward to Olivia.", True),
+    ("Antonio", "ANTONIO, a Sea Captain, friend to Sebastian.", True),
+    ("Stubb", "Stubb was the second mate. He was a native of Cape Cod;", True),
+    ("Fleance", "BANQUO, General in the King's Army.\nFLEANCE, Son to Banquo.", False),
+    ("Lady Macbeth", "LADY MACBETH, wife to Macbeth", False),
+])
+def test_an_introduction_that_gives_only_a_relative_says_no_role(name, text, says_role):
+    assert introduces(name, text)
+    assert introduces_role(name, text) == says_role
+
+
+def test_a_role_question_is_told_from_a_who_is_question():
+    assert asks_role("What is Fleance's profession?") and asks_role("What does Stephano do for a living?")
+    assert not asks_role("Who is Fleance?")
