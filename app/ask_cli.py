@@ -12,7 +12,9 @@ import argparse
 import contextlib
 import json
 import sys
+import tempfile
 from dataclasses import replace
+from pathlib import Path
 
 from ingest.cli import USAGE_ERROR, add_store_arguments
 
@@ -125,6 +127,29 @@ def resolve_docs(engine, wanted: list[str] | None) -> list[str] | None:
     return out
 
 
+def unwritable_directory(path: str | Path) -> str | None:
+    """Why no file can be written in the directory `path` (made if missing), as the end of a sentence naming it
+    ('is a file, not a directory', 'cannot be written (Permission denied)'), or None when one can: a file is
+    written and removed, since permission bits do not tell (root, read-only mounts, immutable directories)."""
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        return "is a file, not a directory"
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=path, prefix=".write-check-"):
+            pass
+    except OSError as error:
+        return f"cannot be written ({error.strerror or error})"
+    return None
+
+
+def check_k(k: int) -> None:
+    """UserError for -k below 1: no passage would come back, and an eval would score every question a miss after a
+    full run."""
+    if k < 1:
+        raise UserError("-k must be at least 1")
+
+
 def _read_questions(path: str) -> list[str]:
     """The non-blank lines of --questions FILE ('-': stdin), each a question; UserError when there are none."""
     try:
@@ -169,8 +194,7 @@ def run_ask(args) -> int:
         return USAGE_ERROR
     with user_errors():
         questions = _read_questions(args.questions) if args.questions else [args.question]
-        if args.k < 1:
-            raise UserError("-k must be at least 1")
+        check_k(args.k)
         engine = open_engine(args, warm_up=False)
         doc_ids = resolve_docs(engine, args.doc)
         for question in questions:

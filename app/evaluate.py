@@ -314,13 +314,6 @@ def compare(db: str | None, devset: Path, k: int = 5, only: list[str] | None = N
     return format_table(rows)
 
 
-def check_k(k: int) -> None:
-    """-k 0 would retrieve nothing and score every question a miss after a full run: refuse it up front, as ask does."""
-    from app.ask_cli import UserError
-    if k < 1:
-        raise UserError("-k must be at least 1")
-
-
 def nan_as_null(summary: dict) -> dict:
     """The summary with null for a metric no item measured (NaN, e.g. page accuracy when no item has a page):
     NaN is not JSON, and a JSON reader would refuse the whole summary."""
@@ -329,7 +322,7 @@ def nan_as_null(summary: dict) -> dict:
 
 def run_eval_command(args) -> int:
     """`nonattn-qa eval FILE.jsonl`: the metrics of the engine on one collection."""
-    from app.ask_cli import open_engine, user_errors
+    from app.ask_cli import check_k, open_engine, user_errors
 
     with user_errors():
         check_k(args.k)
@@ -356,7 +349,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if not args.compare:
         parser.error("nothing to do: pass --compare (or use `nonattn-qa eval FILE`)")
-    from app.ask_cli import user_errors
+    from app.ask_cli import check_k, user_errors
     try:
         with user_errors():       # a bad dev-set file or -k: one line, exit code 2, as `nonattn-qa eval`
             check_k(args.k)

@@ -11,7 +11,6 @@ the app opens the collection in about a second.
 from __future__ import annotations
 
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -91,16 +90,11 @@ def check_cache_writable(cache_dir: Path) -> None:
     The caches skip a failed write on purpose (so that `ask` works from a DB it may only read), so without this
     check prepare would compute for minutes, write nothing and still report success.
     """
-    from app.ask_cli import UserError
+    from app.ask_cli import UserError, unwritable_directory
 
-    if cache_dir.exists() and not cache_dir.is_dir():
-        raise UserError(f"cannot write the cache: {cache_dir} is a file, not a directory")
-    try:
-        cache_dir.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=cache_dir, prefix=".write-check-"):
-            pass
-    except OSError as error:
-        raise UserError(f"cannot write the cache in {cache_dir} ({error.strerror or error})") from None
+    problem = unwritable_directory(cache_dir)
+    if problem:
+        raise UserError(f"cannot write the cache: {cache_dir} {problem}")
 
 
 def refuse_shared_cache(store) -> None:

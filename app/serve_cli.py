@@ -6,7 +6,6 @@ import ipaddress
 import os
 import socket
 import sys
-from pathlib import Path
 
 AUTH_ENV = "NONATTN_QA_AUTH"
 
@@ -66,22 +65,11 @@ def listen_problem(host: str, port: int) -> str | None:
     return None
 
 
-def upload_dir_problem(upload_dir: str | Path) -> str | None:
-    """Why uploads could not be kept in `upload_dir` (a file there, no permission to make it); None when they can."""
-    path = Path(upload_dir)
-    if path.exists() and not path.is_dir():
-        return f"--upload-dir {path}: not a directory"
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        return f"--upload-dir {path}: cannot create it ({error.strerror or error})"
-    return None if os.access(path, os.W_OK) else f"--upload-dir {path}: not writable"
-
-
 def run_serve(args: argparse.Namespace) -> int:
     from ingest.errors import StoreError
     from ingest.store import Store
 
+    from app.ask_cli import unwritable_directory
     from app.ui import build_app, default_upload_dir, launch, parse_size
 
     try:
@@ -102,9 +90,9 @@ def run_serve(args: argparse.Namespace) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 1
     upload_dir = args.upload_dir or default_upload_dir(None if args.chroma_host else store.location)
-    problem = upload_dir_problem(upload_dir)
+    problem = unwritable_directory(upload_dir)
     if problem:
-        print(f"error: {problem}", file=sys.stderr)
+        print(f"error: upload directory {upload_dir} {problem}", file=sys.stderr)
         return 2
     if not is_loopback(args.host) and auth is None:
         print(f"warning: serving on {args.host} without --auth: anyone who can reach it can read and change "

@@ -210,7 +210,7 @@ def test_prepare_says_when_its_cache_directory_is_read_only(ingested_db, tmp_pat
         else:
             pytest.skip("chmod does not stop this user writing (root)")
         assert run(["prepare", "--device", "cpu", "--db", str(db)]) == 2
-        assert one_error_line(capsys).startswith(f"error: cannot write the cache in {cache}")
+        assert one_error_line(capsys).startswith(f"error: cannot write the cache: {cache} cannot be written (")
         assert list(cache.iterdir()) == []
     finally:
         cache.chmod(0o755)

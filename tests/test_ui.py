@@ -375,7 +375,7 @@ def test_serve_command_errors_are_one_line(tmp_path, capsys):
     assert "--auth wants USER:PASS" in err and "is a file, not a directory" in err and "Traceback" not in err
     assert "--port 99999: a port is 1-65535" in err
     assert "--host no-such-host.invalid: no such address" in err
-    assert f"--upload-dir {tmp_path / 'file'}: not a directory" in err
+    assert f"upload directory {tmp_path / 'file'} is a file, not a directory" in err
     assert "Address already in use" in err
     assert len(err.strip().splitlines()) == 6
 
