@@ -52,8 +52,7 @@ def introduces_role(name: str, text: str) -> bool:
     what he does, 'FLEANCE, Son to Banquo.' does not (asked his profession, the play does not say it)."""
     if not introduces(name, text):
         return False
-    written = r"\s+".join(re.escape(word) for word in name.split())
-    entries = re.findall(rf"(?im)^[ \t]*{written},[ \t]*([^\n]*)$", text)
+    entries = re.findall(rf"(?im)^[ \t]*{_as_written(name)},[ \t]*([^\n]*)$", text)
     return not entries or not all(_KIN_ONLY.fullmatch(entry.strip()) for entry in entries)
 
 
@@ -65,9 +64,14 @@ def introduces(name: str, text: str) -> bool:
     surname = name.split()[-1]
     if surname not in text and surname.upper() not in text:          # a cheap test first: most texts fail it
         return False
-    written = r"\s+".join(re.escape(word) for word in name.split())
+    written = _as_written(name)
     cast_line = any(len(line) <= CAST_LINE_CHARS for line in
                     re.findall(rf"(?im)^[ \t]*{written},[ \t]*[^\n.?!;:]+\.?[ \t]*$", text))
     described = re.search(rf"(?i)\b{written}(?:,|\s+(?:who\s+)?(?:was|is)(?:\s+not)?)\s+(?:a|an|the|one|his|her)\b",
                           text)
     return cast_line or described is not None
+
+
+def _as_written(name: str) -> str:
+    """A pattern of the name as a text writes it: its words, any whitespace (a line break too) between them."""
+    return r"\s+".join(re.escape(word) for word in name.split())
