@@ -43,10 +43,10 @@ def run_prepare(args) -> int:
     from app.sentence_scorer import load_encoder
     from ingest.encode import resolve_device
     from ingest.store import Store
-    from nonattn_core import NonAttnLM, Tokenizer
+    from nonattn_core import NonAttnLM, Tokenizer, checkpoint_directory
 
-    with user_errors():
-        check_checkpoint(args.checkpoint)                        # a mistyped --checkpoint before anything is opened
+    with user_errors():                                          # a CheckpointError is one line too
+        checkpoint_directory(args.checkpoint)                    # a mistyped --checkpoint before anything is opened
         store = Store.open(db=args.db, host=args.chroma_host, port=args.chroma_port, create=False)
         store.collection(args.collection)                        # one line and exit 2 when it does not exist
         if args.prune:
@@ -71,17 +71,6 @@ def run_prepare(args) -> int:
             removed, freed = prune_cache(store, retriever.cache_dir)
             print(f"pruned {removed} cache files no collection reads ({freed / 1e6:.1f} MB)")
     return 0
-
-
-def check_checkpoint(checkpoint: str | None) -> None:
-    """UserError (one line, exit 2) when --checkpoint names no checkpoint directory."""
-    from app.ask_cli import UserError
-    from nonattn_core.model import CheckpointError, checkpoint_directory
-
-    try:
-        checkpoint_directory(checkpoint)
-    except CheckpointError as error:
-        raise UserError(str(error)) from None
 
 
 def check_cache_writable(cache_dir: Path) -> None:
