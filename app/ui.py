@@ -32,8 +32,6 @@ log = logging.getLogger(__name__)
 
 DEFAULT_MAX_FILE_SIZE = "200mb"
 DEFAULT_COLLECTION = "default"
-UPLOAD_TYPES = [".pdf", ".epub", ".txt", ".text", ".md", ".markdown", ".html", ".htm", ".xhtml"]
-UPLOAD_TYPES_TEXT = "PDF, EPUB, TXT, MD or HTML"
 MAX_HISTORY_TURNS = 6  # earlier turns kept for resolving follow-up questions
 _UNSAFE_NAME_RUN = re.compile("\0+")  # the characters safe_upload_name refuses, each run becoming one '_'
 _MAX_NAME_CHARS = 120
@@ -237,9 +235,10 @@ class QAService:
     def _refusal(self, temp_path: str, name: str) -> str | None:
         """Why an uploaded file is not ingested at all (None: it is): checked per file, so one bad file of a
         multi-file upload does not stop the others."""
-        extension = os.path.splitext(safe_upload_name(name))[1]
-        if extension not in UPLOAD_TYPES:
-            return f"unsupported file type {extension or '(no extension)'} (upload {UPLOAD_TYPES_TEXT} files)"
+        from ingest.parse.source import is_supported, unsupported_type_reason
+
+        if not is_supported(safe_upload_name(name)):            # the formats ingest parses, said as it says it
+            return unsupported_type_reason(safe_upload_name(name))
         try:
             size = os.path.getsize(temp_path)
         except OSError as error:

@@ -1,6 +1,7 @@
 """The Gradio app launched in-process over a real embedded Chroma store, driven through gradio_client."""
 from __future__ import annotations
 
+import html
 import shutil
 import socket
 from pathlib import Path
@@ -250,7 +251,8 @@ def test_one_bad_file_does_not_block_the_others(served, tmp_path, monkeypatch):
                                                api_name="/upload")
     assert table_files(table) == ["notes ñandú 日本.md"]
     assert "Ingested notes ñandú 日本.md" in status
-    assert "prog.exe: unsupported file type .exe (upload PDF, EPUB, TXT, MD or HTML files)" in status
+    assert ("prog.exe: unsupported file type '.exe' (supported: .pdf, .epub, .txt, .text, .md, .markdown, .html, "
+            ".htm, .xhtml)") in html.unescape(status)
     assert "big.txt: too large (2.9 KB; the limit is 1 KB)" in status
     assert "Ingest failed: broken.pdf" in status and "Traceback" not in status
     assert uploaded_files(app).count("notes ñandú 日本.md") == 1
@@ -262,7 +264,7 @@ def test_only_refused_files_create_no_collection(served, tmp_path):
     (tmp_path / "archive.zip").write_bytes(b"PK\x03\x04 not a document")
     status = Client(url, verbose=False, download_files=False).predict(
         [handle_file(str(tmp_path / "archive.zip"))], "refused-only", api_name="/upload")[4]
-    assert "archive.zip: unsupported file type .zip" in status and "Traceback" not in status
+    assert "archive.zip: unsupported file type '.zip'" in html.unescape(status) and "Traceback" not in status
     assert "refused-only" not in app.qa_service.collections()
 
 
