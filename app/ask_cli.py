@@ -16,6 +16,7 @@ import tempfile
 from dataclasses import replace
 from pathlib import Path
 
+from app.text_files import TextFileError, read_text_lines
 from ingest.cli import USAGE_ERROR, add_store_arguments
 
 
@@ -153,12 +154,10 @@ def check_k(k: int) -> None:
 def _read_questions(path: str) -> list[str]:
     """The non-blank lines of --questions FILE ('-': stdin), each a question; UserError when there are none."""
     try:
-        text = sys.stdin.read() if path == "-" else open(path, encoding="utf-8").read()
-    except OSError as error:
-        raise UserError(f"--questions {path}: cannot read ({error.strerror or error})") from None
-    except UnicodeDecodeError as error:
-        raise UserError(f"--questions {path}: not UTF-8 text (byte {error.start})") from None
-    questions = [line.strip() for line in text.splitlines() if line.strip()]
+        lines = read_text_lines(path)
+    except TextFileError as error:
+        raise UserError(f"--questions {error}") from None
+    questions = [line.strip() for line in lines if line.strip()]
     if not questions:
         raise UserError(f"--questions {path}: no questions in it (one per line)")
     return questions

@@ -11,7 +11,6 @@ switched off or added, so each stage's contribution is visible.
 from __future__ import annotations
 
 import argparse
-import codecs
 import json
 import math
 import sys
@@ -20,6 +19,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from app.metrics import score_item, summarize
+from app.text_files import TextFileError, read_text_lines
 from ingest.example_docs import fetch_docs
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -58,19 +58,11 @@ def load_items(path: str | Path) -> list[dict]:
 
 
 def read_lines(path: str | Path) -> list[str]:
-    """The file's lines as text; a leading byte-order mark is dropped (Windows editors write one), and a file that
-    is not UTF-8 is an EvalFileError naming the line of the first bad byte."""
+    """The file's lines as text (app.text_files); what cannot be read is an EvalFileError."""
     try:
-        data = Path(path).read_bytes()
-    except OSError as error:
-        raise EvalFileError(f"{path}: cannot read ({error.strerror or error})") from None
-    data = data.removeprefix(codecs.BOM_UTF8)
-    try:
-        return data.decode("utf-8").splitlines()
-    except UnicodeDecodeError as error:
-        line = data[:error.start].count(b"\n") + 1
-        raise EvalFileError(f"{path}:{line}: not UTF-8 text (byte 0x{data[error.start]:02x}); "
-                            "save the file as UTF-8") from None
+        return read_text_lines(path)
+    except TextFileError as error:
+        raise EvalFileError(str(error)) from None
 
 
 def with_defaults(item: dict) -> dict:

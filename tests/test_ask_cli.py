@@ -1,6 +1,7 @@
 """`nonattn-qa ask`: the JSON schema, --questions (order kept, one object per line), one-line user errors."""
 from __future__ import annotations
 
+import codecs
 import json
 import subprocess
 import sys
@@ -110,7 +111,15 @@ def test_a_questions_file_that_is_not_utf8_is_one_line(qa_db, tmp_path):
     questions.write_bytes("What is the caf\u00e9 prompt?\n".encode("latin-1"))
     done = cli("ask", "--questions", str(questions), "--db", qa_db, "--collection", COLLECTION)
     assert done.returncode == 2
-    assert done.stderr == f"error: --questions {questions}: not UTF-8 text (byte 15)\n"
+    assert done.stderr == f"error: --questions {questions}:1: not UTF-8 text (byte 0xe9); save the file as UTF-8\n"
+
+
+def test_a_questions_file_saved_with_a_byte_order_mark_asks_its_first_question_as_written(qa_db, tmp_path):
+    questions = tmp_path / "bom.txt"
+    questions.write_bytes(codecs.BOM_UTF8 + b"What is the default prompt?\n")
+    done = cli("ask", "--questions", str(questions), "--json", "--db", qa_db, "--collection", COLLECTION)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["question"] == "What is the default prompt?"
 
 
 def test_odd_questions_are_answered_without_a_traceback(qa_db, tmp_path):
