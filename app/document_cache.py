@@ -7,20 +7,47 @@ loses a document computes only what is new.
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import os
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import BinaryIO, Callable, Iterator
 
 import numpy as np
 
 Arrays = dict[str, np.ndarray]
 
 
-class DocumentCache:
-    """One .npz per document in `directory`, keyed by the hash of the document's chunk texts."""
+class CacheWriteError(OSError):
+    """A cache file could not be written where writing it was the point (`prepare`)."""
 
-    def __init__(self, directory: Path):
+
+def save_atomically(path: Path, write: Callable[[BinaryIO], None], required: bool = False) -> None:
+    """write(an open temporary file), then rename it to `path`, so no reader sees half a file.
+
+    A failure (a DB only readable to this user, a full disk) removes the temporary file and is skipped, so that
+    `ask` works without a cache; when the file is `required` it is a CacheWriteError naming the file and why.
+    """
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(tmp, "wb") as f:
+            write(f)
+        tmp.replace(path)
+    except OSError as error:
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
+        if required:
+            raise CacheWriteError(f"cannot write the cache file {path} ({error.strerror or error})") from None
+
+
+class DocumentCache:
+    """One .npz per document in `directory`, keyed by the hash of the document's chunk texts; `required`: a file
+    that cannot be written is a CacheWriteError (see save_atomically)."""
+
+    def __init__(self, directory: Path, required: bool = False):
         self.directory = Path(directory)
+        self.required = required
 
     def arrays(self, chunk_texts: list[str], compute: Callable[[list[str]], Arrays]) -> Arrays:
         """compute(chunk_texts), from the cache when this document was computed before, else computed and saved."""
@@ -32,13 +59,7 @@ class DocumentCache:
             except (OSError, ValueError, KeyError):             # a corrupt cache file is recomputed, never fatal
                 pass
         arrays = compute(chunk_texts)
-        try:
-            self.directory.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_name(f"{path.stem}.tmp.npz")
-            np.savez(tmp, **arrays)
-            tmp.replace(path)
-        except OSError:
-            pass                                                 # read-only location: work without a cache
+        save_atomically(path, lambda f: np.savez(f, **arrays), self.required)
         return arrays
 
 

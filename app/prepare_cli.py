@@ -39,6 +39,7 @@ def add_prepare_parser(subparsers):
 
 def run_prepare(args) -> int:
     from app.ask_cli import UserError, user_errors
+    from app.document_cache import CacheWriteError
     from app.retrieval import HybridRetriever, RetrievalConfig, default_cache_dir
     from app.sentence_scorer import load_encoder
     from ingest.encode import resolve_device
@@ -60,10 +61,15 @@ def run_prepare(args) -> int:
         print(f"preparing collection {args.collection!r} ({documents} documents) on {device}", file=sys.stderr)
         started = time.perf_counter()
         config = RetrievalConfig(fallback=chosen_fallback(args))
-        retriever = HybridRetriever(store, args.collection, config,
-                                    model=NonAttnLM.from_pretrained(args.checkpoint, device=device),
-                                    tokenizer=Tokenizer(), cache_dir=default_cache_dir(store),
-                                    encoders={name: load_encoder(name, device) for name in config.encoder_indexes()})
+        try:
+            retriever = HybridRetriever(store, args.collection, config,
+                                        model=NonAttnLM.from_pretrained(args.checkpoint, device=device),
+                                        tokenizer=Tokenizer(), cache_dir=default_cache_dir(store),
+                                        encoders={name: load_encoder(name, device)
+                                                  for name in config.encoder_indexes()},
+                                        cache_required=True)
+        except CacheWriteError as error:                         # a disk filling up mid-run, a cache dir unwritable
+            raise UserError(str(error)) from None
         print(f"prepared {len(retriever.table)} chunks of {documents} documents in "
               f"{time.perf_counter() - started:.1f} s; cache: {retriever.cache_dir}")
         if args.prune:
@@ -76,8 +82,8 @@ def run_prepare(args) -> int:
 def check_cache_writable(cache_dir: Path) -> None:
     """UserError unless a file can be written in cache_dir.
 
-    The caches skip a failed write on purpose (so that `ask` works from a DB it may only read), so without this
-    check prepare would compute for minutes, write nothing and still report success.
+    The engine skips a failed cache write on purpose (so that `ask` works from a DB it may only read); prepare
+    requires each write, and this check finds an unwritable cache before minutes of work rather than after.
     """
     from app.ask_cli import UserError, unwritable_directory
 

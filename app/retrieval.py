@@ -34,7 +34,7 @@ from app.fusion import Fused, reciprocal_rank_fusion
 from app.lookups import Lookup, lookup_for
 from app.sections import (SectionRef, chunks_in_section, section_ref, smallest_kind, title_numbers,
                           without_section_ref)
-from app.document_cache import DocumentCache
+from app.document_cache import DocumentCache, save_atomically
 from app.span_index import SpanIndex
 from app.speakers import full_names, speaker_after, speakers_at_chunk_starts
 from app.speeches import SpeechAsked, WordsInChunk, book_words, death_asked, speech_asked, spoken_words
@@ -309,9 +309,10 @@ def chunk_heading(meta: dict) -> str:
     return " ".join(part for part in (meta.get("section"), meta.get("speaker")) if part)
 
 
-def load_lexical_index(store, collection: str, cache_dir: Path | None, index_section: bool = True
-                       ) -> tuple[ChunkTable, BM25Index, str]:
-    """The chunk table and BM25 index of a collection, from the on-disk cache when its version matches."""
+def load_lexical_index(store, collection: str, cache_dir: Path | None, index_section: bool = True,
+                       cache_required: bool = False) -> tuple[ChunkTable, BM25Index, str]:
+    """The chunk table and BM25 index of a collection, from the on-disk cache when its version matches (saved
+    there otherwise; `cache_required`: see document_cache.save_atomically)."""
     version = str(store.version(collection))
     path = None
     if cache_dir is not None:
@@ -338,18 +339,9 @@ def load_lexical_index(store, collection: str, cache_dir: Path | None, index_sec
     bm25 = BM25Index.build(index_texts, ids)
     bm25.search("warm up")  # compiles the postings, so they are pickled compiled
     if path is not None:
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-            with open(tmp, "wb") as f:
-                pickle.dump({"format": _CACHE_FORMAT, "tokens": _TOKENS, "version": version,
-                             "index_section": index_section,
-                             "ids": ids, "texts": texts, "metadatas": metadatas, "bm25": bm25,
-                             "lower_case": lower_case}, f,
-                            protocol=pickle.HIGHEST_PROTOCOL)
-            tmp.replace(path)
-        except OSError:
-            pass  # read-only location: work without a cache
+        state = {"format": _CACHE_FORMAT, "tokens": _TOKENS, "version": version, "index_section": index_section,
+                 "ids": ids, "texts": texts, "metadatas": metadatas, "bm25": bm25, "lower_case": lower_case}
+        save_atomically(path, lambda f: pickle.dump(state, f, protocol=pickle.HIGHEST_PROTOCOL), cache_required)
     return table, bm25, version
 
 
@@ -377,14 +369,16 @@ class HybridRetriever:
     """question -> passages (best first), fusing the ranked lists switched on in RetrievalConfig."""
 
     def __init__(self, store, collection: str, config: RetrievalConfig | None = None, model=None, tokenizer=None,
-                 encoders: dict | None = None, cache_dir: Path | None = None):
+                 encoders: dict | None = None, cache_dir: Path | None = None, cache_required: bool = False):
+        """`cache_required`: a cache file that cannot be written is an error (app.document_cache.CacheWriteError),
+        not skipped."""
         self.store, self.collection = store, collection
         self.config = config or RetrievalConfig()
         self.model, self.tokenizer = model, tokenizer
         self.encoders = encoders or {}     # name ("minilm", "bge") -> app.sentence_scorer.SentenceEncoder
-        self.cache_dir = cache_dir
+        self.cache_dir, self.cache_required = cache_dir, cache_required
         self.table, self.bm25, self.version = load_lexical_index(store, collection, cache_dir,
-                                                                 self.config.index_section)
+                                                                 self.config.index_section, cache_required)
         self._encoder_indexes: dict[tuple[str, int | None], SpanIndex] = {}   # by (encoder, encoder_windows)
         self._span_index = None
         self._last_span_query: tuple[str, np.ndarray] | None = None
@@ -481,7 +475,7 @@ class HybridRetriever:
     def _load_encoder_index(self, name: str, words: int | None) -> SpanIndex:
         encoder = self.encoders[name]
         unit = f"windows{words}" if words else "chunks"
-        cache = DocumentCache(Path(self.cache_dir) / name / unit / encoder.name) if self.cache_dir else None
+        cache = self._document_cache(name, unit, encoder.name)
         return encoder_index(self.table, encoder, words, cache)
 
     def span_ranking(self, question: str, n: int, doc_ids=None, rows=None) -> list[str]:
@@ -497,8 +491,12 @@ class HybridRetriever:
             self._last_span_query = question, self.model.embed_texts([self.tokenizer.encode(question)])[0].numpy()
         return self._last_span_query[1]
 
+    def _document_cache(self, *parts: str) -> DocumentCache | None:
+        """The per-document cache in cache_dir/parts..., or None without a cache_dir."""
+        return DocumentCache(Path(self.cache_dir, *parts), self.cache_required) if self.cache_dir else None
+
     def _load_span_index(self) -> SpanIndex:
-        cache = DocumentCache(Path(self.cache_dir) / "spans" / self._model_fingerprint) if self.cache_dir else None
+        cache = self._document_cache("spans", self._model_fingerprint)
         return SpanIndex.build(self.table, self.model, self.tokenizer, cache)
 
     # ---- search --------------------------------------------------------------------------------------------

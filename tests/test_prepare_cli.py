@@ -60,3 +60,21 @@ def test_prune_deletes_what_no_collection_reads_and_keeps_the_rest(r_intro_pdf, 
     assert "pruned 4 cache files" in capsys.readouterr().out
     assert not any(path.exists() for path in stale) and not (cache / "spans" / "0123456789abcdef").exists()
     assert {path: path.stat().st_mtime_ns for files in cache_files(db).values() for path in files} == in_use
+
+
+def test_prepare_that_cannot_write_a_cache_file_says_which_and_fails(r_intro_pdf, macbeth_txt, pdf_excerpt,
+                                                                      tmp_path, capsys):
+    # The cache directory is writable, but the one the span memory goes to cannot be made (as on a disk that fills
+    # up mid-run): the engine would skip the write and compute it again on every open; prepare must not say done.
+    db = build_qa_db(tmp_path, r_intro_pdf, macbeth_txt, pdf_excerpt)
+    Path(db, ".qa-cache").mkdir()
+    Path(db, ".qa-cache", "spans").write_text("in the way")
+    with pytest.raises(SystemExit) as stop:
+        main(["prepare", "--db", db, "--collection", COLLECTION, "--device", "cpu"])
+    assert stop.value.code == 2
+    out = capsys.readouterr()
+    assert "prepared" not in out.out
+    error = out.err.strip().splitlines()[-1]
+    assert error.startswith(f"error: cannot write the cache file {Path(db, '.qa-cache', 'spans')}/")
+    assert not list(Path(db, ".qa-cache").rglob("*.tmp"))
+    assert QAEngine.open(db=db, collection=COLLECTION).ask("What is the default R prompt?").answer is not None
