@@ -256,15 +256,20 @@ _ASKS_NAME = re.compile(r"\b(what|which) (is|was|are|were) the names? of\b|^what
 
 
 def asked_type_present(question: str, text: str, lower_case: frozenset[str] = frozenset()) -> bool:
-    """False when the question asks for a number, a year or a name and `text` has none that the question lacks.
+    """False when the question asks for a number, a measure, a year or a name and `text` has none that the
+    question lacks.
 
     'What was the name of Ahab's wife?' is not answered by a sentence about his wife that names no one, nor
-    'In what year did the ship sail?' by one about its sailing that gives no year: the reader asked for that.
+    'In what year did the ship sail?' by one about its sailing that gives no year, nor 'How heavy was the log?' by
+    one that counts the logs (app.measures): the reader asked for that.
     `lower_case`: the words the document writes in lower case, which tells a name opening a sentence (_name_positions).
     """
     q = question.lower().strip()
+    measure = measure_asked(question)
     if _ASKS_YEAR.search(q):
         pattern = _YEAR
+    elif measure is not None and measure.needs_amount:    # 'How old is she?': an age, not any number
+        pattern = measure.amount
     elif _ASKS_NUMBER.match(q) or _ASKS_QUANTITY_OF.search(q):
         pattern = _NUMBER
     elif _ASKS_NAME.search(q):

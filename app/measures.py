@@ -53,10 +53,20 @@ _FREQUENCY = re.compile(r"\b(times?|once|twice|every|each|daily|weekly|monthly|y
 _CURRENCY = r"[£$€]\s?\d"
 
 
+# Measures only an amount answers: 'How old is she?' is not answered by 'An old thing 'twas', while 'How wide are
+# boxes by default?' is, by 'until they touch each other'.
+_ONLY_AN_AMOUNT_ANSWERS = {"old", "tall", "heavy", "much"}
+
+
 @dataclass(frozen=True)
 class Measure:
     word: str               # the question's measure word: 'tall', 'often', 'much'
     amount: re.Pattern      # what states an amount of it
+
+    @property
+    def needs_amount(self) -> bool:
+        """Whether only a text stating an amount answers it (an age, a height, a weight, a sum of money)."""
+        return self.word in _ONLY_AN_AMOUNT_ANSWERS
 
 
 def measure_asked(question: str) -> Measure | None:

