@@ -277,7 +277,28 @@ def asked_type_present(question: str, text: str, lower_case: frozenset[str] = fr
     else:
         return True
     asked = {w.lower() for w in words(question)}
-    return any(m.group(0).lower() not in asked for m in pattern.finditer(text))
+    counted = _counted_things(q) if pattern is _NUMBER else set()
+    return any(m.group(0).lower() not in asked and (not counted or _counts(text, m.end(), counted))
+               for m in pattern.finditer(text))
+
+
+_HOW_MANY = re.compile(r"^how many ((?:\w+ ){0,2}?\w+?)(?= (?:are|is|was|were|do|does|did|can|could|have|has|had|will|"
+                       r"would|should|must|of|in|on|at|to|for|does|there)\b|\W*$)")
+
+
+def _counted_things(question: str) -> set[str]:
+    """The stems of what a 'How many ...?' question counts ('How many states and territories are there?' ->
+    states, territories), or none for other questions."""
+    asked = _HOW_MANY.match(question)
+    if not asked:
+        return set()
+    return {stem(w) for w in words(asked.group(1)) if w not in STOPWORDS}
+
+
+def _counts(text: str, end: int, things: set[str], reach: int = 3) -> bool:
+    """Whether one of `things` (stems) follows within `reach` words of a number ending at `end`: 'two mighty
+    eagles' counts no soldiers."""
+    return any(stem(w) in things for w in words(text[end:])[:reach])
 
 
 def _names_the_thing_asked(question: str, text: str, lower_case: frozenset[str] = frozenset(),

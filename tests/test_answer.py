@@ -346,6 +346,15 @@ def test_an_age_a_height_a_weight_or_a_price_is_answered_only_by_an_amount_of_it
     assert asked_type_present("How wide are boxes by default?", "adjacent boxes are extended until they touch")
 
 
+def test_how_many_is_answered_by_a_number_of_the_things_counted():
+    eagles = "Two mighty eagles fell; and there they perch'd, Gorging and feeding from our soldiers' hands"
+    assert not asked_type_present("How many soldiers did Brutus and Cassius lead into the battle?", eagles)
+    assert asked_type_present("How many soldiers did Brutus lead?", "he led ten thousand soldiers")
+    assert asked_type_present("How many states and territories are there in Australia?",
+                              "there are eight states and territories in Australia")
+    assert asked_type_present("How many independent variables can fit handle?", "up to 12 independent variables")
+
+
 def test_a_name_must_stand_near_the_thing_whose_name_is_asked_for():
     tempest = ("MIRANDA. Sir, are not you my father? PROSPERO. Thy mother was a piece of virtue, and She said thou "
                "wast my daughter: and thy father Was Duke of Milan, and his only heir")
