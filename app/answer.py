@@ -283,7 +283,7 @@ def asked_type_present(question: str, text: str, lower_case: frozenset[str] = fr
 
 
 _HOW_MANY = re.compile(r"^how many ((?:\w+ ){0,2}?\w+?)(?= (?:are|is|was|were|do|does|did|can|could|have|has|had|will|"
-                       r"would|should|must|of|in|on|at|to|for|does|there)\b|\W*$)")
+                       r"would|should|must|of|in|on|at|to|for|there)\b|\W*$)")
 
 
 def _counted_things(question: str) -> set[str]:
