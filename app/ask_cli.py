@@ -74,7 +74,8 @@ def add_ask_parser(subparsers) -> argparse.ArgumentParser:
 def add_eval_parser(subparsers) -> argparse.ArgumentParser:
     parser = subparsers.add_parser("eval", help="evaluate the engine on a JSONL dev set",
                                    description="hit@1/@5, page accuracy, answer hit, abstention, latency.")
-    parser.add_argument("file", metavar="FILE.jsonl")
+    parser.add_argument("file", metavar="FILE.jsonl",
+                        help="one question per line as JSON (see examples/devset.jsonl); '-' reads stdin")
     parser.add_argument("--json", action="store_true", help="print the summary as JSON")
     parser.add_argument("--verbose", action="store_true", help="one line per question")
     from app.evaluate import ACROSS_HELP, run_eval_command

@@ -32,6 +32,14 @@ def test_eval_json_summary(qa_db, tmp_path):
     assert summary["n"] == 2 and summary["hit@5"] == 1.0 and summary["abstain_acc"] == 1.0
 
 
+def test_eval_reads_its_items_from_stdin_given_dash(qa_db):
+    done = cli("eval", "-", "--json", "--db", qa_db, "--collection", COLLECTION,
+               stdin=json.dumps(prompt_question("R-intro-excerpt.pdf")) + "\n")
+    assert done.returncode == 0, done.stderr
+    summary = json.loads(done.stdout)
+    assert summary["n"] == 1 and summary["hit@5"] == 1.0
+
+
 def write_items(folder, *items: dict):
     path = folder / "dev.jsonl"
     path.write_text("".join(json.dumps(item) + "\n" for item in items))
