@@ -28,6 +28,7 @@ from typing import Callable, Protocol
 
 from app import speakers
 from app.lookups import lookup_for
+from app.kinds import Kind, kind_asked
 from app.measures import LARGE_NUMBERS, SMALL_NUMBERS, TENS, measure_asked
 from app.speeches import WordsInChunk
 from app.text_utils import (STOPWORDS, as_words, clean_pdf_text, list_lines, quoted_words, sentence_spans,
@@ -356,12 +357,14 @@ def _opens_sentence(tokens: list[str], i: int) -> bool:
     return before[-1:] in (".", "!", "?") or tokens[i - 1] in ("\"", "“")
 
 
-def _cue(qtype: str, text: str, asked: set[str] = frozenset(), amount: re.Pattern | None = None) -> float:
+def _cue(qtype: str, text: str, asked: set[str] = frozenset(), amount: re.Pattern | None = None,
+         kind: Kind | None = None) -> float:
     """1.0 when `text` (as the passage has it, line breaks kept) holds the kind of thing the question type asks
     for, else 0.0. 'Who' asks for a name the question does not give (`asked`, lower case), and not a capital that
     opens a line of verse: 'Who was Caliban's mother?' is answered by '... by Sycorax my mother', not by 'my
     mother brush'd / With raven's feather'. A number question that asks a measure ('How tall ...?') asks for an
-    `amount` of it (app.measures). (A lookup's question, app.lookups, is cued by its place instead.)"""
+    `amount` of it (app.measures), a 'What animal ...?' question a thing of that `kind` (app.kinds). (A lookup's
+    question, app.lookups, is cued by its place instead.)"""
     if qtype == "number":
         return 1.0 if (amount or _NUMBER).search(text) else 0.0
     if qtype == "when":
@@ -374,6 +377,8 @@ def _cue(qtype: str, text: str, asked: set[str] = frozenset(), amount: re.Patter
         return 1.0 if _DEFINITION.search(text) else 0.0
     if qtype == "naming":
         return 1.0 if _NAMING.search(text) else 0.0
+    if kind is not None:
+        return 1.0 if kind.named_in(text, asked) else 0.0
     return 0.0
 
 
@@ -487,6 +492,7 @@ def extract_answer(question: str, passages: list[Passage], max_words: int = 60, 
     qtype = lookup.kind if lookup else question_type(asked)
     asked_words = {w.lower() for w in words(asked)}
     measure = measure_asked(asked) if qtype == "number" else None    # 'How tall ...?': a length, not any number
+    kind = kind_asked(asked) if qtype == "other" else None            # 'What animal ...?': a bear, a dog (app.kinds)
 
     # Sentences of the top passages, with their cleaned text and term sets.
     sentences: list[tuple[int, int, int, str, set[str]]] = []  # (passage, start, end, clean text, terms)
@@ -530,8 +536,9 @@ def extract_answer(question: str, passages: list[Passage], max_words: int = 60, 
                 break
             cand = _Candidate(p_index, start, sentences[j][2], n_sent, text)
             raw = passages[p_index].text[start:cand.end]
-            cand.cue = _cue(qtype, raw, asked_words, measure.amount if measure else None)
-            stated = set(tokenize(measure.word)) if measure and cand.cue else set()   # 'six feet five' says how tall
+            cand.cue = _cue(qtype, raw, asked_words, measure.amount if measure else None, kind)
+            said = measure or kind          # 'six feet five' says how tall, 'a bear' says which animal
+            stated = set(tokenize(said.word)) if said and cand.cue else set()
             cand.coverage = match.coverage(terms | stated, speaker)
             phrase = match.phrase(tokenize(text))
             cand.looked_up = lookup is not None and lookup.holds_answer(led + raw)

@@ -153,35 +153,52 @@ class BM25Index:
                 return True
         return False
 
-    def scores(self, query: str, idf: Callable[[str], float] | None = None) -> np.ndarray:
-        """BM25 score of every passage (row order of `self.ids`), with the index's idf or the one given."""
+    def scores(self, query: str, idf: Callable[[str], float] | None = None,
+               stand_ins: dict[str, frozenset[str]] | None = None) -> np.ndarray:
+        """BM25 score of every passage (row order of `self.ids`), with the index's idf or the one given.
+
+        `stand_ins`: query term -> index terms that count as it ('animal' -> 'bear', 'dog', ...): a passage scores
+        the query term's weight times the best term frequency among the term and its stand-ins."""
         if self._stale:
             self._compile()
         acc = np.zeros(len(self.ids), dtype=np.float32)
         for term, qtf in Counter(tokenize(query)).items():
-            t = self.vocab.get(term)
-            if t is None:
+            weight = np.float32((self.term_idf(term) if idf is None else idf(term)) * qtf)
+            alike = (stand_ins or {}).get(term)
+            if alike:
+                acc += weight * self._best_term_weights([term, *alike])
                 continue
-            lo, hi = self._term_ptr[t], self._term_ptr[t + 1]
-            weight = self.idf[t] if idf is None else idf(term)
-            acc[self._post_docs[lo:hi]] += np.float32(weight * qtf) * self._post_weights[lo:hi]
+            t = self.vocab.get(term)
+            if t is not None:
+                lo, hi = self._term_ptr[t], self._term_ptr[t + 1]
+                acc[self._post_docs[lo:hi]] += weight * self._post_weights[lo:hi]
         return acc
+
+    def _best_term_weights(self, terms: list[str]) -> np.ndarray:
+        """Per passage, the highest BM25 term-frequency weight among `terms` (0 where it has none of them)."""
+        best = np.zeros(len(self.ids), dtype=np.float32)
+        for t in (self.vocab[term] for term in terms if term in self.vocab):
+            lo, hi = self._term_ptr[t], self._term_ptr[t + 1]
+            rows = self._post_docs[lo:hi]
+            best[rows] = np.maximum(best[rows], self._post_weights[lo:hi])
+        return best
 
     def _mask(self, allowed_ids: set[str]) -> np.ndarray:
         mask = np.zeros(len(self.ids), dtype=bool)
         mask[[self._row[i] for i in allowed_ids if i in self._row]] = True
         return mask
 
-    def search(self, query: str, k: int = 10, allowed_ids: set[str] | None = None) -> list[tuple[str, float]]:
+    def search(self, query: str, k: int = 10, allowed_ids: set[str] | None = None,
+               stand_ins: dict[str, frozenset[str]] | None = None) -> list[tuple[str, float]]:
         """Top-k (id, score) by BM25, best first; only passages with a positive score, optionally within allowed_ids
-        (then scored with their idf_within)."""
+        (then scored with their idf_within), query terms matched by their `stand_ins` too (`scores`)."""
         if not self.ids or k <= 0:
             return []
         if allowed_ids is None:
-            acc = self.scores(query)
+            acc = self.scores(query, stand_ins=stand_ins)
         else:
             mask = self._mask(allowed_ids)
-            acc = np.where(mask, self.scores(query, self._idf_over(mask)), 0.0)
+            acc = np.where(mask, self.scores(query, self._idf_over(mask), stand_ins), 0.0)
         candidates = np.flatnonzero(acc > 0)
         if len(candidates) > k:
             candidates = candidates[np.argpartition(-acc[candidates], k - 1)[:k]]

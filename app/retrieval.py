@@ -21,16 +21,17 @@ import re
 import time
 from bisect import bisect_right
 from dataclasses import dataclass, replace
-from functools import cached_property, partial
+from functools import cached_property, lru_cache, partial
 from itertools import accumulate, islice, zip_longest
 from pathlib import Path
 from typing import Callable, Iterator, Sequence
 
 import numpy as np
 
-from app.answer import Passage, QuestionMatch, best_window_match
+from app.answer import Passage, QuestionMatch, best_window_match, question_type
 from app.bm25 import BM25Index
 from app.fusion import Fused, reciprocal_rank_fusion
+from app.kinds import Kind, kind_asked
 from app.lookups import Lookup, lookup_for
 from app.sections import (SectionRef, chunks_in_section, section_ref, smallest_kind, title_numbers,
                           without_section_ref)
@@ -39,7 +40,7 @@ from app.span_index import SpanIndex
 from app.speakers import full_names, speaker_after, speakers_at_chunk_starts
 from app.speeches import SpeechAsked, WordsInChunk, book_words, death_asked, speech_asked, spoken_words
 from app.text_utils import (as_words, lower_case_words, names_asked, quoted_words, sentence_windows,
-                             split_follow_up_context, with_follow_up_context)
+                             split_follow_up_context, tokenize, with_follow_up_context)
 
 logger = logging.getLogger(__name__)
 _CACHE_FORMAT = 7
@@ -291,6 +292,20 @@ class ChunkTable:
                     self.metadatas[row]["speaker"] = names.get(speaker, speaker)
 
 
+def kind_stand_ins(question: str) -> dict[str, frozenset[str]] | None:
+    """For 'What animal ...?': the index terms that count as the word 'animal' in a ranking ('bear', 'dog', ...;
+    app.kinds), or None when the question asks for no kind of thing."""
+    asked = split_follow_up_context(question)[0]
+    kind = kind_asked(asked) if question_type(asked) == "other" else None     # 'Which woman ...?' asks who
+    return _terms_for_kind(kind.word) if kind and kind.instances() else None
+
+
+@lru_cache(maxsize=64)
+def _terms_for_kind(word: str) -> dict[str, frozenset[str]]:
+    things = frozenset(term for thing in Kind(word).instances() for term in tokenize(thing))
+    return {term: things for term in tokenize(word)}
+
+
 def cache_key(location: str, collection: str) -> str:
     return hashlib.sha256(f"{location}\0{collection}".encode()).hexdigest()[:16]
 
@@ -413,7 +428,8 @@ class HybridRetriever:
     def bm25_ranking(self, question: str, n: int, doc_ids=None, rows=None) -> list[str]:
         scope = self.table.rows_of(doc_ids, rows)
         allowed = {self.table.ids[r] for r in scope} if scope is not None else None
-        return [chunk_id for chunk_id, _ in self.bm25.search(question, n, allowed_ids=allowed)]
+        return [chunk_id for chunk_id, _ in self.bm25.search(question, n, allowed_ids=allowed,
+                                                              stand_ins=kind_stand_ins(question))]
 
     def dense_ranking(self, question: str, n: int, doc_ids=None, rows=None) -> list[str]:
         if rows is not None:                           # a part of a book: its documents searched, its chunks kept

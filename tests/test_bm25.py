@@ -79,6 +79,19 @@ def test_scores_match_okapi_formula():
     assert "a" not in got
 
 
+def test_a_stand_in_scores_as_the_query_term_it_stands_in_for():
+    """'weapon' matched by 'dagger': the passage gets weapon's idf times the dagger's term weight, once, however
+    many stand-ins it holds."""
+    idx = BM25Index.build(["a dagger in his hand", "a weapon in his hand", "a dagger and a sword in his hand",
+                           "his hand"], ["dagger", "weapon", "both", "none"])
+    plain = dict(idx.search("weapon hand", 4))
+    assert plain["dagger"] < plain["weapon"] / 5                         # 'hand' alone
+    got = dict(idx.search("weapon hand", 4, stand_ins={"weapon": frozenset({"dagger", "sword"})}))
+    assert got["weapon"] == pytest.approx(plain["weapon"]) and got["none"] == pytest.approx(plain["none"])
+    assert got["dagger"] == pytest.approx(got["weapon"])                  # same length, same term frequency
+    assert got["both"] < got["dagger"]                # two stand-ins count once (and the passage is longer)
+
+
 def test_add_remove_replace(index):
     index.add(["Gnuplot can fit a curve with the Marquardt-Levenberg algorithm."], ["fit"])
     assert index.search("Marquardt algorithm", 1)[0][0] == "fit"
