@@ -62,7 +62,9 @@ def test_a_thing_of_the_kind_answers_the_question_though_the_kind_is_never_named
 @pytest.mark.skipif(shutil.which("apt-get") is None or shutil.which("dpkg") is None,
                     reason="apt-get and dpkg fetch Debian's wordnet-base")
 def test_the_shipped_wordnet_data_is_rebuilt_byte_for_byte_from_debian_wordnet_base(tmp_path):
-    subprocess.run(["apt-get", "download", "wordnet-base"], cwd=tmp_path, check=True, capture_output=True)
+    download = subprocess.run(["apt-get", "download", "wordnet-base"], cwd=tmp_path, capture_output=True, text=True)
+    if download.returncode != 0:
+        pytest.skip(f"apt-get download wordnet-base failed: {download.stderr.strip().splitlines()[-1:]}")
     deb = next(tmp_path.glob("wordnet-base_*.deb"))
     subprocess.run(["dpkg", "-x", str(deb), str(tmp_path / "x")], check=True)
     rebuilt = tmp_path / "wordnet_nouns.txt.gz"
