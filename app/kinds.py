@@ -77,7 +77,7 @@ def kind_asked(question: str) -> Kind | None:
     which = _WHICH.match(question)
     if not which:
         return None
-    tokens = [w.lower() for w in re.findall(r"[A-Za-z][A-Za-z'’-]*", which.group(1))[:3]] + [""]
+    tokens = ([w.lower() for w in re.findall(r"[A-Za-z][A-Za-z'’-]*", which.group(1))] + ["", "", ""])[:3]
     first, second, after = (re.sub(r"['’]s$", "", w) for w in tokens[:3])
     nouns = _wordnet()
     if first in _NOT_KINDS or first in _PHRASE_ENDS:

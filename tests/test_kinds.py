@@ -19,6 +19,7 @@ from app.kinds_build import build
     ("What navigation instrument does the mate consult?", "instrument"),   # a modifier before the kind
     ("Which biblical prophet's story does the sermon tell?", "prophet"),
     ("What colour ribbon does she wear?", "colour"),
+    ("Which ship?", "ship"),                                               # a follow-up's few words
 ])
 def test_the_kind_a_question_asks_for(question, kind):
     asked = kind_asked(question)
@@ -32,6 +33,8 @@ def test_the_kind_a_question_asks_for(question, kind):
     "What is the default prompt?",
     "What is the name of the mariner?",
     "Who sent the letter?",
+    "What happens?",                                       # a short question naming no kind
+    "What?",
 ])
 def test_questions_that_ask_no_kind_of_thing(question):
     assert kind_asked(question) is None
