@@ -27,8 +27,8 @@ from dataclasses import dataclass, field
 from typing import Callable, Protocol
 
 from app import speakers
-from app.lookups import lookup_for
 from app.kinds import Kind, kind_asked
+from app.lookups import lookup_for
 from app.measures import LARGE_NUMBERS, SMALL_NUMBERS, TENS, measure_asked
 from app.speeches import WordsInChunk
 from app.text_utils import (STOPWORDS, as_words, clean_pdf_text, list_lines, quoted_words, sentence_spans,

@@ -58,10 +58,9 @@ class Kind:
                    and (not nouns.mostly_verb(word) or (i > 0 and tokens[i - 1] in _DETERMINERS))
                    for i, word in enumerate(tokens))
 
-
     def instances(self) -> frozenset[str]:
         """The one-word nouns WordNet has for things of this kind, in their most frequent sense ('bear', 'dog',
-        'nightingale' for 'animal'): what retrieval also counts as the kind's word (app.retrieval). None for kinds
+        'nightingale' for 'animal'): what retrieval also counts as the kind's word (app.retrieval). Empty for kinds
         of places and people ('city', 'woman'): WordNet's thousands of place and personal names would match any
         passage that names one."""
         nouns = _wordnet()

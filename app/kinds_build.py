@@ -81,7 +81,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("wordnet_dir", type=Path, help="WordNet 3.0's dict directory (data.noun, index.noun, ...)")
     parser.add_argument("--output", type=Path, default=OUTPUT)
     args = parser.parse_args(argv)
-    missing = [name for name in ("data.noun", "index.noun", "index.verb", "noun.exc") if not (args.wordnet_dir / name).is_file()]
+    needed = ("data.noun", "index.noun", "index.verb", "noun.exc")
+    missing = [name for name in needed if not (args.wordnet_dir / name).is_file()]
     if missing:
         print(f"error: {args.wordnet_dir} has no {', '.join(missing)} (WordNet 3.0's dict directory)", file=sys.stderr)
         return 2
