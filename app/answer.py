@@ -253,6 +253,10 @@ def question_type(question: str) -> str:
 _ASKS_NUMBER = re.compile(r"^(how (many|much|old|long ago)|what (number|percentage))\b")
 _ASKS_QUANTITY_OF = re.compile(r"^(what|which) (is|was|are|were) the ([a-z]+ )?(number|count|percentage) of\b")
 _ASKS_YEAR = re.compile(r"\b(what|which) year\b")
+# where the phrase after 'the name of' ends: 'the chaplain OF the chapel', "Antony's wife WHOSE death ...",
+# "Cleopatra's flagship AT the battle of Actium"
+_THING_ENDS = re.compile(r"\b(?:of|whose|who|whom|that|which|where|when|while|in|at|on|from|to|by|with|for|during|"
+                         r"before|after|is|was|are|were|does|did|do|has|had)\b", re.I)
 _ASKS_NAME = re.compile(r"\b(what|which) (is|was|are|were) the names? of\b|^what name\b")
 
 
@@ -307,8 +311,12 @@ def _names_the_thing_asked(question: str, text: str, lower_case: frozenset[str] 
     """Whether `text` has a name the question lacks within `near` words of the thing whose name is asked for ('son'
     in 'the name of Macbeth's eldest son', 'chaplain' in 'the name of the chaplain of the chapel'): a passage about
     Miranda's mother that names her father's dukedom does not name her."""
-    after = re.split(r"\bnames? of\b|^what name\b", question, maxsplit=1, flags=re.I)[-1]
-    thing = [w for w in words(re.split(r"\bof\b", after, maxsplit=1)[0]) if w not in STOPWORDS and w != "s"]
+    name_of = re.split(r"\bnames? of\b", question, maxsplit=1, flags=re.I)
+    if len(name_of) == 2:           # 'the name of THING who/of/at ...'
+        phrase = _THING_ENDS.split(name_of[1], maxsplit=1)[0]
+    else:                           # 'What name does Viola go by ...?'
+        phrase = re.split(r"\bof\b", re.split(r"^what name\b", question, flags=re.I)[-1], maxsplit=1)[0]
+    thing = [w for w in words(phrase) if w not in STOPWORDS and w != "s"]
     tokens = text.split()
     names = _name_positions(tokens, asked={w.lower() for w in words(question)}, lower_case=lower_case)
     if not thing:

@@ -327,6 +327,10 @@ Season-on-the-Line. His one yet missing boy was a little lad, but twelve years o
 def test_a_question_asking_for_a_name_a_number_or_a_year_needs_one_the_question_lacks():
     assert not asked_type_present("What was the name of Captain Ahab's wife?", NOVEL.splitlines()[0])
     assert asked_type_present("What is the name of Queequeg's little black god?", "consulting Yojo--the name of his god")
+    # the thing named is 'captain' (a relative clause follows it), so a name beside 'captain' answers
+    captain = "What was the name of the captain who refused to come aboard because of the fever?"
+    assert asked_type_present(captain, "the brig had the fever on board, and Tobias, her captain, feared for us")
+    assert not asked_type_present(captain, "the brig had the fever on board, and her captain feared for us")
     assert not asked_type_present("In what year did the Pequod sail?", "the Pequod had sailed from Nantucket")
     assert asked_type_present("How old was the missing boy?", "a little lad, but twelve years old")
     assert asked_type_present("Why did the Pequod sail?", "no name, number or year here")
