@@ -16,7 +16,7 @@ from __future__ import annotations
 import gzip
 import re
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 
 from app.text_utils import STOPWORDS
@@ -144,8 +144,9 @@ class WordNetNouns:
     def words_for(self, kind: str) -> frozenset[str]:
         """The lemmas whose most frequent sense is a kind or an instance of `kind` (cached per kind)."""
         if kind not in self._words_for:
-            kinds = self.senses(kind)
-            self._words_for[kind] = frozenset(lemma for lemma in self._senses if self.is_a(lemma, kinds))
+            below = self._below(self.senses(kind))
+            self._words_for[kind] = frozenset(lemma for lemma, senses in self._senses.items()
+                                              if any(sense in below for sense in senses[:_SENSES_READ]))
         return self._words_for[kind]
 
     def names_places_or_people(self, kind: str) -> bool:
@@ -164,9 +165,29 @@ class WordNetNouns:
     def _kinds_of(self, lemma: str) -> int:
         """How many synsets are kinds or instances of the lemma's senses (counted once per lemma)."""
         if lemma not in self._kind_sizes:
-            senses = frozenset(self._senses[lemma])
-            self._kind_sizes[lemma] = sum(1 for s in range(len(self.lexfile)) if self._ancestors(s) & senses)
+            self._kind_sizes[lemma] = len(self._below(frozenset(self._senses[lemma])))
         return self._kind_sizes[lemma]
+
+    def _below(self, synsets: frozenset[int]) -> set[int]:
+        """The synsets that are kinds or instances of any of `synsets`, at any depth (not those themselves, unless
+        one is below another)."""
+        found: set[int] = set()
+        todo = [child for synset in synsets for child in self._hyponyms[synset]]
+        while todo:
+            synset = todo.pop()
+            if synset not in found:
+                found.add(synset)
+                todo.extend(self._hyponyms[synset])
+        return found
+
+    @cached_property
+    def _hyponyms(self) -> list[list[int]]:
+        """Each synset's direct kinds and instances: its hypernym links turned round."""
+        below: list[list[int]] = [[] for _ in self.hypernyms]
+        for synset, parents in enumerate(self.hypernyms):
+            for parent in parents:
+                below[parent].append(synset)
+        return below
 
     def _ancestors_of(self, synset: int) -> frozenset[int]:
         found: set[int] = set()
