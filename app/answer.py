@@ -31,8 +31,8 @@ from app.kinds import Kind, kind_asked
 from app.lookups import lookup_for
 from app.measures import LARGE_NUMBERS, SMALL_NUMBERS, TENS, measure_asked
 from app.speeches import WordsInChunk
-from app.text_utils import (STOPWORDS, as_words, clean_pdf_text, list_lines, quoted_words, sentence_spans,
-                             split_follow_up_context, stem, tokenize, words)
+from app.text_utils import (STOPWORDS, as_words, clean_pdf_text, list_lines, question_proper, quoted_words,
+                             sentence_spans, split_follow_up_context, stem, tokenize, words)
 
 FOLLOW_UP_CONTEXT_WEIGHT = 0.5  # an earlier turn's word in a resolved follow-up, against the question's own
 # Words that say what kind of answer is wanted but are not evidence themselves.
@@ -233,7 +233,7 @@ class _Candidate:
 
 def question_type(question: str) -> str:
     """Coarse answer type from the wh-word: who | when | where | number | naming | definition | other."""
-    q = question.lower().strip()
+    q = question_proper(question).lower().strip()
     if re.match(r"(how (many|much|long|old|big|large|far|often|tall|high|wide|deep|heavy|fast)|"
                 r"what (number|percentage|version|size))\b", q) or _ASKS_QUANTITY_OF.search(q):
         return "number"
@@ -269,7 +269,7 @@ def asked_type_present(question: str, text: str, lower_case: frozenset[str] = fr
     one that counts the logs (app.measures): the reader asked for that.
     `lower_case`: the words the document writes in lower case, which tells a name opening a sentence (_name_positions).
     """
-    q = question.lower().strip()
+    q = question_proper(question).lower().strip()
     measure = measure_asked(question)
     if _ASKS_YEAR.search(q):
         pattern = _YEAR
@@ -315,7 +315,7 @@ def _names_the_thing_asked(question: str, text: str, lower_case: frozenset[str] 
     if len(name_of) == 2:           # 'the name of THING who/of/at ...'
         phrase = _THING_ENDS.split(name_of[1], maxsplit=1)[0]
     else:                           # 'What name does Viola go by ...?'
-        phrase = re.split(r"\bof\b", re.split(r"^what name\b", question, flags=re.I)[-1], maxsplit=1)[0]
+        phrase = re.split(r"\bof\b", re.split(r"^what name\b", question_proper(question), flags=re.I)[-1], maxsplit=1)[0]
     thing = [w for w in words(phrase) if w not in STOPWORDS and w != "s"]
     tokens = text.split()
     names = _name_positions(tokens, asked={w.lower() for w in words(question)}, lower_case=lower_case)

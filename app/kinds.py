@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from functools import cached_property, lru_cache
 from pathlib import Path
 
-from app.text_utils import STOPWORDS
+from app.text_utils import STOPWORDS, question_proper
 
 DATA = Path(__file__).parent / "data" / "wordnet_nouns.txt.gz"
 
@@ -50,13 +50,20 @@ class Kind:
     word: str           # the question's word for the kind: 'animal', 'flowers'
 
     def named_in(self, text: str, asked: set[str] = frozenset()) -> bool:
-        """Whether `text` names a thing of this kind that the question (`asked`, lower-case words) does not."""
+        """Whether `text` names a thing of this kind that the question (`asked`, lower-case words) does not: a word
+        for such a thing ('a bear'), or a name set beside the kind's own word ('the god Hercules')."""
         nouns = _wordnet()
         kinds = nouns.senses(self.word)
         tokens = re.findall(r"[a-z]+", text.lower())
         return any(word not in asked and word not in STOPWORDS and nouns.is_a(word, kinds)
                    and (not nouns.mostly_verb(word) or (i > 0 and tokens[i - 1] in _DETERMINERS))
-                   for i, word in enumerate(tokens))
+                   for i, word in enumerate(tokens)) or self._names_one_beside_its_word(text, asked)
+
+    def _names_one_beside_its_word(self, text: str, asked: set[str]) -> bool:
+        singular = self.word[:-1] if self.word.endswith("s") else self.word
+        beside = re.compile(rf"\b{re.escape(singular)}s?[ \t]+([A-Z][a-z]+)\b", re.I)
+        return any(name[0].isupper() and name.lower() not in asked and name.lower() not in STOPWORDS
+                   for name in (match.group(1) for match in beside.finditer(text)))
 
     def instances(self) -> frozenset[str]:
         """The one-word nouns WordNet has for things of this kind, in their most frequent sense ('bear', 'dog',
@@ -73,7 +80,7 @@ def kind_asked(question: str) -> Kind | None:
     The kind is the first word ('What animal kills ...?') or, after a modifier, the second when the phrase ends
     there ('What navigation instrument does ...?', "Which biblical prophet's story ...?"); 'Which command places
     gnuplot ...?' asks for a command, not for places."""
-    which = _WHICH.match(question)
+    which = _WHICH.match(question_proper(question))
     if not which:
         return None
     tokens = ([w.lower() for w in re.findall(r"[A-Za-z][A-Za-z'’-]*", which.group(1))] + ["", "", ""])[:3]

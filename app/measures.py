@@ -15,6 +15,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from app.text_utils import question_proper
+
 # Numbers in words, in three runs (app.answer's any-number pattern reads them too): to twelve and the teens, the
 # tens, and the large ones
 SMALL_NUMBERS = ("one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|"
@@ -72,6 +74,7 @@ class Measure:
 def measure_asked(question: str) -> Measure | None:
     """The measure the question asks ('How tall ...?' a length, 'How much a year ...?' a sum, 'How often ...?' a
     frequency), or None when it asks none."""
+    question = question_proper(question)
     if _HOW_OFTEN.match(question):
         return Measure("often", _FREQUENCY)
     if _HOW_MUCH_MONEY.match(question):

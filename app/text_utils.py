@@ -129,6 +129,20 @@ def split_follow_up_context(question: str) -> tuple[str, str]:
     return question[: match.start()], match.group(1)
 
 
+_WH = r"(?:who|whom|whose|what|which|when|where|why|how)\b"
+_AUXILIARY = r"(?:is|was|are|were|do|does|did|can|could|will|would|should|has|have|had)\b"
+# A clause that sets the scene before the question proper: 'In Act 1, who ...?', 'Before filing a bug report, how
+# can I ...?', 'When the soldiers hear music, which god ...?' (not 'When did ..., ...' nor 'Who, in the end, ...?').
+_SCENE_SETTING = re.compile(rf"^\s*(?!(?:who|whom|whose|what|which|why|how)\b|(?:when|where) {_AUXILIARY})"
+                            rf"[^?]*?,\s*(?={_WH})", re.I)
+
+
+def question_proper(question: str) -> str:
+    """The question without a clause that sets its scene, so that its wh-word opens it: 'In Act 1, who murders
+    Macduff's son?' -> "who murders Macduff's son?", as it is asked of the text's people."""
+    return _SCENE_SETTING.sub("", question, count=1)
+
+
 _QUOTED = re.compile(r"\"(.+)\"|“(.+)”|‘(.+)’|(?<!\w)'(.+)'(?!\w)")
 _APOSTROPHES = re.compile(r"['’‘`]")
 

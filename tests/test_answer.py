@@ -114,6 +114,17 @@ def test_question_types():
     assert question_type("What is a factor?") == "definition"
 
 
+@pytest.mark.parametrize("question, asked_type", [
+    ("In Act 1, who murders Macduff's son?", "who"),
+    ("When the soldiers hear music under the earth, which god do they say is leaving Antony?", "other"),
+    ("Before the last battle, how many legions does Caesar bring?", "number"),
+    ("When did Duncan die, and who killed him?", "when"),                # 'when' asks here, no scene is set
+    ("Who is the landlord of the inn, where Ishmael spends his first nights?", "who"),
+])
+def test_a_clause_setting_the_scene_does_not_decide_the_type(question, asked_type):
+    assert question_type(question) == asked_type
+
+
 def test_sentence_spans_split_headings_and_code_lines():
     spans = [R_PAGE[s:e] for s, e in sentence_spans(R_PAGE)]
     assert "1.11 Data permanency and removing objects" in spans

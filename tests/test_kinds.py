@@ -20,6 +20,7 @@ from app.kinds_build import build
     ("Which biblical prophet's story does the sermon tell?", "prophet"),
     ("What colour ribbon does she wear?", "colour"),
     ("Which ship?", "ship"),                                               # a follow-up's few words
+    ("When the soldiers hear music, which god is leaving him?", "god"),   # after a clause setting the scene
 ])
 def test_the_kind_a_question_asks_for(question, kind):
     asked = kind_asked(question)
@@ -49,6 +50,9 @@ def test_questions_that_ask_no_kind_of_thing(question):
     ("Which weapon does the duke draw?", "Is this a dagger which I see before me?", True),
     ("Which weapon does the duke draw?", "The duke drew his breath and sighed.", False),
     ("Which bird sang at dawn?", "It was the nightingale, and not the lark.", True),
+    ("Which god is leaving Antony?", "'Tis the god Hercules, whom Antony lov'd, Now leaves him.", True),  # by name
+    ("Which god is leaving Antony?", "Is it the god\nNow leaving him?", False),     # a verse line's capital
+    ("Which god is leaving Antony?", "It is the god Antony loved.", False),         # the question's own name
 ])
 def test_what_names_a_thing_of_the_kind(question, text, names):
     assert kind_asked(question).named_in(text, {w.lower() for w in question.rstrip("?").split()}) is names
