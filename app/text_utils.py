@@ -131,10 +131,11 @@ def split_follow_up_context(question: str) -> tuple[str, str]:
 
 _WH = r"(?:who|whom|whose|what|which|when|where|why|how)\b"
 _AUXILIARY = r"(?:is|was|are|were|do|does|did|can|could|will|would|should|has|have|had)\b"
-# A clause that sets the scene before the question proper: 'In Act 1, who ...?', 'Before filing a bug report, how
-# can I ...?', 'When the soldiers hear music, which god ...?' (not 'When did ..., ...' nor 'Who, in the end, ...?').
+# A clause or sentence that sets the scene before the question proper: 'In Act 1, who ...?', 'When the soldiers hear
+# music, which god ...?', "I'm stuck on 32-bit Windows. What is ...?" (not 'When did ..., ...' nor 'Who, in the end,
+# ...?').
 _SCENE_SETTING = re.compile(rf"^\s*(?!(?:who|whom|whose|what|which|why|how)\b|(?:when|where) {_AUXILIARY})"
-                            rf"[^?]*?,\s*(?={_WH})", re.I)
+                            rf"[^?]*?[,.;:]\s+(?={_WH})", re.I)
 
 
 def question_proper(question: str) -> str:

@@ -118,6 +118,7 @@ def test_question_types():
     ("In Act 1, who murders Macduff's son?", "who"),
     ("When the soldiers hear music under the earth, which god do they say is leaving Antony?", "other"),
     ("Before the last battle, how many legions does Caesar bring?", "number"),
+    ("I'm stuck on an old laptop. How much memory does R need?", "number"),  # the question after a statement
     ("When did Duncan die, and who killed him?", "when"),                # 'when' asks here, no scene is set
     ("Who is the landlord of the inn, where Ishmael spends his first nights?", "who"),
 ])
