@@ -258,6 +258,10 @@ _ASKS_YEAR = re.compile(r"\b(what|which) year\b")
 _THING_ENDS = re.compile(r"\b(?:of|whose|who|whom|that|which|where|when|while|in|at|on|from|to|by|with|for|during|"
                          r"before|after|is|was|are|were|does|did|do|has|had)\b", re.I)
 _ASKS_NAME = re.compile(r"\b(what|which) (is|was|are|were) the names? of\b|^what name\b")
+# "What is Ishmael's last name?", "What was the Old Shepherd's real name?": the name of a person the question names
+# (a first, last or full name stands right beside the one the question gives: 'Fitzwilliam Darcy')
+_ASKS_NAMED_PERSONS_NAME = re.compile(r"^(?i:what|which) (?i:is|was) (?:the )?((?:[A-Z][\w.]*\s+)*[A-Z]\w*)['’]s "
+                                      r"(?:((?i:first|last|full|christian|given|family|sur))\s*|\w+ )?names?\W*$")
 
 
 def asked_type_present(question: str, text: str, lower_case: frozenset[str] = frozenset()) -> bool:
@@ -277,7 +281,7 @@ def asked_type_present(question: str, text: str, lower_case: frozenset[str] = fr
         pattern = measure.amount
     elif _ASKS_NUMBER.match(q) or _ASKS_QUANTITY_OF.search(q):
         pattern = _NUMBER
-    elif _ASKS_NAME.search(q):
+    elif _ASKS_NAME.search(q) or _ASKS_NAMED_PERSONS_NAME.match(question_proper(question)):
         return _names_the_thing_asked(question, text, lower_case)
     else:
         return True
@@ -312,7 +316,10 @@ def _names_the_thing_asked(question: str, text: str, lower_case: frozenset[str] 
     in 'the name of Macbeth's eldest son', 'chaplain' in 'the name of the chaplain of the chapel'): a passage about
     Miranda's mother that names her father's dukedom does not name her."""
     name_of = re.split(r"\bnames? of\b", question, maxsplit=1, flags=re.I)
-    if len(name_of) == 2:           # 'the name of THING who/of/at ...'
+    persons = _ASKS_NAMED_PERSONS_NAME.match(question_proper(question))
+    if persons:                     # "Ishmael's last name": a name beside Ishmael
+        phrase, near = persons.group(1), 1 if persons.group(2) else near
+    elif len(name_of) == 2:         # 'the name of THING who/of/at ...'
         phrase = _THING_ENDS.split(name_of[1], maxsplit=1)[0]
     else:                           # 'What name does Viola go by ...?'
         phrase = re.split(r"\bof\b", re.split(r"^what name\b", question_proper(question), flags=re.I)[-1], maxsplit=1)[0]

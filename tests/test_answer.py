@@ -382,6 +382,18 @@ def test_a_name_must_stand_near_the_thing_whose_name_is_asked_for():
     assert asked_type_present("What is the name of Ahab's ship?", "Captain Peleg owns this ship.")  # a title's name
 
 
+@pytest.mark.parametrize("question, text, names", [
+    ("What is Ishmael's last name?", "But go on, Ishmael, said I at last; don't you hear?", False),
+    ("What is Ishmael's last name?", "Now then, Ishmael's thy name, didn't ye say? Well then, Bildad, down ye go.",
+     False),                                                                   # a first or last name stands beside
+    ("What is Mr. Darcy's first name?", "It was Fitzwilliam Darcy who came in.", True),
+    ("What was the Old Shepherd's real name?", "The old shepherd, whom the village called Dorcas, wept.", True),
+    ("What is the narrator's name?", "Call me Ishmael.", True),                 # names no one: any name answers
+])
+def test_the_name_of_a_person_the_question_names_stands_near_them(question, text, names):
+    assert asked_type_present(question, text) is names
+
+
 
 def test_a_name_opening_a_speech_counts_when_the_document_never_writes_it_in_lower_case():
     """In a play every speech opens a sentence: 'Feste' after CURIO's label is a name, because the play never
