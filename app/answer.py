@@ -322,14 +322,39 @@ def _names_the_thing_asked(question: str, text: str, lower_case: frozenset[str] 
     elif len(name_of) == 2:         # 'the name of THING who/of/at ...'
         phrase = _THING_ENDS.split(name_of[1], maxsplit=1)[0]
     else:                           # 'What name does Viola go by ...?'
-        phrase = re.split(r"\bof\b", re.split(r"^what name\b", question_proper(question), flags=re.I)[-1], maxsplit=1)[0]
+        after = re.split(r"^what name\b", question_proper(question), flags=re.I)[-1]
+        phrase = re.split(r"\bof\b", after, maxsplit=1)[0]
     thing = [w for w in words(phrase) if w not in STOPWORDS and w != "s"]
     tokens = text.split()
-    names = _name_positions(tokens, asked={w.lower() for w in words(question)}, lower_case=lower_case)
+    asked = {w.lower() for w in words(question)}
+    names = _name_positions(tokens, asked, lower_case) + _code_name_positions(tokens, question)
     if not thing:
         return bool(names)
     at = [i for i, token in enumerate(tokens) if stem(thing[-1]) in {stem(w) for w in words(token)}]
+    if thing[-1] in _KINDS_OF_CODE:     # 'the pause command': the word between article and kind names it
+        names += [j - 1 for j in at if j >= 2 and tokens[j - 2].lower() in ("the", "a", "an")
+                  and _plain_word(tokens[j - 1], asked)]
     return any(abs(i - j) <= near for i in names for j in at)
+
+
+# What a manual names in code: a call ('levels()', 'eig (A)'), a dotted or underscored name ('read.table',
+# 'file_path_sans_ext'), an option ('--png', '-Wall'); and the kinds of things it names so
+_CODE_NAME = re.compile(r"[\"'‘“(\[]*(?:[A-Za-z_][\w.]*\(|[A-Za-z]\w+(?:[._]\w+)+|--?[A-Za-z][\w-]*)")
+_KINDS_OF_CODE = frozenset("function command option package variable method operator keyword argument parameter "
+                           "macro program library module class setting file directory".split())
+
+
+def _code_name_positions(tokens: list[str], question: str) -> list[int]:
+    """Indexes of the tokens that name code the question does not write as code: 'levels()' answers 'the function
+    that gives the levels', unless the question says 'levels()' itself."""
+    return [i for i, token in enumerate(tokens)
+            if (found := _CODE_NAME.match(token)) and found.group(0).lstrip("\"'‘“([") not in question]
+
+
+def _plain_word(token: str, asked: set[str]) -> bool:
+    """Whether a token is one word, not a stopword nor a word of the question: 'pause' in 'The pause command'."""
+    found = words(token)
+    return len(found) == 1 and found[0] not in STOPWORDS and found[0] not in asked
 
 
 def names_in(text: str, known: set[str] = frozenset()) -> list[str]:
@@ -353,7 +378,7 @@ def _name_positions(tokens: list[str], asked: set[str], lower_case: frozenset[st
     (`lower_case`): in a play every speech opens a sentence, 'CURIO. Feste, the jester, my lord'."""
     return [i for i, token in enumerate(tokens)
             if _CAPITALISED.match(token) and (not _opens_sentence(tokens, i) or _name_opening(token, lower_case))
-            and words(token)[0] not in STOPWORDS | _TITLES and words(token)[0] not in asked]
+            and words(token)[0] not in STOPWORDS | _TITLES | lower_case and words(token)[0] not in asked]
 
 
 def _name_opening(token: str, lower_case: frozenset[str]) -> bool:

@@ -394,6 +394,25 @@ def test_the_name_of_a_person_the_question_names_stands_near_them(question, text
     assert asked_type_present(question, text) is names
 
 
+def test_a_capitalised_word_the_document_also_writes_in_lower_case_is_no_name():
+    direction = "[Enter ANTIGONUS with the Child, and a Mariner.] Thou art perfect, then?"
+    question = "What is the name of the mariner who sails Antigonus to Bohemia?"
+    assert asked_type_present(question, direction)                             # without the document's words
+    assert not asked_type_present(question, direction, lower_case=frozenset({"enter", "child", "mariner"}))
+
+
+@pytest.mark.parametrize("question, text, names", [
+    ("What is the name of the function that gives the levels of a factor?",
+     "To find out the levels of a factor the function levels() can be used.", True),
+    ("What is the name of the function that pauses R?", "Call Sys.sleep to suspend the function a while.", True),
+    ("What is the name of the command that makes gnuplot wait?", "The pause command waits for a keystroke.", True),
+    ("What is the name of the option that writes images?", "Use --png to write it; the option is new.", True),
+    ("What is the name of the function that pauses R?", "The function waits, e.g. for input.", False),
+])
+def test_code_names_what_a_manual_asks_the_name_of(question, text, names):
+    assert asked_type_present(question, text) is names
+
+
 
 def test_a_name_opening_a_speech_counts_when_the_document_never_writes_it_in_lower_case():
     """In a play every speech opens a sentence: 'Feste' after CURIO's label is a name, because the play never
