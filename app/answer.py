@@ -273,7 +273,8 @@ def asked_type_present(question: str, text: str, lower_case: frozenset[str] = fr
     one that counts the logs (app.measures): the reader asked for that.
     `lower_case`: the words the document writes in lower case, which tells a name opening a sentence (_name_positions).
     """
-    q = question_proper(question).lower().strip()
+    proper = question_proper(question)
+    q = proper.lower().strip()
     measure = measure_asked(question)
     if _ASKS_YEAR.search(q):
         pattern = _YEAR
@@ -281,7 +282,7 @@ def asked_type_present(question: str, text: str, lower_case: frozenset[str] = fr
         pattern = measure.amount
     elif _ASKS_NUMBER.match(q) or _ASKS_QUANTITY_OF.search(q):
         pattern = _NUMBER
-    elif _ASKS_NAME.search(q) or _ASKS_NAMED_PERSONS_NAME.match(question_proper(question)):
+    elif _ASKS_NAME.search(q) or _ASKS_NAMED_PERSONS_NAME.match(proper):
         return _names_the_thing_asked(question, text, lower_case)
     else:
         return True
@@ -316,13 +317,14 @@ def _names_the_thing_asked(question: str, text: str, lower_case: frozenset[str] 
     in 'the name of Macbeth's eldest son', 'chaplain' in 'the name of the chaplain of the chapel'): a passage about
     Miranda's mother that names her father's dukedom does not name her."""
     name_of = re.split(r"\bnames? of\b", question, maxsplit=1, flags=re.I)
-    persons = _ASKS_NAMED_PERSONS_NAME.match(question_proper(question))
+    proper = question_proper(question)
+    persons = _ASKS_NAMED_PERSONS_NAME.match(proper)
     if persons:                     # "Ishmael's last name": a name beside Ishmael
         phrase, near = persons.group(1), 1 if persons.group(2) else near
     elif len(name_of) == 2:         # 'the name of THING who/of/at ...'
         phrase = _THING_ENDS.split(name_of[1], maxsplit=1)[0]
     else:                           # 'What name does Viola go by ...?'
-        after = re.split(r"^what name\b", question_proper(question), flags=re.I)[-1]
+        after = re.split(r"^what name\b", proper, flags=re.I)[-1]
         phrase = re.split(r"\bof\b", after, maxsplit=1)[0]
     thing = [w for w in words(phrase) if w not in STOPWORDS and w != "s"]
     tokens = text.split()
@@ -378,7 +380,13 @@ def _name_positions(tokens: list[str], asked: set[str], lower_case: frozenset[st
     (`lower_case`): in a play every speech opens a sentence, 'CURIO. Feste, the jester, my lord'."""
     return [i for i, token in enumerate(tokens)
             if _CAPITALISED.match(token) and (not _opens_sentence(tokens, i) or _name_opening(token, lower_case))
-            and words(token)[0] not in STOPWORDS | _TITLES | lower_case and words(token)[0] not in asked]
+            and not _is_common_word(words(token)[0], asked, lower_case)]
+
+
+def _is_common_word(word: str, asked: set[str], lower_case: frozenset[str]) -> bool:
+    """Whether a capitalised word is no name: a stopword, a title, a word of the question, or one its document
+    also writes in lower case ('the Child, and a Mariner'; a verse line's first word)."""
+    return word in STOPWORDS or word in _TITLES or word in asked or word in lower_case
 
 
 def _name_opening(token: str, lower_case: frozenset[str]) -> bool:

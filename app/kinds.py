@@ -60,6 +60,7 @@ class Kind:
                    for i, word in enumerate(tokens)) or self._names_one_beside_its_word(text, asked)
 
     def _names_one_beside_its_word(self, text: str, asked: set[str]) -> bool:
+        """Whether the kind's own word stands right before a name the question lacks: 'the god Hercules'."""
         singular = self.word[:-1] if self.word.endswith("s") else self.word
         beside = re.compile(rf"\b{re.escape(singular)}s?[ \t]+([A-Z][a-z]+)\b", re.I)
         return any(name[0].isupper() and name.lower() not in asked and name.lower() not in STOPWORDS
