@@ -328,7 +328,7 @@ def _names_the_thing_asked(question: str, text: str, lower_case: frozenset[str] 
         phrase = re.split(r"\bof\b", after, maxsplit=1)[0]
     thing = [w for w in words(phrase) if w not in STOPWORDS and w != "s"]
     tokens = text.split()
-    asked = {w.lower() for w in words(question)}
+    asked = set(words(question))
     names = _name_positions(tokens, asked, lower_case) + _code_name_positions(tokens, question)
     if not thing:
         return bool(names)
@@ -375,9 +375,9 @@ _TITLES = frozenset("mr mrs miss ms sir madam lady lord captain capt king queen 
 
 def _name_positions(tokens: list[str], asked: set[str], lower_case: frozenset[str] = frozenset()) -> list[int]:
     """Indexes of the tokens that are names: capitalised, not opening a sentence, neither a stopword (verse
-    capitalises every line: 'and She said'), a title ('Captain' in 'the Captain of this ship') nor a word of the
-    question. A word opening a sentence is a name too when its document never writes it in lower case
-    (`lower_case`): in a play every speech opens a sentence, 'CURIO. Feste, the jester, my lord'."""
+    capitalises every line: 'and She said'), a title ('Captain' in 'the Captain of this ship'), a word of the
+    question nor one its document writes in lower case (`lower_case`). Knowing those words, a word opening a
+    sentence can be a name too: in a play every speech opens a sentence, 'CURIO. Feste, the jester, my lord'."""
     return [i for i, token in enumerate(tokens)
             if _CAPITALISED.match(token) and (not _opens_sentence(tokens, i) or _name_opening(token, lower_case))
             and not _is_common_word(words(token)[0], asked, lower_case)]
@@ -390,9 +390,10 @@ def _is_common_word(word: str, asked: set[str], lower_case: frozenset[str]) -> b
 
 
 def _name_opening(token: str, lower_case: frozenset[str]) -> bool:
-    """Whether a capitalised word that opens a sentence is a name: its document never writes it in lower case, and
-    it is not a word ending in a full stop (a speaker's label, 'Romeo.', or a one-word sentence)."""
-    return bool(lower_case) and words(token)[0] not in lower_case and not token.rstrip(_CLOSERS).endswith(".")
+    """Whether a capitalised word that opens a sentence may be a name: its document's lower-case words are known
+    (_is_common_word tests it against them), and it is not a word ending in a full stop (a speaker's label,
+    'Romeo.', or a one-word sentence)."""
+    return bool(lower_case) and not token.rstrip(_CLOSERS).endswith(".")
 
 
 def _opens_sentence(tokens: list[str], i: int) -> bool:
