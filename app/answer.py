@@ -329,9 +329,9 @@ def _names_the_thing_asked(question: str, text: str, lower_case: frozenset[str] 
     thing = [w for w in words(phrase) if w not in STOPWORDS and w != "s"]
     tokens = text.split()
     asked = set(words(question))
-    names = _name_positions(tokens, asked, lower_case) + _code_name_positions(tokens, question)
     if not thing:
-        return bool(names)
+        return bool(_name_positions(tokens, asked, lower_case) + _code_name_positions(tokens, question))
+    names = _name_positions(tokens, asked, lower_case) + _code_name_positions(tokens, question, thing[-1])
     at = [i for i, token in enumerate(tokens) if stem(thing[-1]) in {stem(w) for w in words(token)}]
     if thing[-1] in _KINDS_OF_CODE:     # 'the pause command': the word between article and kind names it
         names += [j - 1 for j in at if j >= 2 and tokens[j - 2].lower() in ("the", "a", "an")
@@ -340,17 +340,23 @@ def _names_the_thing_asked(question: str, text: str, lower_case: frozenset[str] 
 
 
 # What a manual names in code: a call ('levels()', 'eig (A)'), a dotted or underscored name ('read.table',
-# 'file_path_sans_ext'), an option ('--png', '-Wall'); and the kinds of things it names so
+# 'file_path_sans_ext'), an option ('--png', '-Wall'); and the kinds of things it names so. An option names only
+# an option: '-s' is no answer to 'the name of the command that makes gnuplot wait'.
 _CODE_NAME = re.compile(r"[\"'‘“(\[]*(?:[A-Za-z_][\w.]*\(|[A-Za-z]\w+(?:[._]\w+)+|--?[A-Za-z][\w-]*)")
+_OPTION = re.compile(r"--?[A-Za-z]")
 _KINDS_OF_CODE = frozenset("function command option package variable method operator keyword argument parameter "
-                           "macro program library module class setting file directory".split())
+                           "macro program library module class setting file directory flag switch".split())
+_KINDS_OF_OPTION = frozenset("option argument parameter setting flag switch".split())
 
 
-def _code_name_positions(tokens: list[str], question: str) -> list[int]:
+def _code_name_positions(tokens: list[str], question: str, kind: str = "") -> list[int]:
     """Indexes of the tokens that name code the question does not write as code: 'levels()' answers 'the function
-    that gives the levels', unless the question says 'levels()' itself."""
-    return [i for i, token in enumerate(tokens)
-            if (found := _CODE_NAME.match(token)) and found.group(0).lstrip("\"'‘“([") not in question]
+    that gives the levels', unless the question says 'levels()' itself. An option counts only where no kind is
+    asked for or the kind is an option's ('the flag that ...')."""
+    options_count = not kind or kind in _KINDS_OF_OPTION
+    found = ((i, _CODE_NAME.match(token)) for i, token in enumerate(tokens))
+    names = ((i, match.group(0).lstrip("\"'‘“([")) for i, match in found if match)
+    return [i for i, name in names if name not in question and (options_count or not _OPTION.match(name))]
 
 
 def _plain_word(token: str, asked: set[str]) -> bool:

@@ -408,6 +408,10 @@ def test_a_capitalised_word_the_document_also_writes_in_lower_case_is_no_name():
     ("What is the name of the command that makes gnuplot wait?", "The pause command waits for a keystroke.", True),
     ("What is the name of the option that writes images?", "Use --png to write it; the option is new.", True),
     ("What is the name of the function that pauses R?", "The function waits, e.g. for input.", False),
+    ("What is the name of the command that makes gnuplot wait?",       # an option names no command
+     "-s tells the program to wait; the command line takes it.", False),
+    ("What is the name of the flag that makes gnuplot wait?",
+     "-s tells the program to wait; the flag is old.", True),
 ])
 def test_code_names_what_a_manual_asks_the_name_of(question, text, names):
     assert asked_type_present(question, text) is names
