@@ -33,6 +33,9 @@ log = logging.getLogger(__name__)
 DEFAULT_MAX_FILE_SIZE = "200mb"
 DEFAULT_COLLECTION = "default"
 MAX_HISTORY_TURNS = 6  # earlier turns kept for resolving follow-up questions
+# Gradio's own copies of uploads and rendered page images: swept hourly once an hour old, and all when the server
+# stops (the uploaded documents themselves are kept in the upload dir, which the page view re-reads)
+GRADIO_CACHE_SWEEP = (3600, 3600)
 _UNSAFE_NAME_RUN = re.compile("\0+")  # the characters safe_upload_name refuses, each run becoming one '_'
 _MAX_NAME_CHARS = 120
 _MAX_NAME_BYTES = 180  # with the extension, a '-N' suffix and '.partial' still under the usual 255-byte limit
@@ -592,7 +595,7 @@ def build_app(store: Any, *, engine_factory: Callable[[str], Any] | None = None,
         view = _view(index, state)
         return page_image(view[0]["source"], view[0]["page"]) if view and view[0].get("page") else None
 
-    with gr.Blocks(title="nonattn-qa") as app:
+    with gr.Blocks(title="nonattn-qa", delete_cache=GRADIO_CACHE_SWEEP) as app:
         gr.Markdown("## nonattn-qa: ask your documents\nAnswers are sentences copied from the documents, "
                     "with the page they come from.")
         with gr.Row():

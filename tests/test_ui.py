@@ -400,3 +400,24 @@ def test_the_answer_says_where_a_question_naming_a_part_was_asked():
     missing = QAResult("In chapter 9, who dies?", None, [], [], part={"named": "chapter 9", "found": False})
     assert "*These documents have no chapter 9: asked of them whole.*" in answer_markdown(missing)
     assert "Asked of" not in answer_markdown(QAResult("Who dies?", "Banquo dies.", [], []))
+
+
+def test_gradio_copies_of_uploads_are_removed_when_the_server_stops(tmp_path):
+    """Gradio keeps its own copy of every upload; the server sweeps them (hourly, and all when it stops), while
+    the document itself stays in the upload dir for the page view."""
+    from ingest.store import Store
+
+    app = build_app(Store.open(db=str(tmp_path / "db")), upload_dir=tmp_path / "uploads",
+                    default_collection=COLLECTION)
+    launch(app, port=free_port(), prevent_thread_lock=True, quiet=True)
+    try:
+        note = tmp_path / "note.md"
+        note.write_text("# Rheas\n\nThe rhea is a flightless bird of South America.\n")
+        Client(app.local_url, verbose=False, download_files=False).predict(
+            [handle_file(str(note))], COLLECTION, api_name="/upload")
+        gradio_copies = [Path(path) for path in app.upload_file_set]
+        assert gradio_copies and all(path.exists() for path in gradio_copies)
+    finally:
+        app.close()
+    assert not any(path.exists() for path in gradio_copies)
+    assert uploaded_files(app) == ["note.md"]
