@@ -52,9 +52,13 @@ _SPEAKER = re.compile(r"[A-Z][A-Z'’ -]*[A-Z]\.")                       # 'MACB
 _NAME_LABEL = re.compile(speakers.NAME + r"\.")                        # 'Romeo.', 'Lady Capulet.' (in a play)
 _ENDS_SPEECH = re.compile(r"\[(Exeunt\b|Exit\W*\]$)")                   # '[Exeunt.]', '[Exit.]', not '[Exit Servant.]'
 _NEW_SCENE = re.compile(r"(ACT|SCENE)\b")
-_REFERS_BACK = re.compile(r"(This|These|It|They|Such|He|She) "
-                          r"(is|are|was|were|means|can|may|will|has|have|had|does|do)\b"
+# A sentence that leans on the one before it. Joining the two in a window is free only after a linking verb ('This
+# is called lexical scope.'); an answer keeps the sentence before it after any verb too ('This ensures that ...').
+# Free joins after any verb cost a dev question on gnuplot and a LilyPond probe question their answers.
+_PRONOUN_SUBJECT = r"(This|These|It|They|Such|He|She) "
+_REFERS_BACK = re.compile(_PRONOUN_SUBJECT + r"(is|are|was|were|means|can|may|will|has|have|had|does|do)\b"
                           r"|(That is|In other words|Thus|Hence|Therefore),")
+_OPENS_WITH_PRONOUN = re.compile(_PRONOUN_SUBJECT + r"[a-z]+(?:s|ed)\b|" + _REFERS_BACK.pattern)
 _OPENING_KEPT = 3         # an answer cut to max_words keeps its first words when only this many would go
 _ANTECEDENT_WORDS = 30   # the longest sentence before a pronoun-led answer that it keeps as its antecedent
 _LEFT_OUT = re.compile(r"\s+other\s+than\s+[^,;:?.!]*", re.I)   # 'Lear's daughter other than Cordelia': not her
@@ -833,7 +837,7 @@ def _with_context(passage_text: str, sentences: list[tuple[int, int, int, str, s
     if before in rows and before not in listed and "\n\n" not in passage_text[sentences[before][2]: start]:
         words_before = len(sentences[before][3].split())
         label = _is_fragment(sentences[before][3]) and n_words + words_before <= context_words
-        antecedent = _REFERS_BACK.match(sentences[first_row][3]) and words_before <= _ANTECEDENT_WORDS
+        antecedent = _OPENS_WITH_PRONOUN.match(sentences[first_row][3]) and words_before <= _ANTECEDENT_WORDS
         if label or antecedent:
             start, opening = sentences[before][1], before
             n_words += words_before

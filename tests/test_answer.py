@@ -545,6 +545,14 @@ def test_an_answer_opening_with_a_pronoun_keeps_the_sentence_naming_her():
     assert len(answer.text.split()) <= 60
 
 
+def test_an_answer_opening_with_a_pronoun_and_any_verb_keeps_the_sentence_it_refers_to():
+    text = ("Bug reports\n\nStarting the program with the --clean option helps to isolate a bug. This ensures that "
+            "no start-up file and no saved workspace is read. Then try the smallest example that shows the bug.")
+    answer = extract_answer("How can I start it so that no start-up file and no saved workspace is read?",
+                            [Passage("m#9", text, "manual.pdf", 9, 9, "9", None, 1.0)])
+    assert answer.text.startswith("Starting the program with the --clean option")
+
+
 def test_an_answer_cut_to_length_keeps_the_opening_of_its_sentence():
     from app.answer import _opening_before
 
