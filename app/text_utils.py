@@ -129,13 +129,14 @@ def split_follow_up_context(question: str) -> tuple[str, str]:
     return question[: match.start()], match.group(1)
 
 
-_WH = r"(?:who|whom|whose|what|which|when|where|why|how)\b"
+_WH_ONLY = r"(?:who|whom|whose|what|which|why|how)\b"    # not 'when' and 'where', which also open a clause
+_WH = rf"(?:{_WH_ONLY}|(?:when|where)\b)"
 _AUXILIARY = r"(?:is|was|are|were|do|does|did|can|could|will|would|should|has|have|had)\b"
 # A clause or sentence that sets the scene before the question proper: 'In Act 1, who ...?', 'When the soldiers hear
 # music, which god ...?', "I'm stuck on 32-bit Windows. What is ...?" (not 'When did ..., ...' nor 'Who, in the end,
 # ...?').
-_SCENE_SETTING = re.compile(rf"^\s*(?!(?:who|whom|whose|what|which|why|how)\b|(?:when|where) {_AUXILIARY})"
-                            rf"[^?]*?[,.;:]\s+(?={_WH})", re.I)
+_SCENE_SETTING = re.compile(rf"^\s*(?!{_WH_ONLY}|(?:when|where) {_AUXILIARY})[^?]*?[,.;:]\s+(?={_WH})",
+                            re.I)
 
 
 def question_proper(question: str) -> str:
