@@ -4,6 +4,7 @@ Real embedded Chroma under tmp_path, the commands called through app.cli.main as
 """
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from pathlib import Path
@@ -173,6 +174,24 @@ def test_a_link_to_a_device_is_not_a_regular_file_and_a_dangling_link_is_broken(
                                               f"{named[1]}: broken symbolic link"]
     assert run(["ingest", "-q", "--device", "cpu", "--db", str(tmp_path / "db"), *named]) == 1
     assert "error: " + discover_files(named).problems[0] in capsys.readouterr().err
+
+
+# ---- file names -------------------------------------------------------------------------------------------
+
+
+def test_a_file_name_that_is_not_utf8_is_one_line_and_the_other_files_go_on(tmp_path, capsys):
+    folder = tmp_path / "notes"
+    folder.mkdir()
+    (folder / "good.txt").write_text("A short note about a cat named Pewter.\n")
+    bad_name = os.fsdecode(b"bad\xffname.txt")          # a Latin-1 name on a UTF-8 system
+    (folder / bad_name).write_text("Another note, about a dog named Biscuit.\n")
+    db = tmp_path / "db"
+    assert run(["ingest", "-q", "--device", "cpu", "--workers", "1", "--db", str(db), str(folder)]) == 1
+    err = capsys.readouterr().err
+    assert (f"error: {folder}/bad\ufffdname.txt: file name is not valid UTF-8 (rename the file to ingest it)\n"
+            in err) and "Traceback" not in err
+    assert run(["docs", "list", "--db", str(db), "--json"]) == 0
+    assert [Path(doc["source"]).name for doc in json.loads(capsys.readouterr().out)] == ["good.txt"]
 
 
 # ---- docs delete ------------------------------------------------------------------------------------------

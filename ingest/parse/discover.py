@@ -69,7 +69,9 @@ class _Walker:
         if path.is_dir():
             self.walk(path)
         elif path.is_file():
-            if is_supported(path):
+            if not _has_utf8_name(path):   # Chroma stores the source as UTF-8 text: such a name cannot be kept
+                self.problems.append(f"{_shown(path)}: file name is not valid UTF-8 (rename the file to ingest it)")
+            elif is_supported(path):
                 self.files.setdefault(os.path.realpath(path), path)
             elif named_by_user:
                 self.problems.append(f"{path}: {unsupported_type_reason(path)}")
@@ -99,3 +101,17 @@ class _Walker:
                         pending.append(path)
                 elif path.is_file():
                     self.visit(path)
+
+
+def _has_utf8_name(path: Path) -> bool:
+    """False for a name holding bytes that are not UTF-8 (Python keeps them as lone surrogates: '\\udcff')."""
+    try:
+        os.path.abspath(path).encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _shown(path: Path) -> str:
+    """The path as it can be printed: bytes that are not UTF-8 shown as U+FFFD."""
+    return os.fsencode(path).decode("utf-8", errors="replace")
