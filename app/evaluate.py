@@ -11,6 +11,7 @@ switched off or added, so each stage's contribution is visible.
 from __future__ import annotations
 
 import argparse
+import difflib
 import json
 import math
 import sys
@@ -80,6 +81,11 @@ def item_problem(item: dict) -> str | None:
 
     Blank strings are refused where they would score: an empty answer or evidence string is found in every text,
     and an empty question would be counted as an abstention the engine got right."""
+    unknown = [field for field in item if field not in FIELD_RULES]
+    if unknown:     # a misspelt "answers" would make the item an unanswerable one, silently
+        close = difflib.get_close_matches(unknown[0].lower(), FIELD_RULES, n=1, cutoff=0.6)
+        hint = f" (did you mean \"{close[0]}\"?)" if close else f" (known: {', '.join(FIELD_RULES)})"
+        return f"unknown field {shown(unknown[0])}{hint}"
     if "question" not in item:
         return "no \"question\""
     for field, (valid, expected) in FIELD_RULES.items():

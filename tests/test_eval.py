@@ -178,6 +178,18 @@ def test_a_line_without_a_question_or_not_an_object_is_an_error(capsys, tmp_path
     assert "dev.jsonl:1: expected an object" in eval_error(capsys, str(write_lines(tmp_path, "[1, 2]")), "--db", no_db)
 
 
+@pytest.mark.parametrize("field, message", [
+    ("answer", 'unknown field "answer" (did you mean "answers"?)'),
+    ("Page", 'unknown field "Page" (did you mean "page"?)'),
+    ("evidance", 'unknown field "evidance" (did you mean "evidence"?)'),
+    ("bogus", 'unknown field "bogus" (known: question, answers, evidence, page, doc, history, id, kind)'),
+])
+def test_a_misspelt_field_is_an_error_not_an_unanswerable_item(capsys, tmp_path, field, message):
+    """Without the check, {"answer": [...]} would be scored as a question the documents do not answer."""
+    path = write_lines(tmp_path, GOOD_LINE, json.dumps({"question": "How tall is the tower?", field: ["42 metres"]}))
+    assert f"dev.jsonl:2: {message}" in eval_error(capsys, str(path), "--db", str(tmp_path / "no-db"))
+
+
 def test_null_or_absent_optional_fields_load(tmp_path):
     """Only the question is required; a null `answers` or `history` is none, as an absent one is (unanswerable)."""
     path = write_lines(tmp_path, '{"question": "Who?"}', '{"question": "Who?", "answers": null, "history": null, '
