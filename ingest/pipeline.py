@@ -92,10 +92,12 @@ class IngestSummary:
         rate = f", {self.pages / self.seconds:.1f} pages/s, {self.tokens / self.seconds:.0f} tokens/s" if self.seconds else ""
         reencoded = sum(entry.get("replaced") == MODEL_CHANGED for entry in self.ingested)
         reparsed = sum(entry.get("replaced") == PARSER_CHANGED for entry in self.ingested)
+        moved = sum(entry.get("replaced") == FILE_MOVED for entry in self.ingested)
         line = (f"ingested {len(self.ingested)} file(s) ({self.pages} pages, {self.tokens} tokens) in "
                 f"{self.seconds:.1f} s{rate}; skipped {len(self.skipped)}; failed {len(self.failed)}")
         line += f" (re-encoded {reencoded} for another model)" if reencoded else ""
         line += f" (parsed {reparsed} again with a newer parser)" if reparsed else ""
+        line += f" (took over {moved} whose file is gone)" if moved else ""
         return line + (f"; removed {len(self.removed)}" if self.removed else "")
 
 
@@ -120,6 +122,7 @@ SHORT_DOCUMENTS_PER_WRITE = 32
 # Why an ingested document replaced a stored one ("replaced" in its summary entry).
 FILE_CHANGED, MODEL_CHANGED = "file changed", "encoded by another model version"
 PARSER_CHANGED = "parsed by an older version"
+FILE_MOVED = "its file is gone; this file has the same content"
 
 
 def shard_by_size(files: list[Path], rank: int, world_size: int) -> list[Path]:
@@ -190,8 +193,12 @@ def ingest_paths(
             summary.failed.append({"source": str(path), "error": f"cannot read file ({error.strerror or error})"})
             continue
         stored = known.get(digest)
-        outdated = _outdated(stored, lambda: loaded_encoder().fingerprint) if stored and stored["source"] == source \
-            else None
+        if stored and stored["source"] == source:
+            outdated = _outdated(stored, lambda: loaded_encoder().fingerprint)
+        elif stored and digest not in first_with_content and _moved_here(stored):
+            outdated = FILE_MOVED
+        else:
+            outdated = None
         if outdated == MODEL_CHANGED and stored.get("revision", 1) > 1:  # appended text is not in this file
             summary.failed.append({"source": str(path), "error": _appended_under_other_model(digest)})
             continue
@@ -398,8 +405,8 @@ def _new_document(prepared: PreparedDocument, encoded, replaces: list[str], mode
     entry = {"source": doc.source, "doc_id": doc.doc_id, "pages": record.pages, "chunks": record.chunks,
              "tokens": record.tokens}
     if stored or others:
-        entry["replaced"] = FILE_CHANGED if not stored else MODEL_CHANGED if stored.get("model", "") != model \
-            else PARSER_CHANGED
+        entry["replaced"] = FILE_CHANGED if not stored else FILE_MOVED if stored["source"] != doc.source \
+            else MODEL_CHANGED if stored.get("model", "") != model else PARSER_CHANGED
     return new, entry
 
 
@@ -412,6 +419,14 @@ def _outdated(stored: dict, fingerprint) -> str | None:
     if stored.get("parser", 0) < parser_version(stored.get("format", "")) and stored.get("revision", 1) == 1:
         return PARSER_CHANGED
     return None
+
+
+def _moved_here(stored: dict) -> bool:
+    """Whether a stored document with this file's content lost its own file (moved, renamed or deleted), so that
+    this file takes it over, encoded again under its own path: --sync would otherwise drop the content (its file is
+    gone) while this file is skipped as a copy. A document extended with --append is not: this file lacks the
+    appended text."""
+    return not os.path.exists(stored["source"]) and stored.get("revision", 1) == 1
 
 
 def _appended_under_other_model(doc_id: str) -> str:

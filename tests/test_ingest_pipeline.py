@@ -82,6 +82,26 @@ def test_ingest_query_skip_replace_sync(tmp_path, store, encoder):
     assert store.collections() == ["default"]  # the internal collection stays hidden
 
 
+def test_a_copy_takes_over_the_document_whose_file_is_gone(tmp_path, store, encoder):
+    """Two files with the same content are stored once, under the first; when that one is deleted, --sync keeps
+    the content under the copy in one run (it was dropped, and came back only on a second run)."""
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "a.md").write_text("# Owls\n\n" + lines(4, 20))
+    (docs / "b.md").write_text("# Owls\n\n" + lines(4, 20))
+    first = ingest_paths([str(docs)], store, options=IngestOptions(device="cpu"), encoder=encoder)
+    assert [entry["reason"] for entry in first.skipped] == [f"same content as {docs / 'a.md'}"]
+    (docs / "a.md").unlink()
+    synced = ingest_paths([str(docs)], store, options=IngestOptions(device="cpu", sync=True), encoder=encoder)
+    assert [(entry["source"], entry["replaced"]) for entry in synced.ingested] == [
+        (str(docs / "b.md"), "its file is gone; this file has the same content")]
+    assert not synced.removed and "took over 1 whose file is gone" in synced.text()
+    assert [record.source for record in store.documents("default")] == [str(docs / "b.md")]
+    assert len(all_rows(store)[0]) == store.documents("default")[0].chunks
+    again = ingest_paths([str(docs)], store, options=IngestOptions(device="cpu", sync=True), encoder=encoder)
+    assert not again.ingested and not again.removed and [s["reason"] for s in again.skipped] == ["unchanged"]
+
+
 def test_append_equals_whole_file(tmp_path, encoder, inference_precision):
     first, second, third = lines(10, 40), lines(11, 45), lines(12, 30)  # each under one text page
     (tmp_path / "log.txt").write_text(first + "\f" + second)
