@@ -660,6 +660,7 @@ def extract_answer(question: str, passages: list[Passage], max_words: int = 60, 
 
     passage = passages[best.passage]
     first, last = _with_context(passage.text, sentences, best, context_words, listed)
+    last = _section_end(passage, best.end, last)
     best_row = row_at[best.passage, best.start]
     speech = speakers[best_row] if speakers[best_row] is not None else label_rows.get(best_row)
     if speech is not None and speech.row is not None and sentences[speech.row][1] == first and \
@@ -850,6 +851,28 @@ def _with_context(passage_text: str, sentences: list[tuple[int, int, int, str, s
             break
         end = sentences[i][2]
     return start, end
+
+
+def _section_end(passage: Passage, after: int, end: int) -> int:
+    """`end` cut back to the end of the section that holds `after`, so that an answer grown by the sentences after
+    it does not run on into the next section ('The tower is 42 metres tall.' into 'Chapter 2. Storms'). Only the
+    answer shown is cut: the cross-encoder judged it as grown (which chose better on the dev set)."""
+    next_section = next((offset for offset, _ in passage.section_breaks if offset >= after), end)
+    if next_section >= end:
+        return end
+    end = _without_trailing_space(passage.text, after, next_section)
+    last_line = passage.text.rfind("\n", after, end) + 1      # a heading above the next one ('ACT I.') goes too
+    heading = passage.text[last_line:end]
+    if last_line > after and heading[:1].isupper() and _is_fragment(heading) and \
+            _FINISHED.search(passage.text[after - 1:last_line].rstrip()):
+        end = _without_trailing_space(passage.text, after, last_line)
+    return end
+
+
+def _without_trailing_space(text: str, start: int, end: int) -> int:
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    return end
 
 
 def _with_the_question_replied_to(passage_text: str, sentences: list[tuple[int, int, int, str, set[str]]],

@@ -553,6 +553,23 @@ def test_an_answer_opening_with_a_pronoun_and_any_verb_keeps_the_sentence_it_ref
     assert answer.text.startswith("Starting the program with the --clean option")
 
 
+def test_an_answer_does_not_run_on_into_the_next_section():
+    text = ("The keeper cleans the lens each morning. The tower is 42 metres tall.\n\nChapter 2. Storms\n\n"
+            "During a storm the keeper sounds the foghorn every thirty seconds.")
+    passage = Passage("k#1", text, "keeper.txt", 1, 1, "1", "Chapter 1. Duties", 1.0,
+                      section_breaks=[(text.index("Chapter 2"), "Chapter 2. Storms")])
+    assert extract_answer("How tall is the tower?", [passage]).text == "The tower is 42 metres tall."
+
+
+def test_an_answer_ending_a_section_leaves_the_heading_above_the_next_one():
+    text = ("SCENE: A City in Illyria; and the Sea-coast near it.\nACT I.\nSCENE I. An Apartment in the DUKE'S "
+            "Palace.\n[Enter DUKE, CURIO, Lords; Musicians attending.]\nDUKE.\nIf music be the food of love, play on.")
+    passage = Passage("t#0", text, "twelfth_night.txt", None, None, None, None, 1.0,
+                      section_breaks=[(text.index("SCENE I."), "ACT I, SCENE I")])
+    assert extract_answer("Where is the play set?", [passage]).text == \
+        "SCENE: A City in Illyria; and the Sea-coast near it."
+
+
 def test_an_answer_cut_to_length_keeps_the_opening_of_its_sentence():
     from app.answer import _opening_before
 
