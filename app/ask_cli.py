@@ -123,8 +123,8 @@ def resolve_docs(engine, wanted: list[str] | None) -> list[str] | None:
         matches = [r.doc_id for r in records if r.doc_id == value or r.source == value
                    or r.source.rsplit("/", 1)[-1] == value] or [r.doc_id for r in records if r.doc_id.startswith(value)]
         if len(set(matches)) != 1:
-            reason = "no document" if not matches else f"{len(set(matches))} documents"
-            raise UserError(f"--doc {value!r}: {reason} in collection {engine.collection!r} match")
+            matched = "no document" if not matches else f"{len(set(matches))} documents"
+            raise UserError(f"--doc {value!r} matches {matched} in collection {engine.collection!r}")
         out.append(matches[0])
     return out
 

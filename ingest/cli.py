@@ -212,7 +212,7 @@ def run_docs_delete(args) -> int:
             status = 1
             continue
         removed = store.delete_document(args.collection, matches[0].doc_id)
-        print(f"deleted {matches[0].doc_id[:12]} {matches[0].source} ({removed} chunks)")
+        print(f"deleted {matches[0].doc_id[:12]} {matches[0].source} ({removed} chunk{'' if removed == 1 else 's'})")
     return status
 
 

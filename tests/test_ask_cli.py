@@ -91,7 +91,7 @@ def test_ask_with_the_list_switches(qa_db, switches):
 
 @pytest.mark.parametrize("args, message", [
     (["ask", "q?", "--collection", "missing"], "no collection"),
-    (["ask", "q?", "--doc", "nothing-like-this"], "--doc"),
+    (["ask", "q?", "--doc", "nothing-like-this"], "--doc 'nothing-like-this' matches no document in collection"),
     (["ask", "--questions", "/nonexistent/q.txt"], "cannot read"),
     (["ask"], "either a QUESTION"),
     (["ask", " \t "], "the question is empty"),
