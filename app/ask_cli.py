@@ -196,6 +196,8 @@ def run_ask(args) -> int:
         questions = _read_questions(args.questions) if args.questions else [args.question]
         check_k(args.k)
         engine = open_engine(args, warm_up=False)
+        if not engine.store.documents(engine.collection):   # every "not found" would be true and tell nothing
+            raise UserError(f"collection {engine.collection!r} has no documents: ingest some first")
         doc_ids = resolve_docs(engine, args.doc)
         for question in questions:
             result = engine.ask(question, k=args.k, doc_ids=doc_ids)

@@ -106,6 +106,19 @@ def test_user_errors_are_one_line_and_exit_2(qa_db, args, message):
     assert message in done.stderr and len(done.stderr.strip().splitlines()) == 1 and "Traceback" not in done.stderr
 
 
+def test_asking_a_collection_whose_documents_were_all_deleted_says_so(tmp_path):
+    note = tmp_path / "note.txt"
+    note.write_text("The lighthouse keeper lights the lamp at sunset.\n")
+    db = str(tmp_path / "db")
+    ingested = cli("ingest", "-q", "--device", "cpu", "--workers", "1", "--db", db, "-c", "notes", str(note))
+    assert ingested.returncode == 0
+    doc_id = json.loads(cli("docs", "list", "--db", db, "-c", "notes", "--json").stdout)[0]["doc_id"]
+    assert cli("docs", "delete", "--db", db, "-c", "notes", doc_id).returncode == 0
+    done = cli("ask", "When is the lamp lit?", "--db", db, "-c", "notes")
+    assert done.returncode == 2
+    assert done.stderr == "error: collection 'notes' has no documents: ingest some first\n"
+
+
 def test_a_questions_file_that_is_not_utf8_is_one_line(qa_db, tmp_path):
     questions = tmp_path / "latin1.txt"
     questions.write_bytes("What is the caf\u00e9 prompt?\n".encode("latin-1"))
