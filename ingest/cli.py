@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sys
 
 from ingest.errors import IngestError, NoDatabaseError, StoreError
@@ -191,7 +192,7 @@ def run_docs_list(args) -> int:
     print(f"{'DOC_ID':14} {'PAGES':>6} {'CHUNKS':>7} {'TOKENS':>9}  {'INGESTED':20}  {'MODEL':8}  SOURCE")
     for record in records:
         print(f"{record.doc_id[:12]:14} {record.pages:6d} {record.chunks:7d} {record.tokens:9d}  "
-              f"{record.ingested_at:20}  {record.model[:8] or '-':8}  {record.source}")
+              f"{record.ingested_at:20}  {record.model[:8] or '-':8}  {_one_line(record.source)}")
     return 0
 
 
@@ -222,10 +223,18 @@ def _match_documents(records: list[DocumentRecord], wanted: str) -> list[Documen
     return by_source or [record for record in records if record.doc_id.startswith(wanted)]
 
 
+def _one_line(text: str) -> str:
+    """A file name as one line of a table or an error: control characters escaped ('new\\nline.txt')."""
+    return _CONTROL_CHARACTER.sub(lambda found: repr(found.group())[1:-1], text)
+
+
+_CONTROL_CHARACTER = re.compile(r"[\x00-\x1f\x7f]")
+
+
 def _report(summary, args) -> None:
     """One "error: SOURCE: REASON" line per failed path on stderr, then the summary."""
     for failure in summary.failed:
-        print(f"error: {failure['source']}: {failure['error']}", file=sys.stderr)
+        print(f"error: {_one_line(failure['source'])}: {failure['error']}", file=sys.stderr)
     _print_summary(summary, args)
 
 

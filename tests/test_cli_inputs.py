@@ -194,6 +194,16 @@ def test_a_file_name_that_is_not_utf8_is_one_line_and_the_other_files_go_on(tmp_
     assert [Path(doc["source"]).name for doc in json.loads(capsys.readouterr().out)] == ["good.txt"]
 
 
+def test_a_file_name_with_a_line_break_is_one_row_of_the_documents_table(tmp_path, capsys):
+    (tmp_path / "new\nline.txt").write_text("A short note about a cat named Pewter.\n")
+    db = str(tmp_path / "db")
+    assert run(["ingest", "-q", "--device", "cpu", "--workers", "1", "--db", db, str(tmp_path / "new\nline.txt")]) == 0
+    capsys.readouterr()
+    assert run(["docs", "list", "--db", db]) == 0
+    header, row = capsys.readouterr().out.strip().split("\n")
+    assert row.endswith(f"{tmp_path}/new\\nline.txt")
+
+
 # ---- docs delete ------------------------------------------------------------------------------------------
 
 
