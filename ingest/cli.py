@@ -105,6 +105,8 @@ def _ingest_argument_problem(args, world: int) -> str | None:
         return "ingest: give at least one PATH (or --sync)"
     if args.append and len(args.paths) != 1:
         return "ingest --append DOC_ID takes exactly one PATH"
+    if args.append and args.sync:
+        return "ingest --append and --sync do not go together: --sync looks at whole directories"
     if args.workers is not None and args.workers < 1:  # 0 would mean "CPU count" deep down: say so instead
         return "--workers must be at least 1"
     if world > 1 and not args.chroma_host:

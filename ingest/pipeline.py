@@ -467,6 +467,9 @@ def append_document(
         raise IngestError(f"document {doc_id[:12]} ({metadata['source']})",
                           "was encoded by another model version and must be re-ingested before appending "
                           "(ingest its file again with this model)")
+    if os.path.abspath(path) == metadata["source"]:     # its text would be read twice
+        raise IngestError(str(path), f"is the source of document {doc_id[:12]} itself: to take in what was added "
+                          "to it, ingest it again (that replaces the document); --append takes another file")
     addition = parse_file(path, password=options.password, max_bytes=options.max_bytes, workers=1)
     C = encoder.chunk_size
     chunks_collection = store.collection(collection)

@@ -145,6 +145,23 @@ def test_ingest_append_to_a_db_that_does_not_exist_creates_none(tmp_path, capsys
     assert not db.exists()
 
 
+def test_append_refuses_the_documents_own_file_and_sync(tmp_path, capsys):
+    note, db = some_document(tmp_path), str(tmp_path / "db")
+    assert run(["ingest", "-q", "--device", "cpu", "--workers", "1", "--db", db, note]) == 0
+    assert run(["docs", "list", "--db", db, "--json"]) == 0
+    before = json.loads(capsys.readouterr().out)
+    doc_id = before[0]["doc_id"]
+    assert run(["ingest", "-q", "--device", "cpu", "--db", db, "--append", doc_id, note]) == 1
+    assert one_error_line(capsys) == (f"error: {note}: is the source of document {doc_id[:12]} itself: to take in "
+                                      "what was added to it, ingest it again (that replaces the document); "
+                                      "--append takes another file")
+    assert run(["ingest", "-q", "--device", "cpu", "--db", db, "--sync", "--append", doc_id, note]) == 2
+    assert one_error_line(capsys) == ("error: ingest --append and --sync do not go together: --sync looks at "
+                                      "whole directories")
+    assert run(["docs", "list", "--db", db, "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == before           # the document is as it was
+
+
 def test_nothing_to_ingest_into_a_db_that_is_a_file_is_still_a_usage_error(tmp_path, capsys):
     (tmp_path / "afile").write_text("x")
     assert run(["ingest", "-q", "--db", str(tmp_path / "afile"), str(tmp_path / "missing.txt")]) == 2
