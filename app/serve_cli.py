@@ -65,9 +65,23 @@ def listen_problem(host: str, port: int) -> str | None:
     return None
 
 
+def open_or_make_store(args: argparse.Namespace):
+    """The store of --db (or the Chroma server), made empty where --db holds none yet, which stderr says: on a
+    first run that is expected, and a mistyped --db shows there instead of as an empty page."""
+    from ingest.errors import NoDatabaseError
+    from ingest.store import Store
+
+    try:
+        return Store.open(db=args.db, host=args.chroma_host, port=args.chroma_port, create=False)
+    except NoDatabaseError:
+        store = Store.open(db=args.db, host=args.chroma_host, port=args.chroma_port)
+        print(f"note: no database at {store.location} yet: made an empty one (upload documents in the Documents "
+              "tab)", file=sys.stderr)
+        return store
+
+
 def run_serve(args: argparse.Namespace) -> int:
     from ingest.errors import StoreError
-    from ingest.store import Store
 
     from app.ask_cli import unwritable_directory
     from app.ui import build_app, default_upload_dir, launch, parse_size
@@ -85,7 +99,7 @@ def run_serve(args: argparse.Namespace) -> int:
         print(f"error: {problem}", file=sys.stderr)
         return 1
     try:
-        store = Store.open(db=args.db, host=args.chroma_host, port=args.chroma_port)
+        store = open_or_make_store(args)
     except StoreError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1

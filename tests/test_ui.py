@@ -359,6 +359,18 @@ def test_serve_command_defaults_to_localhost():
     assert is_loopback("127.0.0.1") and is_loopback("localhost") and not is_loopback("0.0.0.0")
 
 
+def test_serve_says_when_it_makes_a_new_database(tmp_path, capsys):
+    """A first run, or a mistyped --db: the empty database it makes is said on stderr, once."""
+    from app.cli import build_parser
+    from app.serve_cli import open_or_make_store
+
+    args = build_parser().parse_args(["serve", "--db", str(tmp_path / "tyop-db")])
+    open_or_make_store(args)
+    assert capsys.readouterr().err == (f"note: no database at {tmp_path / 'tyop-db'} yet: made an empty one "
+                                       "(upload documents in the Documents tab)\n")
+    assert open_or_make_store(args).collections() == [] and capsys.readouterr().err == ""
+
+
 def test_serve_command_errors_are_one_line(tmp_path, capsys):
     from app.cli import main
 
@@ -379,7 +391,7 @@ def test_serve_command_errors_are_one_line(tmp_path, capsys):
     assert "--host no-such-host.invalid: no such address" in err
     assert f"upload directory {tmp_path / 'file'} is a file, not a directory" in err
     assert "Address already in use" in err
-    assert len(err.strip().splitlines()) == 6
+    assert len(err.strip().splitlines()) == 7       # six errors, and the note that --db held no database yet
 
 
 @pytest.mark.skipif(not shutil.which("pdftoppm"), reason="pdftoppm (poppler-utils) not installed")
