@@ -203,6 +203,8 @@ def run_ask(args) -> int:
             result = engine.ask(question, k=args.k, doc_ids=doc_ids)
             if args.json:
                 print(json.dumps(result.to_json(), ensure_ascii=False), flush=True)
+            elif len(questions) > 1:        # a file of questions: each answer under its question
+                print(f"Q: {question}\n{format_result(result)}\n", flush=True)
             else:
-                print(format_result(result) + ("\n" if len(questions) > 1 else ""), flush=True)
+                print(format_result(result), flush=True)
     return 0

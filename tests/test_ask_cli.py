@@ -119,6 +119,16 @@ def test_asking_a_collection_whose_documents_were_all_deleted_says_so(tmp_path):
     assert done.stderr == "error: collection 'notes' has no documents: ingest some first\n"
 
 
+def test_a_questions_file_in_plain_text_puts_each_answer_under_its_question(qa_db, tmp_path):
+    questions = tmp_path / "q.txt"
+    questions.write_text("What is the default R prompt?\nHow do I export a data frame to PostgreSQL?\n")
+    done = cli("ask", "--questions", str(questions), "--db", qa_db, "--collection", COLLECTION, "-k", "3")
+    assert done.returncode == 0, done.stderr
+    blocks = done.stdout.strip().split("\n\nQ: ")
+    assert blocks[0].startswith("Q: What is the default R prompt?\n") and len(blocks) == 2
+    assert blocks[1].startswith("How do I export a data frame to PostgreSQL?\nNot found")
+
+
 def test_a_questions_file_that_is_not_utf8_is_one_line(qa_db, tmp_path):
     questions = tmp_path / "latin1.txt"
     questions.write_bytes("What is the caf\u00e9 prompt?\n".encode("latin-1"))
