@@ -15,6 +15,8 @@ import sys
 from ingest.errors import IngestError, NoDatabaseError, StoreError
 from ingest.store import DEFAULT_COLLECTION, DocumentRecord
 
+PASSWORD_ENV = "NONATTN_QA_PDF_PASSWORD"
+
 USAGE_ERROR = 2
 
 
@@ -41,7 +43,9 @@ def add_ingest_parser(subparsers) -> argparse.ArgumentParser:
                         "encoded by this model version)")
     parser.add_argument("--sync", action="store_true", help="also remove documents whose files are gone")
     parser.add_argument("--workers", type=int, metavar="N", help="parser processes (default: CPU count)")
-    parser.add_argument("--password", help="password for encrypted PDFs")
+    parser.add_argument("--password", default=os.environ.get(PASSWORD_ENV),
+                        help=f"password for encrypted PDFs (default: ${PASSWORD_ENV}, which keeps it out of the "
+                        "process list and the shell's history)")
     parser.add_argument("--no-recursive", dest="recursive", action="store_false",
                         help="do not descend into subdirectories")
     parser.add_argument("--json", action="store_true", help="print only the JSON summary on stdout")

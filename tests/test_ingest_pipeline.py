@@ -102,6 +102,14 @@ def test_a_copy_takes_over_the_document_whose_file_is_gone(tmp_path, store, enco
     assert not again.ingested and not again.removed and [s["reason"] for s in again.skipped] == ["unchanged"]
 
 
+def test_an_encrypted_pdf_opens_with_the_password_from_the_environment(tmp_path, make_pdf, capsys, monkeypatch):
+    """--password on the command line shows in the process list; the environment variable does not."""
+    locked = make_pdf(["The vault opens at midnight."], name="locked.pdf", user_password="pw")
+    monkeypatch.setenv("NONATTN_QA_PDF_PASSWORD", "pw")
+    assert ingest_main([str(locked), "--db", str(tmp_path / "db"), "--device", "cpu", "--json"]) == 0
+    assert [entry["pages"] for entry in json.loads(capsys.readouterr().out)["ingested"]] == [1]
+
+
 def test_append_equals_whole_file(tmp_path, encoder, inference_precision):
     first, second, third = lines(10, 40), lines(11, 45), lines(12, 30)  # each under one text page
     (tmp_path / "log.txt").write_text(first + "\f" + second)
