@@ -66,7 +66,7 @@ def score_item(item: dict, passages: list[str], answer_text: str | None, cited_p
     """Per-item outcome for a dev-set line ({"answers","evidence","page",...}); None where a metric does not apply.
 
     An item with no answers is unanswerable. The retrieval metrics need the evidence text, so an answerable item
-    without one counts only for answer hit and abstention."""
+    without one counts only for page accuracy (where it gives the page), answer hit and abstention."""
     answerable = bool(item.get("answers"))
     evidence = item.get("evidence") if answerable else None
     return {
@@ -75,8 +75,7 @@ def score_item(item: dict, passages: list[str], answer_text: str | None, cited_p
         "answerable": answerable,
         "hit@1": hit_at_1(evidence, passages) if evidence is not None else None,
         "hit@5": hit_at_5(evidence, passages) if evidence is not None else None,
-        "page": page_correct(item["page"], cited_page) if evidence is not None and item.get("page") is not None
-        else None,
+        "page": page_correct(item["page"], cited_page) if answerable and item.get("page") is not None else None,
         "answer_hit": answer_hit(item["answers"], answer_text) if answerable else None,
         "abstain_ok": abstained_correctly(answerable, answer_text),
     }

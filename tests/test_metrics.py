@@ -76,6 +76,13 @@ def test_answers_without_evidence_still_count_as_answerable():
     s = summarize([answered, abstained])
     assert s["answer_hit"] == 0.5 and s["false_abstain"] == 0.5 and math.isnan(s["abstain_acc"])
 
+
+def test_a_page_without_evidence_still_scores_the_first_citation():
+    item = {"id": "c", "kind": "factoid", "answers": ["convert-ly"], "evidence": None, "page": 12}
+    assert score_item(item, ["whatever"], "Run convert-ly.", 12)["page"] is True
+    assert score_item(item, ["whatever"], "Run convert-ly.", 13)["page"] is False
+    assert score_item({**item, "answers": []}, ["whatever"], None, None)["page"] is None   # unanswerable
+
 # ---- the dev set itself -------------------------------------------------------------------------------------
 def load_devset():
     return [json.loads(line) for line in DEVSET.read_text(encoding="utf-8").splitlines() if line.strip()]
