@@ -219,7 +219,8 @@ def run_docs_delete(args) -> int:
             status = 1
             continue
         removed = store.delete_document(args.collection, matches[0].doc_id)
-        print(f"deleted {matches[0].doc_id[:12]} {matches[0].source} ({removed} chunk{'' if removed == 1 else 's'})")
+        print(f"deleted {matches[0].doc_id[:12]} {_one_line(matches[0].source)} "
+              f"({removed} chunk{'' if removed == 1 else 's'})")
     return status
 
 
