@@ -2,10 +2,11 @@
 chat model (BaseChatModel) grounded only in the retrieved passages, citing them as [1], [2], ...
 
 Without a chat model a follow-up is resolved lexically: a question that leans on an earlier turn (a pronoun,
-"what about ...", or almost no content words) gets the content words of the previous question appended (that
-question itself resolved first, so a topic carries through a chain of follow-ups), and, where the previous
-question asked who, the names its answer gave ("Who was Caliban's mother?" -> "Sycorax": "she" is her). That is
-what retrieval and sentence scoring need; with a chat model, the model rewrites it as a standalone question.
+"what about ...", or no content word but a bare common one) gets the content words of the previous question
+appended (that question itself resolved first, so a topic carries through a chain of follow-ups), and, where the
+previous question asked who, the names its answer gave ("Who was Caliban's mother?" -> "Sycorax": "she" is her).
+That is what retrieval and sentence scoring need; with a chat model, the model rewrites it as a standalone
+question.
 """
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from app.text_utils import STOPWORDS, clean_pdf_text, with_follow_up_context
 _DEPENDENT = re.compile(r"\b(it|its|they|them|their|this|that|these|those|he|him|his|she|her|hers|there|one|ones|"
                         r"same|former|latter|else|too|also)\b|^\s*(and|but|or|what about|how about|why|so)\b", re.I)
 _CONTENT = re.compile(r"[^\W_][\w.'’-]*")
+_BARE_WORDS = 3  # 'What year?', 'Which chapter then?': a question this short with one common word leans on the last
 _ANSWER_NAMES = 2  # names taken from the answer to a "who" question
 _MAX_RECALLED = 12  # earlier turns' words a follow-up carries at most (a long chain of follow-ups stops growing)
 
@@ -46,8 +48,13 @@ def _content_words(text: str) -> list[str]:
 
 
 def is_follow_up(question: str) -> bool:
-    """Does the question lean on an earlier turn (a pronoun, 'what about', or fewer than two content words)?"""
-    return bool(_DEPENDENT.search(question)) or len(_content_words(question)) < 2
+    """Does the question lean on an earlier turn: a pronoun, 'what about', no content word at all ('Why?'), or a
+    bare common word ('What year?')? A short question naming its own subject stands alone ('What is CRAN?',
+    'How do you quit R?')."""
+    if _DEPENDENT.search(question):
+        return True
+    content = _content_words(question)
+    return not content or (len(content) == 1 and content[0].islower() and len(question.split()) <= _BARE_WORDS)
 
 
 def resolve_follow_up(question: str, history=None, chat_model=None) -> str:

@@ -135,6 +135,18 @@ def test_sentence_rerank_judges_a_chunk_by_the_sentence_its_passage_completes(en
     assert best == best_window_match(match, passage.text) > 0.5
 
 
+@pytest.mark.parametrize("question, leans", [
+    ("How do you quit R?", False), ("What is CRAN?", False), ("Who is Ahab?", False),   # each names its subject
+    ("What do sea otters eat?", False),
+    ("Why?", True), ("What year?", True), ("And then?", True), ("Where did he go?", True),
+])
+def test_a_short_question_naming_its_own_subject_is_no_follow_up(question, leans):
+    """'How do you quit R?' after a question about sea otters was read as a follow-up ('R' is one letter, 'quit'
+    the one content word) and answered about otters."""
+    assert is_follow_up(question) is leans
+    assert (resolve_follow_up(question, [("What do sea otters eat?", "Sea urchins.")]) != question) is leans
+
+
 def test_follow_up_is_resolved_against_the_previous_turn(engine):
     assert not is_follow_up("Which function diverts R output to an external file?")
     assert is_follow_up("And what does it return?")
