@@ -545,11 +545,13 @@ def build_app(store: Any, *, engine_factory: Callable[[str], Any] | None = None,
                 raise UserError("Type a question first.")
             if collection not in service.collections():
                 raise UserError(f"Collection '{collection}' does not exist yet: upload documents into it first.")
+            if not service.documents(collection):
+                raise UserError(f"Collection '{collection}' has no documents: upload some first.")
             check_documents(collection, doc_ids)
             engine = service.engine(collection)
             result = None
             for item in engine.ask_stream(question.strip(), k=int(k), doc_ids=doc_ids or None,
-                                          history=[tuple(turn) for turn in history]):
+                                          history=_turns_in(history, collection)):
                 if isinstance(item, str):  # the answer so far
                     yield _markdown_to_html(item), "<p>Searching...</p>", no_pages, "", {}, history
                 else:
@@ -568,7 +570,7 @@ def build_app(store: Any, *, engine_factory: Callable[[str], Any] | None = None,
         picker = gr.Dropdown(choices=[(label, i) for i, (label, _, _) in enumerate(views)],
                              value=0 if views else None)
         state = {"views": [[rec, sentence] for _, rec, sentence in views]}
-        history = (history + [[question.strip(), result.answer]])[-MAX_HISTORY_TURNS:]
+        history = (history + [[question.strip(), result.answer, collection]])[-MAX_HISTORY_TURNS:]
         yield (_markdown_to_html(answer_markdown(result)), sources_html(records), picker, first_page, state,
                history)
 
@@ -628,7 +630,7 @@ def build_app(store: Any, *, engine_factory: Callable[[str], Any] | None = None,
                             show_image = gr.Button("Render page image")
                             image = gr.Image(label="Page", type="pil", interactive=False)
             state = gr.State({})
-            history = gr.State([])  # [question, answer] turns of this browser session, for follow-ups
+            history = gr.State([])  # [question, answer, collection] turns of this browser session, for follow-ups
         with gr.Tab("Documents"):
             # No file_types: Gradio would refuse a whole multi-file upload for one file of another type before
             # on_upload runs; QAService checks each file, reports the bad ones and ingests the rest.
@@ -661,6 +663,12 @@ def build_app(store: Any, *, engine_factory: Callable[[str], Any] | None = None,
             show_image.click(on_image, [page_pick, state], [image], api_visibility="private")
     app.qa_service = service  # for tests and callers that need the service behind the page
     return app
+
+
+def _turns_in(history: list, collection: str) -> list[tuple[str, str | None]]:
+    """The (question, answer) turns asked of `collection`: a question about another collection's documents is no
+    context for a follow-up here."""
+    return [(question, answer) for question, answer, asked_of in history if asked_of == collection]
 
 
 def _view(index: Any, state: dict | None) -> tuple[dict, str | None] | None:

@@ -170,6 +170,16 @@ def test_follow_up_question_uses_the_conversation(served, uploaded):
     assert "Understood as:" not in answer  # a new conversation: the question stands alone
 
 
+def test_a_follow_up_leans_only_on_turns_asked_of_the_same_collection(served, uploaded, tmp_path):
+    client = Client(served[0], verbose=False, download_files=False)
+    note = tmp_path / "caliban.md"
+    note.write_text("# Notes\n\nSycorax was a witch from Argier. She was banished to the island.\n")
+    client.predict([handle_file(str(note))], "island-notes", api_name="/upload")
+    client.predict("Who was Sycorax?", "island-notes", [], 5, api_name="/ask")
+    answer = client.predict("And what are you asked when you do that?", COLLECTION, [], 5, api_name="/ask")[0]
+    assert "Understood as:" not in answer       # Sycorax is not what "that" is in the R manual
+
+
 def test_page_endpoint_shows_another_source(served, r_intro_excerpt, uploaded):
     client = Client(served[0], verbose=False, download_files=False)  # its own session (the State is per session)
     _, _, page_choice, _ = client.predict(QUESTION, COLLECTION, [], 5, api_name="/ask")  # fills the session state
@@ -316,6 +326,8 @@ def test_delete_document(served, tmp_path, r_intro_excerpt):
     assert "Deleted" in status
     assert not table["data"] or table["data"] == [[]] or all(not any(row) for row in table["data"])
     assert "tiny-notes.md" not in uploaded_files(app)
+    answer = client.predict("Which animals does it mention?", "delete-test", [], 5, api_name="/ask")[0]
+    assert "Collection &#x27;delete-test&#x27; has no documents: upload some first." in answer
 
 
 def test_deleting_nothing_is_not_reported_as_success(served, uploaded):
