@@ -507,16 +507,18 @@ def build_app(store: Any, *, engine_factory: Callable[[str], Any] | None = None,
                 gr.Dropdown(choices=choices, value=None), f"<p>{note}</p>")
 
     def on_collection(collection: str):
-        return document_views(collection)
+        return document_views(_collection_name(collection))
 
     def on_refresh(collection: str):
+        collection = _collection_name(collection)
         return (collection_choices(collection), *document_views(collection))
 
     def on_upload(files, collection: str, progress=gr.Progress()):
+        collection = _collection_name(collection)     # ' notes ' is stored as 'notes': shown and asked so too
         try:
             pairs = [(_upload_path(f), _upload_name(f)) for f in (files or [])]
             progress(0.0, desc="Starting")
-            summary = service.ingest(pairs, (collection or "").strip(), progress=_progress_adapter(progress))
+            summary = service.ingest(pairs, collection, progress=_progress_adapter(progress))
             message = summary_html(summary)
         except UserError as error:
             message = error_html(str(error))
@@ -525,6 +527,7 @@ def build_app(store: Any, *, engine_factory: Callable[[str], Any] | None = None,
         return (collection_choices(collection), *document_views(collection)[:3], message, None)
 
     def on_delete(collection: str, doc_id: str | None):
+        collection = _collection_name(collection)
         if not doc_id:
             return (*document_views(collection)[:3], error_html("Choose a document to delete."))
         try:
@@ -539,7 +542,7 @@ def build_app(store: Any, *, engine_factory: Callable[[str], Any] | None = None,
                history: list | None) -> Iterator[tuple]:
         """Streams the answer word by word, then its sources; the turn joins `history` for follow-ups."""
         no_pages = gr.Dropdown(choices=[], value=None)
-        history = list(history or [])
+        history, collection = list(history or []), _collection_name(collection)
         try:
             if not (question or "").strip():
                 raise UserError("Type a question first.")
@@ -663,6 +666,11 @@ def build_app(store: Any, *, engine_factory: Callable[[str], Any] | None = None,
             show_image.click(on_image, [page_pick, state], [image], api_visibility="private")
     app.qa_service = service  # for tests and callers that need the service behind the page
     return app
+
+
+def _collection_name(typed: str | None) -> str:
+    """A collection's name as typed into the picker, without the spaces around it."""
+    return (typed or "").strip()
 
 
 def _turns_in(history: list, collection: str) -> list[tuple[str, str | None]]:

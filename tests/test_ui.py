@@ -180,6 +180,16 @@ def test_a_follow_up_leans_only_on_turns_asked_of_the_same_collection(served, up
     assert "Understood as:" not in answer       # Sycorax is not what "that" is in the R manual
 
 
+def test_a_collection_name_typed_with_spaces_around_it_is_one_collection(served, tmp_path):
+    client = Client(served[0], verbose=False, download_files=False)
+    note = tmp_path / "otters.md"
+    note.write_text("# Otters\n\nSea otters eat sea urchins, clams and crabs.\n")
+    picker, table, *_ = client.predict([handle_file(str(note))], "  otter-notes ", api_name="/upload")
+    assert value(picker) == "otter-notes" and table_files(table) == ["otters.md"]
+    answer = client.predict("What do sea otters eat?", " otter-notes ", [], 3, api_name="/ask")[0]
+    assert "sea urchins" in answer and "does not exist" not in answer
+
+
 def test_page_endpoint_shows_another_source(served, r_intro_excerpt, uploaded):
     client = Client(served[0], verbose=False, download_files=False)  # its own session (the State is per session)
     _, _, page_choice, _ = client.predict(QUESTION, COLLECTION, [], 5, api_name="/ask")  # fills the session state
