@@ -215,12 +215,8 @@ class QAService:
         A file of the wrong type, over the size limit or unreadable is reported in summary.failed and the others
         go on; an uploaded copy that ends up in no document (failed, or a duplicate of another) is removed."""
         from ingest.pipeline import IngestSummary
-        from ingest.store import check_collection_name
 
-        try:
-            check_collection_name(collection)
-        except StoreError as error:
-            raise UserError(str(error)) from None
+        checked_collection_name(collection)
         if not files:
             raise UserError("choose one or more files to upload first")
         summary, accepted = IngestSummary(), []
@@ -547,6 +543,7 @@ def build_app(store: Any, *, engine_factory: Callable[[str], Any] | None = None,
             if not (question or "").strip():
                 raise UserError("Type a question first.")
             if collection not in service.collections():
+                checked_collection_name(collection)       # a name no upload can make is not 'not yet' there
                 raise UserError(f"Collection '{collection}' does not exist yet: upload documents into it first.")
             if not service.documents(collection):
                 raise UserError(f"Collection '{collection}' has no documents: upload some first.")
@@ -666,6 +663,16 @@ def build_app(store: Any, *, engine_factory: Callable[[str], Any] | None = None,
             show_image.click(on_image, [page_pick, state], [image], api_visibility="private")
     app.qa_service = service  # for tests and callers that need the service behind the page
     return app
+
+
+def checked_collection_name(name: str) -> str:
+    """The name, or UserError saying why Chroma would refuse it ('3-512 characters: ...')."""
+    from ingest.store import check_collection_name
+
+    try:
+        return check_collection_name(name)
+    except StoreError as error:
+        raise UserError(str(error)) from None
 
 
 def _collection_name(typed: str | None) -> str:

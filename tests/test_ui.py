@@ -190,6 +190,14 @@ def test_a_collection_name_typed_with_spaces_around_it_is_one_collection(served,
     assert "sea urchins" in answer and "does not exist" not in answer
 
 
+def test_asking_a_collection_name_no_upload_can_make_says_why(served):
+    client = Client(served[0], verbose=False, download_files=False)
+    answer = html.unescape(client.predict("What is R?", "my docs", [], 3, api_name="/ask")[0])
+    assert "invalid collection name 'my docs' (3-512 characters" in answer and "does not exist yet" not in answer
+    answer = client.predict("What is R?", "later-notes", [], 3, api_name="/ask")[0]
+    assert "does not exist yet: upload documents into it first" in answer
+
+
 def test_page_endpoint_shows_another_source(served, r_intro_excerpt, uploaded):
     client = Client(served[0], verbose=False, download_files=False)  # its own session (the State is per session)
     _, _, page_choice, _ = client.predict(QUESTION, COLLECTION, [], 5, api_name="/ask")  # fills the session state
