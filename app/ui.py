@@ -302,6 +302,8 @@ def _display_source(source: str) -> str:
 def passage_record(passage: Any) -> dict:
     """A retrieved passage as a plain dict (kept in the page's State between events)."""
     spans = getattr(passage, "highlights", None) or getattr(passage, "spans", None) or []
+    page_at = getattr(passage, "page_at", None)     # where its first marked sentence is: the page to show
+    marked_page, marked_label = page_at(min(spans)[0]) if spans and page_at else (None, None)
     return {
         "source": getattr(passage, "source", "") or "",
         "page": getattr(passage, "page_start", None),
@@ -311,6 +313,8 @@ def passage_record(passage: Any) -> dict:
         "score": float(getattr(passage, "score", 0.0) or 0.0),
         "text": getattr(passage, "text", "") or "",
         "spans": [(int(s), int(e)) for s, e in spans],
+        "marked_page": marked_page,
+        "marked_label": marked_label,
     }
 
 
@@ -443,7 +447,7 @@ def page_view_html(rec: dict, sentence: str | None) -> str:
 
 def page_views(result: Any, records: list[dict]) -> list[tuple[str, dict, str | None]]:
     """What the page view can show, as (label, passage record, sentence to mark): the answer's cited pages
-    first, then each passage's first page."""
+    first, then each passage's page (the one its first marked sentence is on)."""
     views = []
     for citation in result.citations or []:
         cited_page = citation.get("page")
@@ -456,6 +460,8 @@ def page_views(result: Any, records: list[dict]) -> list[tuple[str, dict, str | 
                               citation.get("text")))
                 break
     for rank, rec in enumerate(records, 1):
+        if rec.get("marked_page") is not None:      # a passage over two pages: the one its marked sentence is on
+            rec = dict(rec, page=rec["marked_page"], page_label=rec["marked_label"])
         where = pages_text(rec["page"], None, rec["page_label"])
         views.append((f"[{rank}] {_display_source(rec['source'])}, {where}", rec, None))
     return views

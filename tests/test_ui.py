@@ -198,6 +198,20 @@ def test_asking_a_collection_name_no_upload_can_make_says_why(served):
     assert "does not exist yet: upload documents into it first" in answer
 
 
+def test_a_source_over_two_pages_is_shown_on_the_page_of_its_marked_sentence():
+    from types import SimpleNamespace
+
+    from app.answer import Passage
+    from app.ui import page_views, passage_record
+
+    text = "Otters live in kelp forests.\fSea otters eat sea urchins, clams and crabs."
+    second = text.index("Sea otters")
+    passage = Passage("o#0", text, "/docs/otters.txt", 1, 2, "1", None, 1.0, page_breaks=[(second, 2, "2")],
+                      highlights=[(second, len(text))])
+    (label, rec, sentence), = page_views(SimpleNamespace(citations=[]), [passage_record(passage)])
+    assert (label, rec["page"], sentence) == ("[1] otters.txt, p. 2", 2, None)
+
+
 def test_page_endpoint_shows_another_source(served, r_intro_excerpt, uploaded):
     client = Client(served[0], verbose=False, download_files=False)  # its own session (the State is per session)
     _, _, page_choice, _ = client.predict(QUESTION, COLLECTION, [], 5, api_name="/ask")  # fills the session state
