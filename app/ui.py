@@ -588,7 +588,9 @@ def build_app(store: Any, *, engine_factory: Callable[[str], Any] | None = None,
             raise UserError(f"No document {unknown[0][:12]} in collection '{collection}': refresh the document list.")
 
     def on_new_conversation():
-        return [], "", "<p>New conversation: the next question stands alone.</p>"
+        """The history, the answer, its sources and its cited page all cleared."""
+        return ([], "", "<p>New conversation: the next question stands alone.</p>",
+                gr.Dropdown(choices=[], value=None), "", {})
 
     def on_pick_page(index: int | None, state: dict | None):
         view = _view(index, state)
@@ -661,7 +663,8 @@ def build_app(store: Any, *, engine_factory: Callable[[str], Any] | None = None,
                      api_name="delete")
         ask_inputs = [question, collection, only_docs, k, history]
         ask_outputs = [answer, sources, page_pick, page_view, state, history]
-        new_conversation.click(on_new_conversation, [], [history, sources, answer], api_name="new_conversation")
+        new_conversation.click(on_new_conversation, [], [history, sources, answer, page_pick, page_view, state],
+                               api_name="new_conversation")
         ask.click(on_ask, ask_inputs, ask_outputs, api_name="ask").then(None, js=SCROLL_TO_MARK)
         question.submit(on_ask, ask_inputs, ask_outputs, api_visibility="private").then(None, js=SCROLL_TO_MARK)
         page_pick.input(on_pick_page, [page_pick, state], [page_view], api_name="page").then(None, js=SCROLL_TO_MARK)

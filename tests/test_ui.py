@@ -165,7 +165,9 @@ def test_follow_up_question_uses_the_conversation(served, uploaded):
     follow_up = "And what are you asked when you do that?"
     answer = client.predict(follow_up, COLLECTION, [], 5, api_name="/ask")[0]
     assert "Understood as:" in answer and "quit" in answer.split("Understood as:")[1].lower()
-    client.predict(api_name="/new_conversation")
+    sources, answer, page_choice, page_view = client.predict(api_name="/new_conversation")
+    assert (sources, value(page_choice), page_view) == ("", None, "")   # the last answer's cited page goes too
+    assert "New conversation" in answer
     answer = client.predict(follow_up, COLLECTION, [], 5, api_name="/ask")[0]
     assert "Understood as:" not in answer  # a new conversation: the question stands alone
 
