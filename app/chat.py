@@ -50,9 +50,11 @@ def _content_words(text: str) -> list[str]:
 def is_follow_up(question: str) -> bool:
     """Does the question lean on an earlier turn: a pronoun, 'what about', no content word at all ('Why?'), or a
     bare common word ('What year?')? A short question naming its own subject stands alone ('What is CRAN?',
-    'How do you quit R?')."""
+    'How do you quit R?', 'Who wrote R?')."""
     if _DEPENDENT.search(question):
         return True
+    if any(word[:1].isupper() for word in question.split()[1:]):     # a name: 'Who wrote R?', 'Where is Elsinore?'
+        return False
     content = _content_words(question)
     return not content or (len(content) == 1 and content[0].islower() and len(question.split()) <= _BARE_WORDS)
 

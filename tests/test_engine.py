@@ -136,7 +136,7 @@ def test_sentence_rerank_judges_a_chunk_by_the_sentence_its_passage_completes(en
 
 
 @pytest.mark.parametrize("question, leans", [
-    ("How do you quit R?", False), ("What is CRAN?", False), ("Who is Ahab?", False),   # each names its subject
+    ("How do you quit R?", False), ("What is CRAN?", False), ("Who wrote R?", False),   # each names its subject
     ("What do sea otters eat?", False),
     ("Why?", True), ("What year?", True), ("And then?", True), ("Where did he go?", True),
 ])
