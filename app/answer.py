@@ -32,7 +32,7 @@ from app.lookups import lookup_for
 from app.measures import LARGE_NUMBERS, SMALL_NUMBERS, TENS, measure_asked
 from app.speeches import WordsInChunk
 from app.text_utils import (STOPWORDS, as_words, clean_pdf_text, list_lines, question_proper, quoted_words,
-                             sentence_spans, split_follow_up_context, stem, tokenize, words)
+                             sentence_spans, split_follow_up_context, stem, stripped_span, tokenize, words)
 
 FOLLOW_UP_CONTEXT_WEIGHT = 0.5  # an earlier turn's word in a resolved follow-up, against the question's own
 # Words that say what kind of answer is wanted but are not evidence themselves.
@@ -333,9 +333,10 @@ def _names_the_thing_asked(question: str, text: str, lower_case: frozenset[str] 
     thing = [w for w in words(phrase) if w not in STOPWORDS and w != "s"]
     tokens = text.split()
     asked = set(words(question))
+    kind = thing[-1] if thing else ""       # what is named: 'command' in 'the name of the command that ...'
+    names = _name_positions(tokens, asked, lower_case) + _code_name_positions(tokens, question, kind)
     if not thing:
-        return bool(_name_positions(tokens, asked, lower_case) + _code_name_positions(tokens, question))
-    names = _name_positions(tokens, asked, lower_case) + _code_name_positions(tokens, question, thing[-1])
+        return bool(names)
     at = [i for i, token in enumerate(tokens) if stem(thing[-1]) in {stem(w) for w in words(token)}]
     if thing[-1] in _KINDS_OF_CODE:     # 'the pause command': the word between article and kind names it
         names += [j - 1 for j in at if j >= 2 and tokens[j - 2].lower() in ("the", "a", "an")
@@ -860,18 +861,12 @@ def _section_end(passage: Passage, after: int, end: int) -> int:
     next_section = next((offset for offset, _ in passage.section_breaks if offset >= after), end)
     if next_section >= end:
         return end
-    end = _without_trailing_space(passage.text, after, next_section)
+    end = stripped_span(passage.text, after, next_section)[1]
     last_line = passage.text.rfind("\n", after, end) + 1      # a heading above the next one ('ACT I.') goes too
     heading = passage.text[last_line:end]
     if last_line > after and heading[:1].isupper() and _is_fragment(heading) and \
             _FINISHED.search(passage.text[after - 1:last_line].rstrip()):
-        end = _without_trailing_space(passage.text, after, last_line)
-    return end
-
-
-def _without_trailing_space(text: str, start: int, end: int) -> int:
-    while end > start and text[end - 1].isspace():
-        end -= 1
+        end = stripped_span(passage.text, after, last_line)[1]
     return end
 
 

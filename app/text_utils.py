@@ -241,13 +241,19 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
     spans = []
     ordered = sorted(cuts)
     for start, end in zip(ordered, ordered[1:]):
-        while start < end and text[start].isspace():
-            start += 1
-        while end > start and text[end - 1].isspace():
-            end -= 1
+        start, end = stripped_span(text, start, end)
         if end > start:
             spans.append((start, end))
     return spans
+
+
+def stripped_span(text: str, start: int, end: int) -> tuple[int, int]:
+    """(start, end) narrowed past the whitespace at the end of text[start:end], then at its start."""
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    while start < end and text[start].isspace():
+        start += 1
+    return start, end
 
 
 # Lines of reference lists, which name things without saying anything about them: a cast list ('GONZALO, an
