@@ -248,19 +248,27 @@ class QAService:
         """Copy the files into the upload dir (the page view re-reads them there) and ingest the copies."""
         from ingest.pipeline import IngestSummary, ingest_paths
 
-        summary, placed = IngestSummary(), []
+        summary, placed = IngestSummary(), {}  # placed: stored path -> the name it was uploaded under
         for temp_path, name in files:
             try:
-                placed.append(str(place_upload(temp_path, name, self.upload_dir)))
+                path = str(place_upload(temp_path, name, self.upload_dir))
             except (OSError, UserError) as error:
                 log.warning("cannot keep upload %r: %s", name, error)
                 summary.failed.append({"source": safe_upload_name(name), "error": "cannot store the upload "
                                        f"({getattr(error, 'strerror', None) or error})"})
+                continue
+            if path in placed:  # the same bytes under the same name: one document, and the user is told so
+                summary.skipped.append({"source": path, "doc_id": "", "reason": "chosen twice in this upload"})
+            placed.setdefault(path, safe_upload_name(name))
         try:
             if placed:
-                summary.merge(ingest_paths(placed, self.store, collection=collection, progress=progress))
+                summary.merge(ingest_paths(list(placed), self.store, collection=collection, progress=progress))
         finally:
-            self._remove_unreferenced_uploads(placed)
+            self._remove_unreferenced_uploads(list(placed))
+        for entry in summary.ingested:
+            uploaded_as = placed.get(entry["source"])
+            if uploaded_as and Path(entry["source"]).name != uploaded_as:   # 'notes.md' stored as 'notes-1.md'
+                entry["uploaded_as"] = uploaded_as
         return summary
 
     def _remove_unreferenced_uploads(self, paths: list[str]) -> None:
@@ -729,8 +737,10 @@ def summary_html(summary: Any) -> str:
     """What an upload did: counts, then one line per skipped or failed file (file names only, never paths)."""
     parts = [f"<p>{html.escape(summary.text().capitalize())}.</p>"]
     for entry in summary.ingested:
-        parts.append(f"<p>Ingested {html.escape(_display_source(entry['source']))}: {entry['pages']} pages, "
-                     f"{entry['chunks']} chunks.</p>")
+        renamed = (f" (uploaded as {entry['uploaded_as']}; a different file of that name was uploaded before)"
+                   if entry.get("uploaded_as") else "")
+        parts.append(f"<p>Ingested {html.escape(_display_source(entry['source']) + renamed)}: {entry['pages']} "
+                     f"pages, {entry['chunks']} chunks.</p>")
     for entry in summary.skipped:
         reason = entry["reason"]
         if reason.startswith("same content as "):  # names the other file by its server path: keep the name only

@@ -303,6 +303,27 @@ def test_one_bad_file_does_not_block_the_others(served, tmp_path, monkeypatch):
     assert not {"prog.exe", "big.txt", "broken.pdf"} & set(uploaded_files(app))
 
 
+def test_an_upload_says_what_became_of_each_file_it_named(served, tmp_path):
+    """A file chosen twice is ingested once and said to be; one named like an earlier, different upload is kept
+    beside it under another name, and the user is told which."""
+    url, app = served
+    client = Client(url, verbose=False, download_files=False)
+    first, second = tmp_path / "first", tmp_path / "second"
+    for folder, animal in ((first, "The rhea is a flightless bird of South America."),
+                           (second, "The okapi is a forest giraffe of the Congo.")):
+        folder.mkdir()
+        (folder / "field-notes.md").write_text(f"# Notes\n\n{animal}\n")
+    twice = [handle_file(str(first / "field-notes.md"))] * 2
+    _, table, _, _, status, _ = client.predict(twice, "named", api_name="/upload")
+    assert table_files(table) == ["field-notes.md"]
+    assert "Skipped field-notes.md: chosen twice in this upload." in status
+    _, table, _, _, status, _ = client.predict([handle_file(str(second / "field-notes.md"))], "named",
+                                               api_name="/upload")
+    assert sorted(table_files(table)) == ["field-notes-1.md", "field-notes.md"]
+    assert ("Ingested field-notes-1.md (uploaded as field-notes.md; a different file of that name was uploaded "
+            "before)") in status
+
+
 def test_only_refused_files_create_no_collection(served, tmp_path):
     url, app = served
     (tmp_path / "archive.zip").write_bytes(b"PK\x03\x04 not a document")
