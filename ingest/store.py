@@ -131,7 +131,8 @@ class Store:
             path.mkdir(parents=True, exist_ok=True)
             client = chromadb.PersistentClient(path=str(path), settings=settings)
         except Exception as error:
-            raise StoreError(f"cannot open Chroma database in {path} ({_first_line(error)})") from None
+            hint = _READ_ONLY_HINT if "readonly" in str(error).replace("-", "").lower() else ""
+            raise StoreError(f"cannot open Chroma database in {path} ({_first_line(error)}){hint}") from None
         return cls(client, str(path))
 
     # ---- collections --------------------------------------------------------------------------------------
@@ -283,6 +284,10 @@ class Store:
 
     def delete_internal(self, ids: list[str]) -> None:
         self.delete_ids(self.internal, ids)
+
+
+_READ_ONLY_HINT = ("; Chroma writes to its database even to read it: make the directory writable, or ask a copy of it "
+                   "that is")
 
 
 def _first_line(error: BaseException) -> str:

@@ -168,6 +168,21 @@ def test_nothing_to_ingest_into_a_db_that_is_a_file_is_still_a_usage_error(tmp_p
     assert "is a file, not a directory" in one_error_line(capsys)
 
 
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() == 0, reason="root writes to read-only files")
+def test_a_read_only_database_says_why_it_cannot_be_opened(ingested_db, tmp_path, capsys):
+    db = tmp_path / "db"
+    shutil.copytree(ingested_db, db)
+    for path in [db, *db.rglob("*")]:
+        path.chmod(0o555 if path.is_dir() else 0o444)
+    try:
+        assert run(["docs", "list", "--db", str(db)]) == 2
+        line = one_error_line(capsys)
+        assert "readonly database" in line and "make the directory writable, or ask a copy of it" in line
+    finally:
+        for path in [db, *db.rglob("*")]:
+            path.chmod(0o755 if path.is_dir() else 0o644)
+
+
 # ---- --workers --------------------------------------------------------------------------------------------
 
 
