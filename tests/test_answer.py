@@ -83,6 +83,17 @@ def test_threshold_is_a_parameter():
     assert extract_answer(q, passages(), config=AnswerConfig(min_coverage=0.0)) is not None
 
 
+def test_a_number_asked_for_and_given_needs_less_of_the_question_covered():
+    speech = ("GONERIL. This man hath had good counsel. 'Tis politic and safe to let him keep\n"
+              "At point an hundred knights: yes, that on every dream he may enguard his dotage.\n\n"
+              "ALBANY. Well, you may fear too far.\n")
+    question = "How many knights may the old king keep?"   # 'old' and 'king' are not in the speech
+    answer = extract_answer(question, [Passage("l#1", speech, "lear.txt")])
+    assert answer is not None and "hundred knights" in answer.text
+    assert extract_answer(question, [Passage("l#1", speech, "lear.txt")],
+                          config=AnswerConfig(min_coverage_with_amount=0.5)) is None   # as any other question
+
+
 def test_max_words_trims_to_the_densest_part():
     long = " ".join(["filler"] * 80) + " the secret ingredient is saffron " + " ".join(["filler"] * 80) + "."
     answer = extract_answer("What is the secret ingredient?", [Passage("x", long)], max_words=20)
