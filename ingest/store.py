@@ -286,8 +286,8 @@ class Store:
         self.delete_ids(self.internal, ids)
 
 
-_READ_ONLY_HINT = ("; Chroma writes to its database even to read it: make the directory writable, or ask a copy of it "
-                   "that is")
+_READ_ONLY_HINT = ("; Chroma writes to its database even to read it: make the directory writable, or copy it somewhere "
+                   "writable and give the copy as --db")
 
 
 def _first_line(error: BaseException) -> str:

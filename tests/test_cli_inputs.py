@@ -177,7 +177,7 @@ def test_a_read_only_database_says_why_it_cannot_be_opened(ingested_db, tmp_path
     try:
         assert run(["docs", "list", "--db", str(db)]) == 2
         line = one_error_line(capsys)
-        assert "readonly database" in line and "make the directory writable, or ask a copy of it" in line
+        assert "readonly database" in line and "make the directory writable, or copy it somewhere writable" in line
     finally:
         for path in [db, *db.rglob("*")]:
             path.chmod(0o755 if path.is_dir() else 0o644)
