@@ -185,6 +185,7 @@ def ingest_paths(
 
     todo = []
     first_with_content: dict[str, str] = {}
+    why_redone: dict[str, str] = {}  # doc id -> why its stored document is parsed and encoded again (its summary says)
     for path in files:
         source = os.path.abspath(path)
         try:
@@ -209,6 +210,8 @@ def ingest_paths(
                 summary.skipped.append({"source": str(path), "doc_id": digest, "reason": reason})
                 continue
         first_with_content[digest] = source
+        if outdated is not None:
+            why_redone[digest] = outdated
         todo.append(path)
 
     state = ProgressEvent(0, len(todo), 0, 0, 0.0)
@@ -232,7 +235,8 @@ def ingest_paths(
             batch = waiting[start:start + encoder.batch_documents]
             encoded += encoder.encode_many([(p.tokens, p.hold_token) for _, p in batch])
         written = [_new_document(prepared, result, by_source.get(prepared.doc.source, []), encoder.fingerprint,
-                                 known.get(prepared.doc.doc_id)) for (_, prepared), result in zip(waiting, encoded)]
+                                 known.get(prepared.doc.doc_id), why_redone.get(prepared.doc.doc_id))
+                   for (_, prepared), result in zip(waiting, encoded)]
         records.commit_documents(store, collection, [document for document, _ in written])
         for (source, _), (_, entry) in zip(waiting, written):
             summary.ingested.append(entry)
@@ -385,10 +389,11 @@ def _tail_pages(doc: ParsedDocument, from_char: int) -> list[dict]:
 
 
 def _new_document(prepared: PreparedDocument, encoded, replaces: list[str], model: str,
-                  stored: dict | None) -> tuple[records.NewDocument, dict]:
+                  stored: dict | None, why_redone: str | None) -> tuple[records.NewDocument, dict]:
     """What an encoded document writes (chunks, record, saved state; see ingest.records) and its summary entry.
 
-    replaces: the doc_ids stored for its source; stored: the record of this very content when it is re-encoded."""
+    replaces: the doc_ids stored for its source; stored: the record of this very content when it is re-encoded, and
+    why_redone why (MODEL_CHANGED, PARSER_CHANGED, FILE_MOVED: ingest_paths decided it)."""
     doc = prepared.doc
     if len(encoded.embeddings) != len(prepared.chunks):
         raise RuntimeError(f"{doc.source}: {len(encoded.embeddings)} embeddings for {len(prepared.chunks)} chunks")
@@ -404,9 +409,8 @@ def _new_document(prepared: PreparedDocument, encoded, replaces: list[str], mode
     new = records.NewDocument(record, rows, payload, others, stored["chunks"] if stored else 0)
     entry = {"source": doc.source, "doc_id": doc.doc_id, "pages": record.pages, "chunks": record.chunks,
              "tokens": record.tokens}
-    if stored or others:
-        entry["replaced"] = FILE_CHANGED if not stored else FILE_MOVED if stored["source"] != doc.source \
-            else MODEL_CHANGED if stored.get("model", "") != model else PARSER_CHANGED
+    if why_redone or others:        # the stored document of this content, or another one of this file's path
+        entry["replaced"] = why_redone or FILE_CHANGED
     return new, entry
 
 
