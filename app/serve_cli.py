@@ -23,7 +23,8 @@ def add_serve_parser(subparsers) -> argparse.ArgumentParser:
     parser.add_argument("--port", type=int, default=7860, help="port (default: %(default)s)")
     parser.add_argument("--auth", metavar="USER:PASS", help=f"require this login (default: ${AUTH_ENV})")
     parser.add_argument("--max-file-size", default="200mb", metavar="SIZE",
-                        help="largest upload accepted (default: %(default)s)")
+                        help="largest file an upload may hold (default: %(default)s): a larger one is refused "
+                             "and the others of its upload go on; one over 4 times it stops its whole upload")
     parser.add_argument("--upload-dir", metavar="DIR", help="where uploads are kept (default: DB/uploads)")
     parser.add_argument("--open-browser", action="store_true", help="open the page in a browser")
     parser.set_defaults(handler=run_serve)
@@ -114,8 +115,7 @@ def run_serve(args: argparse.Namespace) -> int:
     app = build_app(store, upload_dir=upload_dir, max_file_size=args.max_file_size,
                     default_collection=args.collection)
     try:
-        launch(app, host=args.host, port=args.port, auth=auth, max_file_size=args.max_file_size,
-               inbrowser=args.open_browser)
+        launch(app, host=args.host, port=args.port, auth=auth, inbrowser=args.open_browser)
     except OSError as error:  # the port is taken, the address is not ours
         print(f"error: cannot serve on {args.host}:{args.port} ({' '.join(str(error).split())})", file=sys.stderr)
         return 1

@@ -31,6 +31,10 @@ from ingest.errors import IngestError, StoreError  # noqa: E402
 log = logging.getLogger(__name__)
 
 DEFAULT_MAX_FILE_SIZE = "200mb"
+# Gradio refuses a whole upload, before any of it is stored, when one of its files is over this many times the
+# size limit (a runaway upload never fills the disk); a file over the limit but under that is refused on its own,
+# with its size said, and the others of its upload go on
+GRADIO_UPLOAD_CAP_FACTOR = 4
 DEFAULT_COLLECTION = "default"
 MAX_HISTORY_TURNS = 6  # earlier turns kept for resolving follow-up questions
 # Gradio's own copies of uploads and rendered page images: swept hourly once an hour old, and all when the server
@@ -790,11 +794,12 @@ def theme() -> gr.themes.Base:
 
 
 def launch(app: gr.Blocks, *, host: str = "127.0.0.1", port: int = 7860, auth: tuple[str, str] | None = None,
-           max_file_size: str | int = DEFAULT_MAX_FILE_SIZE, inbrowser: bool = False,
-           prevent_thread_lock: bool = False, quiet: bool = False):
-    """Start the server: local only unless host says otherwise, uploads capped at max_file_size."""
+           inbrowser: bool = False, prevent_thread_lock: bool = False, quiet: bool = False):
+    """Start the server: local only unless host says otherwise; the app's own size limit on uploads is checked
+    file by file, Gradio's (GRADIO_UPLOAD_CAP_FACTOR times it) on the whole upload."""
+    upload_cap = app.qa_service.max_upload_bytes * GRADIO_UPLOAD_CAP_FACTOR
     return app.queue(default_concurrency_limit=4).launch(
-        server_name=host, server_port=port, auth=auth, max_file_size=max_file_size, inbrowser=inbrowser,
+        server_name=host, server_port=port, auth=auth, max_file_size=upload_cap, inbrowser=inbrowser,
         prevent_thread_lock=prevent_thread_lock, quiet=quiet, show_error=False, ssr_mode=False, share=False,
         theme=theme(), css=CSS, footer_links=["api", "settings"],
     )
