@@ -69,6 +69,8 @@ class QAResult:
     resolved_question: str | None = None  # the standalone question when a follow-up was resolved
     prose: str | None = None            # the chat model's answer, when one was given
     unmentioned: list[str] = field(default_factory=list)  # names in the question that no searched document mentions
+    did_you_mean: dict[str, str] = field(default_factory=dict)  # of those, the ones a word of the documents is spelled
+                                                                # like, to that word ('Quequeg' -> 'Queequeg')
     part: dict | None = None            # {"named": "Act 4, Scene 1", "found": bool}: the part of a book the question
                                         # names, and whether it was searched alone (else the documents lack it)
 
@@ -85,6 +87,7 @@ class QAResult:
             **({"resolved_question": self.resolved_question}
                if self.resolved_question and self.resolved_question != self.question else {}),
             **({"unmentioned": self.unmentioned} if self.unmentioned else {}),
+            **({"did_you_mean": self.did_you_mean} if self.did_you_mean else {}),
             **({"part": self.part} if self.part else {}),
         }
 
@@ -98,7 +101,9 @@ class QAResult:
         return f"These documents have no {self.part['named']}: asked of them whole."
 
     def unmentioned_text(self) -> str:
-        return ", ".join(self.unmentioned)
+        """'Quequeg (did you mean Queequeg?), Ishmel (did you mean Ishmael?)'"""
+        return ", ".join(f"{name} (did you mean {self.did_you_mean[name]}?)" if name in self.did_you_mean else name
+                         for name in self.unmentioned)
 
     def not_found_text(self) -> str:
         """What to show instead of an answer: NOT_FOUND, naming what the documents never mention when that is why."""
@@ -292,6 +297,7 @@ class QAEngine:
         unmentioned = self.retriever.unmentioned_names(asked, doc_ids) \
             if self.config.abstain_on_unmentioned_names and asked.strip() else []
         answer = None if unmentioned else self._answer(asked, as_asked, passages, doc_ids, rows)
+        did_you_mean = {name: meant for name in unmentioned if (meant := self.retriever.spelling_meant(name, doc_ids))}
         timings["answer_ms"] = (time.perf_counter() - t) * 1000
         for index, start, end in (answer.sentences if answer else []):
             passages[index].highlights.append((start, end))
@@ -299,7 +305,7 @@ class QAEngine:
         result = QAResult(question=question, answer=answer.text if answer else None,
                           citations=answer.citations if answer else [], passages=passages,
                           confidence=answer.confidence if answer else None, resolved_question=query,
-                          timings=timings, unmentioned=unmentioned,
+                          timings=timings, unmentioned=unmentioned, did_you_mean=did_you_mean,
                           part={"named": named, "found": rows is not None} if named else None)
         if stream:
             yield from growing_text(result.answer or result.not_found_text())

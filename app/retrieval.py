@@ -12,6 +12,7 @@
 """
 from __future__ import annotations
 
+import difflib
 import hashlib
 import json
 import logging
@@ -39,8 +40,8 @@ from app.document_cache import DocumentCache, save_atomically
 from app.span_index import SpanIndex
 from app.speakers import full_names, speaker_after, speakers_at_chunk_starts
 from app.speeches import SpeechAsked, WordsInChunk, book_words, death_asked, speech_asked, spoken_words
-from app.text_utils import (as_words, lower_case_words, names_asked, quoted_words, sentence_windows,
-                             split_follow_up_context, tokenize, with_follow_up_context)
+from app.text_utils import (as_words, capitalised_words, lower_case_words, names_asked, quoted_words,
+                             sentence_windows, split_follow_up_context, tokenize, with_follow_up_context)
 
 logger = logging.getLogger(__name__)
 _CACHE_FORMAT = 7
@@ -50,6 +51,8 @@ _TOKENS = hashlib.sha1(b"".join(Path(__file__).with_name(name).read_bytes()
                                 for name in ("text_utils.py", "bm25.py"))).hexdigest()[:16]
 QUOTE_REACH = 300     # characters of the next chunk where a quoted line begun in a chunk is still found
 MAX_QUOTING = 5       # a quote found in more chunks than this is too common to put them first
+SPELLING_CUTOFF = 0.8  # difflib's ratio from which a word the documents capitalise is offered for a name they lack
+_POSSESSIVE = re.compile(r"['’]s?$")
 _WORDS_FOUND_KEPT = 256  # documents' first / last words kept per table (each question asks for them twice)
 LOOKUP_ROWS = 2       # chunks of a document holding the place that answers a lookup (app.lookups), put first
 PAGE_SEPARATOR = "\n\n"  # how ingest joins page texts (ingest.documents.PAGE_SEPARATOR)
@@ -146,6 +149,7 @@ class ChunkTable:
         self.doc_rows: dict[str, list[int]] = {}
         self._speaker_names: dict[str, dict[str, str]] = {}
         self._lower_case_words: dict[str, frozenset[str]] = dict(lower_case or {})
+        self._capitalised_words: dict[str, frozenset[str]] = {}
         self._words_found: dict[tuple, WordsInChunk | None] = {}    # words_spoken's per document: retrieval and
         for r, m in enumerate(metadatas):                            # the answer step both ask it
             self.doc_rows.setdefault(m.get("doc_id", ""), []).append(r)
@@ -261,10 +265,17 @@ class ChunkTable:
 
     def lower_case_words(self, doc_id: str) -> frozenset[str]:
         """The words a document writes in lower case somewhere (app.text_utils.lower_case_words), computed once."""
-        if doc_id not in self._lower_case_words:
-            text = " ".join(self.texts[r] for r in self.doc_rows.get(doc_id, []))
-            self._lower_case_words[doc_id] = lower_case_words(text)
-        return self._lower_case_words[doc_id]
+        return self._words_of(doc_id, self._lower_case_words, lower_case_words)
+
+    def capitalised_words(self, doc_id: str) -> frozenset[str]:
+        """The words a document writes capitalised somewhere (app.text_utils.capitalised_words), computed once."""
+        return self._words_of(doc_id, self._capitalised_words, capitalised_words)
+
+    def _words_of(self, doc_id: str, computed: dict[str, frozenset[str]],
+                  words_in: Callable[[str], frozenset[str]]) -> frozenset[str]:
+        if doc_id not in computed:
+            computed[doc_id] = words_in(" ".join(self.texts[r] for r in self.doc_rows.get(doc_id, [])))
+        return computed[doc_id]
 
     @cached_property
     def words(self) -> list[str]:
@@ -420,10 +431,22 @@ class HybridRetriever:
     def unmentioned_names(self, question: str, doc_ids=None) -> list[str]:
         """The names the question gives (capitalised words after its first) that the documents searched never
         mention: asked of LilyPond's manual, 'Which Sibelius plugin exports scores to LilyPond?' is about something
-        the manual does not hold. A follow-up's recalled words are left out (they came from the documents)."""
+        the manual does not hold. A follow-up's recalled words are left out (they came from the documents). A name's
+        possessive 's is no word of it: every document mentions 's."""
         allowed = self.table.ids_of_docs(doc_ids) if doc_ids is not None else None
         asked = split_follow_up_context(question)[0]
-        return [name for name in names_asked(asked) if not self.bm25.mentions(name, allowed)]
+        return [name for name in names_asked(asked) if not self.bm25.mentions(_POSSESSIVE.sub("", name), allowed)]
+
+    def spelling_meant(self, name: str, doc_ids=None) -> str | None:
+        """The word the documents searched capitalise that is spelled most like `name`, a name they never mention,
+        when one is close enough to be a typo for it ('Quequeg' -> 'Queequeg'); None otherwise."""
+        words = {word for doc_id in (self.table.doc_rows if doc_ids is None else doc_ids)
+                 for word in self.table.capitalised_words(doc_id)}
+        spellings: dict[str, str] = {}
+        for word in sorted(words, key=lambda w: (w.isupper(), w)):  # 'Ishmael' as written, not the label 'ISHMAEL.'
+            spellings.setdefault(word.lower(), word)
+        close = difflib.get_close_matches(_POSSESSIVE.sub("", name).lower(), spellings, n=1, cutoff=SPELLING_CUTOFF)
+        return spellings[close[0]] if close else None
 
     def bm25_ranking(self, question: str, n: int, doc_ids=None, rows=None) -> list[str]:
         scope = self.table.rows_of(doc_ids, rows)

@@ -87,6 +87,15 @@ def lower_case_words(text: str) -> frozenset[str]:
     return frozenset(_LOWER_CASE_WORD.findall(text))
 
 
+_CAPITALISED_WORD = re.compile(r"(?<![\w'’-])[A-Z][A-Za-z0-9]+")
+
+
+def capitalised_words(text: str) -> frozenset[str]:
+    """The words `text` writes capitalised somewhere ('Queequeg', 'MySQL', 'The'): the spellings a name asked about
+    may have been meant as."""
+    return frozenset(_CAPITALISED_WORD.findall(text))
+
+
 _EDGE_PUNCTUATION = "\"'‘’“”()[]{},.;:?!"
 
 

@@ -77,6 +77,18 @@ def test_a_question_naming_what_no_document_mentions_is_not_answered(engine):
     assert engine.retriever.unmentioned_names(question, r_intro) == ["Macbeth"]
     assert engine.retriever.unmentioned_names(question) == []
     assert engine.retriever.unmentioned_names("Where Does Sibelius Save The Workspace?") == []   # title case
+    assert "did_you_mean" not in result.to_json(), "no word of the documents is spelled like Sibelius"
+
+
+def test_a_name_the_documents_spell_otherwise_is_offered_in_their_spelling(engine):
+    """A typo in a name declines the question as any absent name does, and says which name was likely meant."""
+    result = engine.ask("Who is Macbth's wife?")
+    assert result.answer is None and result.unmentioned == ["Macbth's"]
+    assert result.did_you_mean == {"Macbth's": "Macbeth"}
+    assert result.not_found_text().endswith("they never mention Macbth's (did you mean Macbeth?).")
+    assert result.to_json()["did_you_mean"] == {"Macbth's": "Macbeth"}
+    r_intro = [d.doc_id for d in engine.store.documents(COLLECTION) if "R-intro" in d.source]
+    assert engine.retriever.spelling_meant("Macbth", r_intro) is None, "only the documents searched are offered"
 
 def test_doc_filter_keeps_passages_in_the_chosen_document(engine):
     play = next(r.doc_id for r in engine.store.documents(COLLECTION) if r.source.endswith(".txt"))
