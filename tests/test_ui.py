@@ -518,3 +518,13 @@ def test_gradio_copies_of_uploads_are_removed_when_the_server_stops(tmp_path):
         app.close()
     assert not any(path.exists() for path in gradio_copies)
     assert uploaded_files(app) == ["note.md"]
+
+
+def test_the_answer_offers_the_documents_spelling_of_a_name_they_never_mention():
+    from app.engine import QAResult
+    from app.ui import answer_markdown
+
+    typo = QAResult("Who is Quequeg?", None, [], [], unmentioned=["Quequeg"], did_you_mean={"Quequeg": "Queequeg"})
+    assert "they never mention Quequeg (did you mean Queequeg?)." in answer_markdown(typo)
+    absent = QAResult("Who is Sibelius?", None, [], [], unmentioned=["Sibelius"])
+    assert "they never mention Sibelius." in answer_markdown(absent)
