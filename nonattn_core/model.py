@@ -55,7 +55,8 @@ class CheckpointError(FileNotFoundError):
 def checkpoint_directory(directory: str | Path | None = None) -> Path:
     """The checkpoint directory to load (None: the shipped default), or CheckpointError when it cannot hold one.
 
-    Cheap (no file is read), so a command can check its --checkpoint before it creates or opens anything.
+    Cheap (the config and the weights' header are read, no tensor), so a command can check its --checkpoint before
+    it creates or opens anything.
     """
     directory = Path(directory).expanduser() if directory else DEFAULT_CHECKPOINT
     if not directory.exists():
@@ -64,7 +65,30 @@ def checkpoint_directory(directory: str | Path | None = None) -> Path:
         raise CheckpointError(f"checkpoint {directory} is a file, not a directory")
     if not (directory / WEIGHTS_FILE).is_file() or not (directory / CONFIG_FILE).is_file():
         raise CheckpointError(f"no checkpoint in {directory} (expected {WEIGHTS_FILE} and {CONFIG_FILE})")
+    try:
+        NonAttnConfig.from_dict(json.loads((directory / CONFIG_FILE).read_text()))
+        _check_weights_complete(directory / WEIGHTS_FILE)
+    except Exception as error:  # bad JSON, unknown config keys, a truncated or foreign weights file
+        raise _damaged(directory, error) from None
     return directory
+
+
+def _check_weights_complete(path: Path) -> None:
+    """ValueError unless the safetensors file at `path` holds every byte its header promises: an 8-byte header
+    length, the JSON header, then the tensors at the offsets it gives."""
+    with open(path, "rb") as weights:
+        header_length = int.from_bytes(weights.read(8), "little")
+        if header_length > path.stat().st_size:
+            raise ValueError("not a safetensors file")
+        header = json.loads(weights.read(header_length))
+    data_end = max((entry["data_offsets"][1] for name, entry in header.items() if name != "__metadata__"), default=0)
+    if 8 + header_length + data_end > path.stat().st_size:
+        raise ValueError(f"{WEIGHTS_FILE} is truncated")
+
+
+def _damaged(directory: Path, error: Exception) -> CheckpointError:
+    reason = " ".join(str(error).split())[:200]
+    return CheckpointError(f"checkpoint {directory} is damaged ({type(error).__name__}: {reason})")
 
 
 @dataclass
@@ -524,9 +548,8 @@ class NonAttnLM(nn.Module):
             model = cls(NonAttnConfig.from_dict(json.loads((directory / CONFIG_FILE).read_text())))
             weights = {k: v.float() for k, v in load_file(str(directory / WEIGHTS_FILE)).items()}
             model.load_state_dict(weights)
-        except Exception as error:  # bad JSON, unknown config keys, a truncated file, weights of another shape
-            reason = " ".join(str(error).split())[:200]
-            raise CheckpointError(f"checkpoint {directory} is damaged ({type(error).__name__}: {reason})") from None
+        except Exception as error:  # what checkpoint_directory cannot see cheaply: weights of another shape
+            raise _damaged(directory, error) from None
         return model.to(device).eval()
 
 

@@ -2,10 +2,42 @@
 from __future__ import annotations
 
 import io
+import os
 import shutil
 from pathlib import Path
 
 import pytest
+
+
+NOBODY = 65534
+
+
+@pytest.fixture
+def unprivileged():
+    """run(fn) -> str(fn()), called as the user 'nobody' when the tests run as root (root reads and enters whatever
+    a file's mode says), else here; an exception fn raises comes back as 'TypeName: message'."""
+    def run(fn) -> str:
+        if os.geteuid() != 0:
+            return str(fn())
+        read_end, write_end = os.pipe()
+        child = os.fork()
+        if child == 0:
+            try:
+                os.setgid(NOBODY)
+                os.setuid(NOBODY)
+                try:
+                    message = str(fn())
+                except BaseException as error:  # pytest's own failures too
+                    message = f"{type(error).__name__}: {error}"
+                os.write(write_end, message.encode())
+            finally:
+                os._exit(0)
+        os.close(write_end)
+        with os.fdopen(read_end, "rb") as pipe:
+            message = pipe.read().decode()
+        os.waitpid(child, 0)
+        return message
+    return run
 
 
 @pytest.fixture(params=["float32", "bf16"])

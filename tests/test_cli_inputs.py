@@ -59,13 +59,23 @@ def some_document(tmp_path: Path) -> str:
 # ---- --checkpoint -----------------------------------------------------------------------------------------
 
 
-@pytest.fixture(params=["missing", "file", "empty directory"])
+@pytest.fixture(params=["missing", "file", "empty directory", "damaged config", "truncated weights"])
 def bad_checkpoint(request, tmp_path) -> str:
+    from nonattn_core.model import CONFIG_FILE, DEFAULT_CHECKPOINT, WEIGHTS_FILE
+
     path = tmp_path / "checkpoint"
     if request.param == "file":
         path.write_text("not a checkpoint")
-    elif request.param == "empty directory":
+    elif request.param != "missing":
         path.mkdir()
+    if request.param in ("damaged config", "truncated weights"):
+        for name in (CONFIG_FILE, WEIGHTS_FILE):
+            shutil.copy(DEFAULT_CHECKPOINT / name, path / name)
+    if request.param == "damaged config":
+        (path / CONFIG_FILE).write_text("{not json")
+    elif request.param == "truncated weights":
+        weights = (path / WEIGHTS_FILE).read_bytes()
+        (path / WEIGHTS_FILE).write_bytes(weights[: len(weights) - 1000])
     return str(path)
 
 

@@ -12,9 +12,6 @@ import pytest
 from ingest.errors import IngestError
 from ingest.parse import discover_files, parse_file
 
-NOBODY = 65534
-
-
 def _error_for(path, **options) -> str:
     with pytest.raises(IngestError) as error:
         parse_file(path, **options)
@@ -56,40 +53,33 @@ def test_fifo_is_not_opened(tmp_path):
     assert "not a regular file" in _error_for(path)
 
 
-def test_unreadable_file():
-    """Root reads files whatever their mode, so as root the check runs in a child that became 'nobody'."""
+def test_unreadable_file(unprivileged):
     directory = Path(tempfile.mkdtemp(prefix="unreadable-"))
     try:
         directory.chmod(0o755)
         path = directory / "secret.txt"
         path.write_text("hidden")
         path.chmod(0)
-        message = _error_as_nobody(path) if os.geteuid() == 0 else _error_for(path)
-        assert message == f"{path}: permission denied"
+        assert unprivileged(lambda: _error_for(path)) == f"{path}: permission denied"
     finally:
         shutil.rmtree(directory)
 
 
-def _error_as_nobody(path: Path) -> str:
-    read_end, write_end = os.pipe()
-    child = os.fork()
-    if child == 0:
-        try:
-            os.setgid(NOBODY)
-            os.setuid(NOBODY)
-            try:
-                parse_file(path)
-                message = "parsed without error"
-            except IngestError as error:
-                message = str(error)
-            os.write(write_end, message.encode())
-        finally:
-            os._exit(0)
-    os.close(write_end)
-    with os.fdopen(read_end, "rb") as pipe:
-        message = pipe.read().decode()
-    os.waitpid(child, 0)
-    return message
+def test_a_directory_that_can_be_listed_but_not_entered_is_one_problem_and_the_others_go_on(unprivileged):
+    directory = Path(tempfile.mkdtemp(prefix="locked-"))
+    try:
+        directory.chmod(0o755)
+        (directory / "open.txt").write_text("readable")
+        locked = directory / "locked"
+        locked.mkdir()
+        (locked / "inside.txt").write_text("listed, not readable")
+        locked.chmod(0o444)
+        found = unprivileged(lambda: discover_files([str(directory)]))
+        assert f"files=[PosixPath('{directory / 'open.txt'}')]" in found
+        assert f"problems=['{locked / 'inside.txt'}: cannot read (Permission denied)']" in found
+    finally:
+        locked.chmod(0o755)
+        shutil.rmtree(directory)
 
 
 def test_file_over_the_size_limit(tmp_path):

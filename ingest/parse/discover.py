@@ -34,24 +34,31 @@ def discover_files(paths_or_globs: list[str], recursive: bool = True) -> Discove
     """
     walker = _Walker(recursive)
     for argument in paths_or_globs:
-        path = Path(argument)
-        if path.is_dir() or path.is_file():
-            walker.visit(path, named_by_user=True)
-        elif path.exists():  # a device, a pipe, a socket, or a symbolic link to one (exists() follows links)
-            walker.problems.append(f"{argument}: not a regular file or directory")
-        elif path.is_symlink():
-            walker.problems.append(f"{argument}: broken symbolic link")
-        elif _GLOB_CHARACTERS & set(argument):
-            matches = sorted(glob.glob(argument, recursive=True))
-            if not matches:
-                walker.problems.append(f"{argument}: no files match this pattern")
-            for match in matches:
-                walker.visit(Path(match))
-        else:
-            walker.problems.append(f"{argument}: no such file or directory")
+        try:
+            _discover(argument, walker)
+        except OSError as error:     # a parent directory that may not be entered
+            walker.problems.append(f"{argument}: cannot read ({error.strerror or error})")
     return DiscoveredFiles(
         files=sorted(walker.files.values(), key=str), problems=walker.problems, skipped_unknown=walker.skipped
     )
+
+
+def _discover(argument: str, walker: "_Walker") -> None:
+    path = Path(argument)
+    if path.is_dir() or path.is_file():
+        walker.visit(path, named_by_user=True)
+    elif path.exists():  # a device, a pipe, a socket, or a symbolic link to one (exists() follows links)
+        walker.problems.append(f"{argument}: not a regular file or directory")
+    elif path.is_symlink():
+        walker.problems.append(f"{argument}: broken symbolic link")
+    elif _GLOB_CHARACTERS & set(argument):
+        matches = sorted(glob.glob(argument, recursive=True))
+        if not matches:
+            walker.problems.append(f"{argument}: no files match this pattern")
+        for match in matches:
+            walker.visit(Path(match))
+    else:
+        walker.problems.append(f"{argument}: no such file or directory")
 
 
 class _Walker:
@@ -96,11 +103,14 @@ class _Walker:
                 if entry.name.startswith("."):
                     continue
                 path = Path(entry.path)
-                if path.is_dir():
-                    if self.recursive:
-                        pending.append(path)
-                elif path.is_file():
-                    self.visit(path)
+                try:
+                    if path.is_dir():
+                        if self.recursive:
+                            pending.append(path)
+                    elif path.is_file():
+                        self.visit(path)
+                except OSError as error:   # listed, but its directory may not be entered
+                    self.problems.append(f"{_shown(path)}: cannot read ({error.strerror or error})")
 
 
 def _has_utf8_name(path: Path) -> bool:
