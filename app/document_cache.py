@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import zipfile
 from pathlib import Path
 from typing import BinaryIO, Callable, Iterator
 
@@ -56,8 +57,8 @@ class DocumentCache:
             try:
                 with np.load(path) as saved:
                     return {name: saved[name] for name in saved.files}
-            except (OSError, ValueError, KeyError):             # a corrupt cache file is recomputed, never fatal
-                pass
+            except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):  # a corrupt cache file is
+                pass                                                                # recomputed, never fatal
         arrays = compute(chunk_texts)
         save_atomically(path, lambda f: np.savez(f, **arrays), self.required)
         return arrays

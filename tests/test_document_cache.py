@@ -40,12 +40,14 @@ def test_a_new_document_is_the_only_one_encoded_again(chunk_table, minilm, tmp_p
     assert table.ids[int(np.argmax(index.chunk_scores(question)))] == "bakery:0"
 
 
-def test_a_corrupt_cache_file_is_computed_again(tmp_path):
+@pytest.mark.parametrize("damage", ["junk", "truncated"])
+def test_a_corrupt_cache_file_is_computed_again(tmp_path, damage):
     cache = DocumentCache(tmp_path)
     texts = ["one chunk", "another chunk"]
     cache.arrays(texts, lambda t: {"lengths": np.array([len(x) for x in t])})
     for path in tmp_path.glob("*.npz"):
-        path.write_bytes(b"not an npz file")
+        saved = path.read_bytes()
+        path.write_bytes(b"not an npz file" if damage == "junk" else saved[: len(saved) // 2])
     again = cache.arrays(texts, lambda t: {"lengths": np.array([len(x) for x in t])})
     assert again["lengths"].tolist() == [9, 13]
     assert cache.arrays(texts, lambda t: {})["lengths"].tolist() == [9, 13]     # saved again, read back
