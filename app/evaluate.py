@@ -47,6 +47,8 @@ def load_items(path: str | Path) -> list[dict]:
             item = json.loads(line)
         except json.JSONDecodeError as error:
             raise EvalFileError(f"{path}:{number}: not JSON ({error.msg})") from None
+        except (ValueError, RecursionError) as error:   # a number of thousands of digits, arrays nested 100,000 deep
+            raise EvalFileError(f"{path}:{number}: not JSON we can read ({type(error).__name__})") from None
         if not isinstance(item, dict):
             raise EvalFileError(f"{path}:{number}: expected an object with a \"question\" string")
         problem = item_problem(with_defaults(item))

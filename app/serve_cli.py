@@ -83,6 +83,7 @@ def open_or_make_store(args: argparse.Namespace):
 
 def run_serve(args: argparse.Namespace) -> int:
     from ingest.errors import StoreError
+    from ingest.store import check_collection_name
 
     from app.ask_cli import unwritable_directory
     from app.ui import build_app, default_upload_dir, launch, parse_size
@@ -92,7 +93,8 @@ def run_serve(args: argparse.Namespace) -> int:
         parse_size(args.max_file_size)
         if not 0 < args.port < 65536:
             raise ValueError(f"--port {args.port}: a port is 1-65535")
-    except ValueError as error:
+        check_collection_name(args.collection)      # the page would fall back to another collection without a word
+    except (ValueError, StoreError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     problem = listen_problem(args.host, args.port)

@@ -31,6 +31,7 @@ from ingest.errors import IngestError, StoreError  # noqa: E402
 log = logging.getLogger(__name__)
 
 DEFAULT_MAX_FILE_SIZE = "200mb"
+MAX_UPLOAD_SIZE = 2**40  # the largest size limit taken (1 TB; four times it still fits Gradio's 64-bit sizes)
 # Gradio refuses a whole upload, before any of it is stored, when one of its files is over this many times the
 # size limit (a runaway upload never fills the disk); a file over the limit but under that is refused on its own,
 # with its size said, and the others of its upload go on
@@ -127,14 +128,18 @@ def _same_bytes(a: Path, b: Path) -> bool:
 
 
 def parse_size(size: str | int) -> int:
-    """'200mb' / '1 gb' / 1024 -> bytes (the format Gradio's max_file_size takes)."""
+    """'200mb' / '1 gb' / 1024 -> bytes (the format Gradio's max_file_size takes), from 1 byte to MAX_UPLOAD_SIZE."""
     if isinstance(size, int):
-        return size
-    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([kmgt]?i?b?)\s*", size.lower())
-    if not match:
-        raise ValueError(f"bad size {size!r}: use e.g. 200mb")
-    units = {"": 1, "b": 1, "k": 2**10, "m": 2**20, "g": 2**30, "t": 2**40}
-    return int(float(match.group(1)) * units[match.group(2)[:1] if match.group(2) else ""])
+        amount = size
+    else:
+        match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([kmgt]?i?b?)\s*", size.lower())
+        if not match:
+            raise ValueError(f"bad size {size[:40]!r}: use e.g. 200mb")
+        units = {"": 1, "b": 1, "k": 2**10, "m": 2**20, "g": 2**30, "t": 2**40}
+        amount = float(match.group(1)) * units[match.group(2)[:1] if match.group(2) else ""]
+    if not 1 <= amount <= MAX_UPLOAD_SIZE:
+        raise ValueError(f"size {str(size)[:40]!r}: give 1 byte to {human_size(MAX_UPLOAD_SIZE)}")
+    return int(amount)
 
 
 def human_size(size: int) -> str:

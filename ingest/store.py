@@ -8,6 +8,7 @@ loads (or downloads) an embedding model of its own.
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import json
 import os
 import re
@@ -20,6 +21,7 @@ from ingest.errors import NoDatabaseError, StoreError
 DEFAULT_COLLECTION = "default"
 DB_ENV = "NONATTN_QA_DB"
 CHROMA_DATABASE_FILE = "chroma.sqlite3"  # what an embedded Chroma directory holds once created
+DEFAULT_SERVER_PORT = 8000
 INTERNAL_COLLECTION = "nonattn-qa-internal"
 INTERNAL_PREFIX = "nonattn-qa-internal"
 _COSINE = {"hnsw": {"space": "cosine"}}
@@ -75,14 +77,36 @@ def chunk_id(doc_id: str, chunk_index: int) -> str:
 
 def check_collection_name(name: str) -> str:
     """The name, or StoreError when Chroma would refuse it or it is reserved."""
+    shown = repr(name if len(name) <= 60 else f"{name[:57]}...")
     if not _NAME.match(name) or ".." in name:
         raise StoreError(
-            f"invalid collection name {name!r} (3-512 characters: letters, digits, '.', '_', '-'; "
+            f"invalid collection name {shown} (3-512 characters: letters, digits, '.', '_', '-'; "
             "starting and ending with a letter or digit)"
         )
+    if _is_ip_address(name):
+        raise StoreError(f"invalid collection name {shown}: Chroma refuses names that are IP addresses")
     if name.startswith(INTERNAL_PREFIX):
-        raise StoreError(f"collection name {name!r} is reserved")
+        raise StoreError(f"collection name {shown} is reserved")
     return name
+
+
+def _is_ip_address(name: str) -> bool:
+    try:
+        ipaddress.ip_address(name)
+    except ValueError:
+        return False
+    return True
+
+
+def _server_address(host: str | None, port: int | None) -> tuple[str, int]:
+    """(host, port) of the Chroma server asked for, localhost and 8000 where one is left out; StoreError for an
+    empty host or a port out of range."""
+    if host is not None and not host.strip():
+        raise StoreError("--chroma-host is empty: give the server's host name or address")
+    port = DEFAULT_SERVER_PORT if port is None else int(port)
+    if not 0 < port < 65536:
+        raise StoreError(f"--chroma-port {port}: a port is 1-65535")
+    return host or "localhost", port
 
 
 def check_database_exists(path: Path) -> None:
@@ -114,19 +138,24 @@ class Store:
         from chromadb.config import Settings
 
         settings = Settings(anonymized_telemetry=False)
-        if host or port:
-            host, port = host or "localhost", int(port or 8000)
+        if host is not None or port is not None:   # an empty or zero one given is a mistake, not the embedded DB
+            host, port = _server_address(host, port)
             try:
                 client = chromadb.HttpClient(host=host, port=port, settings=settings)
                 client.heartbeat()
             except Exception as error:  # connection refused, DNS, TLS...: one line for the user
                 raise StoreError(f"cannot reach Chroma server at {host}:{port} ({_first_line(error)})") from None
             return cls(client, f"{host}:{port}")
+        if db is not None and not str(db).strip():
+            raise StoreError("--db is empty: give a directory, or leave --db out for the default one")
         path = Path(db).expanduser() if db else default_db_dir()
-        if path.exists() and not path.is_dir():
-            raise StoreError(f"--db {path}: is a file, not a directory")
-        if not create:
-            check_database_exists(path)
+        try:
+            if path.exists() and not path.is_dir():
+                raise StoreError(f"--db {path}: is a file, not a directory")
+            if not create:
+                check_database_exists(path)
+        except OSError as error:    # a parent directory that may not be entered
+            raise StoreError(f"--db {path}: cannot read ({error.strerror or error})") from None
         try:
             path.mkdir(parents=True, exist_ok=True)
             client = chromadb.PersistentClient(path=str(path), settings=settings)

@@ -286,3 +286,50 @@ def test_prepare_says_when_its_cache_directory_is_read_only(ingested_db, tmp_pat
     finally:
         cache.chmod(0o755)
 
+
+
+# ---- where the database is --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("where, error", [
+    (["--db", ""], "--db is empty"),
+    (["--chroma-host", ""], "--chroma-host is empty"),
+    (["--chroma-port", "0"], "--chroma-port 0: a port is 1-65535"),
+    (["--chroma-port", "70000"], "--chroma-port 70000: a port is 1-65535"),
+])
+def test_an_empty_or_zero_store_option_is_an_error_not_the_default_database(where, error, tmp_path, monkeypatch,
+                                                                             capsys):
+    default_db = tmp_path / "default-db"
+    monkeypatch.setenv("NONATTN_QA_DB", str(default_db))
+    assert run(["ingest", "-q", "--device", "cpu", *where, some_document(tmp_path)]) == 2
+    assert error in one_error_line(capsys)
+    assert not default_db.exists()
+    assert run(["docs", "list", *where]) != 0
+    assert error in one_error_line(capsys)
+
+
+def test_a_collection_named_like_an_ip_address_is_refused_before_a_database_is_made(tmp_path, capsys):
+    db = tmp_path / "db"
+    assert run(["ingest", "-q", "--device", "cpu", "--db", str(db), "-c", "192.168.1.1", some_document(tmp_path)]) == 2
+    assert "Chroma refuses names that are IP addresses" in one_error_line(capsys)
+    assert not db.exists()
+
+
+def test_a_db_under_a_directory_that_may_not_be_entered_is_one_line(unprivileged):
+    import tempfile
+
+    parent = Path(tempfile.mkdtemp(prefix="closed-"))
+    try:
+        db = parent / "db"
+        parent.chmod(0)
+
+        def open_it() -> str:
+            try:
+                Store.open(db=str(db), create=False)
+            except StoreError as error:
+                return str(error)
+            return "opened"
+        assert unprivileged(open_it) == f"--db {db}: cannot read (Permission denied)"
+    finally:
+        parent.chmod(0o700)
+        shutil.rmtree(parent)

@@ -178,6 +178,16 @@ def test_a_line_without_a_question_or_not_an_object_is_an_error(capsys, tmp_path
     assert "dev.jsonl:1: expected an object" in eval_error(capsys, str(write_lines(tmp_path, "[1, 2]")), "--db", no_db)
 
 
+@pytest.mark.parametrize("line, reason", [
+    ('{"question": "How tall?", "page": ' + "9" * 5000 + "}", "ValueError"),   # past Python's 4,300 digits
+    ("[" * 100_000 + "]" * 100_000, "RecursionError"),
+])
+def test_a_line_json_cannot_read_is_one_line(capsys, tmp_path, line, reason):
+    path = write_lines(tmp_path, GOOD_LINE, line)
+    assert f"dev.jsonl:2: not JSON we can read ({reason})" in eval_error(capsys, str(path), "--db",
+                                                                          str(tmp_path / "no-db"))
+
+
 @pytest.mark.parametrize("field, message", [
     ("answer", 'unknown field "answer" (did you mean "answers"?)'),
     ("Page", 'unknown field "Page" (did you mean "page"?)'),

@@ -119,8 +119,9 @@ def test_parse_size():
     assert parse_size("200mb") == 200 * 2**20
     assert parse_size("1 GB") == 2**30
     assert parse_size(4096) == 4096
-    with pytest.raises(ValueError):
-        parse_size("lots")
+    for refused in ("lots", "0", "0mb", 0, "2tb", "9" * 400):      # nothing could be uploaded, or Gradio overflows
+        with pytest.raises(ValueError):
+            parse_size(refused)
 
 
 # --- the served app -----------------------------------------------------------------------------------------
@@ -461,6 +462,8 @@ def test_serve_command_errors_are_one_line(tmp_path, capsys):
 
     assert main(["serve", "--auth", "nopassword"]) == 2
     assert main(["serve", "--port", "99999"]) == 2
+    assert main(["serve", "--max-file-size", "0"]) == 2
+    assert main(["serve", "--collection", "my docs"]) == 2
     (tmp_path / "file").write_text("not a directory")
     port = str(free_port())
     assert main(["serve", "--db", str(tmp_path / "file"), "--port", port]) == 1
@@ -473,10 +476,11 @@ def test_serve_command_errors_are_one_line(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "--auth wants USER:PASS" in err and "is a file, not a directory" in err and "Traceback" not in err
     assert "--port 99999: a port is 1-65535" in err
+    assert "size '0': give 1 byte to 1 TB" in err and "invalid collection name 'my docs'" in err
     assert "--host no-such-host.invalid: no such address" in err
     assert f"upload directory {tmp_path / 'file'} is a file, not a directory" in err
     assert "Address already in use" in err
-    assert len(err.strip().splitlines()) == 7       # six errors, and the note that --db held no database yet
+    assert len(err.strip().splitlines()) == 9       # eight errors, and the note that --db held no database yet
 
 
 @pytest.mark.skipif(not shutil.which("pdftoppm"), reason="pdftoppm (poppler-utils) not installed")
