@@ -14,6 +14,7 @@ import hashlib
 import json
 import os
 import time
+from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
@@ -24,6 +25,7 @@ from ingest import records
 from ingest.documents import PAGE_SEPARATOR, ParsedDocument
 from ingest.errors import IngestError
 from ingest.parse import DEFAULT_MAX_BYTES, DiscoveredFiles, discover_files, parse_file, parser_version
+from ingest.parse.source import SUPPORTED_EXTENSIONS
 from ingest.processes import die_with_parent
 from ingest.store import DEFAULT_COLLECTION, DocumentRecord, Store, chunk_id
 
@@ -94,11 +96,22 @@ class IngestSummary:
         reparsed = sum(entry.get("replaced") == PARSER_CHANGED for entry in self.ingested)
         moved = sum(entry.get("replaced") == FILE_MOVED for entry in self.ingested)
         line = (f"ingested {len(self.ingested)} file(s) ({self.pages} pages, {self.tokens} tokens) in "
-                f"{self.seconds:.1f} s{rate}; skipped {len(self.skipped)}; failed {len(self.failed)}")
+                f"{self.seconds:.1f} s{rate}; {self._skipped_text()}; failed {len(self.failed)}")
         line += f" (re-encoded {reencoded} for another model)" if reencoded else ""
         line += f" (parsed {reparsed} again with a newer parser)" if reparsed else ""
         line += f" (took over {moved} whose file is gone)" if moved else ""
-        return line + (f"; removed {len(self.removed)}" if self.removed else "")
+        line += f"; removed {len(self.removed)}" if self.removed else ""
+        if not (self.ingested or self.skipped or self.failed or self.removed):
+            line += f"; found no documents (supported: {', '.join(SUPPORTED_EXTENSIONS)})"
+        return line
+
+    def _skipped_text(self) -> str:
+        """'skipped 3 (2 unchanged, 1 unsupported file type)'"""
+        if not self.skipped:
+            return "skipped 0"
+        reasons = Counter("same content as another file" if entry["reason"].startswith("same content as")
+                          else entry["reason"] for entry in self.skipped)
+        return f"skipped {len(self.skipped)} ({', '.join(f'{n} {reason}' for reason, n in reasons.most_common())})"
 
 
 @dataclass

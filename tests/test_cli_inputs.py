@@ -145,7 +145,20 @@ def test_ingest_with_nothing_to_ingest_says_why_and_creates_no_db(paths, code, e
     assert run(["ingest", "-q", "--device", "cpu", "--db", str(db), *[str(tmp_path / path) for path in paths]]) == code
     err = capsys.readouterr().err
     assert sum(line.startswith("error: ") for line in err.splitlines()) == errors and "ingested 0 file(s)" in err
+    assert ("found no documents (supported: .pdf, .epub," in err) == (paths == ["empty-dir"])
     assert not db.exists()
+
+
+def test_the_summary_says_why_files_were_skipped():
+    from ingest.pipeline import IngestSummary
+
+    skipped = [{"source": "a.txt", "doc_id": "1", "reason": "unchanged"},
+               {"source": "b.txt", "doc_id": "1", "reason": "same content as /docs/a.txt"},
+               {"source": "c.xyz", "doc_id": "", "reason": "unsupported file type"},
+               {"source": "d.txt", "doc_id": "2", "reason": "unchanged"}]
+    assert "; skipped 4 (2 unchanged, 1 same content as another file, 1 unsupported file type); failed 0" in \
+        IngestSummary(skipped=skipped).text()
+    assert IngestSummary(failed=[{"source": "x", "error": "gone"}]).text().endswith("; skipped 0; failed 1")
 
 
 def test_ingest_append_to_a_db_that_does_not_exist_creates_none(tmp_path, capsys):
