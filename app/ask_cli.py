@@ -106,8 +106,10 @@ def open_engine(args, warm_up: bool = True):
     retrieval = replace(config.retrieval, dense=bool(args.dense), dense_spans=bool(getattr(args, "spans", False)),
                         w_spans=0.3, fallback=chosen_fallback(args))
     if not getattr(args, "span_memory", True):
-        lists = [name for name in retrieval.fallback_lists() if name != "spans"]
-        retrieval = replace(retrieval, w_span_rerank=0.0, fallback="+".join(lists) or None)
+        if retrieval.dense_spans or "spans" in retrieval.fallback_lists():
+            raise UserError("--no-span-memory leaves out the span memory that --spans / --fallback "
+                            f"{args.fallback} read: give one or the other")
+        retrieval = replace(retrieval, w_span_rerank=0.0)
     config = replace(config, retrieval=retrieval)
     return QAEngine.open(db=args.db, host=args.chroma_host, port=args.chroma_port, collection=args.collection,
                          config=config, warm_up=warm_up)
@@ -120,6 +122,8 @@ def resolve_docs(engine, wanted: list[str] | None) -> list[str] | None:
     records = engine.store.documents(engine.collection)
     out = []
     for value in wanted:
+        if not value.strip():
+            raise UserError("--doc is empty: give a doc id, a unique prefix of one, or a file name")
         matches = [r.doc_id for r in records if r.doc_id == value or r.source == value
                    or r.source.rsplit("/", 1)[-1] == value] or [r.doc_id for r in records if r.doc_id.startswith(value)]
         if len(set(matches)) != 1:

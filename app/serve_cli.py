@@ -31,13 +31,13 @@ def add_serve_parser(subparsers) -> argparse.ArgumentParser:
     return parser
 
 
-def parse_auth(text: str | None) -> tuple[str, str] | None:
-    """'user:pass' -> (user, pass); the password may contain ':'."""
+def parse_auth(text: str | None, given_as: str = "--auth") -> tuple[str, str] | None:
+    """'user:pass' -> (user, pass); the password may contain ':'. `given_as` names where the text came from."""
     if not text:
         return None
     user, sep, password = text.partition(":")
     if not sep or not user or not password:
-        raise ValueError("--auth wants USER:PASS with both parts non-empty")
+        raise ValueError(f"{given_as} wants USER:PASS with both parts non-empty")
     return user, password
 
 
@@ -89,7 +89,7 @@ def run_serve(args: argparse.Namespace) -> int:
     from app.ui import build_app, default_upload_dir, launch, parse_size
 
     try:
-        auth = parse_auth(args.auth or os.environ.get(AUTH_ENV))
+        auth = parse_auth(args.auth, "--auth") if args.auth else parse_auth(os.environ.get(AUTH_ENV), f"${AUTH_ENV}")
         parse_size(args.max_file_size)
         if not 0 < args.port < 65536:
             raise ValueError(f"--port {args.port}: a port is 1-65535")

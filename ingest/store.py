@@ -138,6 +138,8 @@ class Store:
         from chromadb.config import Settings
 
         settings = Settings(anonymized_telemetry=False)
+        if db is not None and (host is not None or port is not None):
+            raise StoreError("--db names an embedded database and --chroma-host/--chroma-port a server: give one")
         if host is not None or port is not None:   # an empty or zero one given is a mistake, not the embedded DB
             host, port = _server_address(host, port)
             try:

@@ -97,6 +97,10 @@ def test_ask_with_the_list_switches(qa_db, switches):
     (["ask", " \t "], "the question is empty"),
     (["ask", "--questions", "/dev/null"], "no questions in it"),
     (["ask", "q?", "-k", "abc"], "invalid int value: 'abc' (see nonattn-qa ask --help)"),
+    (["ask", "q?", "--doc", ""], "--doc is empty"),
+    (["ask", "q?", "--spans", "--no-span-memory"], "--no-span-memory leaves out the span memory"),
+    (["ask", "q?", "--fallback", "minilm+spans", "--no-span-memory"], "--no-span-memory leaves out the span memory"),
+    (["ask", "q?", "--chroma-host", "127.0.0.1"], "--db names an embedded database and --chroma-host"),
 ])
 def test_user_errors_are_one_line_and_exit_2(qa_db, args, message):
     if "--collection" not in args:

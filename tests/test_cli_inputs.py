@@ -224,9 +224,11 @@ def test_ingest_refuses_fewer_than_one_worker(workers, tmp_path, capsys):
 def test_a_link_to_a_device_is_not_a_regular_file_and_a_dangling_link_is_broken(tmp_path, capsys):
     (tmp_path / "zero.txt").symlink_to("/dev/zero")
     (tmp_path / "gone.txt").symlink_to(tmp_path / "nothing-here.txt")
-    named = [str(tmp_path / "zero.txt"), str(tmp_path / "gone.txt")]
+    (tmp_path / "loop.txt").symlink_to(tmp_path / "loop.txt")
+    named = [str(tmp_path / "zero.txt"), str(tmp_path / "gone.txt"), str(tmp_path / "loop.txt")]
     assert discover_files(named).problems == [f"{named[0]}: not a regular file or directory",
-                                              f"{named[1]}: broken symbolic link"]
+                                              f"{named[1]}: broken symbolic link",
+                                              f"{named[2]}: symbolic link loop"]
     assert run(["ingest", "-q", "--device", "cpu", "--db", str(tmp_path / "db"), *named]) == 1
     assert "error: " + discover_files(named).problems[0] in capsys.readouterr().err
 

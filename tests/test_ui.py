@@ -457,9 +457,13 @@ def test_serve_says_when_it_makes_a_new_database(tmp_path, capsys):
     assert open_or_make_store(args).collections() == [] and capsys.readouterr().err == ""
 
 
-def test_serve_command_errors_are_one_line(tmp_path, capsys):
+def test_serve_command_errors_are_one_line(tmp_path, capsys, monkeypatch):
     from app.cli import main
 
+    monkeypatch.setenv("NONATTN_QA_AUTH", "reader-without-password")
+    assert main(["serve"]) == 2
+    assert "$NONATTN_QA_AUTH wants USER:PASS" in capsys.readouterr().err
+    monkeypatch.delenv("NONATTN_QA_AUTH")
     assert main(["serve", "--auth", "nopassword"]) == 2
     assert main(["serve", "--port", "99999"]) == 2
     assert main(["serve", "--max-file-size", "0"]) == 2

@@ -1,6 +1,7 @@
 """Expanding the paths, directories and glob patterns a user names into the document files to ingest."""
 from __future__ import annotations
 
+import errno
 import glob
 import os
 from dataclasses import dataclass, field
@@ -50,7 +51,7 @@ def _discover(argument: str, walker: "_Walker") -> None:
     elif path.exists():  # a device, a pipe, a socket, or a symbolic link to one (exists() follows links)
         walker.problems.append(f"{argument}: not a regular file or directory")
     elif path.is_symlink():
-        walker.problems.append(f"{argument}: broken symbolic link")
+        walker.problems.append(f"{argument}: {'symbolic link loop' if _loops(path) else 'broken symbolic link'}")
     elif _GLOB_CHARACTERS & set(argument):
         matches = sorted(glob.glob(argument, recursive=True))
         if not matches:
@@ -59,6 +60,15 @@ def _discover(argument: str, walker: "_Walker") -> None:
             walker.visit(Path(match))
     else:
         walker.problems.append(f"{argument}: no such file or directory")
+
+
+def _loops(link: Path) -> bool:
+    """Whether following the symbolic link leads back to itself ('a -> b -> a'), not to a missing file."""
+    try:
+        os.stat(link)
+    except OSError as error:
+        return error.errno == errno.ELOOP
+    return False
 
 
 class _Walker:
