@@ -158,7 +158,7 @@ GOOD_LINE = json.dumps(prompt_question("R-intro-excerpt.pdf"))
 
 @pytest.mark.parametrize("field, value", [
     ("answers", [1, None]), ("answers", "Zanzibar"), ("answers", {"a": 1}), ("answers", [""]),
-    ("doc", 5), ("page", "one"), ("page", -3), ("page", 0), ("page", True), ("page", 9.5),
+    ("doc", 5), ("doc", ""), ("page", "one"), ("page", -3), ("page", 0), ("page", True), ("page", 9.5),
     ("evidence", 5), ("evidence", ""), ("question", ""), ("question", " \t "), ("question", 123),
     ("history", "What is R?"), ("history", [1]), ("history", [""]), ("id", [1]), ("kind", {}),
 ])
