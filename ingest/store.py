@@ -322,5 +322,12 @@ _READ_ONLY_HINT = ("; Chroma writes to its database even to read it: make the di
 
 
 def _first_line(error: BaseException) -> str:
-    text = str(error).strip().splitlines()
-    return text[0] if text else type(error).__name__
+    """The first line of the error's message, or of the first error it was raised from that has one (Chroma's
+    client raises an empty ValueError from an HTTP error that says what happened), or its type's name."""
+    cause: BaseException | None = error
+    while cause is not None:
+        text = str(cause).strip().splitlines()
+        if text:
+            return text[0]
+        cause = cause.__cause__ or cause.__context__
+    return type(error).__name__

@@ -348,3 +348,17 @@ def test_a_db_under_a_directory_that_may_not_be_entered_is_one_line(unprivileged
     finally:
         parent.chmod(0o700)
         shutil.rmtree(parent)
+
+
+def test_a_store_error_without_a_message_is_told_by_the_error_it_came_from():
+    """Chroma's client raises an empty ValueError from the HTTP error that says what went wrong."""
+    from ingest.store import _first_line
+
+    try:
+        try:
+            raise RuntimeError("Client error '404 Not Found' for url 'http://host:8000/api'\nFor more information ...")
+        except RuntimeError:
+            raise ValueError()
+    except ValueError as error:
+        assert _first_line(error) == "Client error '404 Not Found' for url 'http://host:8000/api'"
+    assert _first_line(KeyError()) == "KeyError"
