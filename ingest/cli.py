@@ -210,7 +210,7 @@ def run_docs_delete(args) -> int:
         records = store.documents(args.collection)
     except StoreError as error:
         return _usage(str(error))
-    status = 0
+    status, deleted = 0, set()
     for wanted in args.documents:
         matches = _match_documents(records, wanted)
         if len(matches) != 1:
@@ -218,6 +218,9 @@ def run_docs_delete(args) -> int:
             print(f"error: {wanted}: {why} in collection '{args.collection}'", file=sys.stderr)
             status = 1
             continue
+        if matches[0].doc_id in deleted:    # named twice ('abc12 abc12345...'): deleted once, said once
+            continue
+        deleted.add(matches[0].doc_id)
         removed = store.delete_document(args.collection, matches[0].doc_id)
         print(f"deleted {matches[0].doc_id[:12]} {_one_line(matches[0].source)} "
               f"({removed} chunk{'' if removed == 1 else 's'})")

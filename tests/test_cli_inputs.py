@@ -272,6 +272,14 @@ def test_docs_delete_refuses_an_empty_id_and_deletes_nothing(document, ingested_
     assert len(Store.open(db=db, create=False).documents("default")) == len(DOCUMENTS)
 
 
+def test_a_document_named_twice_is_deleted_once(ingested_db, tmp_path, capsys):
+    db = shutil.copytree(ingested_db, tmp_path / "db")
+    doc_id = Store.open(db=db, create=False).documents("default")[0].doc_id
+    assert run(["docs", "delete", "--db", str(db), doc_id, doc_id[:12]]) == 0
+    assert capsys.readouterr().out.count("deleted ") == 1
+    assert len(Store.open(db=db, create=False).documents("default")) == len(DOCUMENTS) - 1
+
+
 # ---- prepare's cache --------------------------------------------------------------------------------------
 
 
