@@ -12,7 +12,8 @@ pytest.importorskip("gradio")
 from gradio_client import Client, handle_file  # noqa: E402
 
 from app.ui import (  # noqa: E402
-    GRADIO_UPLOAD_CAP_FACTOR, build_app, human_size, launch, parse_size, place_upload, safe_upload_name, too_large_reason,
+    GRADIO_UPLOAD_CAP_FACTOR, build_app, human_size, launch, parse_size, place_upload, safe_upload_name,
+    too_large_reason,
 )
 
 COLLECTION = "ui-test"
