@@ -64,6 +64,21 @@ class UserError(Exception):
     """Something the user can fix (empty question, bad collection name, file too large); shown as one line."""
 
 
+def quiet_checks(component: gr.components.Component) -> gr.components.Component:
+    """The component, but a value from an API call that fails Gradio's own check (out of a slider's range, not
+    among a dropdown's choices) answers the caller with Gradio's one-line error and prints no traceback to the
+    server's log. (A subclass would do it too, but Gradio writes a .pyi stub beside the module of every one.)"""
+    check = component.preprocess
+
+    def preprocess(payload):
+        try:
+            return check(payload)
+        except gr.Error as error:
+            raise gr.Error(error.message, print_exception=False) from None
+    component.preprocess = preprocess
+    return component
+
+
 # --- upload names -------------------------------------------------------------------------------------------
 
 
@@ -633,7 +648,7 @@ def build_app(store: Any, *, engine_factory: Callable[[str], Any] | None = None,
             with gr.Row():
                 question = gr.Textbox(label="Question", placeholder="e.g. How do you quit R?", scale=5,
                                       elem_id="question")
-                k = gr.Slider(1, 20, value=default_k, step=1, label="Passages", scale=1)
+                k = quiet_checks(gr.Slider(1, 20, value=default_k, step=1, label="Passages", scale=1))
             # allow_custom_value: an API caller's doc ids are checked by on_ask, not against the choices this
             # session happened to be shown (none before it lists the documents)
             only_docs = gr.Dropdown(label="Only these documents (empty: all)", multiselect=True, choices=[],
@@ -648,7 +663,7 @@ def build_app(store: Any, *, engine_factory: Callable[[str], Any] | None = None,
                     sources = gr.HTML(elem_id="sources")
                 with gr.Column(scale=1):
                     gr.Markdown("### Cited page")
-                    page_pick = gr.Dropdown(label="Show page", choices=[], interactive=True)
+                    page_pick = quiet_checks(gr.Dropdown(label="Show page", choices=[], interactive=True))
                     page_view = gr.HTML(elem_id="page-view")
                     if shutil.which("pdftoppm"):
                         with gr.Accordion("Page image", open=False):

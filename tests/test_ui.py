@@ -537,3 +537,15 @@ def test_the_answer_offers_the_documents_spelling_of_a_name_they_never_mention()
     assert "they never mention Quequeg (did you mean Queequeg?)." in answer_markdown(typo)
     absent = QAResult("Who is Sibelius?", None, [], [], unmentioned=["Sibelius"])
     assert "they never mention Sibelius." in answer_markdown(absent)
+
+
+def test_api_input_out_of_a_components_range_is_one_error_and_no_traceback_in_the_server_log(served, capfd):
+    """Gradio checks an API call's values against the page's components; the caller gets its one-line error, and
+    the server's log (this process's stderr: the server runs in a thread here) no traceback."""
+    client = Client(served[0], verbose=False, download_files=False)
+    capfd.readouterr()
+    with pytest.raises(Exception, match="greater than maximum value 20"):
+        client.predict(QUESTION, COLLECTION, [], 999, api_name="/ask")
+    with pytest.raises(Exception, match="not in the list of choices"):
+        client.predict(55, None, api_name="/page")
+    assert "Traceback" not in capfd.readouterr().err
