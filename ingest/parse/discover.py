@@ -45,6 +45,7 @@ def discover_files(paths_or_globs: list[str], recursive: bool = True) -> Discove
 
 
 def _discover(argument: str, walker: "_Walker") -> None:
+    """One path, directory or glob pattern the user named: its files given to `walker`, or a problem line."""
     path = Path(argument)
     if path.is_dir() or path.is_file():
         walker.visit(path, named_by_user=True)
