@@ -83,7 +83,7 @@ def open_or_make_store(args: argparse.Namespace):
 
 def run_serve(args: argparse.Namespace) -> int:
     from ingest.errors import StoreError
-    from ingest.store import check_collection_name
+    from ingest.store import check_collection_name, port_problem
 
     from app.ask_cli import unwritable_directory
     from app.ui import build_app, default_upload_dir, launch, parse_size
@@ -91,8 +91,9 @@ def run_serve(args: argparse.Namespace) -> int:
     try:
         auth = parse_auth(args.auth, "--auth") if args.auth else parse_auth(os.environ.get(AUTH_ENV), f"${AUTH_ENV}")
         parse_size(args.max_file_size)
-        if not 0 < args.port < 65536:
-            raise ValueError(f"--port {args.port}: a port is 1-65535")
+        problem = port_problem("--port", args.port)
+        if problem:
+            raise ValueError(problem)
         check_collection_name(args.collection)      # the page would fall back to another collection without a word
     except (ValueError, StoreError) as error:
         print(f"error: {error}", file=sys.stderr)

@@ -104,9 +104,15 @@ def _server_address(host: str | None, port: int | None) -> tuple[str, int]:
     if host is not None and not host.strip():
         raise StoreError("--chroma-host is empty: give the server's host name or address")
     port = DEFAULT_SERVER_PORT if port is None else int(port)
-    if not 0 < port < 65536:
-        raise StoreError(f"--chroma-port {port}: a port is 1-65535")
+    problem = port_problem("--chroma-port", port)
+    if problem:
+        raise StoreError(problem)
     return host or "localhost", port
+
+
+def port_problem(option: str, port: int) -> str | None:
+    """'--port 0: a port is 1-65535' for a port no server can use, else None."""
+    return None if 0 < port < 65536 else f"{option} {port}: a port is 1-65535"
 
 
 def check_database_exists(path: Path) -> None:
