@@ -297,7 +297,7 @@ class QAEngine:
         unmentioned = self.retriever.unmentioned_names(asked, doc_ids) \
             if self.config.abstain_on_unmentioned_names and asked.strip() else []
         answer = None if unmentioned else self._answer(asked, as_asked, passages, doc_ids, rows)
-        did_you_mean = {name: meant for name in unmentioned if (meant := self.retriever.spelling_meant(name, doc_ids))}
+        did_you_mean = self.retriever.spellings_meant(unmentioned, doc_ids)
         timings["answer_ms"] = (time.perf_counter() - t) * 1000
         for index, start, end in (answer.sentences if answer else []):
             passages[index].highlights.append((start, end))

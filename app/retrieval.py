@@ -437,16 +437,23 @@ class HybridRetriever:
         asked = split_follow_up_context(question)[0]
         return [name for name in names_asked(asked) if not self.bm25.mentions(_POSSESSIVE.sub("", name), allowed)]
 
-    def spelling_meant(self, name: str, doc_ids=None) -> str | None:
-        """The word the documents searched capitalise that is spelled most like `name`, a name they never mention,
-        when one is close enough to be a typo for it ('Quequeg' -> 'Queequeg'); None otherwise."""
+    def spellings_meant(self, names: list[str], doc_ids=None) -> dict[str, str]:
+        """Of `names`, names the documents searched never mention, each that a word they capitalise is spelled
+        close enough to be a typo for, to that word ('Quequeg' -> 'Queequeg')."""
+        if not names:
+            return {}
         words = {word for doc_id in (self.table.doc_rows if doc_ids is None else doc_ids)
                  for word in self.table.capitalised_words(doc_id)}
         spellings: dict[str, str] = {}
         for word in sorted(words, key=lambda w: (w.isupper(), w)):  # 'Ishmael' as written, not the label 'ISHMAEL.'
             spellings.setdefault(word.lower(), word)
-        close = difflib.get_close_matches(_POSSESSIVE.sub("", name).lower(), spellings, n=1, cutoff=SPELLING_CUTOFF)
-        return spellings[close[0]] if close else None
+        meant = {}
+        for name in names:
+            close = difflib.get_close_matches(_POSSESSIVE.sub("", name).lower(), spellings, n=1,
+                                              cutoff=SPELLING_CUTOFF)
+            if close:
+                meant[name] = spellings[close[0]]
+        return meant
 
     def bm25_ranking(self, question: str, n: int, doc_ids=None, rows=None) -> list[str]:
         scope = self.table.rows_of(doc_ids, rows)

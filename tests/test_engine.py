@@ -88,7 +88,7 @@ def test_a_name_the_documents_spell_otherwise_is_offered_in_their_spelling(engin
     assert result.not_found_text().endswith("they never mention Macbth's (did you mean Macbeth?).")
     assert result.to_json()["did_you_mean"] == {"Macbth's": "Macbeth"}
     r_intro = [d.doc_id for d in engine.store.documents(COLLECTION) if "R-intro" in d.source]
-    assert engine.retriever.spelling_meant("Macbth", r_intro) is None, "only the documents searched are offered"
+    assert engine.retriever.spellings_meant(["Macbth"], r_intro) == {}, "only the documents searched are offered"
 
 def test_doc_filter_keeps_passages_in_the_chosen_document(engine):
     play = next(r.doc_id for r in engine.store.documents(COLLECTION) if r.source.endswith(".txt"))
