@@ -4,6 +4,7 @@ from __future__ import annotations
 import io
 import os
 import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -38,6 +39,20 @@ def unprivileged():
         os.waitpid(child, 0)
         return message
     return run
+
+
+@pytest.fixture
+def open_tmp_path():
+    """A fresh directory that 'nobody' (see `unprivileged`) may enter: pytest's tmp_path lies under a directory
+    only its owner may. Removed afterwards, the modes a test took away from the directories under it given back."""
+    directory = Path(tempfile.mkdtemp(prefix="open-"))
+    directory.chmod(0o755)
+    yield directory
+    directory.chmod(0o755)
+    for root, subdirectories, _ in os.walk(directory):      # top-down: each is opened up before it is walked
+        for name in subdirectories:
+            os.chmod(os.path.join(root, name), 0o755)
+    shutil.rmtree(directory)
 
 
 @pytest.fixture(params=["float32", "bf16"])

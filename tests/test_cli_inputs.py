@@ -338,24 +338,18 @@ def test_a_collection_named_like_an_ip_address_is_refused_before_a_database_is_m
     assert not db.exists()
 
 
-def test_a_db_under_a_directory_that_may_not_be_entered_is_one_line(unprivileged):
-    import tempfile
+def test_a_db_under_a_directory_that_may_not_be_entered_is_one_line(unprivileged, open_tmp_path):
+    closed = open_tmp_path / "closed"
+    closed.mkdir(mode=0)
+    db = closed / "db"
 
-    parent = Path(tempfile.mkdtemp(prefix="closed-"))
-    try:
-        db = parent / "db"
-        parent.chmod(0)
-
-        def open_it() -> str:
-            try:
-                Store.open(db=str(db), create=False)
-            except StoreError as error:
-                return str(error)
-            return "opened"
-        assert unprivileged(open_it) == f"--db {db}: cannot read (Permission denied)"
-    finally:
-        parent.chmod(0o700)
-        shutil.rmtree(parent)
+    def open_it() -> str:
+        try:
+            Store.open(db=str(db), create=False)
+        except StoreError as error:
+            return str(error)
+        return "opened"
+    assert unprivileged(open_it) == f"--db {db}: cannot read (Permission denied)"
 
 
 def test_a_store_error_without_a_message_is_told_by_the_error_it_came_from():

@@ -3,8 +3,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import shutil
-import tempfile
 from pathlib import Path
 
 import pytest
@@ -53,33 +51,23 @@ def test_fifo_is_not_opened(tmp_path):
     assert "not a regular file" in _error_for(path)
 
 
-def test_unreadable_file(unprivileged):
-    directory = Path(tempfile.mkdtemp(prefix="unreadable-"))
-    try:
-        directory.chmod(0o755)
-        path = directory / "secret.txt"
-        path.write_text("hidden")
-        path.chmod(0)
-        assert unprivileged(lambda: _error_for(path)) == f"{path}: permission denied"
-    finally:
-        shutil.rmtree(directory)
+def test_unreadable_file(unprivileged, open_tmp_path):
+    path = open_tmp_path / "secret.txt"
+    path.write_text("hidden")
+    path.chmod(0)
+    assert unprivileged(lambda: _error_for(path)) == f"{path}: permission denied"
 
 
-def test_a_directory_that_can_be_listed_but_not_entered_is_one_problem_and_the_others_go_on(unprivileged):
-    directory = Path(tempfile.mkdtemp(prefix="locked-"))
-    try:
-        directory.chmod(0o755)
-        (directory / "open.txt").write_text("readable")
-        locked = directory / "locked"
-        locked.mkdir()
-        (locked / "inside.txt").write_text("listed, not readable")
-        locked.chmod(0o444)
-        found = unprivileged(lambda: discover_files([str(directory)]))
-        assert f"files=[PosixPath('{directory / 'open.txt'}')]" in found
-        assert f"problems=['{locked / 'inside.txt'}: cannot read (Permission denied)']" in found
-    finally:
-        locked.chmod(0o755)
-        shutil.rmtree(directory)
+def test_a_directory_that_can_be_listed_but_not_entered_is_one_problem_and_the_others_go_on(unprivileged,
+                                                                                              open_tmp_path):
+    (open_tmp_path / "open.txt").write_text("readable")
+    locked = open_tmp_path / "locked"
+    locked.mkdir()
+    (locked / "inside.txt").write_text("listed, not readable")
+    locked.chmod(0o444)
+    found = unprivileged(lambda: discover_files([str(open_tmp_path)]))
+    assert f"files=[PosixPath('{open_tmp_path / 'open.txt'}')]" in found
+    assert f"problems=['{locked / 'inside.txt'}: cannot read (Permission denied)']" in found
 
 
 def test_file_over_the_size_limit(tmp_path):
