@@ -216,3 +216,20 @@ def test_short_files_written_together_equal_files_written_alone(tmp_path, encode
     assert ids_t == ids_a and text_t == text_a and np.abs(emb_t - emb_a).max() < 1e-5
     assert {r.doc_id: r.chunks for r in together.documents("default")} == {r.doc_id: r.chunks for r in alone.documents("default")}
     assert not together.internal.get(where={"kind": "pending"})["ids"]
+
+
+def test_the_internal_collection_syncs_often_in_new_and_older_databases(tmp_path):
+    """Chroma keeps each write in its log until the collection's index syncs, and every commit cost more the more
+    saved states (~0.3 MB each) that log held: the internal collection syncs every 10 writes, in a new database and in
+    one made before it did."""
+    from ingest.store import INTERNAL_COLLECTION
+
+    older = Store.open(db=tmp_path / "older")
+    older.client.get_or_create_collection(INTERNAL_COLLECTION, embedding_function=None)    # Chroma's default: 1,000
+    for db in (tmp_path / "new", tmp_path / "older"):
+        book = tmp_path / f"{db.name}.txt"
+        book.write_text(lines(7, 40))
+        summary = ingest_paths([str(book)], Store.open(db=db))
+        assert len(summary.ingested) == 1, summary
+        reopened = Store.open(db=db).internal
+        assert reopened.configuration_json["hnsw"]["sync_threshold"] == 10, reopened.configuration_json
