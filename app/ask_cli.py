@@ -101,6 +101,7 @@ def user_errors():
 def open_engine(args, warm_up: bool = True):
     """The engine for the command's --db/--chroma-host/--collection and stage switches."""
     from app.engine import EngineConfig, QAEngine
+    from app.index_progress import index_progress_bar
     config = EngineConfig(checkpoint=getattr(args, "checkpoint", None), semantic_answer=bool(args.semantic),
                           cross_encoder=getattr(args, "cross_encoder", True))
     retrieval = replace(config.retrieval, dense=bool(args.dense), dense_spans=bool(getattr(args, "spans", False)),
@@ -111,8 +112,9 @@ def open_engine(args, warm_up: bool = True):
                             f"{args.fallback} read: give one or the other")
         retrieval = replace(retrieval, w_span_rerank=0.0)
     config = replace(config, retrieval=retrieval)
-    return QAEngine.open(db=args.db, host=args.chroma_host, port=args.chroma_port, collection=args.collection,
-                         config=config, warm_up=warm_up)
+    with index_progress_bar() as progress:
+        return QAEngine.open(db=args.db, host=args.chroma_host, port=args.chroma_port, collection=args.collection,
+                             config=config, warm_up=warm_up, progress=progress)
 
 
 def resolve_docs(engine, wanted: list[str] | None) -> list[str] | None:

@@ -117,7 +117,9 @@ class QAEngine:
 
     def __init__(self, store, collection: str = "default", model=None, tokenizer=None,
                  config: EngineConfig | None = None, *, cache_dir: str | Path | None = None,
-                 encoders: dict | None = None, chat_model=None, reranker=None, warm_up: bool = True):
+                 encoders: dict | None = None, chat_model=None, reranker=None, warm_up: bool = True,
+                 progress=None):
+        """`progress`: app.index_progress's callback, shown while the retriever computes what its cache lacks."""
         self.store, self.collection = store, collection
         self.config = config or EngineConfig()
         self.chat_model = chat_model
@@ -139,7 +141,7 @@ class QAEngine:
         self.model, self.tokenizer, self.encoders, self.reranker = model, tokenizer, encoders, reranker
         cache = Path(cache_dir) if cache_dir is not None else default_cache_dir(store)
         self.retriever = HybridRetriever(store, collection, self.config.retrieval, model=model, tokenizer=tokenizer,
-                                         encoders=encoders, cache_dir=cache)
+                                         encoders=encoders, cache_dir=cache, progress=progress)
         if warm_up:                          # a server answers its first question as fast as the others; a
             self._warm_up()                  # one-shot CLI skips it (a model it never needs then never loads)
 

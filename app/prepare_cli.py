@@ -40,6 +40,7 @@ def add_prepare_parser(subparsers):
 def run_prepare(args) -> int:
     from app.ask_cli import UserError, user_errors
     from app.document_cache import CacheWriteError
+    from app.index_progress import index_progress_bar
     from app.retrieval import HybridRetriever, RetrievalConfig, default_cache_dir
     from app.sentence_scorer import load_encoder
     from ingest.encode import resolve_device
@@ -62,12 +63,13 @@ def run_prepare(args) -> int:
         started = time.perf_counter()
         config = RetrievalConfig(fallback=chosen_fallback(args))
         try:
-            retriever = HybridRetriever(store, args.collection, config,
-                                        model=NonAttnLM.from_pretrained(args.checkpoint, device=device),
-                                        tokenizer=Tokenizer(), cache_dir=default_cache_dir(store),
-                                        encoders={name: load_encoder(name, device)
-                                                  for name in config.encoder_indexes()},
-                                        cache_required=True)
+            with index_progress_bar() as progress:
+                retriever = HybridRetriever(store, args.collection, config,
+                                            model=NonAttnLM.from_pretrained(args.checkpoint, device=device),
+                                            tokenizer=Tokenizer(), cache_dir=default_cache_dir(store),
+                                            encoders={name: load_encoder(name, device)
+                                                      for name in config.encoder_indexes()},
+                                            cache_required=True, progress=progress)
         except CacheWriteError as error:                         # a disk filling up mid-run, a cache dir unwritable
             raise UserError(str(error)) from None
         print(f"prepared {len(retriever.table)} chunks of {documents} documents in "

@@ -37,6 +37,7 @@ from app.lookups import Lookup, lookup_for
 from app.sections import (SectionRef, chunks_in_section, section_ref, smallest_kind, title_numbers,
                           without_section_ref)
 from app.document_cache import DocumentCache, save_atomically
+from app.index_progress import IndexProgress
 from app.span_index import SpanIndex
 from app.speakers import full_names, speaker_after, speakers_at_chunk_starts
 from app.speeches import SpeechAsked, WordsInChunk, book_words, death_asked, speech_asked, spoken_words
@@ -383,32 +384,35 @@ def window_vectors(chunk_texts: list[str], encoder, window_words: int | None) ->
             "owners": np.asarray(owners, dtype=np.int32)}
 
 
-def encoder_index(table: ChunkTable, encoder, window_words: int | None, cache: DocumentCache | None = None
-                  ) -> SpanIndex:
+def encoder_index(table: ChunkTable, encoder, window_words: int | None, cache: DocumentCache | None = None,
+                  progress: Callable[[int, int], None] | None = None) -> SpanIndex:
     """A sentence encoder's windows of every chunk-table row, each document's from `cache` where it was encoded
-    before; a chunk scores as its best window."""
+    before; a chunk scores as its best window. `progress(documents done, documents in all)`."""
     return SpanIndex.from_documents(table, partial(window_vectors, encoder=encoder, window_words=window_words),
-                                    encoder.dim, cache)
+                                    encoder.dim, cache, progress)
 
 
 class HybridRetriever:
     """question -> passages (best first), fusing the ranked lists switched on in RetrievalConfig."""
 
     def __init__(self, store, collection: str, config: RetrievalConfig | None = None, model=None, tokenizer=None,
-                 encoders: dict | None = None, cache_dir: Path | None = None, cache_required: bool = False):
+                 encoders: dict | None = None, cache_dir: Path | None = None, cache_required: bool = False,
+                 progress: IndexProgress | None = None):
         """`cache_required`: a cache file that cannot be written is an error (app.document_cache.CacheWriteError),
-        not skipped."""
+        not skipped. `progress(index, documents done, documents in all)` while the indexes load (app.index_progress)."""
         self.store, self.collection = store, collection
         self.config = config or RetrievalConfig()
         self.model, self.tokenizer = model, tokenizer
         self.encoders = encoders or {}     # name ("minilm", "bge") -> app.sentence_scorer.SentenceEncoder
         self.cache_dir, self.cache_required = cache_dir, cache_required
+        self._progress = progress
         self.table, self.bm25, self.version = load_lexical_index(store, collection, cache_dir,
                                                                  self.config.index_section, cache_required)
         self._encoder_indexes: dict[tuple[str, int | None], SpanIndex] = {}   # by (encoder, encoder_windows)
         self._span_index = None
         self._last_span_query: tuple[str, np.ndarray] | None = None
         self.load_optional_indexes()
+        self._progress = None                 # only the opening's loads are shown
 
     def load_optional_indexes(self) -> None:
         """Load the whole-collection indexes the config asks for (encoders' chunk vectors, span memory), drop those
@@ -522,7 +526,7 @@ class HybridRetriever:
         encoder = self.encoders[name]
         unit = f"windows{words}" if words else "chunks"
         cache = self._document_cache(name, unit, encoder.name)
-        return encoder_index(self.table, encoder, words, cache)
+        return encoder_index(self.table, encoder, words, cache, self._progress_of(f"{name} vectors"))
 
     def span_ranking(self, question: str, n: int, doc_ids=None, rows=None) -> list[str]:
         return self._best_chunk_ids(self.span_scores(question), n, doc_ids, rows)
@@ -543,7 +547,10 @@ class HybridRetriever:
 
     def _load_span_index(self) -> SpanIndex:
         cache = self._document_cache("spans", self._model_fingerprint)
-        return SpanIndex.build(self.table, self.model, self.tokenizer, cache)
+        return SpanIndex.build(self.table, self.model, self.tokenizer, cache, self._progress_of("span memory"))
+
+    def _progress_of(self, index: str) -> Callable[[int, int], None] | None:
+        return partial(self._progress, index) if self._progress is not None else None
 
     # ---- search --------------------------------------------------------------------------------------------
     def search(self, question: str, k: int = 5, doc_ids=None, timings: dict | None = None) -> list[Passage]:

@@ -9,6 +9,8 @@ the hash of the document's chunk texts, so a collection that gains or loses a do
 """
 from __future__ import annotations
 
+from typing import Callable
+
 import numpy as np
 import torch
 
@@ -45,21 +47,27 @@ class SpanIndex:
         self._run_of_row[owners[self._runs]] = np.arange(len(self._runs))
 
     @classmethod
-    def build(cls, table, model, tokenizer, cache: DocumentCache | None = None) -> "SpanIndex":
+    def build(cls, table, model, tokenizer, cache: DocumentCache | None = None,
+              progress: Callable[[int, int], None] | None = None) -> "SpanIndex":
         """Every document of a retrieval.ChunkTable, chunks in chunk_index order: read by the model, or taken from
         `cache` (the model's directory) where the document was read before."""
         return cls.from_documents(table, lambda texts: document_spans(texts, model, tokenizer), model.config.embed_dim,
-                                  cache)
+                                  cache, progress)
 
     @classmethod
-    def from_documents(cls, table, compute, dim: int, cache: DocumentCache | None = None) -> "SpanIndex":
+    def from_documents(cls, table, compute, dim: int, cache: DocumentCache | None = None,
+                       progress: Callable[[int, int], None] | None = None) -> "SpanIndex":
         """Every document of a retrieval.ChunkTable: compute(its chunk texts in reading order) -> {"spans": (n, dim),
-        "owners": (n,) positions in those texts}, or the arrays saved in `cache` for the same texts."""
+        "owners": (n,) positions in those texts}, or the arrays saved in `cache` for the same texts.
+        `progress(documents done, documents in all)` after each document."""
         spans, owners = [np.zeros((0, dim), np.float32)], [np.zeros(0, np.int32)]
-        for rows in documents_in_reading_order(table):
+        documents = len(table.doc_rows)
+        for done, rows in enumerate(documents_in_reading_order(table), start=1):
             document = cached_or_computed(cache, [table.texts[r] for r in rows], compute)
             spans.append(document["spans"])
             owners.append(rows[document["owners"]].astype(np.int32))
+            if progress is not None:
+                progress(done, documents)
         return cls(np.concatenate(spans), np.concatenate(owners), len(table))
 
     def chunk_scores(self, query: np.ndarray) -> np.ndarray:

@@ -425,3 +425,33 @@ def test_a_speakers_reply_is_answered_by_their_words_after_what_the_question_des
     assert result.answer is not None and result.answer.startswith("LADY MACBETH. We fail!")
     first = result.passages[0]
     assert [first.text[a:b] for a, b in first.highlights][0].startswith("We fail!")
+
+
+def test_opening_reports_each_index_it_loads_document_by_document(qa_db, tmp_path, capsys, monkeypatch):
+    """The first open after an ingest computes the span memory and the fallback's vectors (minutes for millions of
+    tokens): the engine reports each index document by document, and the CLI's bar shows once one takes a while,
+    not for a load from the cache."""
+    import time
+
+    from app import index_progress
+
+    calls = []
+    QAEngine.open(db=qa_db, collection=COLLECTION, cache_dir=tmp_path, warm_up=False,
+                  progress=lambda *call: calls.append(call))
+    by_index = {}
+    for index, done, total in calls:
+        by_index.setdefault(index, []).append((done, total))
+    assert "span memory" in by_index and len(by_index) >= 2, by_index         # and a sentence encoder's vectors
+    assert all(steps == [(1, 2), (2, 2)] for steps in by_index.values()), by_index   # two documents each
+
+    monkeypatch.setattr(index_progress, "SHOW_AFTER_SECONDS", 0.2)
+    with index_progress.index_progress_bar(enabled=True) as progress:
+        progress("span memory", 1, 2)                                          # from the cache: done at once
+        progress("span memory", 2, 2)
+    assert "span memory" not in capsys.readouterr().err
+    with index_progress.index_progress_bar(enabled=True) as progress:
+        progress("span memory", 1, 2)
+        time.sleep(0.3)                                                        # a document read by the model
+        progress("span memory", 2, 2)
+    shown = capsys.readouterr().err
+    assert "span memory" in shown and "2/2" in shown, shown
