@@ -161,13 +161,14 @@ class QAEngine:
         if self.reranker is not None:
             self.reranker.score("warm up", ["warm up"])
 
-    def refresh(self) -> bool:
-        """Rebuild the lexical index when the collection changed since open; True when it did."""
+    def refresh(self, progress=None) -> bool:
+        """Rebuild the indexes when the collection changed since open (what the cache lacks is computed, shown to
+        `progress` as at opening); True when it did."""
         if str(self.store.version(self.collection)) == self.retriever.version:
             return False
         self.retriever = HybridRetriever(self.store, self.collection, self.config.retrieval, model=self.model,
                                          tokenizer=self.tokenizer, encoders=self.encoders,
-                                         cache_dir=self.retriever.cache_dir)
+                                         cache_dir=self.retriever.cache_dir, progress=progress)
         return True
 
     def with_config(self, config: EngineConfig) -> "QAEngine":

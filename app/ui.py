@@ -192,24 +192,25 @@ class QAService:
     _lock: threading.RLock = field(default_factory=threading.RLock)
     _ingest_lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def engine(self, collection: str) -> Any:
-        """The collection's engine, up to date with the store (documents may come from the CLI meanwhile)."""
+    def engine(self, collection: str, progress: Callable | None = None) -> Any:
+        """The collection's engine, up to date with the store (documents may come from the CLI meanwhile);
+        `progress(index, documents done, documents in all)` while it computes what its cache lacks."""
         with self._lock:
             engine = self._engines.get(collection)
             if engine is None:
-                engine = self._engines[collection] = self._new_engine(collection)
+                engine = self._engines[collection] = self._new_engine(collection, progress)
             else:
-                engine.refresh()
+                engine.refresh(progress)
             return engine
 
-    def _new_engine(self, collection: str) -> Any:
+    def _new_engine(self, collection: str, progress: Callable | None = None) -> Any:
         if self.engine_factory is not None:
             return self.engine_factory(collection)
         from app.engine import QAEngine
 
         loaded = next(iter(self._engines.values()), None)  # share the models an earlier engine loaded
         shared = {name: getattr(loaded, name) for name in ("model", "tokenizer", "encoders", "reranker")} if loaded else {}
-        return QAEngine(self.store, collection, **shared)
+        return QAEngine(self.store, collection, progress=progress, **shared)
 
     def collections(self) -> list[str]:
         return self.store.collections()
@@ -554,6 +555,8 @@ def build_app(store: Any, *, engine_factory: Callable[[str], Any] | None = None,
             progress(0.0, desc="Starting")
             summary = service.ingest(pairs, collection, progress=_progress_adapter(progress))
             message = summary_html(summary)
+            if summary.ingested:
+                _prepare_engine(service, collection, progress)
         except UserError as error:
             message = error_html(str(error))
         except Exception as error:
@@ -755,6 +758,19 @@ def _progress_adapter(progress: Callable) -> Callable:
         progress((event.files_done, event.files_total or 1), desc=desc, unit="files")
 
     return update
+
+
+def _prepare_engine(service: QAService, collection: str, progress: Callable) -> None:
+    """Compute the indexes the engine reads for the documents just ingested (our model's span memory, the fallback's
+    vectors: a minute or more for a book on a CPU) while the upload's progress bar is up, instead of at the first
+    question. A failure here is logged and left to that question, which computes them again."""
+    def update(index: str, done: int, total: int) -> None:
+        progress((done, total or 1), desc=f"Preparing to answer: {index}, {done}/{total} document(s)", unit="documents")
+
+    try:
+        service.engine(collection, progress=update)
+    except Exception as error:                   # the upload itself succeeded: say so, and let the question retry
+        log.warning("could not prepare the engine of collection %r after an upload: %s", collection, error)
 
 
 def summary_html(summary: Any) -> str:

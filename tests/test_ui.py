@@ -323,6 +323,20 @@ def test_a_file_over_the_size_limit_does_not_stop_the_others_of_its_upload(tmp_p
         app.close()
 
 
+def test_an_upload_prepares_the_engine_before_the_first_question(served, tmp_path):
+    """The span memory and the fallback's vectors of an uploaded document are computed while the upload's progress
+    bar is up (minutes for a long book on a CPU), not when the first question comes."""
+    _, app = served
+    spans = Path(app.qa_service.store.location, ".qa-cache", "spans")
+    before = set(spans.glob("*/*.npz"))
+    notes = tmp_path / "lighthouse.md"
+    notes.write_text("# The lighthouse\n\nThe keeper lit the lamp at dusk and wound the clockwork every four hours.\n")
+    client = Client(app.local_url, verbose=False, download_files=False)
+    *_, status, _ = client.predict([handle_file(str(notes))], "prepared-on-upload", api_name="/upload")
+    assert "error" not in status.lower(), status
+    assert len(set(spans.glob("*/*.npz")) - before) == 1, "the new document's spans are cached by the upload"
+
+
 def test_an_upload_says_what_became_of_each_file_it_named(served, tmp_path):
     """A file chosen twice is ingested once and said to be; one named like an earlier, different upload is kept
     beside it under another name, and the user is told which."""
