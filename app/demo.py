@@ -97,9 +97,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 1
 
-    from app.ui import build_app, default_upload_dir, launch
+    from app.ui import build_app, default_upload_dir, launch, prepare_collection
 
     app = build_app(store, upload_dir=default_upload_dir(store.location), default_collection=args.collection)
+    prepare_collection(app, args.collection)
     print(f"Try asking: {args.question}")
     try:
         launch(app, host=args.host, port=args.port, inbrowser=not args.no_browser)

@@ -86,7 +86,7 @@ def run_serve(args: argparse.Namespace) -> int:
     from ingest.store import check_collection_name, port_problem
 
     from app.ask_cli import unwritable_directory
-    from app.ui import build_app, default_upload_dir, launch, parse_size
+    from app.ui import build_app, default_upload_dir, launch, parse_size, prepare_collection
 
     try:
         auth = parse_auth(args.auth, "--auth") if args.auth else parse_auth(os.environ.get(AUTH_ENV), f"${AUTH_ENV}")
@@ -117,6 +117,7 @@ def run_serve(args: argparse.Namespace) -> int:
               "the documents", file=sys.stderr)
     app = build_app(store, upload_dir=upload_dir, max_file_size=args.max_file_size,
                     default_collection=args.collection)
+    prepare_collection(app, args.collection)
     try:
         launch(app, host=args.host, port=args.port, auth=auth, inbrowser=args.open_browser)
     except OSError as error:  # the port is taken, the address is not ours

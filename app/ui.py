@@ -14,6 +14,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 import tempfile
 import threading
 import unicodedata
@@ -758,6 +759,22 @@ def _progress_adapter(progress: Callable) -> Callable:
         progress((event.files_done, event.files_total or 1), desc=desc, unit="files")
 
     return update
+
+
+def prepare_collection(app: gr.Blocks, collection: str) -> None:
+    """Open the engine of the collection the page starts on before serving (a bar on stderr per index while it
+    computes what its cache lacks, app.index_progress), so that the page's first question does not wait for it;
+    nothing for a collection without documents. A failure is one warning line: the questions will say more."""
+    from app.index_progress import index_progress_bar
+
+    service = app.qa_service
+    try:
+        if service.documents(collection):
+            with index_progress_bar() as progress:
+                service.engine(collection, progress=progress)
+    except Exception as error:
+        text = " ".join(str(error).split()) or type(error).__name__
+        print(f"warning: could not open collection {collection!r} before serving: {text}", file=sys.stderr)
 
 
 def _prepare_engine(service: QAService, collection: str, progress: Callable) -> None:
