@@ -28,10 +28,11 @@ _COSINE = {"hnsw": {"space": "cosine"}}
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{1,510}[A-Za-z0-9]$")
 _READ_PAGE = 5000  # rows per get() when reading a whole collection
 _INTERNAL_VECTOR = [1.0]  # internal entries are looked up by id and metadata only; Chroma wants a vector
-# Chroma keeps each write in its log until the collection's vector index next syncs (every 1,000 writes by default),
-# and a write costs more the more that log holds: with the saved states (~0.3 MB each) in it, committing a document
-# took 0.1 s at the first and 0.8 s at the 300th. The internal entries' index is one number each: syncing it often
-# is cheap, and a commit stays at ~25 ms however many documents are stored.
+# Chroma keeps each write in its log until the collection's vector index next syncs (every 1,000 writes by default,
+# ~250 documents' commits), and a write costs more the more that log holds: with the saved states (~0.3 MB each)
+# in it, a document's commit took 0.13 s after an emptied log and 0.81 s by its 200th-249th document (0.42 s on
+# average over 300; `python -m ingest.bench_commits`). The internal entries' index is one number each: syncing it
+# often is cheap, and a commit stays at ~27 ms.
 _INTERNAL_SYNC_THRESHOLD = 10
 
 
