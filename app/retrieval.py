@@ -405,26 +405,28 @@ class HybridRetriever:
         self.model, self.tokenizer = model, tokenizer
         self.encoders = encoders or {}     # name ("minilm", "bge") -> app.sentence_scorer.SentenceEncoder
         self.cache_dir, self.cache_required = cache_dir, cache_required
-        self._progress = progress
         self.table, self.bm25, self.version = load_lexical_index(store, collection, cache_dir,
                                                                  self.config.index_section, cache_required)
         self._encoder_indexes: dict[tuple[str, int | None], SpanIndex] = {}   # by (encoder, encoder_windows)
         self._span_index = None
         self._last_span_query: tuple[str, np.ndarray] | None = None
-        self.load_optional_indexes()
-        self._progress = None                 # only the opening's loads are shown
+        self.load_optional_indexes(progress)
 
-    def load_optional_indexes(self) -> None:
+    def load_optional_indexes(self, progress: IndexProgress | None = None) -> None:
         """Load the whole-collection indexes the config asks for (encoders' chunk vectors, span memory), drop those
-        it does not."""
+        it does not; `progress(index, documents done, documents in all)` as each loads."""
+        def progress_of(index: str) -> Callable[[int, int], None] | None:
+            return partial(progress, index) if progress is not None else None
+
         words = self.config.encoder_windows
         wanted = {(name, words) for name in self.config.encoder_indexes() if name in self.encoders}
         self._encoder_indexes = {key: self._encoder_indexes[key] if key in self._encoder_indexes
-                                 else self._load_encoder_index(*key) for key in wanted}
+                                 else self._load_encoder_index(*key, progress_of(f"{key[0]} vectors"))
+                                 for key in wanted}
         if not (self.config.uses_span_memory() and self.model is not None):
             self._span_index = None
         elif self._span_index is None:
-            self._span_index = self._load_span_index()
+            self._span_index = self._load_span_index(progress_of("span memory"))
 
     # ---- ranked lists --------------------------------------------------------------------------------------
     def idf(self, doc_ids=None):
@@ -522,11 +524,12 @@ class HybridRetriever:
         top = np.argsort(-scores)[:n]
         return [self.table.ids[r] for r in top if np.isfinite(scores[r])]
 
-    def _load_encoder_index(self, name: str, words: int | None) -> SpanIndex:
+    def _load_encoder_index(self, name: str, words: int | None,
+                            progress: Callable[[int, int], None] | None = None) -> SpanIndex:
         encoder = self.encoders[name]
         unit = f"windows{words}" if words else "chunks"
         cache = self._document_cache(name, unit, encoder.name)
-        return encoder_index(self.table, encoder, words, cache, self._progress_of(f"{name} vectors"))
+        return encoder_index(self.table, encoder, words, cache, progress)
 
     def span_ranking(self, question: str, n: int, doc_ids=None, rows=None) -> list[str]:
         return self._best_chunk_ids(self.span_scores(question), n, doc_ids, rows)
@@ -545,12 +548,9 @@ class HybridRetriever:
         """The per-document cache in cache_dir/parts..., or None without a cache_dir."""
         return DocumentCache(Path(self.cache_dir, *parts), self.cache_required) if self.cache_dir else None
 
-    def _load_span_index(self) -> SpanIndex:
+    def _load_span_index(self, progress: Callable[[int, int], None] | None = None) -> SpanIndex:
         cache = self._document_cache("spans", self._model_fingerprint)
-        return SpanIndex.build(self.table, self.model, self.tokenizer, cache, self._progress_of("span memory"))
-
-    def _progress_of(self, index: str) -> Callable[[int, int], None] | None:
-        return partial(self._progress, index) if self._progress is not None else None
+        return SpanIndex.build(self.table, self.model, self.tokenizer, cache, progress)
 
     # ---- search --------------------------------------------------------------------------------------------
     def search(self, question: str, k: int = 5, doc_ids=None, timings: dict | None = None) -> list[Passage]:
