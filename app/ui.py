@@ -577,8 +577,9 @@ def build_app(store: Any, *, engine_factory: Callable[[str], Any] | None = None,
         return (*document_views(collection)[:3], message)
 
     def on_ask(question: str, collection: str, doc_ids: list[str] | None, k: float,
-               history: list | None) -> Iterator[tuple]:
-        """Streams the answer word by word, then its sources; the turn joins `history` for follow-ups."""
+               history: list | None, progress=gr.Progress()) -> Iterator[tuple]:
+        """Streams the answer word by word, then its sources; the turn joins `history` for follow-ups. The first
+        question of a collection the server has not opened yet shows the indexes being computed."""
         no_pages = gr.Dropdown(choices=[], value=None)
         history, collection = list(history or []), _collection_name(collection)
         try:
@@ -590,7 +591,7 @@ def build_app(store: Any, *, engine_factory: Callable[[str], Any] | None = None,
             if not service.documents(collection):
                 raise UserError(f"Collection '{collection}' has no documents: upload some first.")
             check_documents(collection, doc_ids)
-            engine = service.engine(collection)
+            engine = service.engine(collection, progress=_index_progress(progress))
             result = None
             for item in engine.ask_stream(question.strip(), k=int(k), doc_ids=doc_ids or None,
                                           history=_turns_in(history, collection)):
@@ -781,13 +782,19 @@ def _prepare_engine(service: QAService, collection: str, progress: Callable) -> 
     """Compute the indexes the engine reads for the documents just ingested (our model's span memory, the fallback's
     vectors: a minute or more for a book on a CPU) while the upload's progress bar is up, instead of at the first
     question. A failure here is logged and left to that question, which computes them again."""
+    try:
+        service.engine(collection, progress=_index_progress(progress))
+    except Exception as error:                   # the upload itself succeeded: say so, and let the question retry
+        log.warning("could not prepare the engine of collection %r after an upload: %s", collection, error)
+
+
+def _index_progress(progress: Callable) -> Callable:
+    """The engine's index loads (app.index_progress: index, documents done, documents in all) -> the Gradio
+    progress bar."""
     def update(index: str, done: int, total: int) -> None:
         progress((done, total or 1), desc=f"Preparing to answer: {index}, {done}/{total} document(s)", unit="documents")
 
-    try:
-        service.engine(collection, progress=update)
-    except Exception as error:                   # the upload itself succeeded: say so, and let the question retry
-        log.warning("could not prepare the engine of collection %r after an upload: %s", collection, error)
+    return update
 
 
 def summary_html(summary: Any) -> str:
