@@ -203,7 +203,8 @@ class Store:
             synced_often = {"hnsw": {"sync_threshold": _INTERNAL_SYNC_THRESHOLD}}
             internal = self.client.get_or_create_collection(INTERNAL_COLLECTION, embedding_function=None,
                                                             configuration=synced_often)
-            if internal.configuration_json.get("hnsw", {}).get("sync_threshold") != _INTERNAL_SYNC_THRESHOLD:
+            hnsw = (getattr(internal, "configuration_json", None) or {}).get("hnsw")   # None: another index type
+            if hnsw and hnsw.get("sync_threshold") != _INTERNAL_SYNC_THRESHOLD:
                 internal.modify(configuration=synced_often)     # a database made before this setting
             self._internal = internal
         return self._internal
