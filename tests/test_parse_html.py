@@ -56,3 +56,21 @@ def test_html_with_a_txt_extension_is_read_as_html(tmp_path):
     doc = parse_file(path)
     assert doc.format == "html"
     assert doc.full_text() == "Hello there"
+
+
+def test_permalink_marks_are_not_text(tmp_path):
+    """Sphinx, MkDocs and texinfo put a '¶' link after each heading and definition: titles and text leave it out,
+    while other links within the page, and a pilcrow in the text itself, stay."""
+    page = tmp_path / "json.html"
+    page.write_text(
+        '<html><body><h2>Basic Usage<a class="headerlink" href="#basic-usage" title="Permalink">¶</a></h2>'
+        '<dl><dt><code>json.dump</code>(<em>obj</em>)<a class="headerlink" href="#json.dump">¶</a></dt>'
+        '<dd><p>Serialize <em>obj</em>; see <a href="#table">the table below</a> and the ¶ sign, or '
+        '<a href="#s3"><span>section</span> 3</a>.</p></dd></dl>'
+        '<h2 id="x">Encoders<a class="copiable-anchor" href="#x"> ¶</a></h2><p>Text.</p></body></html>',
+        encoding="utf-8")
+    doc = parse_file(page)
+    assert [section.title for section in doc.sections] == ["Basic Usage", "Encoders"]
+    text = "\n".join(p.text for p in doc.pages)
+    assert "json.dump(obj)\n" in text + "\n" and "Usage¶" not in text and "dump(obj)¶" not in text
+    assert "see the table below and the ¶ sign, or section 3." in text

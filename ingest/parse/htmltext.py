@@ -18,6 +18,9 @@ _BLOCK_TAGS = frozenset(
 _HEADING_LEVELS = {f"h{level}": level for level in range(1, 7)}
 _CELL_TAGS = frozenset({"td", "th"})
 _DECLARED_CHARSET = re.compile(rb"""(?:charset|encoding)\s*=\s*["']?\s*([A-Za-z0-9._:-]+)""", re.IGNORECASE)
+# A link within the page whose whole text is one of these is a permalink that generators put after each heading and
+# definition (Sphinx and MkDocs '¶', texinfo '¶', others '§', '#'): no reader's text, and 'Lists¶' made a poor title
+_PERMALINK_MARKS = frozenset({"¶", "§", "#", "🔗"})
 
 
 @dataclass
@@ -73,9 +76,13 @@ class _TextExtractor(HTMLParser):
         self._pre_depth = 0
         self._in_title = False
         self._title_parts: list[str] = []
+        self._link_text: list[str] | None = None    # the text so far of a link within the page
 
     def handle_starttag(self, tag, attrs):
-        if tag == "title" and self.title is None and not self._skip_depth:
+        if tag == "a" and (dict(attrs).get("href") or "").startswith("#"):
+            self._end_link()                        # links do not nest; an unclosed one ends here
+            self._link_text = []
+        elif tag == "title" and self.title is None and not self._skip_depth:
             self._in_title = True
         elif tag in _SKIPPED_TAGS:
             self._skip_depth += 1
@@ -96,7 +103,9 @@ class _TextExtractor(HTMLParser):
             self._end_block()
 
     def handle_endtag(self, tag):
-        if tag == "title" and self._in_title:
+        if tag == "a":
+            self._end_link()
+        elif tag == "title" and self._in_title:
             self._in_title = False
             self.title = " ".join("".join(self._title_parts).split()) or None
         elif tag in _SKIPPED_TAGS:
@@ -110,13 +119,21 @@ class _TextExtractor(HTMLParser):
         if self._in_title:
             self._title_parts.append(data)
         elif not self._skip_depth:
-            self._lines[-1].append(data)
+            (self._link_text if self._link_text is not None else self._lines[-1]).append(data)
+
+    def _end_link(self):
+        """The link within the page ends: its text joins the line unless it is a permalink mark."""
+        if self._link_text is not None:
+            text, self._link_text = "".join(self._link_text), None
+            if text.strip() not in _PERMALINK_MARKS:
+                self._lines[-1].append(text)
 
     def close(self):
         super().close()
         self._end_block()
 
     def _end_block(self):
+        self._end_link()                            # a block inside a link: its text so far stays where it was
         if self._pre_depth:
             text = "\n".join("".join(line) for line in self._lines).strip("\n")
         else:
