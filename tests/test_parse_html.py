@@ -74,3 +74,15 @@ def test_permalink_marks_are_not_text(tmp_path):
     text = "\n".join(p.text for p in doc.pages)
     assert "json.dump(obj)\n" in text + "\n" and "Usage¶" not in text and "dump(obj)¶" not in text
     assert "see the table below and the ¶ sign, or section 3." in text
+
+
+def test_navigation_is_not_text():
+    """A generated manual's sidebar, 'Previous topic' / 'Next topic' bar and search box (<nav>, role="navigation",
+    role="search") repeat on every page: they are left out, nested elements and unclosed ones inside them too."""
+    extracted = html_to_text(
+        '<html><body><div class="related" role="navigation"><ul><li><a href="a.html">Previous topic</a></li>'
+        '<li><img src="x.png"><a href="b.html">Next topic</a></li></ul></div>'
+        '<div class="body"><h1>json</h1><p>Encode <b>objects</b>.<br>Decode them.</p></div>'
+        '<nav class="menu"><div><p>Table of Contents<div role="search"><input type="text"></div></div></nav>'
+        '<p>After the sidebar.</p></body></html>')
+    assert extracted.text() == "json\n\nEncode objects.\nDecode them.\n\nAfter the sidebar."

@@ -27,7 +27,7 @@ from ingest.parse.text import parse_text
 # those of other formats are not. txt 1: headings no longer taken from paragraphs that open like one (Moby-Dick's
 # 'BOOK I. (FOLIO), CHAPTER I. (SPERM WHALE).--This whale'); txt 2: a Project Gutenberg file is its book alone,
 # without the header and licence around it, titled as its header declares.
-PARSER_VERSIONS = {"txt": 2, "html": 1, "epub": 1}     # html, epub 1: permalink marks ('¶') left out
+PARSER_VERSIONS = {"txt": 2, "html": 2, "epub": 2}  # html, epub 1: permalink marks left out; 2: navigation
 
 
 def parser_version(document_format: str) -> int:

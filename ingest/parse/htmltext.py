@@ -21,6 +21,9 @@ _DECLARED_CHARSET = re.compile(rb"""(?:charset|encoding)\s*=\s*["']?\s*([A-Za-z0
 # A link within the page whose whole text is one of these is a permalink that generators put after each heading and
 # definition (Sphinx and MkDocs '¶', texinfo '¶', others '§', '#'): no reader's text, and 'Lists¶' made a poor title
 _PERMALINK_MARKS = frozenset({"¶", "§", "#", "🔗"})
+# Navigation is not the page's text: a generated manual repeats its sidebar's contents, 'Previous topic' and 'Next
+# topic' on every page, which then outranked the sections they name
+_NAVIGATION_ROLES = frozenset({"navigation", "search"})
 
 
 @dataclass
@@ -77,9 +80,12 @@ class _TextExtractor(HTMLParser):
         self._in_title = False
         self._title_parts: list[str] = []
         self._link_text: list[str] | None = None    # the text so far of a link within the page
+        self._navigation: list[str] = []            # the open elements of the navigation being skipped
 
     def handle_starttag(self, tag, attrs):
-        if tag == "a" and (dict(attrs).get("href") or "").startswith("#"):
+        if self._navigation or tag == "nav" or dict(attrs).get("role") in _NAVIGATION_ROLES:
+            self._navigation.append(tag)            # its text is not the page's
+        elif tag == "a" and (dict(attrs).get("href") or "").startswith("#"):
             self._end_link()                        # links do not nest; an unclosed one ends here
             self._link_text = []
         elif tag == "title" and self.title is None and not self._skip_depth:
@@ -97,12 +103,20 @@ class _TextExtractor(HTMLParser):
                 self._pre_depth += 1
 
     def handle_startendtag(self, tag, attrs):
+        if self._navigation:
+            return
         if tag == "br":
             self._lines.append([])
         elif tag in _BLOCK_TAGS:
             self._end_block()
 
     def handle_endtag(self, tag):
+        if self._navigation:
+            if tag in self._navigation:             # closes its element (and any left unclosed inside it)
+                del self._navigation[len(self._navigation) - 1 - self._navigation[::-1].index(tag):]
+            if tag not in ("body", "html"):
+                return
+            self._navigation.clear()                # navigation never closed: the page's end ends it
         if tag == "a":
             self._end_link()
         elif tag == "title" and self._in_title:
@@ -118,7 +132,7 @@ class _TextExtractor(HTMLParser):
     def handle_data(self, data):
         if self._in_title:
             self._title_parts.append(data)
-        elif not self._skip_depth:
+        elif not self._skip_depth and not self._navigation:
             (self._link_text if self._link_text is not None else self._lines[-1]).append(data)
 
     def _end_link(self):
