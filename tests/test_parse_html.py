@@ -86,3 +86,8 @@ def test_navigation_is_not_text():
         '<nav class="menu"><div><p>Table of Contents<div role="search"><input type="text"></div></div></nav>'
         '<p>After the sidebar.</p></body></html>')
     assert extracted.text() == "json\n\nEncode objects.\nDecode them.\n\nAfter the sidebar."
+
+
+def test_a_line_break_inside_a_link_keeps_the_words_in_order():
+    extracted = html_to_text('<p>see <a href="#a">first<br>second</a> done<br/>next</p>')
+    assert extracted.text() == "see first\nsecond done\nnext"

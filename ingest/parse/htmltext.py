@@ -93,7 +93,7 @@ class _TextExtractor(HTMLParser):
         elif tag in _SKIPPED_TAGS:
             self._skip_depth += 1
         elif tag == "br":
-            self._lines.append([])
+            self._line_break()
         elif tag in _CELL_TAGS:
             self._lines[-1].append(" ")
         elif tag in _BLOCK_TAGS:
@@ -106,9 +106,13 @@ class _TextExtractor(HTMLParser):
         if self._navigation:
             return
         if tag == "br":
-            self._lines.append([])
+            self._line_break()
         elif tag in _BLOCK_TAGS:
             self._end_block()
+
+    def _line_break(self):
+        self._end_link()                            # a link's text before the break stays before it
+        self._lines.append([])
 
     def handle_endtag(self, tag):
         if self._navigation:
