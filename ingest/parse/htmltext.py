@@ -83,9 +83,10 @@ class _TextExtractor(HTMLParser):
         self._navigation: list[str] = []            # the open elements of the navigation being skipped
 
     def handle_starttag(self, tag, attrs):
-        if self._navigation or tag == "nav" or dict(attrs).get("role") in _NAVIGATION_ROLES:
+        attributes = dict(attrs)
+        if self._navigation or tag == "nav" or attributes.get("role") in _NAVIGATION_ROLES:
             self._navigation.append(tag)            # its text is not the page's
-        elif tag == "a" and (dict(attrs).get("href") or "").startswith("#"):
+        elif tag == "a" and (attributes.get("href") or "").startswith("#"):
             self._end_link()                        # links do not nest; an unclosed one ends here
             self._link_text = []
         elif tag == "title" and self.title is None and not self._skip_depth:
@@ -117,7 +118,8 @@ class _TextExtractor(HTMLParser):
     def handle_endtag(self, tag):
         if self._navigation:
             if tag in self._navigation:             # closes its element (and any left unclosed inside it)
-                del self._navigation[len(self._navigation) - 1 - self._navigation[::-1].index(tag):]
+                while self._navigation.pop() != tag:
+                    pass
             if tag not in ("body", "html"):
                 return
             self._navigation.clear()                # navigation never closed: the page's end ends it
