@@ -774,8 +774,8 @@ def prepare_collection(app: gr.Blocks, collection: str) -> None:
             with index_progress_bar() as progress:
                 service.engine(collection, progress=progress)
     except Exception as error:
-        text = " ".join(str(error).split()) or type(error).__name__
-        print(f"warning: could not open collection {collection!r} before serving: {text}", file=sys.stderr)
+        print(f"warning: could not open collection {collection!r} before serving: {_error_text(error)}",
+              file=sys.stderr)
 
 
 def _prepare_engine(service: QAService, collection: str, progress: Callable) -> None:
@@ -823,8 +823,12 @@ def _one_line_error(what: str, error: Exception) -> str:
     """One line for the page; the traceback goes to the server log unless the error is the user's to fix."""
     if not isinstance(error, (UserError, IngestError, StoreError, FileNotFoundError)):
         log.exception(what)
-    text = " ".join(str(error).split()) or type(error).__name__
-    return error_html(f"{what}: {text}")
+    return error_html(f"{what}: {_error_text(error)}")
+
+
+def _error_text(error: Exception) -> str:
+    """The error's message on one line, or its type's name when it has none."""
+    return " ".join(str(error).split()) or type(error).__name__
 
 
 def _markdown_to_html(text: str) -> str:
